@@ -1,0 +1,63 @@
+/* common/redis.h — Ringway's connections to Redis (hiredis).
+ * Two kinds: a blocking one for start-up and the CLI (rw_redis_*), and an asynchronous one
+ * driven by a service's su_root loop (rw_aredis_*). Both find the master through Sentinel when
+ * sentinels are configured (confirming it with ROLE), reconnect with exponential back-off
+ * after a failure, and bound every command by a timeout. Neither ever blocks a loop longer
+ * than its timeout. Connect by numeric address: names would be resolved with blocking DNS. */
+#ifndef RW_REDIS_H
+#define RW_REDIS_H
+
+#include <stdbool.h>
+#include <hiredis/hiredis.h>
+#include <sofia-sip/su_wait.h>
+
+typedef struct {
+    const char *host;          /* "127.0.0.1"; used when no sentinels are given */
+    int port;                  /* 6379 */
+    const char *sentinels;     /* "127.0.0.1:26379,127.0.0.1:26380" or NULL/"" */
+    const char *master_name;   /* Sentinel's name for the master, "ringway" */
+    const char *password;      /* NULL/"" = none */
+    int db;                    /* SELECT n after connect when > 0 */
+    int connect_timeout_ms;    /* default 500 when 0 */
+    int command_timeout_ms;    /* default 500 when 0 */
+    int backoff_min_ms;        /* first reconnect delay, default 50 when 0 */
+    int backoff_max_ms;        /* ceiling, default 2000 when 0 */
+} rw_redis_opts_t;
+
+/* Ask the configured sentinels, in order, for the master's address and confirm it with ROLE.
+ * host receives a numeric address. RW_ENOTFOUND when no sentinel knows a live master. */
+int rw_redis_sentinel_master(const rw_redis_opts_t *opts, char *host, size_t host_len, int *port);
+
+/* ---- Blocking connection ------------------------------------------------------------- */
+typedef struct rw_redis rw_redis_t;
+
+/* Connects lazily: returns an object even when Redis is down; commands then fail fast. */
+rw_redis_t *rw_redis_new(const rw_redis_opts_t *opts);
+void rw_redis_destroy(rw_redis_t **self);
+/* A reply the caller frees with freeReplyObject(), or NULL when Redis could not be reached
+ * (the connection is dropped and re-made on a later call, no sooner than the back-off).
+ * An error reply (REDIS_REPLY_ERROR) is returned as a reply. */
+redisReply *rw_redis_command(rw_redis_t *self, const char *fmt, ...);
+redisReply *rw_redis_commandargv(rw_redis_t *self, int argc, const char **argv, const size_t *argvlen);
+bool rw_redis_connected(const rw_redis_t *self);
+
+/* ---- Asynchronous connection on su_root ---------------------------------------------- */
+typedef struct rw_aredis rw_aredis_t;
+
+/* reply is NULL when the command failed: not connected, timed out, connection lost, or the
+ * connection was destroyed. The reply belongs to hiredis: copy what you keep. */
+typedef void rw_aredis_fn(void *arg, redisReply *reply);
+
+rw_aredis_t *rw_aredis_new(su_root_t *root, const rw_redis_opts_t *opts);
+/* Every pending callback is called with NULL before this returns. */
+void rw_aredis_destroy(rw_aredis_t **self);
+/* Each accepted command's callback runs exactly once (fn may be NULL: fire and forget).
+ * RW_EAGAIN when not connected (fn is not called). */
+int rw_aredis_command(rw_aredis_t *self, rw_aredis_fn *fn, void *arg, const char *fmt, ...);
+int rw_aredis_commandargv(rw_aredis_t *self, rw_aredis_fn *fn, void *arg,
+                          int argc, const char **argv, const size_t *argvlen);
+bool rw_aredis_connected(const rw_aredis_t *self);
+/* Called (may be NULL) each time the connection comes up or goes down. */
+void rw_aredis_on_state(rw_aredis_t *self, void (*fn)(void *arg, bool up), void *arg);
+
+#endif

@@ -1,0 +1,81 @@
+/* common/redis_su.c — the hiredis event adapter for su_root (see redis_su.h).
+ * hiredis may free the context, and call our cleanup, from inside redisAsyncHandleRead or
+ * redisAsyncHandleWrite (a refused connect, a reset connection). So the wake handler marks
+ * itself in_wake, and cleanup during a wake only marks the adapter dead: the handler frees it
+ * once hiredis has returned, and never touches the context again after that. */
+#include "common/redis_su.h"
+
+#include <stdlib.h>
+
+typedef struct {
+    redisAsyncContext *ac;
+    su_root_t *root;
+    su_wait_t wait;
+    int index, mask, fd, in_wake, dead;
+} su_redis_t;
+
+static int su_redis_wake(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
+{
+    su_redis_t *e = (su_redis_t *) arg;
+    int ev = su_wait_events(w, e->fd);
+
+    (void) magic;
+    e->in_wake = 1;
+    if ((ev & SU_WAIT_OUT) && (e->mask & SU_WAIT_OUT))
+        redisAsyncHandleWrite(e->ac);
+    if (!e->dead && (ev & (SU_WAIT_IN | SU_WAIT_HUP | SU_WAIT_ERR)))
+        redisAsyncHandleRead(e->ac);
+    e->in_wake = 0;
+    if (e->dead)
+        free(e);    /* cleanup ran inside a handler */
+    return 0;
+}
+
+static void su_redis_mask(su_redis_t *e, int mask)
+{
+    if (mask == e->mask || e->dead)
+        return;
+    e->mask = mask;
+    if (e->index <= 0) {
+        su_wait_create(&e->wait, e->fd, mask);
+        e->index = su_root_register(e->root, &e->wait, su_redis_wake, (su_wakeup_arg_t *) e, 0);
+    } else {
+        su_root_eventmask(e->root, e->index, e->fd, mask);
+    }
+}
+
+static void add_read(void *p) { su_redis_t *e = p; su_redis_mask(e, e->mask | SU_WAIT_IN); }
+static void del_read(void *p) { su_redis_t *e = p; su_redis_mask(e, e->mask & ~SU_WAIT_IN); }
+static void add_write(void *p) { su_redis_t *e = p; su_redis_mask(e, e->mask | SU_WAIT_OUT); }
+static void del_write(void *p) { su_redis_t *e = p; su_redis_mask(e, e->mask & ~SU_WAIT_OUT); }
+
+static void cleanup(void *p)
+{
+    su_redis_t *e = p;
+
+    if (e->index > 0)
+        su_root_deregister(e->root, e->index);
+    e->index = 0;
+    e->ac->ev.data = NULL;
+    e->dead = 1;
+    if (!e->in_wake)
+        free(e);
+}
+
+int rw_redis_su_attach(su_root_t *root, redisAsyncContext *ac)
+{
+    su_redis_t *e;
+
+    if (!root || !ac || ac->ev.data || !(e = calloc(1, sizeof *e)))
+        return REDIS_ERR;
+    e->ac = ac;
+    e->root = root;
+    e->fd = ac->c.fd;
+    ac->ev.addRead = add_read;
+    ac->ev.delRead = del_read;
+    ac->ev.addWrite = add_write;
+    ac->ev.delWrite = del_write;
+    ac->ev.cleanup = cleanup;
+    ac->ev.data = e;
+    return REDIS_OK;
+}

@@ -1,0 +1,145 @@
+/* tests/harness/proc.c — start, probe and stop real processes for tests (see proc.h). */
+#include "tests/harness/proc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void sleep_ms(int ms)
+{
+    nanosleep(&(struct timespec){ ms / 1000, (long) (ms % 1000) * 1000000L }, NULL);
+}
+
+/* A port free for both TCP and UDP on 127.0.0.1, from the kernel's ephemeral range. */
+int rw_proc_free_port(void)
+{
+    for (int attempt = 0; attempt < 50; attempt++) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof sa;
+        int t = socket(AF_INET, SOCK_STREAM, 0);
+        if (t < 0)
+            return -1;
+        if (bind(t, (struct sockaddr *) &sa, sizeof sa) < 0 ||
+            getsockname(t, (struct sockaddr *) &sa, &len) < 0) {
+            close(t);
+            return -1;
+        }
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        int ok = u >= 0 && bind(u, (struct sockaddr *) &sa, sizeof sa) == 0;
+        if (u >= 0)
+            close(u);
+        close(t);
+        if (ok)
+            return ntohs(sa.sin_port);
+    }
+    return -1;
+}
+
+pid_t rw_proc_spawn(const char *const *argv, const char *const *env, const char *log_path)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    if (log_path) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+    }
+    for (size_t i = 0; env && env[i]; i++)
+        putenv((char *) env[i]);
+    execvp(argv[0], (char *const *) argv);
+    _exit(127);
+}
+
+int rw_proc_http_get(int port, const char *path, int *status, char *body, size_t body_len)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    char buf[65536];
+    size_t got = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = { 1, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+        goto fail;
+    int n = snprintf(buf, sizeof buf, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    if (write(fd, buf, (size_t) n) != n)
+        goto fail;
+    for (;;) {
+        ssize_t r = read(fd, buf + got, sizeof buf - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t) r;
+        if (got == sizeof buf - 1)
+            break;
+    }
+    close(fd);
+    buf[got] = '\0';
+    if (sscanf(buf, "HTTP/%*s %d", status) != 1)
+        return -1;
+    if (body && body_len) {
+        const char *b = strstr(buf, "\r\n\r\n");
+        snprintf(body, body_len, "%s", b ? b + 4 : "");
+    }
+    return 0;
+fail:
+    close(fd);
+    return -1;
+}
+
+int rw_proc_wait_http(int port, const char *path, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 50) {
+        int status = 0;
+        if (rw_proc_http_get(port, path, &status, NULL, 0) == 0 && status == 200)
+            return 0;
+        sleep_ms(50);
+    }
+    return -1;
+}
+
+int rw_proc_stop(pid_t pid, int grace_ms)
+{
+    int st;
+    if (pid <= 0)
+        return -1;
+    kill(pid, SIGTERM);
+    for (int waited = 0; waited <= grace_ms; waited += 10) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        if (r < 0)
+            return -1;
+        sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
+}
+
+const char *rw_proc_build_path(const char *rel, char *buf, size_t len)
+{
+    const char *dir = getenv("RINGWAY_BUILD_DIR");
+    snprintf(buf, len, "%s/%s", dir ? dir : ".", rel);
+    return buf;
+}

@@ -1,0 +1,278 @@
+/* tests/integration/router_test.c — the real ringway-router binary against a real redis-server,
+ * asked over real ZeroMQ sockets: plans for users in the directory, not-found, Redis away and
+ * back, two instances with one killed, health, metrics and a clean SIGTERM. */
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_wait.h>
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus/bus.h"
+#include "common/clock.h"
+#include "common/directory.h"
+#include "protocols/route.h"
+#include "tests/harness/proc.h"
+#include "tests/harness/redis_fixture.h"
+
+typedef struct {
+    pid_t pid;
+    int http_port, bus_port;
+    char endpoint[64];
+} router_proc_t;
+
+static rw_redis_fixture_t redis;
+static char logdir[256];
+
+static void load_directory(void)
+{
+    char path[512], err[512];
+    int n = 0;
+    rw_redis_opts_t o = { .host = "127.0.0.1", .port = redis.port };
+    rw_redis_t *r = rw_redis_new(&o);
+    snprintf(path, sizeof path, "%s/compose/demo-directory.json", getenv("RINGWAY_SOURCE_DIR"));
+    ck_assert_msg(rw_dir_import_file(r, &rw_numplan_uk, path, &n, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_ge(n, 4);
+    rw_redis_destroy(&r);
+}
+
+static void start_router(router_proc_t *rp, const char *name)
+{
+    char bin[512], log[400], e_http[64], e_bind[96], e_redis[64], e_inst[64];
+    rp->http_port = rw_proc_free_port();
+    rp->bus_port = rw_proc_free_port();
+    snprintf(rp->endpoint, sizeof rp->endpoint, "tcp://127.0.0.1:%d", rp->bus_port);
+    snprintf(e_http, sizeof e_http, "RINGWAY_HTTP_PORT=%d", rp->http_port);
+    snprintf(e_bind, sizeof e_bind, "RINGWAY_ROUTER_BIND=%s", rp->endpoint);
+    snprintf(e_redis, sizeof e_redis, "RINGWAY_REDIS_PORT=%d", redis.port);
+    snprintf(e_inst, sizeof e_inst, "RINGWAY_INSTANCE=%s", name);
+    snprintf(log, sizeof log, "%s/%s.log", logdir, name);
+    const char *argv[] = { rw_proc_build_path("services/router/ringway-router", bin, sizeof bin), NULL };
+    const char *env[] = { e_http, e_bind, e_redis, e_inst, "RINGWAY_REDIS_COMMAND_TIMEOUT_MS=200", NULL };
+    rp->pid = rw_proc_spawn(argv, env, log);
+    ck_assert_int_gt(rp->pid, 0);
+    ck_assert_msg(rw_proc_wait_http(rp->http_port, "/health", 5000) == 0, "router %s not healthy", name);
+}
+
+static void setup(void)
+{
+    snprintf(logdir, sizeof logdir, "%s/rw-router-it-XXXXXX", P_tmpdir);
+    ck_assert_ptr_nonnull(mkdtemp(logdir));
+    ck_assert_int_eq(rw_redis_fixture_start(&redis), 0);
+    load_directory();
+    su_init();
+}
+
+static void teardown(void)
+{
+    rw_redis_fixture_stop(&redis);
+    su_deinit();
+}
+
+/* ---- asking a router over the bus ---------------------------------------------------- */
+typedef struct {
+    su_root_t *root;
+    rw_client_t *cli;
+    int done, status;
+    uint64_t took_ms;
+    rw_plan_t plan;
+} asker_t;
+
+static void on_answer(void *arg, int status, const void *body, size_t len)
+{
+    asker_t *a = arg;
+    a->done = 1;
+    a->status = status ? status : rw_proto_plan_decode(body, len, &a->plan);
+}
+
+static void asker_init(asker_t *a, const char *endpoints)
+{
+    memset(a, 0, sizeof *a);
+    a->root = su_root_create(NULL);
+    a->cli = rw_client_new(a->root, "router", NULL);
+    ck_assert_ptr_nonnull(a->cli);
+    ck_assert_int_eq(rw_bus_static_endpoints(a->cli, endpoints), 0);
+    for (int i = 0; i < 20; i++)  /* let the connections come up */
+        su_root_step(a->root, 10);
+}
+
+static void asker_fini(asker_t *a)
+{
+    rw_client_destroy(&a->cli);
+    su_root_destroy(a->root);
+}
+
+static int ask_raw(asker_t *a, const void *body, size_t len, unsigned deadline_ms)
+{
+    uint64_t t0 = rw_clock_mono_ms();
+    a->done = 0;
+    memset(&a->plan, 0, sizeof a->plan);
+    ck_assert_int_eq(rw_client_request(a->cli, body, len, deadline_ms, on_answer, a), 0);
+    while (!a->done && rw_clock_mono_ms() - t0 < deadline_ms + 2000)
+        su_root_step(a->root, 5);
+    ck_assert_msg(a->done, "the bus client never called back");
+    a->took_ms = rw_clock_mono_ms() - t0;
+    return a->status;
+}
+
+static int ask(asker_t *a, const char *callee, unsigned deadline_ms)
+{
+    rw_route_req_t rq;
+    msgpack_sbuffer sb;
+    memset(&rq, 0, sizeof rq);
+    snprintf(rq.call_id, sizeof rq.call_id, "it-%s-%llu", callee, (unsigned long long) rw_clock_mono_us());
+    strcpy(rq.caller, "+441632960999");
+    snprintf(rq.callee, sizeof rq.callee, "%s", callee);
+    strcpy(rq.source, "device");
+    rq.time_ms = rw_clock_wall_ms();
+    msgpack_sbuffer_init(&sb);
+    ck_assert_int_eq(rw_proto_route_req_encode(&rq, &sb), 0);
+    int rc = ask_raw(a, sb.data, sb.size, deadline_ms);
+    msgpack_sbuffer_destroy(&sb);
+    if (rc == 0)
+        ck_assert_str_eq(a->plan.call_id, rq.call_id);
+    return rc;
+}
+
+/* ---- tests --------------------------------------------------------------------------- */
+START_TEST(test_extension_and_public_number_route_to_the_users_devices)
+{
+    router_proc_t rp;
+    asker_t a;
+    start_router(&rp, "router-a");
+    asker_init(&a, rp.endpoint);
+    const char *dialled[] = { "2001", "+441632960001", "01632 960001", "00441632960001" };
+    for (size_t i = 0; i < 4; i++) {
+        ck_assert_int_eq(ask(&a, dialled[i], 500), 0);
+        ck_assert_int_eq(a.plan.status, RW_PLAN_OK);
+        ck_assert_str_eq(a.plan.user, "alice");
+        ck_assert_uint_eq(a.plan.n_stages, 1);
+        ck_assert_str_eq(a.plan.stages[0].targets[0].aor, "sip:2001@ringway.local");
+        ck_assert_int_eq(a.plan.final, RW_FINAL_VOICEMAIL);
+        ck_assert_uint_gt(a.plan.n_trace, 0);
+    }
+    ck_assert_int_eq(ask(&a, "2999", 500), 0);
+    ck_assert_int_eq(a.plan.status, RW_PLAN_NOT_FOUND);
+    ck_assert_int_eq(ask(&a, "not a number; DROP", 500), 0);
+    ck_assert_int_eq(a.plan.status, RW_PLAN_NOT_FOUND);
+    /* A malformed request gets an error plan, and the router goes on serving. */
+    ck_assert_int_eq(ask_raw(&a, "\x93\x01\x02", 3, 500), 0);
+    ck_assert_int_eq(a.plan.status, RW_PLAN_ERROR);
+    ck_assert_int_eq(ask(&a, "2002", 500), 0);
+    ck_assert_str_eq(a.plan.user, "bob");
+
+    char body[65536];
+    int status = 0;
+    ck_assert_int_eq(rw_proc_http_get(rp.http_port, "/metrics", &status, body, sizeof body), 0);
+    ck_assert_int_eq(status, 200);
+    ck_assert_ptr_nonnull(strstr(body, "ringway_router_decisions_total{result=\"ok\"} 5"));
+    ck_assert_ptr_nonnull(strstr(body, "ringway_router_decisions_total{result=\"not_found\"} 2"));
+    ck_assert_ptr_nonnull(strstr(body, "ringway_router_bad_requests_total 1"));
+    asker_fini(&a);
+    ck_assert_int_eq(rw_proc_stop(rp.pid, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_redis_away_gives_an_error_plan_at_once_and_recovers)
+{
+    router_proc_t rp;
+    asker_t a;
+    int status = 0;
+    start_router(&rp, "router-r");
+    asker_init(&a, rp.endpoint);
+    ck_assert_int_eq(ask(&a, "2003", 500), 0);
+    ck_assert_int_eq(a.plan.status, RW_PLAN_OK);
+
+    rw_redis_fixture_kill(&redis);
+    ck_assert_int_eq(ask(&a, "2003", 1000), 0);
+    ck_assert_int_eq(a.plan.status, RW_PLAN_ERROR);     /* answered, not timed out */
+    ck_assert_uint_lt(a.took_ms, 500);
+    usleep(300000);
+    ck_assert_int_eq(rw_proc_http_get(rp.http_port, "/health", &status, NULL, 0), 0);
+    ck_assert_int_eq(status, 503);
+
+    ck_assert_int_eq(rw_redis_fixture_restart(&redis), 0);
+    load_directory();
+    int ok = 0;
+    for (int i = 0; i < 50 && !ok; i++) {                /* reconnect with back-off */
+        ok = ask(&a, "2003", 500) == 0 && a.plan.status == RW_PLAN_OK;
+        if (!ok)
+            usleep(100000);
+    }
+    ck_assert_msg(ok, "router did not recover after Redis came back");
+    ck_assert_str_eq(a.plan.user, "carol");
+    ck_assert_int_eq(rw_proc_wait_http(rp.http_port, "/health", 3000), 0);
+    asker_fini(&a);
+    ck_assert_int_eq(rw_proc_stop(rp.pid, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_killing_one_of_two_routers_loses_no_request)
+{
+    router_proc_t r1, r2;
+    asker_t a;
+    char eps[160];
+    start_router(&r1, "router-1");
+    start_router(&r2, "router-2");
+    snprintf(eps, sizeof eps, "%s,%s", r1.endpoint, r2.endpoint);
+    asker_init(&a, eps);
+    for (int i = 0; i < 20; i++) {
+        ck_assert_int_eq(ask(&a, "2004", 200), 0);
+        ck_assert_str_eq(a.plan.user, "dev");
+    }
+    kill(r1.pid, SIGKILL);
+    waitpid(r1.pid, NULL, 0);
+    for (int i = 0; i < 50; i++) {
+        ck_assert_int_eq(ask(&a, "2004", 200), 0);
+        ck_assert_int_eq(a.plan.status, RW_PLAN_OK);
+        ck_assert_uint_le(a.took_ms, 250);
+    }
+    asker_fini(&a);
+    ck_assert_int_eq(rw_proc_stop(r2.pid, 5000), 0);
+}
+END_TEST
+
+START_TEST(test_router_announces_itself_in_the_registry)
+{
+    router_proc_t rp;
+    start_router(&rp, "router-reg");
+    rw_redis_opts_t o = { .host = "127.0.0.1", .port = redis.port };
+    rw_redis_t *r = rw_redis_new(&o);
+    redisReply *rep = NULL;
+    int found = 0;
+    for (int i = 0; i < 40 && !found; i++) {
+        rep = rw_redis_command(r, "ZRANGE rw:svc:router 0 -1");
+        for (size_t k = 0; rep && rep->type == REDIS_REPLY_ARRAY && k < rep->elements; k++)
+            found |= strstr(rep->element[k]->str, "router-reg|") && strstr(rep->element[k]->str, rp.endpoint);
+        if (rep)
+            freeReplyObject(rep);
+        if (!found)
+            usleep(50000);
+    }
+    ck_assert_msg(found, "router-reg never appeared in rw:svc:router");
+    ck_assert_int_eq(rw_proc_stop(rp.pid, 5000), 0);
+    rw_redis_destroy(&r);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("router_integration");
+    TCase *tc = tcase_create("router");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_extension_and_public_number_route_to_the_users_devices);
+    tcase_add_test(tc, test_redis_away_gives_an_error_plan_at_once_and_recovers);
+    tcase_add_test(tc, test_killing_one_of_two_routers_loses_no_request);
+    tcase_add_test(tc, test_router_announces_itself_in_the_registry);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,142 @@
+/* tests/unit/router/plan_build_test.c — the router's default decision, from a table. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "services/router/plan_build.h"
+
+static const rw_router_policy_t policy = { .ring_ms = 20000 };
+
+static rw_route_req_t request(const char *callee)
+{
+    rw_route_req_t rq;
+    memset(&rq, 0, sizeof rq);
+    strcpy(rq.call_id, "c1@test");
+    strcpy(rq.caller, "+441632960999");
+    strcpy(rq.callee, callee);
+    strcpy(rq.source, "device");
+    return rq;
+}
+
+static void add_device(rw_router_user_t *u, const char *id, const char *kind, const char *addr)
+{
+    strcpy(u->devices[u->n_devices].id, id);
+    strcpy(u->devices[u->n_devices].kind, kind);
+    strcpy(u->devices[u->n_devices].address, addr);
+    u->n_devices++;
+}
+
+static rw_router_user_t user(void)
+{
+    rw_router_user_t u;
+    memset(&u, 0, sizeof u);
+    strcpy(u.id, "alice");
+    strcpy(u.ext, "2001");
+    strcpy(u.name, "Alice Archer");
+    strcpy(u.realm, "ringway.local");
+    return u;
+}
+
+static int trace_has(const rw_plan_t *p, const char *needle)
+{
+    for (uint32_t i = 0; i < p->n_trace; i++)
+        if (strstr(p->trace[i], needle))
+            return 1;
+    return 0;
+}
+
+START_TEST(test_unknown_callee_is_not_found_with_a_reason)
+{
+    rw_route_req_t rq = request("2999");
+    rw_plan_t plan;
+    rw_router_build_plan(&policy, &rq, NULL, &plan);
+    ck_assert_int_eq(plan.status, RW_PLAN_NOT_FOUND);
+    ck_assert_uint_eq(plan.n_stages, 0);
+    ck_assert_str_eq(plan.call_id, "c1@test");
+    ck_assert(trace_has(&plan, "2999"));
+}
+END_TEST
+
+START_TEST(test_one_sip_device_rings_the_users_aor)
+{
+    rw_route_req_t rq = request("2001");
+    rw_router_user_t u = user();
+    rw_plan_t plan;
+    add_device(&u, "softphone", "sip", "");
+    rw_router_build_plan(&policy, &rq, &u, &plan);
+    ck_assert_int_eq(plan.status, RW_PLAN_OK);
+    ck_assert_str_eq(plan.user, "alice");
+    ck_assert_uint_eq(plan.n_stages, 1);
+    ck_assert_uint_eq(plan.stages[0].ring_ms, 20000);
+    ck_assert_uint_eq(plan.stages[0].n_targets, 1);
+    ck_assert_int_eq(plan.stages[0].targets[0].type, RW_TARGET_DEVICES);
+    ck_assert_str_eq(plan.stages[0].targets[0].aor, "sip:2001@ringway.local");
+    ck_assert_int_eq(plan.final, RW_FINAL_UNAVAILABLE);
+    ck_assert(trace_has(&plan, "softphone"));
+}
+END_TEST
+
+START_TEST(test_devices_sharing_an_aor_ring_once_and_others_in_parallel)
+{
+    rw_route_req_t rq = request("2001");
+    rw_router_user_t u = user();
+    rw_plan_t plan;
+    add_device(&u, "softphone", "sip", "");
+    add_device(&u, "deskphone", "sip", "");
+    add_device(&u, "lab", "sip", "sip:lab-2001@ringway.local");
+    rw_router_build_plan(&policy, &rq, &u, &plan);
+    ck_assert_uint_eq(plan.n_stages, 1);
+    ck_assert_uint_eq(plan.stages[0].n_targets, 2);
+    ck_assert_str_eq(plan.stages[0].targets[1].aor, "sip:lab-2001@ringway.local");
+}
+END_TEST
+
+START_TEST(test_voicemail_is_the_final_action_when_the_user_has_one)
+{
+    rw_route_req_t rq = request("+441632960001");
+    rw_router_user_t u = user();
+    rw_plan_t plan;
+    add_device(&u, "softphone", "sip", "");
+    add_device(&u, "mobile", "number", "+447700900001");
+    add_device(&u, "vm", "voicemail", "");
+    rw_router_build_plan(&policy, &rq, &u, &plan);
+    ck_assert_int_eq(plan.final, RW_FINAL_VOICEMAIL);
+    ck_assert_int_eq(plan.final_target.type, RW_TARGET_VOICEMAIL);
+    ck_assert_str_eq(plan.final_target.mailbox, "alice");
+    /* A mobile number is private: without a rule it is never rung. */
+    for (uint32_t s = 0; s < plan.n_stages; s++)
+        for (uint32_t t = 0; t < plan.stages[s].n_targets; t++)
+            ck_assert_int_ne(plan.stages[s].targets[t].type, RW_TARGET_NUMBER);
+}
+END_TEST
+
+START_TEST(test_user_without_sip_device_gets_no_stage)
+{
+    rw_route_req_t rq = request("2001");
+    rw_router_user_t u = user();
+    rw_plan_t plan;
+    add_device(&u, "vm", "voicemail", "");
+    rw_router_build_plan(&policy, &rq, &u, &plan);
+    ck_assert_int_eq(plan.status, RW_PLAN_OK);
+    ck_assert_uint_eq(plan.n_stages, 0);
+    ck_assert_int_eq(plan.final, RW_FINAL_VOICEMAIL);
+    ck_assert(trace_has(&plan, "no SIP device"));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("plan_build");
+    TCase *tc = tcase_create("default_decision");
+    tcase_add_test(tc, test_unknown_callee_is_not_found_with_a_reason);
+    tcase_add_test(tc, test_one_sip_device_rings_the_users_aor);
+    tcase_add_test(tc, test_devices_sharing_an_aor_ring_once_and_others_in_parallel);
+    tcase_add_test(tc, test_voicemail_is_the_final_action_when_the_user_has_one);
+    tcase_add_test(tc, test_user_without_sip_device_gets_no_stage);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
