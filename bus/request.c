@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define RID_LEN 8
+#define UNSENT_POLL_MS 10u    /* how often a request no instance accepted tries again */
 
 typedef struct instance {
     rw_client_t *cli;
@@ -147,6 +148,8 @@ static uint64_t send_once(rw_client_t *cli, pending_t *p, uint64_t avoid)
     return 0;
 }
 
+static void on_timer(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg);
+
 /* Takes p out of the client and runs its callback last: fn may destroy the client. */
 static void finish(rw_client_t *cli, pending_t *p, int status, const void *body, size_t len)
 {
@@ -169,27 +172,45 @@ static void finish(rw_client_t *cli, pending_t *p, int status, const void *body,
     fn(arg, status, body, len);
 }
 
+static void arm(pending_t *p, uint64_t ms)
+{
+    su_timer_set_interval(p->timer, on_timer, p, (su_duration_t) ms);
+}
+
+/* One timer per request: it polls for an instance while none has accepted the request yet
+ * (every UNSENT_POLL_MS), sends the one retry at half the deadline, and ends it at the
+ * deadline. */
 static void on_timer(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 {
     pending_t *p = arg;
     rw_client_t *cli = p->cli;
     (void) magic;
-    uint64_t elapsed_ms = (rw_clock_mono_us() - p->start_us) / 1000;
-    if (!p->retry_done && cli->n_inst > 0 && elapsed_ms < p->deadline_ms) {
-        p->retry_done = 1;
-        uint64_t to = send_once(cli, p, p->first);
-        if (to) {
-            if (p->first) {
-                cli->st.retries++;
-                rw_counter_inc(cli->m.retries);
-            }
-            p->first = p->first ? p->first : to;
-        }
-        su_timer_set_interval(t, on_timer, p, (su_duration_t) (p->deadline_ms - elapsed_ms));
+    (void) t;
+    uint64_t elapsed = (rw_clock_mono_us() - p->start_us) / 1000, half = p->deadline_ms / 2;
+    if (elapsed >= p->deadline_ms || (!p->first && cli->n_inst == 0)) {
+        table_take(cli, p->id);
+        finish(cli, p, p->first ? RW_ETIMEDOUT : RW_EAGAIN, NULL, 0);
         return;
     }
-    table_take(cli, p->id);
-    finish(cli, p, p->first ? RW_ETIMEDOUT : RW_EAGAIN, NULL, 0);
+    uint64_t left = p->deadline_ms - elapsed;
+    if (!p->first) {
+        p->first = send_once(cli, p, 0);
+        if (!p->first)
+            arm(p, left < UNSENT_POLL_MS ? left : UNSENT_POLL_MS);
+        else if (elapsed < half)
+            arm(p, half - elapsed);
+        else
+            p->retry_done = 1, arm(p, left);
+        return;
+    }
+    if (!p->retry_done) {
+        p->retry_done = 1;
+        if (send_once(cli, p, p->first)) {
+            cli->st.retries++;
+            rw_counter_inc(cli->m.retries);
+        }
+    }
+    arm(p, left);
 }
 
 int rw_client_request(rw_client_t *cli, const void *body, size_t len, unsigned deadline_ms,
@@ -213,16 +234,14 @@ int rw_client_request(rw_client_t *cli, const void *body, size_t len, unsigned d
         free(p);
         return RW_ENOMEM;
     }
-    su_duration_t first_wait = (su_duration_t) (deadline_ms / 2);
-    if (cli->n_inst == 0) {
-        p->retry_done = 1;       /* nobody to ask: RW_EAGAIN on the next turn */
-        first_wait = 0;
-    } else {
-        p->first = send_once(cli, p, 0);
-        if (deadline_ms < 2)
-            p->retry_done = 1, first_wait = (su_duration_t) deadline_ms;
-    }
-    su_timer_set_interval(p->timer, on_timer, p, first_wait);
+    unsigned half = deadline_ms / 2;
+    p->first = cli->n_inst ? send_once(cli, p, 0) : 0;
+    if (!p->first)               /* nobody took it: poll (or fail on the next turn if none) */
+        arm(p, cli->n_inst ? (half < UNSENT_POLL_MS ? half : UNSENT_POLL_MS) : 0);
+    else if (half == 0)
+        p->retry_done = 1, arm(p, deadline_ms);
+    else
+        arm(p, half);
     table_add(cli, p);
     cli->st.requests++;
     rw_counter_inc(cli->m.requests);

@@ -358,22 +358,28 @@ static void puts_(text_t *t, const char *s)
     put(t, s, strlen(s));
 }
 
-static void put_double(text_t *t, double d)
+/* Prometheus float text: NaN, +Inf, -Inf, else the shortest form that reads back exactly. */
+static void format_double(char *buf, size_t len, double d)
 {
-    char num[40];
     if (isnan(d)) {
-        puts_(t, "NaN");
+        snprintf(buf, len, "NaN");
         return;
     }
     if (isinf(d)) {
-        puts_(t, d > 0 ? "+Inf" : "-Inf");
+        snprintf(buf, len, "%s", d > 0 ? "+Inf" : "-Inf");
         return;
     }
     for (int prec = 15; prec <= 17; prec++) {
-        snprintf(num, sizeof num, "%.*g", prec, d);
-        if (strtod(num, NULL) == d)
+        snprintf(buf, len, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
             break;
     }
+}
+
+static void put_double(text_t *t, double d)
+{
+    char num[40];
+    format_double(num, sizeof num, d);
     puts_(t, num);
 }
 
@@ -427,14 +433,7 @@ static void put_histogram(text_t *t, const metric_t *it)
     char le[40];
     for (size_t i = 0; i <= h->n_bounds; i++) {
         cum += h->buckets[i];
-        if (i < h->n_bounds) {
-            text_t num = { 0 };
-            put_double(&num, h->bounds[i]);
-            snprintf(le, sizeof le, "%s", num.oom ? "0" : num.p);
-            free(num.p);
-        } else {
-            snprintf(le, sizeof le, "+Inf");
-        }
+        format_double(le, sizeof le, i < h->n_bounds ? h->bounds[i] : INFINITY);
         put_series(t, it, "_bucket", le);
         put_u64(t, cum);
         put(t, "\n", 1);

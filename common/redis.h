@@ -49,7 +49,8 @@ typedef struct rw_aredis rw_aredis_t;
 typedef void rw_aredis_fn(void *arg, redisReply *reply);
 
 rw_aredis_t *rw_aredis_new(su_root_t *root, const rw_redis_opts_t *opts);
-/* Every pending callback is called with NULL before this returns. */
+/* Every pending callback is called with NULL before this returns. Not to be called from
+ * inside one of this connection's own callbacks (reply or state). */
 void rw_aredis_destroy(rw_aredis_t **self);
 /* Each accepted command's callback runs exactly once (fn may be NULL: fire and forget).
  * RW_EAGAIN when not connected (fn is not called). */

@@ -9,6 +9,7 @@
 
 #include "bus/bus.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "tests/harness/proc.h"
 #include "tests/unit/bus/bus_test_util.h"
 
@@ -16,6 +17,7 @@ static su_root_t *root;
 
 static void setup(void)
 {
+    rw_log_init("bus-test", "t1", RW_LOG_WARN);
     su_init();
     root = su_root_create(NULL);
     ck_assert_ptr_nonnull(root);
@@ -249,7 +251,6 @@ START_TEST(test_retry_reaches_other_instance_when_answering_one_is_killed)
     run_until(root, &r2.done, 1500);
     ck_assert_int_eq(r1.status, 0);
     ck_assert_int_eq(r2.status, 0);
-    ck_assert_str_eq(r1.body[0] == 'B' ? r2.body : r1.body, r1.body[0] == 'B' ? "B:two" : "B:one");
     ck_assert_str_eq(r1.body, "B:one");
     ck_assert_str_eq(r2.body, "B:two");
     ck_assert_uint_le(r1.elapsed_ms, 500);
@@ -374,6 +375,8 @@ START_TEST(test_ten_thousand_pipelined_requests_all_answered)
     rw_client_set_endpoints(cli, &ep, 1);
     wait_instances(cli, names, 1);
     tally_t t = { 0 };
+    rw_client_stats_t st0;
+    rw_client_stats(cli, &st0);
     for (int i = 0; i < 10000; i++)
         ck_assert_int_eq(rw_client_request(cli, "n", 1, 20000, on_tally, &t), 0);
     run_until_count(root, &t.calls, 10000, 30000);
@@ -381,7 +384,8 @@ START_TEST(test_ten_thousand_pipelined_requests_all_answered)
     ck_assert_uint_eq(t.failed, 0);
     rw_client_stats_t st;
     rw_client_stats(cli, &st);
-    ck_assert_uint_eq(st.send_failures, 0);
+    ck_assert_uint_eq(st.send_failures - st0.send_failures, 0);
+    ck_assert_uint_eq(st.retries - st0.retries, 0);
     ck_assert_uint_eq(st.pending, 0);
     rw_client_destroy(&cli);
     kill_role(&s, SIGKILL);

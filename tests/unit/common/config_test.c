@@ -78,6 +78,11 @@ static const load_case_t cases[] = {
       "sip.port", "5071" },
     { "full-line comments ignored", "; a\n# b\n[sip]\n; c\nport = 5072\n" REDIS, { 0 }, NULL,
       "sip.port", "5072" },
+    { "colon also separates", "[sip]\nport: 5073\n" REDIS, { 0 }, NULL, "sip.port", "5073" },
+    { "last repeated key wins", "[sip]\nport = 5074\nport = 5075\n" REDIS, { 0 }, NULL,
+      "sip.port", "5075" },
+    { "keys are case-sensitive", REDIS "[sip]\nPort = 5060\n", { 0 },
+      "ringway.conf:4: unknown key 'sip.Port'", NULL, NULL },
     { "empty string is a value", REDIS "password =\n", { 0 }, NULL, "redis.password", "" },
     { "negative without limits", "[router]\noffset = -40\n" REDIS, { 0 }, NULL,
       "router.offset", "-40" },
@@ -217,11 +222,11 @@ END_TEST
 
 START_TEST(test_spec_tables_are_checked)
 {
-    static const rw_cfg_spec_t dup[] = { { "sip.port", RW_CFG_INT, "1", 0, 0, "" }, { NULL } };
-    static const rw_cfg_spec_t bad_def[] = { { "x.n", RW_CFG_INT, "ten", 0, 0, "" }, { NULL } };
-    static const rw_cfg_spec_t bad_range[] = { { "x.m", RW_CFG_INT, "5", 9, 1, "" }, { NULL } };
+    static const rw_cfg_spec_t dup[] = { { "sip.port", RW_CFG_INT, "1", 0, 0, "" }, { 0 } };
+    static const rw_cfg_spec_t bad_def[] = { { "x.n", RW_CFG_INT, "ten", 0, 0, "" }, { 0 } };
+    static const rw_cfg_spec_t bad_range[] = { { "x.m", RW_CFG_INT, "5", 9, 1, "" }, { 0 } };
     static const rw_cfg_spec_t more[] = { { "gw.port", RW_CFG_INT, "8080", 1, 65535, "" },
-                                          { NULL } };
+                                          { 0 } };
     ck_assert_int_eq(rw_config_add_spec(cfg, dup), RW_EEXIST);
     ck_assert_int_eq(rw_config_add_spec(cfg, bad_def), RW_EINVAL);
     ck_assert_int_eq(rw_config_add_spec(cfg, bad_range), RW_EINVAL);

@@ -2,7 +2,8 @@
  * redis-server (and a real redis-sentinel): commands, timeouts while Redis is stopped, failure
  * and recovery when it is killed and restarted, back-off, destroy with commands in flight,
  * AUTH/SELECT, and finding the master through Sentinel. Each test runs in its own child with
- * its own server; an atexit hook kills the servers if a failed assertion ends the child early. */
+ * its own servers. Check kills a test child's process group when it ends, so no server outlives
+ * a failed test; the atexit hook also stops them when a test exits any other way. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -247,7 +248,7 @@ static void on_state(void *arg, bool up)
         t->downs++;
 }
 
-/* Run the loop until *flag is true (cond re-evaluated by the caller's macro) or ms pass. */
+/* Drive the loop until cond holds or ms milliseconds pass. */
 #define RUN_UNTIL(cond, ms)                                                     \
     do {                                                                        \
         uint64_t until_ = rw_clock_mono_ms() + (ms);                            \

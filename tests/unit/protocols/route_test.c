@@ -280,7 +280,7 @@ START_TEST(test_missing_required_fields_are_refused_and_optional_ones_are_not)
     encode_req(&r, &a);
     encode_plan(&p, &b);
     walk_message(decode_req, &a, req_required, mt_visit_remove, 9);
-    walk_message(decode_plan, &b, plan_required, mt_visit_remove, 30);
+    walk_message(decode_plan, &b, plan_required, mt_visit_remove, 29);
     msgpack_sbuffer_destroy(&a);
     msgpack_sbuffer_destroy(&b);
 }
