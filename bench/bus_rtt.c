@@ -18,6 +18,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 
+#define BODY "a 48-byte request body, roughly a route lookup.."
+
 static void echo(void *arg, rw_request_t *req, const void *body, size_t len)
 {
     (void) arg;
@@ -56,8 +58,7 @@ static void on_pipelined(void *arg, int status, const void *body, size_t len)
 {
     bench_t *b = arg;
     on_one(arg, status, body, len);
-    if (b->sent < b->total && rw_client_request(b->cli, "ping-payload-64-bytes..........................",
-                                                48, 5000, on_pipelined, b) == 0)
+    if (b->sent < b->total && rw_client_request(b->cli, BODY, 48, 5000, on_pipelined, b) == 0)
         b->sent++;
 }
 
@@ -109,7 +110,7 @@ int main(int argc, char **argv)
     b.done = b.failed = 0;
     for (uint64_t i = 0; i < n; i++) {
         uint64_t t0 = rw_clock_mono_us();
-        rw_client_request(b.cli, "ping-payload-64-bytes..........................", 48, 1000, on_one, &b);
+        rw_client_request(b.cli, BODY, 48, 1000, on_one, &b);
         while (b.done <= i)
             su_root_step(b.root, 1);
         rtt[i] = rw_clock_mono_us() - t0;
@@ -123,8 +124,7 @@ int main(int argc, char **argv)
     b = (bench_t){ .root = b.root, .cli = b.cli, .total = n, .window = window };
     uint64_t t0 = rw_clock_mono_us();
     for (unsigned i = 0; i < window && b.sent < n; i++)
-        if (rw_client_request(b.cli, "ping-payload-64-bytes..........................", 48, 5000,
-                              on_pipelined, &b) == 0)
+        if (rw_client_request(b.cli, BODY, 48, 5000, on_pipelined, &b) == 0)
             b.sent++;
     while (b.done < b.sent)
         su_root_step(b.root, 1);

@@ -11,5 +11,6 @@
 #include "bus/pubsub.h"
 #include "bus/request.h"
 #include "bus/discovery.h"
+#include "bus/bus_config.h"
 
 #endif

@@ -1,9 +1,9 @@
 /* bus/loop_internal.h — for the bus sources only: a zsock watched by the root's bus loop.
  * A watch calls fn once per waiting message (fn must receive exactly one message) until the
- * socket is empty: on a wake of ZMQ_FD and in the prepoll hook. After every send made outside fn the owner calls rw_bus_watch_kick(): it reads
- * ZMQ_EVENTS (so ZMQ_FD signals again, primer section 1) and, when a message is already
- * waiting, arms the loop's 0 ms timer that drains it from the top of the loop, so callbacks
- * never run inside the send.
+ * socket is empty: on a wake of ZMQ_FD and in the prepoll hook. After every send made outside
+ * fn the owner calls rw_bus_watch_kick(): it reads ZMQ_EVENTS (so ZMQ_FD signals again, primer
+ * section 1) and, when a message is already waiting, arms the loop's 0 ms timer that drains
+ * it from the top of the loop, so callbacks never run inside the send.
  * The watch never owns the socket: destroy the watch first, then the socket. fn may destroy
  * any watch, its own included; the memory is reclaimed when the loop is idle. */
 #ifndef RW_BUS_LOOP_INTERNAL_H

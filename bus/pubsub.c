@@ -43,7 +43,9 @@ struct rw_sub {
     rw_bus_watch_t *watch;
     rw_sub_fn *fn;
     void *arg;
-    zhashx_t *seen;             /* publisher id -> seen_t */
+    zhashx_t *seen;             /* "publisher/family" -> seen_t */
+    char **eps;                 /* connected through rw_sub_set_endpoints() */
+    size_t n_eps;
     rw_sub_stats_t st;
     rw_counter_t *m_ok, *m_gap, *m_missed, *m_dup, *m_restart, *m_bad;
 };
@@ -235,7 +237,8 @@ static void on_event(void *arg, zsock_t *sock)
     }
     size_t tlen = zmq_msg_size(&parts[0]);
     int rc = rw_proto_event_decode(zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), &ev);
-    int type_ok = rc == 0 && tlen == strlen(ev.type) && memcmp(zmq_msg_data(&parts[0]), ev.type, tlen) == 0;
+    int type_ok = rc == 0 && tlen == strlen(ev.type)
+                  && memcmp(zmq_msg_data(&parts[0]), ev.type, tlen) == 0;
     rw_bus_close_parts(parts, 2);
     if (rc != 0 || !type_ok || ev.seq == 0 || !ev.publisher[0]) {
         bad_event(sub, rc != 0 ? "decode" : !type_ok ? "type" : "envelope");
@@ -262,9 +265,11 @@ static void register_metrics(rw_sub_t *sub, rw_metrics_t *m)
     sub->m_ok = rw_metrics_counter(m, "bus_sub_events_total{seq=\"ok\"}", "Events received");
     sub->m_gap = rw_metrics_counter(m, "bus_sub_events_total{seq=\"gap\"}", "Events received");
     sub->m_dup = rw_metrics_counter(m, "bus_sub_events_total{seq=\"dup\"}", "Events received");
-    sub->m_restart = rw_metrics_counter(m, "bus_sub_events_total{seq=\"restart\"}", "Events received");
+    sub->m_restart = rw_metrics_counter(m, "bus_sub_events_total{seq=\"restart\"}",
+                                        "Events received");
     sub->m_missed = rw_metrics_counter(m, "bus_sub_missed_total", "Events lost in sequence gaps");
-    sub->m_bad = rw_metrics_counter(m, "bus_sub_bad_frames_total", "Malformed event messages dropped");
+    sub->m_bad = rw_metrics_counter(m, "bus_sub_bad_frames_total",
+                                    "Malformed event messages dropped");
 }
 
 rw_sub_t *rw_sub_new(su_root_t *root, rw_sub_fn *fn, void *arg, rw_metrics_t *metrics)
@@ -302,6 +307,9 @@ void rw_sub_destroy(rw_sub_t **self)
     rw_bus_watch_destroy(&sub->watch);
     zsock_destroy(&sub->sock);
     zhashx_destroy(&sub->seen);
+    for (size_t i = 0; i < sub->n_eps; i++)
+        free(sub->eps[i]);
+    free(sub->eps);
     free(sub);
 }
 
@@ -317,6 +325,48 @@ int rw_sub_disconnect(rw_sub_t *sub, const char *endpoint)
     if (!sub || !endpoint)
         return RW_EINVAL;
     return zsock_disconnect(sub->sock, "%s", endpoint) == 0 ? 0 : RW_ENOTFOUND;
+}
+
+static int listed(const char *const *eps, size_t n, const char *ep)
+{
+    for (size_t i = 0; i < n; i++)
+        if (eps[i] && strcmp(eps[i], ep) == 0)
+            return 1;
+    return 0;
+}
+
+int rw_sub_set_endpoints(rw_sub_t *sub, const char *const *endpoints, size_t n)
+{
+    if (!sub || (!endpoints && n))
+        return RW_EINVAL;
+    char **next = calloc(n ? n : 1, sizeof *next);
+    if (!next)
+        return RW_ENOMEM;
+    size_t k = 0;
+    int rc = 0;
+    for (size_t i = 0; i < sub->n_eps; i++) {
+        if (listed(endpoints, n, sub->eps[i])) {
+            next[k++] = sub->eps[i];
+        } else {
+            zsock_disconnect(sub->sock, "%s", sub->eps[i]);
+            free(sub->eps[i]);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!endpoints[i] || listed((const char *const *) next, k, endpoints[i]))
+            continue;
+        char *copy = strdup(endpoints[i]);
+        if (copy && zsock_connect(sub->sock, "%s", copy) == 0) {
+            next[k++] = copy;
+        } else {
+            free(copy);
+            rc = RW_EINVAL;
+        }
+    }
+    free(sub->eps);
+    sub->eps = next;
+    sub->n_eps = k;
+    return rc;
 }
 
 static int valid_prefix(const char *prefix)

@@ -65,10 +65,13 @@ void rw_sub_destroy(rw_sub_t **self);
 /* Connect to one publisher (may be called for many; ZeroMQ reconnects by itself). */
 int rw_sub_connect(rw_sub_t *self, const char *endpoint);
 int rw_sub_disconnect(rw_sub_t *self, const char *endpoint);
+/* Make the set of publishers exactly these (e.g. from a discovery watcher): connects new
+ * endpoints, disconnects removed ones. RW_EINVAL if some endpoint was refused (others apply). */
+int rw_sub_set_endpoints(rw_sub_t *self, const char *const *endpoints, size_t n);
 /* prefix must end with '.' ("call.", "presence."), so "call." never matches "callback.x";
  * RW_EINVAL otherwise. Subscribe to whole families: with a narrower prefix the events of the
- * family that are filtered out would show as gaps. Events published before the subscription reaches the publisher are
- * lost (ZeroMQ's slow joiner): the first event seen from a publisher is RW_SEQ_OK. */
+ * family that are filtered out would show as gaps. Events published before the subscription
+ * reaches the publisher are lost (ZeroMQ's slow joiner): the first event seen is RW_SEQ_OK. */
 int rw_sub_subscribe(rw_sub_t *self, const char *prefix);
 int rw_sub_unsubscribe(rw_sub_t *self, const char *prefix);
 void rw_sub_stats(const rw_sub_t *self, rw_sub_stats_t *out);

@@ -199,8 +199,10 @@ static void on_timer(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
             arm(p, left < UNSENT_POLL_MS ? left : UNSENT_POLL_MS);
         else if (elapsed < half)
             arm(p, half - elapsed);
-        else
-            p->retry_done = 1, arm(p, left);
+        else {
+            p->retry_done = 1;   /* accepted too late for a retry to help */
+            arm(p, left);
+        }
         return;
     }
     if (!p->retry_done) {
@@ -238,10 +240,12 @@ int rw_client_request(rw_client_t *cli, const void *body, size_t len, unsigned d
     p->first = cli->n_inst ? send_once(cli, p, 0) : 0;
     if (!p->first)               /* nobody took it: poll (or fail on the next turn if none) */
         arm(p, cli->n_inst ? (half < UNSENT_POLL_MS ? half : UNSENT_POLL_MS) : 0);
-    else if (half == 0)
-        p->retry_done = 1, arm(p, deadline_ms);
-    else
+    else if (half == 0) {
+        p->retry_done = 1;       /* a 1 ms deadline leaves no time for a retry */
+        arm(p, deadline_ms);
+    } else {
         arm(p, half);
+    }
     table_add(cli, p);
     cli->st.requests++;
     rw_counter_inc(cli->m.requests);

@@ -10,7 +10,7 @@
 #include "bus/loop.h"
 #include "common/metrics.h"
 
-/* ---- Request/reply (bus/request.c) ------------------------------------------------------
+/* ---- Request/reply (bus/server.c, bus/request.c) ------------------------------------
  * Frames: client DEALER sends [request-id (8 bytes)][body]; the server ROUTER sees
  * [identity][request-id][body] and answers with the same three frames. */
 /* Queue limit of request sockets, in messages per peer: enough for 10,000 requests in
@@ -65,7 +65,8 @@ typedef struct {
 /* service names the client in logs and metrics ("router"). metrics may be NULL; else
  * bus_client_*_total{service="..."} and bus_client_latency_seconds are registered there. */
 rw_client_t *rw_client_new(su_root_t *root, const char *service, rw_metrics_t *metrics);
-/* Pending requests get RW_ECLOSED. */
+/* Pending requests get RW_ECLOSED, from inside this call (their callbacks must not use the
+ * client). */
 void rw_client_destroy(rw_client_t **self);
 /* Replace the set of instances: sockets of endpoints that remain are kept, removed ones are
  * closed (a request waiting on one retries elsewhere or times out), new ones connected. */

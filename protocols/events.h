@@ -16,11 +16,13 @@
 
 typedef enum {
     RW_EVF_UNKNOWN = 0,               /* a type outside the families below: envelope only */
-    RW_EVF_CALL,                      /* call.offered, call.ringing, call.answered, call.ended, call.failed */
+    RW_EVF_CALL,                      /* call.offered, .ringing, .answered, .ended, .failed */
     RW_EVF_REG,                       /* reg.bound, reg.unbound, reg.expired */
     RW_EVF_PRESENCE,                  /* presence.changed */
-    RW_EVF_QUEUE,                     /* queue.joined, .left, .offered, .answered, .abandoned, .agent_state */
-    RW_EVF_CALENDAR,                  /* calendar.meeting_started, .meeting_ended, .divert_set, .divert_cleared */
+    RW_EVF_QUEUE,                     /* queue.joined, .left, .offered, .answered, .abandoned,
+                                         .agent_state */
+    RW_EVF_CALENDAR,                  /* calendar.meeting_started, .meeting_ended, .divert_set,
+                                         .divert_cleared */
     RW_EVF_DIRECTORY,                 /* directory.changed */
 } rw_event_family_t;
 
@@ -73,7 +75,8 @@ typedef struct {                      /* queue.* */
     char agent[64];                   /* user id of the agent, "" if none */
     uint32_t position;                /* 1 = next to be offered, 0 = not queued */
     uint64_t wait_ms;
-    char state[32];                   /* queue.agent_state: "available", "on_call", "wrap_up", "logged_out" */
+    char state[32];                   /* queue.agent_state: "available", "on_call", "wrap_up",
+                                         "logged_out" */
 } rw_ev_queue_t;
 
 typedef struct {                      /* calendar.* */
@@ -91,10 +94,10 @@ typedef struct {                      /* directory.changed */
 typedef struct {
     /* Envelope (all required on the wire). */
     char type[48];                    /* topic, e.g. "call.offered": [a-z0-9_.-], 1..47 chars */
-    char id[128];                     /* unique: "<publisher>/<epoch>/<seq>" */
+    char id[128];                     /* unique; the bus writes "<pub>/<epoch>/<family>/<seq>" */
     char publisher[64];               /* instance id of the publisher, 1..63 chars */
     uint64_t epoch;                   /* publisher start time, microseconds since the epoch */
-    uint64_t seq;                     /* per publisher (and epoch), from 1 */
+    uint64_t seq;                     /* from 1, per publisher, epoch and family (docs/bus.md) */
     uint64_t ts_ms;                   /* when the fact happened, ms since the epoch */
     uint32_t version;                 /* wire major version; 0 when encoding = RW_EVENT_VERSION */
     /* Body: the member for rw_proto_event_family(type); the others are unused. */

@@ -298,7 +298,8 @@ static int encode_plan_body(msgpack_packer *pk, const rw_plan_t *plan)
         if ((rc = encode_stage(pk, &plan->stages[i])) != 0)
             return rc;
     if (plan->n_trace > 0)
-        return pack_str_list(pk, "trace", plan->trace[0], sizeof plan->trace[0], plan->n_trace, true);
+        return pack_str_list(pk, "trace", plan->trace[0], sizeof plan->trace[0], plan->n_trace,
+                             true);
     return 0;
 }
 

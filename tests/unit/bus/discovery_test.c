@@ -5,6 +5,7 @@
  * last view while Redis is down, then follows the registry again when Redis is back. */
 #include <sofia-sip/su_wait.h>
 #include <check.h>
+#include <stdlib.h>
 
 #include "bus/bus.h"
 #include "common/err.h"
@@ -63,6 +64,13 @@ static int child_main(char **argv)
     return 0;
 }
 
+static rw_announcer_t *announce(const char *service, const char *instance, const char *ep)
+{
+    rw_announcer_t *a = rw_announcer_new(root, redis, service, instance, ep, TTL_MS);
+    ck_assert_ptr_nonnull(a);
+    return a;
+}
+
 typedef struct {
     int changes;
     size_t n;
@@ -111,6 +119,22 @@ START_TEST(test_static_lists_are_split_and_trimmed)
 }
 END_TEST
 
+START_TEST(test_bus_config_keys_load_with_defaults_and_environment)
+{
+    rw_config_t *cfg = rw_config_new();
+    char err[200];
+    ck_assert_int_eq(rw_config_add_spec(cfg, rw_bus_cfg_spec), 0);
+    setenv("RINGWAY_BUS_DISCOVERY_TTL_MS", "1500", 1);
+    ck_assert_int_eq(rw_config_load(cfg, NULL, err, sizeof err), 0);
+    unsetenv("RINGWAY_BUS_DISCOVERY_TTL_MS");
+    ck_assert_str_eq(rw_config_str(cfg, "bus.bind"), "tcp://127.0.0.1:0");
+    ck_assert_int_eq(rw_config_int(cfg, "bus.discovery_ttl_ms"), 1500);
+    ck_assert_int_eq(rw_config_int(cfg, "bus.discovery_poll_ms"), 500);
+    ck_assert_int_eq(rw_config_set(cfg, "bus.discovery_ttl_ms", "100", err, sizeof err), RW_EINVAL);
+    rw_config_destroy(&cfg);
+}
+END_TEST
+
 START_TEST(test_announced_instance_reaches_watcher_and_client)
 {
     rw_client_t *cli = rw_client_new(root, "router", NULL);
@@ -119,9 +143,9 @@ START_TEST(test_announced_instance_reaches_watcher_and_client)
     ck_assert_ptr_nonnull(w);
     ck_assert_ptr_null(rw_announcer_new(root, redis, "router", "r|1", "tcp://x:1", TTL_MS));
     ck_assert_ptr_null(rw_announcer_new(root, redis, "router", "r1", "tcp://x:1", 100));
-    rw_announcer_t *a = rw_announcer_new(root, redis, "router", "r1", "tcp://127.0.0.1:7001", TTL_MS);
-    rw_announcer_t *b = rw_announcer_new(root, redis, "router", "r2", "tcp://127.0.0.1:7002", TTL_MS);
-    rw_announcer_t *other = rw_announcer_new(root, redis, "huntgroup", "h1", "tcp://127.0.0.1:7009", TTL_MS);
+    rw_announcer_t *a = announce("router", "r1", "tcp://127.0.0.1:7001");
+    rw_announcer_t *b = announce("router", "r2", "tcp://127.0.0.1:7002");
+    rw_announcer_t *other = announce("huntgroup", "h1", "tcp://127.0.0.1:7009");
     wait_view(w, 2, 3000);
     ck_assert_str_eq(rw_watcher_endpoint(w, 0), "tcp://127.0.0.1:7001");
     ck_assert_str_eq(rw_watcher_endpoint(w, 1), "tcp://127.0.0.1:7002");
@@ -169,7 +193,7 @@ START_TEST(test_watcher_keeps_last_view_while_redis_is_down)
     rw_client_t *cli = rw_client_new(root, "router", NULL);
     view_t v = { 0 };
     rw_watcher_t *w = rw_watcher_new(root, redis, "router", 100, cli, on_view, &v);
-    rw_announcer_t *a = rw_announcer_new(root, redis, "router", "r1", "tcp://127.0.0.1:7001", TTL_MS);
+    rw_announcer_t *a = announce("router", "r1", "tcp://127.0.0.1:7001");
     wait_view(w, 1, 3000);
     int changes = v.changes;
 
@@ -185,7 +209,7 @@ START_TEST(test_watcher_keeps_last_view_while_redis_is_down)
     uint64_t end = rw_clock_mono_ms() + 10000;
     while (!rw_aredis_connected(redis) && rw_clock_mono_ms() < end)
         su_root_step(root, 10);
-    b = rw_announcer_new(root, redis, "router", "r2", "tcp://127.0.0.1:7002", TTL_MS);
+    b = announce("router", "r2", "tcp://127.0.0.1:7002");
     wait_view(w, 2, 5000);
     rw_announcer_destroy(&a);
     rw_announcer_destroy(&b);
@@ -212,6 +236,7 @@ static Suite *discovery_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_static_lists_are_split_and_trimmed);
+    tcase_add_test(tc, test_bus_config_keys_load_with_defaults_and_environment);
     tcase_add_test(tc, test_announced_instance_reaches_watcher_and_client);
     tcase_add_test(tc, test_instance_whose_heartbeat_stops_leaves_after_ttl);
     tcase_add_test(tc, test_watcher_keeps_last_view_while_redis_is_down);

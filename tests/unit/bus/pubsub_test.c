@@ -360,6 +360,39 @@ START_TEST(test_duplicates_flagged_and_garbage_frames_counted)
 }
 END_TEST
 
+START_TEST(test_set_endpoints_follows_the_publisher_set)
+{
+    seen_t *s = calloc(1, sizeof *s);
+    rw_pub_t *p1 = rw_pub_new(root, "edge-1", "tcp://127.0.0.1:0");
+    rw_pub_t *p2 = rw_pub_new(root, "edge-2", "tcp://127.0.0.1:0");
+    rw_sub_t *sub = rw_sub_new(root, on_event, s, NULL);
+    rw_sub_subscribe(sub, "call.");
+    const char *both[] = { rw_pub_endpoint(p1), rw_pub_endpoint(p2), rw_pub_endpoint(p1) };
+    ck_assert_int_eq(rw_sub_set_endpoints(sub, both, 3), 0);
+    publish_until(p1, "call.offered", s, 1);
+    uint64_t n = s->n;
+    publish_until(p2, "call.offered", s, n + 1);
+
+    const char *second[] = { rw_pub_endpoint(p2), "nonsense" };
+    ck_assert_int_eq(rw_sub_set_endpoints(sub, second, 2), RW_EINVAL);
+    run_for(root, 100);
+    n = s->n;
+    for (int i = 0; i < 10; i++) {
+        rw_event_t ev;
+        make_event(&ev, "call.offered");
+        rw_pub_publish(p1, &ev);              /* disconnected: never delivered */
+        run_for(root, 5);
+    }
+    ck_assert_uint_eq(s->n, n);
+    publish_until(p2, "call.offered", s, n + 1);
+    ck_assert_int_eq(rw_sub_set_endpoints(sub, NULL, 0), 0);
+    rw_sub_destroy(&sub);
+    rw_pub_destroy(&p1);
+    rw_pub_destroy(&p2);
+    free(s);
+}
+END_TEST
+
 START_TEST(test_bad_arguments_are_refused)
 {
     ck_assert_ptr_null(rw_pub_new(root, "", "tcp://127.0.0.1:0"));
@@ -390,6 +423,7 @@ static Suite *pubsub_suite(void)
     tcase_add_test(tc, test_gap_detected_when_events_published_while_not_subscribed);
     tcase_add_test(tc, test_restart_detected_when_publisher_process_restarts);
     tcase_add_test(tc, test_duplicates_flagged_and_garbage_frames_counted);
+    tcase_add_test(tc, test_set_endpoints_follows_the_publisher_set);
     tcase_add_test(tc, test_bad_arguments_are_refused);
     suite_add_tcase(s, tc);
     return s;

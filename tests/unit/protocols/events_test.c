@@ -238,48 +238,15 @@ START_TEST(test_wrong_type_for_every_value_is_refused)
 END_TEST
 
 /* Decode the sample of `family` with the value at path replaced by obj. */
-typedef struct { const char *path; msgpack_object obj; int hits; } replace_t;
-
-static void visit_replace(msgpack_object *root, msgpack_object *slot, msgpack_object *map,
-                          uint32_t idx, const char *path, void *arg)
-{
-    replace_t *r = arg;
-    (void) root;
-    (void) map;
-    (void) idx;
-    if (strcmp(path, r->path) == 0) {
-        *slot = r->obj;
-        r->hits++;
-    }
-}
-
 static int decode_replaced(rw_event_family_t family, const char *path, msgpack_object obj)
 {
     rw_event_t ev;
     msgpack_sbuffer sb;
-    msgpack_unpacked u;
     sample_event(&ev, family);
     encode_event(&ev, &sb);
-    msgpack_object *root = mt_unpack(&u, &sb);
-    replace_t r = { path, obj, 0 };
-    mt_walk(root, root, "", visit_replace, &r);
-    ck_assert_msg(r.hits == 1, "no value at %s", path);
-    int rc = mt_decode_object(decode_event, root);
-    msgpack_unpacked_destroy(&u);
+    int rc = mt_decode_replaced(decode_event, &sb, path, obj);
     msgpack_sbuffer_destroy(&sb);
     return rc;
-}
-
-static msgpack_object str_obj(size_t n)
-{
-    static char xs[512];
-    memset(xs, 'x', sizeof xs);
-    return (msgpack_object){ .type = MSGPACK_OBJECT_STR, .via.str = { (uint32_t) n, xs } };
-}
-
-static msgpack_object named(const char *s)
-{
-    return (msgpack_object){ .type = MSGPACK_OBJECT_STR, .via.str = { (uint32_t) strlen(s), s } };
 }
 
 static const struct { rw_event_family_t f; const char *path; size_t limit; } string_limits[] = {
@@ -302,8 +269,8 @@ START_TEST(test_strings_at_limit_pass_and_beyond_are_erange)
     rw_event_family_t f = string_limits[_i].f;
     const char *path = string_limits[_i].path;
     size_t limit = string_limits[_i].limit;
-    ck_assert_int_eq(decode_replaced(f, path, str_obj(limit)), 0);
-    ck_assert_int_eq(decode_replaced(f, path, str_obj(limit + 1)), RW_ERANGE);
+    ck_assert_int_eq(decode_replaced(f, path, mt_str(limit)), 0);
+    ck_assert_int_eq(decode_replaced(f, path, mt_str(limit + 1)), RW_ERANGE);
 }
 END_TEST
 
@@ -312,13 +279,13 @@ START_TEST(test_type_must_be_a_valid_topic)
     char t47[48];
     memset(t47, 'a', 47);
     t47[47] = '\0';
-    ck_assert_int_eq(decode_replaced(RW_EVF_UNKNOWN, "type", named(t47)), 0);
-    ck_assert_int_eq(decode_replaced(RW_EVF_UNKNOWN, "type", str_obj(48)), RW_ERANGE);
-    ck_assert_int_eq(decode_replaced(RW_EVF_UNKNOWN, "type", named("has space")), RW_EPROTO);
-    ck_assert_int_eq(decode_replaced(RW_EVF_UNKNOWN, "type", named("UPPER.case")), RW_EPROTO);
-    ck_assert_int_eq(decode_replaced(RW_EVF_UNKNOWN, "type", named("")), RW_EPROTO);
+    ck_assert_int_eq(decode_replaced(RW_EVF_UNKNOWN, "type", mt_named(t47)), 0);
+    ck_assert_int_eq(decode_replaced(RW_EVF_UNKNOWN, "type", mt_str(48)), RW_ERANGE);
+    ck_assert_int_eq(decode_replaced(RW_EVF_UNKNOWN, "type", mt_named("has space")), RW_EPROTO);
+    ck_assert_int_eq(decode_replaced(RW_EVF_UNKNOWN, "type", mt_named("UPPER.case")), RW_EPROTO);
+    ck_assert_int_eq(decode_replaced(RW_EVF_UNKNOWN, "type", mt_named("")), RW_EPROTO);
     /* A known family's type on a message without a body is missing its body. */
-    ck_assert_int_eq(decode_replaced(RW_EVF_UNKNOWN, "type", named("call.offered")), RW_EPROTO);
+    ck_assert_int_eq(decode_replaced(RW_EVF_UNKNOWN, "type", mt_named("call.offered")), RW_EPROTO);
 }
 END_TEST
 
@@ -331,10 +298,10 @@ START_TEST(test_bad_values_are_refused)
     ck_assert_int_eq(decode_replaced(RW_EVF_CALL, "seq", neg), RW_ERANGE);
     ck_assert_int_eq(decode_replaced(RW_EVF_CALL, "body.cause", big), RW_ERANGE);
     ck_assert_int_eq(decode_replaced(RW_EVF_REG, "body.expires", huge), RW_ERANGE);
-    ck_assert_int_eq(decode_replaced(RW_EVF_PRESENCE, "body.state", named("asleep")), RW_EPROTO);
-    ck_assert_int_eq(decode_replaced(RW_EVF_CALL, "body.fallback", named("maybe")), RW_EPROTO);
+    ck_assert_int_eq(decode_replaced(RW_EVF_PRESENCE, "body.state", mt_named("asleep")), RW_EPROTO);
+    ck_assert_int_eq(decode_replaced(RW_EVF_CALL, "body.fallback", mt_named("maybe")), RW_EPROTO);
     ck_assert_int_eq(decode_replaced(RW_EVF_CALL, "v", two), RW_EPROTO);
-    ck_assert_int_eq(decode_replaced(RW_EVF_CALL, "body", str_obj(3)), RW_EPROTO);
+    ck_assert_int_eq(decode_replaced(RW_EVF_CALL, "body", mt_str(3)), RW_EPROTO);
 }
 END_TEST
 

@@ -144,6 +144,59 @@ static inline void mt_check_truncations(mt_decode_fn fn, const msgpack_sbuffer *
         ck_assert_msg(mt_decode_exact(fn, sb->data, k) != 0, "prefix of %zu bytes accepted", k);
 }
 
+/* Replace every value found at `path` by `obj`, repack, decode, restore: the decoder's rc. */
+typedef struct {
+    const char *path;
+    msgpack_object obj;
+    int hits;
+} mt_replace_t;
+
+static inline void mt_visit_replace(msgpack_object *root, msgpack_object *slot,
+                                    msgpack_object *map, uint32_t idx, const char *path,
+                                    void *arg)
+{
+    mt_replace_t *r = arg;
+    (void) root;
+    (void) map;
+    (void) idx;
+    if (strcmp(path, r->path) == 0) {
+        *slot = r->obj;
+        r->hits++;
+    }
+}
+
+static inline int mt_decode_replaced(mt_decode_fn fn, const msgpack_sbuffer *sb,
+                                     const char *path, msgpack_object obj)
+{
+    msgpack_unpacked u;
+    msgpack_object *root = mt_unpack(&u, sb);
+    mt_replace_t r = { path, obj, 0 };
+    mt_walk(root, root, "", mt_visit_replace, &r);
+    ck_assert_msg(r.hits > 0, "no value at %s", path);
+    int rc = mt_decode_object(fn, root);
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+/* A string object of n 'x' bytes (n <= 1024), and one holding s. */
+static inline msgpack_object mt_str(size_t n)
+{
+    static char xs[1024];
+    memset(xs, 'x', sizeof xs);
+    return (msgpack_object){ .type = MSGPACK_OBJECT_STR, .via.str = { (uint32_t) n, xs } };
+}
+
+static inline msgpack_object mt_named(const char *s)
+{
+    return (msgpack_object){ .type = MSGPACK_OBJECT_STR,
+                             .via.str = { (uint32_t) strlen(s), s } };
+}
+
+static inline msgpack_object mt_uint(uint64_t v)
+{
+    return (msgpack_object){ .type = MSGPACK_OBJECT_POSITIVE_INTEGER, .via.u64 = v };
+}
+
 /* A fixed-seed xorshift generator: the mutation loops are the same on every run. */
 static inline uint64_t mt_rand(uint64_t *s)
 {
