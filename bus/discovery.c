@@ -53,16 +53,37 @@ struct rw_announcer {
     rw_aredis_t *redis;
     su_timer_t *beat;
     unsigned ttl_ms;
+    uint64_t last_ok_ms;      /* wall time of the last ZADD Redis confirmed, 0 = none yet */
+    int inflight, dead;       /* a ZADD awaits its answer; destroyed while it did */
     char key[96];
     char member[MAX_MEMBER];
 };
 
+/* The beat runs every ANNOUNCE_RETRY_MS; a ZADD goes out when none was confirmed for ttl/3,
+ * so a new instance (or one whose Redis came back) appears within that retry time. */
+#define ANNOUNCE_RETRY_MS 100
+
+static void on_announced(void *arg, redisReply *r)
+{
+    rw_announcer_t *a = arg;
+    a->inflight = 0;
+    if (a->dead) {
+        free(a);
+        return;
+    }
+    if (r && r->type == REDIS_REPLY_INTEGER)
+        a->last_ok_ms = rw_clock_wall_ms();
+}
+
 static void announce(rw_announcer_t *a)
 {
     char score[24];
+    if (a->inflight || (a->last_ok_ms && rw_clock_wall_ms() - a->last_ok_ms < a->ttl_ms / 3))
+        return;
     snprintf(score, sizeof score, "%llu", (unsigned long long) (rw_clock_wall_ms() + a->ttl_ms));
     /* RW_EAGAIN while Redis is down: the next beat tries again. */
-    rw_aredis_command(a->redis, NULL, NULL, "ZADD %s %s %s", a->key, score, a->member);
+    if (rw_aredis_command(a->redis, on_announced, a, "ZADD %s %s %s", a->key, score, a->member) == 0)
+        a->inflight = 1;
 }
 
 static void on_beat(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
@@ -86,7 +107,7 @@ rw_announcer_t *rw_announcer_new(su_root_t *root, rw_aredis_t *redis, const char
     int n = snprintf(a->member, sizeof a->member, "%s|%s", instance, endpoint);
     if (key_of(a->key, sizeof a->key, service) != 0 || n < 0 || (size_t) n >= sizeof a->member)
         goto fail;
-    a->beat = su_timer_create(su_root_task(root), ttl_ms / 3);
+    a->beat = su_timer_create(su_root_task(root), ANNOUNCE_RETRY_MS);
     if (!a->beat || su_timer_set_for_ever(a->beat, on_beat, a) != 0)
         goto fail;
     announce(a);
@@ -108,7 +129,10 @@ void rw_announcer_destroy(rw_announcer_t **self)
     *self = NULL;
     su_timer_destroy(a->beat);
     rw_aredis_command(a->redis, NULL, NULL, "ZREM %s %s", a->key, a->member);
-    free(a);
+    if (a->inflight)
+        a->dead = 1;      /* on_announced frees it */
+    else
+        free(a);
 }
 
 /* ---- watcher ---------------------------------------------------------------------------- */

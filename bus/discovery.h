@@ -10,7 +10,8 @@
 
 /* ---- Discovery (bus/discovery.c) --------------------------------------------------------
  * Registry in Redis: sorted set "rw:svc:<service>", member "<instance>|<endpoint>", score =
- * expiry (wall ms). An announcer refreshes it every ttl/3 and removes it when destroyed; a
+ * expiry (wall ms). An announcer refreshes it every ttl/3 (retrying every 100 ms until Redis
+ * confirms) and removes it when destroyed; a
  * watcher reads the live members every poll_ms and hands the endpoints to a client when the
  * view changes. While Redis is unreachable the watcher keeps its last view. */
 typedef struct rw_announcer rw_announcer_t;

@@ -18,8 +18,11 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#define N_COMMON_KEYS 14
+
 struct rw_service {
     const rw_service_def_t *def;
+    rw_cfg_spec_t spec[N_COMMON_KEYS];   /* the common keys, with this service's defaults */
     rw_config_t *cfg;
     su_root_t *root;
     su_wait_t sig_wait;
@@ -36,7 +39,7 @@ struct rw_service {
     uint64_t started_ms;
 };
 
-static const rw_cfg_spec_t common_spec[] = {
+static const rw_cfg_spec_t common_spec[N_COMMON_KEYS] = {
     { "instance", RW_CFG_STR, "", 0, 0, "instance id in logs, metrics and the bus (default <svc>-<host>-<pid>)" },
     { "log.level", RW_CFG_STR, "info", 0, 0, "debug, info, warn or error" },
     { "http.addr", RW_CFG_STR, "127.0.0.1", 0, 0, "address of the /health and /metrics server" },
@@ -83,13 +86,13 @@ static int health(void *arg, char *detail, size_t len)
     return 0;
 }
 
-static void print_help(const rw_service_def_t *def, const rw_cfg_spec_t *spec)
+static void print_help(const rw_cfg_spec_t *spec)
 {
     char env[96];
     for (; spec && spec->key; spec++) {
         rw_config_env_name(spec->key, env, sizeof env);
         printf("  %-28s %-34s default %-12s %s\n", spec->key, env,
-               spec->def ? (spec->def[0] ? spec->def : "\"\"") : (strcmp(spec->key, "http.port") ? "(required)" : def->http_port),
+               spec->def ? (spec->def[0] ? spec->def : "\"\"") : "(required)",
                spec->help);
     }
 }
@@ -113,19 +116,22 @@ static int load_config(rw_service_t *self, int argc, char **argv, int *exit_code
     int help;
     const char *path = config_path(argc, argv, &help);
     self->cfg = rw_config_new();
-    if (!self->cfg || rw_config_add_spec(self->cfg, common_spec) < 0 ||
+    memcpy(self->spec, common_spec, sizeof self->spec);
+    for (rw_cfg_spec_t *k = self->spec; k->key; k++)
+        if (!strcmp(k->key, "http.port"))
+            k->def = self->def->http_port;
+    if (!self->cfg || rw_config_add_spec(self->cfg, self->spec) < 0 ||
         (self->def->spec && rw_config_add_spec(self->cfg, self->def->spec) < 0))
         return RW_ENOMEM;
     if (help) {
         printf("ringway-%s [-c FILE]\nconfiguration keys (file key, environment, default):\n",
                self->def->name);
-        print_help(self->def, common_spec);
-        print_help(self->def, self->def->spec);
+        print_help(self->spec);
+        print_help(self->def->spec);
         *exit_code = 0;
         return RW_EINVAL;
     }
-    if (rw_config_set(self->cfg, "http.port", self->def->http_port, err, sizeof err) < 0 ||
-        rw_config_load(self->cfg, path, err, sizeof err) < 0) {
+    if (rw_config_load(self->cfg, path, err, sizeof err) < 0) {
         rw_log_error("config_invalid", RW_S("error", err), RW_S("file", path ? path : ""));
         *exit_code = 2;
         return RW_EINVAL;
