@@ -118,9 +118,9 @@ static int parse_numbers(json_t *arr, const rw_numplan_t *plan, char out[][24], 
             return fail(pe, "'%s' is not a number or prefix", s ? s : "?");
         size_t len = strlen(s);
         if (s[len - 1] == '*' || !strcmp(s, "anonymous"))
-            snprintf(out[*n], 24, "%s", s);    /* prefixes are kept as written */
+            snprintf(out[*n], 24, "%.23s", s);  /* prefixes are kept as written */
         else if (rw_e164_normalise(plan, s, norm, sizeof norm, &kind) == 0 && strlen(norm) < 24)
-            snprintf(out[*n], 24, "%s", norm);
+            snprintf(out[*n], 24, "%.23s", norm);
         else
             return fail(pe, "'%s' is not a number or prefix", s);
         (*n)++;
@@ -135,7 +135,8 @@ static const char *jstr(json_t *o, const char *k)
 
 static int parse_conditions(json_t *jr, const rw_numplan_t *plan, rw_rule_t *r, perr_t *pe)
 {
-    const char *days = jstr(jr, "days"), *from = jstr(jr, "from"), *to = jstr(jr, "to");
+    const char *days = jstr(jr, "days"), *time = jstr(jr, "time");
+    char from[8] = "", to[8] = "";
     json_t *pres = json_object_get(jr, "presence"), *v;
     size_t i;
     r->from_min = r->to_min = -1;
@@ -145,9 +146,9 @@ static int parse_conditions(json_t *jr, const rw_numplan_t *plan, rw_rule_t *r, 
             return fail(pe, "days '%s' is not like mon-fri or sat,sun", days);
         r->days = (uint8_t) m;
     }
-    if (!from != !to)
-        return fail(pe, "%s: give both from and to", "time");
-    if (from) {
+    if (time && sscanf(time, "%7[0-9:]-%7[0-9:]", from, to) != 2)
+        return fail(pe, "time '%s' is not HH:MM-HH:MM", time);
+    if (time) {
         if ((r->from_min = (int16_t) hhmm(from)) < 0)
             return fail(pe, "from '%s' is not HH:MM", from);
         if ((r->to_min = (int16_t) hhmm(to)) < 0)

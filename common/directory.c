@@ -4,6 +4,7 @@
 #include "common/err.h"
 
 #include <jansson.h>
+#include <nettle/sha2.h>
 #include <sofia-sip/su_md5.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,6 +21,21 @@ void rw_dir_ha1(const char *user, const char *realm, const char *password, char 
     su_md5_strupdate(&md5, password);
     su_md5_hexdigest(&md5, out);
     su_md5_deinit(&md5);
+}
+
+void rw_dir_ha1_sha256(const char *user, const char *realm, const char *password, char out[65])
+{
+    struct sha256_ctx ctx;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_init(&ctx);
+    sha256_update(&ctx, strlen(user), (const uint8_t *) user);
+    sha256_update(&ctx, 1, (const uint8_t *) ":");
+    sha256_update(&ctx, strlen(realm), (const uint8_t *) realm);
+    sha256_update(&ctx, 1, (const uint8_t *) ":");
+    sha256_update(&ctx, strlen(password), (const uint8_t *) password);
+    sha256_digest(&ctx, sizeof d, d);
+    for (size_t i = 0; i < sizeof d; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
 static bool valid_id(const char *s)
@@ -122,12 +138,19 @@ int rw_dir_user_put(rw_redis_t *r, const rw_numplan_t *plan, rw_dir_user_t *u,
     rc |= cmd_ok(r, rw_redis_command(r, "SADD rw:users %s", u->id));
     rc |= cmd_ok(r, rw_redis_command(r, "HSET rw:user:%s id %s ext %s number %s name %s site %s tz %s realm %s ha1 %s",
                                      u->id, u->id, u->ext, u->number, u->name, u->site, u->tz, u->realm, u->ha1));
+    if (password) {                   /* RFC 7616 SHA-256 digest; only from a password */
+        char ha1_sha256[65];
+        rw_dir_ha1_sha256(u->ext, u->realm, password, ha1_sha256);
+        rc |= cmd_ok(r, rw_redis_command(r, "HSET rw:user:%s ha1_sha256 %s", u->id, ha1_sha256));
+    } else {
+        rc |= cmd_ok(r, rw_redis_command(r, "HDEL rw:user:%s ha1_sha256", u->id));
+    }
     rc |= cmd_ok(r, rw_redis_command(r, "SET rw:num:%s %s", u->ext, u->id));
     if (u->number[0])
         rc |= cmd_ok(r, rw_redis_command(r, "SET rw:num:%s %s", u->number, u->id));
     if (rc || exec_ok(r) < 0)
         return snprintf(err, len, "redis write failed"), RW_EIO;
-    return 0;
+    return rw_dir_changed(r, u->id);
 }
 
 int rw_dir_device_put(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
@@ -159,7 +182,7 @@ int rw_dir_device_put(rw_redis_t *r, const rw_numplan_t *plan, const char *user_
     }
     if (cmd_ok(r, rw_redis_command(r, "HSET rw:user:%s:devices %s %s", user_id, device_id, value)) < 0)
         return snprintf(err, len, "redis write failed"), RW_EIO;
-    return 0;
+    return rw_dir_changed(r, user_id);
 }
 
 static void field(redisReply *rep, size_t i, char *out, size_t len)
@@ -238,6 +261,38 @@ static int import_user(rw_redis_t *r, const rw_numplan_t *plan, json_t *ju, cons
     return 0;
 }
 
+/* Second pass: settings may divert to users later in the file. */
+static int import_settings(rw_redis_t *r, const rw_numplan_t *plan, json_t *ju, char *err, size_t len)
+{
+    json_t *rules = json_object_get(ju, "rules");
+    if (!rules)
+        return 0;
+    json_t *copy = json_deep_copy(rules);
+    int rc = copy ? rw_dir_settings_put_json(r, plan, jstr(ju, "id", ""), copy, err, len) : RW_ENOMEM;
+    json_decref(copy);
+    return rc;
+}
+
+static int import_trunks(rw_redis_t *r, json_t *trunks, char *err, size_t len)
+{
+    json_t *t, *p;
+    size_t i, k;
+    json_array_foreach(trunks, i, t) {
+        char prefixes[128] = "", terr[256];
+        size_t at = 0;
+        json_array_foreach(json_object_get(t, "prefixes"), k, p)
+            if (json_is_string(p) && at < sizeof prefixes)
+                at += (size_t) snprintf(prefixes + at, sizeof prefixes - at, "%s%s", k ? "," : "",
+                                        json_string_value(p));
+        int rc = rw_dir_trunk_put(r, jstr(t, "name", ""), prefixes,
+                                  (int) json_integer_value(json_object_get(t, "order")),
+                                  jstr(t, "address", ""), terr, sizeof terr);
+        if (rc < 0)
+            return snprintf(err, len, "trunks[%zu]: %s", i, terr), rc;
+    }
+    return 0;
+}
+
 int rw_dir_import_file(rw_redis_t *r, const rw_numplan_t *plan, const char *path,
                        int *n_users, char *err, size_t len)
 {
@@ -262,6 +317,19 @@ int rw_dir_import_file(rw_redis_t *r, const rw_numplan_t *plan, const char *path
             break;
         }
         (*n_users)++;
+    }
+    json_array_foreach(rc == 0 ? users : NULL, i, ju) {
+        char uerr[400];
+        rc = import_settings(r, plan, ju, uerr, sizeof uerr);
+        if (rc < 0) {
+            snprintf(err, len, "%s: users[%zu].rules: %s", path, i, uerr);
+            break;
+        }
+    }
+    if (rc == 0 && (rc = import_trunks(r, json_object_get(root, "trunks"), err, len)) < 0) {
+        char tmp[400];
+        snprintf(tmp, sizeof tmp, "%s", err);
+        snprintf(err, len, "%s: %s", path, tmp);
     }
     json_decref(root);
     return rc;

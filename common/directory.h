@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include "common/redis.h"
 #include "common/e164.h"
+#include "common/dir_rules.h"
+#include <jansson.h>
 
 #define RW_DIR_SCHEMA 1
 
@@ -25,6 +27,9 @@ typedef struct {
 
 /* HA1 for digest authentication: hex MD5 of "user:realm:password" into out[33]. */
 void rw_dir_ha1(const char *user, const char *realm, const char *password, char out[33]);
+/* The same with SHA-256 (RFC 7616): hex SHA-256 of "user:realm:password" into out[65].
+ * Stored as field ha1_sha256 when a user is written with a password. */
+void rw_dir_ha1_sha256(const char *user, const char *realm, const char *password, char out[65]);
 
 /* Validate and store a user (replacing an existing one with the same id), its number index
  * and, when password is not NULL, its HA1. RW_EINVAL with a reason in err on bad input,
@@ -42,5 +47,45 @@ int rw_dir_user_get(rw_redis_t *r, const char *id, rw_dir_user_t *u);
  * ("users[3].number: ...") and returns; entries before it stay written. *n_users counts. */
 int rw_dir_import_file(rw_redis_t *r, const rw_numplan_t *plan, const char *path,
                        int *n_users, char *err, size_t err_len);
+
+/* ---- routing settings, trunks, calendar diverts (common/dir_settings.c, docs/routing.md) ----
+ * Every successful write to a user also bumps `ver` in rw:user:<id> and appends the id to the
+ * list rw:dir:changes, which routers pop to rebuild that user's fallback plan (exactly once). */
+int rw_dir_changed(rw_redis_t *r, const char *user_id);
+/* The stored settings JSON (malloc'd, "" when none), NULL when Redis fails. */
+char *rw_dir_settings_get(rw_redis_t *r, const char *user_id);
+/* Validate and store a user's whole settings (format: docs/routing.md). RW_EINVAL names the
+ * problem: syntax, a missing device or colleague, overlapping schedules, or a divert loop
+ * ("this would close a divert loop: alice -> bob -> alice"). */
+int rw_dir_settings_put(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                        const char *json, char *err, size_t err_len);
+int rw_dir_settings_put_json(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                             json_t *root, char *err, size_t err_len);
+/* Add or replace (by "name") one rule of a profile, or of "pinned". */
+int rw_dir_rule_set(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                    const char *profile, const char *rule_json, char *err, size_t err_len);
+/* Remove the rule `name` (NULL: all rules) of a profile or of "pinned". RW_ENOTFOUND. */
+int rw_dir_rule_clear(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                      const char *profile, const char *name, char *err, size_t err_len);
+int rw_dir_profile_switch(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                          const char *profile, char *err, size_t err_len);
+/* RW_EINVAL when user_id's rules (s, or the stored ones when s is NULL) plus extra_target
+ * would let a divert chain come back to user_id. */
+int rw_dir_check_loop(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                      const rw_settings_t *s, const char *extra_target, char *err, size_t err_len);
+/* Calendar divert rw:divert:<id> from start_ms to end_ms (it expires by itself at end_ms). */
+int rw_dir_divert_set(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id, const char *to,
+                      uint64_t start_ms, uint64_t end_ms, char *err, size_t err_len);
+int rw_dir_divert_clear(rw_redis_t *r, const char *user_id);
+/* Remove a device; refused (RW_EEXIST) while a rule names it. */
+int rw_dir_device_rm(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                     const char *device_id, char *err, size_t err_len);
+/* Remove a user, their index keys, devices, settings and fallback plan. */
+int rw_dir_user_rm(rw_redis_t *r, const char *user_id, char *err, size_t err_len);
+/* Trunks: rw:trunks hash name -> {"prefixes":[...],"order":n,"address":"sip:..."}; every write
+ * bumps rw:trunks:ver so routers reload the table. prefixes: comma-separated E.164 prefixes. */
+int rw_dir_trunk_put(rw_redis_t *r, const char *name, const char *prefixes, int order,
+                     const char *address, char *err, size_t err_len);
+int rw_dir_trunk_rm(rw_redis_t *r, const char *name, char *err, size_t err_len);
 
 #endif

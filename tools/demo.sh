@@ -56,9 +56,13 @@ start() {
 }
 services=()
 start router $((http_base + 1)) RINGWAY_ROUTER_BIND="tcp://127.0.0.1:$((bus_base + 1))"
+if [ -x "$build/services/sip-edge/ringway-sip-edge" ]; then
+  start sip-edge $((http_base + 4)) RINGWAY_SIP_PORT="$sip_port" RINGWAY_SIP_ADDR=127.0.0.1 \
+    RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$((bus_base + 1))" RINGWAY_BUS_PUB="tcp://127.0.0.1:$((bus_base + 4))"
+fi
 for svc in "$build"/services/*/; do
   name=$(basename "$svc")
-  case "$name" in router|core|CMakeFiles) continue ;; esac
+  case "$name" in router|sip-edge|core|CMakeFiles) continue ;; esac
   [ -x "$svc/ringway-$name" ] || continue
   log "service $name exists but the demo does not start it yet"
 done
@@ -67,7 +71,7 @@ cat <<MSG
 
 Ringway demo is running (state and logs in $state).
   Redis      127.0.0.1:$redis_port
-  SIP        udp/tcp 127.0.0.1:$sip_port, realm ringway.local (once sip-edge is built)
+  SIP        udp/tcp 127.0.0.1:$sip_port, realm ringway.local (register as <ext>@ringway.local, proxy/registrar 127.0.0.1:$sip_port)
   Services:
 $(printf '    %s\n' "${services[@]}")
   Demo accounts (SIP user = extension, realm ringway.local):

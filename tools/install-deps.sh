@@ -7,9 +7,10 @@ set -euo pipefail
 what=${1:-test}
 build=(build-essential cmake pkg-config libsofia-sip-ua-dev libczmq-dev libzmq3-dev
        libhiredis-dev libmsgpack-dev libmicrohttpd-dev libjansson-dev libinih-dev
-       libcurl4-openssl-dev)
+       libcurl4-openssl-dev nettle-dev)
 runtime=(redis-server redis-tools curl)
-testing=(check libsubunit-dev sip-tester valgrind)
+testing=(check libsubunit-dev sip-tester valgrind baresip-core sipvicious)
+benchmarks=(kamailio sip-tester)
 fuzzing=(clang libclang-rt-14-dev)
 
 case "$what" in
@@ -17,7 +18,7 @@ case "$what" in
   demo)  want=("${build[@]}" "${runtime[@]}") ;;
   test)  want=("${build[@]}" "${runtime[@]}" "${testing[@]}") ;;
   fuzz)  want=("${build[@]}" "${testing[@]}" "${fuzzing[@]}") ;;
-  bench) want=("${build[@]}" "${runtime[@]}" "${testing[@]}") ;;
+  bench) want=("${build[@]}" "${runtime[@]}" "${testing[@]}" "${benchmarks[@]}") ;;
   *) echo "install-deps: unknown set '$what' (build|test|demo|fuzz|bench)" >&2; exit 2 ;;
 esac
 

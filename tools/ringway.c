@@ -1,7 +1,5 @@
-/* tools/ringway.c — the `ringway` operator CLI.
- *   ringway import FILE.json        load a directory file (users, devices)
- *   ringway user list | show ID     read the directory
- *   ringway explain NUMBER [--from CALLER] [--json]   ask a router for the plan and its trace
+/* tools/ringway.c — the `ringway` operator CLI: options, the read commands and `explain`.
+ * The directory-writing commands are in tools/cli_dir.c; every command is listed by usage().
  * Redis is found from RINGWAY_REDIS_HOST / RINGWAY_REDIS_PORT (or --redis HOST:PORT); routers
  * from --router ENDPOINT, RINGWAY_ROUTER_ENDPOINTS, or the Redis registry.
  * Exit codes: 0 done, 1 failed (error on stderr), 2 usage. */
@@ -19,29 +17,49 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-typedef struct {
-    char redis_host[64];
-    int redis_port;
-    const char *router;       /* endpoints, comma-separated */
-    const char *from;
-    int json;
-    unsigned deadline_ms;
-} cli_opts_t;
+#include "tools/cli.h"
 
-static int usage(void)
+int usage(void)
 {
     fprintf(stderr,
             "usage: ringway [--redis HOST:PORT] [--json] COMMAND\n"
-            "  import FILE.json                 load users and devices from a directory file\n"
-            "  user list                        list users\n"
-            "  user show ID                     show one user and their devices\n"
-            "  explain NUMBER [--from CALLER] [--router ENDPOINT]\n"
-            "                                   ask a router where a call to NUMBER would ring, and why\n");
+            "  import FILE.json                 load users, devices, rules and trunks from a file\n"
+            "  user list | show ID | rm ID\n"
+            "  user add ID --ext EXT [--number N] [--name NAME] [--site S] [--tz ZONE]\n"
+            "           [--realm REALM] --password PW\n"
+            "  device add USER DEVICE sip|number|voicemail [ADDRESS]   device rm USER DEVICE\n"
+            "  rule set USER PROFILE|pinned 'RULE-JSON'   rule clear USER PROFILE|pinned [NAME]\n"
+            "  rule show USER                   profile switch USER PROFILE\n"
+            "  divert set USER TO START END     divert clear USER   (calendar divert; times below)\n"
+            "  trunk add NAME +PREFIX[,+P...] sip:ADDRESS [--order N]   trunk rm NAME\n"
+            "  explain NUMBER [--from CALLER] [--at TIME] [--router ENDPOINT]\n"
+            "  fallback rebuild                 have the routers rewrite every fallback plan\n"
+            "TIME is 2026-03-29T09:30:00Z (UTC) or milliseconds since the epoch.\n"
+            "Exit codes: 0 done, 1 failed (the reason on stderr), 2 usage error.\n");
     return 2;
 }
 
-static rw_redis_t *connect_redis(const cli_opts_t *o)
+int cli_parse_time(const char *s, uint64_t *ms)
+{
+    struct tm tm;
+    char *end;
+    memset(&tm, 0, sizeof tm);
+    end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (end && (*end == 'Z' || !*end)) {
+        time_t t = timegm(&tm);
+        *ms = (uint64_t) t * 1000u;
+        return t < 0 ? -1 : 0;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || *end)
+        return -1;
+    *ms = v;
+    return 0;
+}
+
+rw_redis_t *connect_redis(const cli_opts_t *o)
 {
     rw_redis_opts_t ro = { .host = o->redis_host, .port = o->redis_port,
                            .connect_timeout_ms = 1000, .command_timeout_ms = 2000 };
@@ -207,8 +225,9 @@ static void print_plan(const cli_opts_t *o, const rw_plan_t *plan)
         json_t *targets = json_array();
         for (uint32_t t = 0; t < plan->stages[s].n_targets; t++) {
             const rw_target_t *tg = &plan->stages[s].targets[t];
-            json_array_append_new(targets, json_pack("{s:s,s:s}", "type", rw_proto_target_type_name(tg->type),
-                                                     "dest", tg->aor));
+            json_array_append_new(targets, json_pack("{s:s,s:s,s:s}", "type",
+                                                     rw_proto_target_type_name(tg->type), "dest", tg->aor,
+                                                     "diversion", tg->diversion));
         }
         json_array_append_new(stages, json_pack("{s:i,s:o}", "ring_ms", (int) plan->stages[s].ring_ms,
                                                 "targets", targets));
@@ -239,7 +258,7 @@ static int cmd_explain(const cli_opts_t *o, const char *number)
     snprintf(rq.caller, sizeof rq.caller, "%s", o->from ? o->from : "anonymous");
     snprintf(rq.callee, sizeof rq.callee, "%s", number);
     snprintf(rq.source, sizeof rq.source, "cli");
-    rq.time_ms = rw_clock_wall_ms();
+    rq.time_ms = o->at_ms ? o->at_ms : rw_clock_wall_ms();
     msgpack_sbuffer_init(&sb);
     su_init();
     e.root = su_root_create(NULL);
@@ -265,6 +284,19 @@ static int cmd_explain(const cli_opts_t *o, const char *number)
     return rc;
 }
 
+static const char *const value_opts[] = { "--router", "--from", "--at", "--ext", "--number", "--name",
+                                          "--site", "--tz", "--realm", "--password", "--order", NULL };
+
+static int parse_opt(cli_opts_t *o, const char *name, const char *v)
+{
+    const char **slots[] = { &o->router, &o->from, &o->at, &o->ext, &o->number, &o->name,
+                             &o->site, &o->tz, &o->realm, &o->password, &o->order };
+    for (int i = 0; value_opts[i]; i++)
+        if (!strcmp(name, value_opts[i]))
+            return *slots[i] = v, 0;
+    return -1;
+}
+
 int main(int argc, char **argv)
 {
     cli_opts_t o = { .redis_host = "127.0.0.1", .redis_port = 6379, .deadline_ms = 1000 };
@@ -283,19 +315,19 @@ int main(int argc, char **argv)
             snprintf(o.redis_host, sizeof o.redis_host, "%.*s", colon ? (int) (colon - hp) : (int) strlen(hp), hp);
             if (colon)
                 o.redis_port = atoi(colon + 1);
-        } else if (!strcmp(argv[i], "--router") && i + 1 < argc)
-            o.router = argv[++i];
-        else if (!strcmp(argv[i], "--from") && i + 1 < argc)
-            o.from = argv[++i];
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
             return usage(), 0;
-        else if (argv[i][0] == '-' || n == 8)
+        else if (!strncmp(argv[i], "--", 2) && i + 1 < argc && parse_opt(&o, argv[i], argv[i + 1]) == 0)
+            i++;
+        else if ((argv[i][0] == '-' && argv[i][1]) || n == 8)
             return usage();
         else
             args[n++] = argv[i];
     }
     if (o.redis_port <= 0 || o.redis_port > 65535)
         return fprintf(stderr, "ringway: bad Redis port\n"), 2;
+    if (o.at && cli_parse_time(o.at, &o.at_ms) < 0)
+        return fprintf(stderr, "ringway: --at '%s' is not 2026-03-29T09:30:00Z or epoch ms\n", o.at), 2;
     if (n == 2 && !strcmp(args[0], "import"))
         return cmd_import(&o, args[1]);
     if (n == 2 && !strcmp(args[0], "user") && !strcmp(args[1], "list"))
@@ -304,5 +336,5 @@ int main(int argc, char **argv)
         return cmd_user_show(&o, args[2]);
     if (n == 2 && !strcmp(args[0], "explain"))
         return cmd_explain(&o, args[1]);
-    return usage();
+    return cli_dir_command(&o, n, args);
 }

@@ -18,7 +18,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define N_COMMON_KEYS 14
+#define N_COMMON_KEYS 13
 
 struct rw_service {
     const rw_service_def_t *def;
@@ -31,6 +31,7 @@ struct rw_service {
     rw_http_t *http;
     rw_aredis_t *redis;
     rw_pub_t *pub;
+    rw_announcer_t *pub_announcer;     /* "<svc>.events" in the registry */
     char instance[64];
     rw_http_health_fn *health_fn;
     void *health_arg;
@@ -52,7 +53,6 @@ static const rw_cfg_spec_t common_spec[N_COMMON_KEYS] = {
     { "redis.db", RW_CFG_INT, "0", 0, 15, "Redis database number" },
     { "redis.connect_timeout_ms", RW_CFG_INT, "500", 1, 60000, "Redis connect timeout" },
     { "redis.command_timeout_ms", RW_CFG_INT, "500", 1, 60000, "Redis command timeout" },
-    { "bus.pub", RW_CFG_STR, "", 0, 0, "ZeroMQ endpoint this instance publishes events on (\"\" = none)" },
     { NULL, 0, NULL, 0, 0, NULL },
 };
 
@@ -121,12 +121,14 @@ static int load_config(rw_service_t *self, int argc, char **argv, int *exit_code
         if (!strcmp(k->key, "http.port"))
             k->def = self->def->http_port;
     if (!self->cfg || rw_config_add_spec(self->cfg, self->spec) < 0 ||
+        rw_config_add_spec(self->cfg, rw_bus_cfg_spec) < 0 ||
         (self->def->spec && rw_config_add_spec(self->cfg, self->def->spec) < 0))
         return RW_ENOMEM;
     if (help) {
         printf("ringway-%s [-c FILE]\nconfiguration keys (file key, environment, default):\n",
                self->def->name);
         print_help(self->spec);
+        print_help(rw_bus_cfg_spec);
         print_help(self->def->spec);
         *exit_code = 0;
         return RW_EINVAL;
@@ -189,6 +191,13 @@ static int start_parts(rw_service_t *self)
         rw_log_error("bus_pub_failed", RW_S("endpoint", rw_config_str(cfg, "bus.pub")));
         return RW_EIO;
     }
+    if (self->pub) {
+        char svc[64];
+        snprintf(svc, sizeof svc, "%s.events", self->def->name);
+        self->pub_announcer = rw_announcer_new(self->root, self->redis, svc, self->instance,
+                                               rw_pub_endpoint(self->pub),
+                                               (unsigned) rw_config_int(cfg, "bus.discovery_ttl_ms"));
+    }
     self->http = rw_http_new(self->root, rw_config_str(cfg, "http.addr"),
                              (uint16_t) rw_config_int(cfg, "http.port"), self->metrics, health, self);
     if (!self->http) {
@@ -243,6 +252,7 @@ void rw_service_destroy(rw_service_t **pself)
     if (!self)
         return;
     rw_http_destroy(&self->http);
+    rw_announcer_destroy(&self->pub_announcer);
     rw_pub_destroy(&self->pub);
     rw_aredis_destroy(&self->redis);
     if (self->root) {

@@ -9,6 +9,7 @@ static const rw_cfg_spec_t router_spec[] = {
     { "router.announce", RW_CFG_STR, "", 0, 0, "endpoint announced in the Redis registry (default: the bound one)" },
     { "router.registry_ttl_ms", RW_CFG_INT, "3000", 300, 600000, "lifetime of this instance's registry entry without a heartbeat" },
     { "router.ring_ms", RW_CFG_INT, "20000", 1000, 600000, "how long a user's own devices ring when no rule says otherwise" },
+    { "router.max_hops", RW_CFG_INT, "4", 1, 8, "diversions a call may pass through before it ends at voicemail or busy" },
     { NULL, 0, NULL, 0, 0, NULL },
 };
 
@@ -21,7 +22,9 @@ int main(int argc, char **argv)
     if (!svc)
         return code;
     const rw_config_t *cfg = rw_service_config(svc);
-    rw_router_policy_t policy = { .ring_ms = (unsigned) rw_config_int(cfg, "router.ring_ms") };
+    static rw_router_policy_t policy;
+    policy.ring_ms = (unsigned) rw_config_int(cfg, "router.ring_ms");
+    policy.max_hops = (unsigned) rw_config_int(cfg, "router.max_hops");
     rw_router_t *router = rw_router_new(rw_service_root(svc), rw_service_redis(svc),
                                         rw_service_metrics(svc), rw_config_str(cfg, "router.bind"),
                                         &rw_numplan_uk, &policy);

@@ -1,69 +1,106 @@
-/* services/router/plan_build.c — the decision for a user without personal rules: ring the
- * user's SIP devices in parallel, then voicemail if they have a mailbox, else unavailable.
- * Each step leaves a line in the trace so the CLI can explain the call. */
+/* services/router/plan_build.c — building blocks of a plan: a device as a target, trunks for
+ * a number, the mailbox as the final action. The rules that choose them are in rules.c. */
 #include "services/router/plan_build.h"
+#include "common/err.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static void add_sip_targets(const rw_router_user_t *u, rw_stage_t *st, rw_plan_t *plan)
+int rw_plan_device_index(const rw_router_user_t *u, const char *device_id)
+{
+    for (size_t i = 0; i < u->n_devices; i++)
+        if (!strcmp(u->devices[i].id, device_id))
+            return (int) i;
+    return RW_ENOTFOUND;
+}
+
+void rw_plan_add_trunks(const rw_router_policy_t *pol, rw_target_t *t)
+{
+    for (size_t i = 0; i < pol->n_trunks && t->n_trunks < RW_PLAN_MAX_TRUNKS; i++) {
+        const rw_router_trunk_t *tr = &pol->trunks[i];
+        for (int p = 0; p < 4 && tr->prefixes[p][0]; p++) {
+            if (strncmp(t->number, tr->prefixes[p], strlen(tr->prefixes[p])))
+                continue;
+            snprintf(t->trunks[t->n_trunks++], sizeof t->trunks[0], "%s", tr->name);
+            break;
+        }
+    }
+}
+
+static int same_target(const rw_stage_t *st, rw_target_type_t type, const char *dest)
+{
+    for (uint32_t i = 0; i < st->n_targets; i++)
+        if (st->targets[i].type == type && !strcmp(st->targets[i].aor, dest))
+            return 1;
+    return 0;
+}
+
+int rw_plan_add_device(const rw_router_policy_t *pol, const rw_router_user_t *u, size_t dev,
+                       rw_stage_t *st, const char *diversion, rw_plan_t *plan)
+{
+    char aor[128];
+    rw_target_t *t = NULL;
+    const char *kind = u->devices[dev].kind, *addr = u->devices[dev].address;
+    rw_target_type_t type;
+    if (!strcmp(kind, "sip")) {
+        snprintf(aor, sizeof aor, "%.127s", addr);
+        if (!addr[0])
+            snprintf(aor, sizeof aor, "sip:%s@%s", u->ext, u->realm);
+        type = RW_TARGET_DEVICES;
+    } else if (!strcmp(kind, "number")) {
+        snprintf(aor, sizeof aor, "%.127s", addr);
+        type = RW_TARGET_NUMBER;
+    } else if (!strcmp(kind, "voicemail")) {
+        snprintf(aor, sizeof aor, "%s", u->id);
+        type = RW_TARGET_VOICEMAIL;
+    } else {
+        return RW_ENOTFOUND;
+    }
+    if (same_target(st, type, aor))
+        return 0;
+    if (rw_proto_stage_add_target(st, type, aor, &t) < 0) {
+        rw_proto_plan_trace(plan, "device '%s' skipped: stage is full", u->devices[dev].id);
+        return RW_ERANGE;
+    }
+    if (type == RW_TARGET_NUMBER) {
+        t->is_private = true;
+        rw_plan_add_trunks(pol, t);
+    }
+    if (diversion)
+        snprintf(t->diversion, sizeof t->diversion, "%s", diversion);
+    if (u->devices[dev].live < 0)
+        rw_proto_plan_trace(plan, "device '%s': %s has no registration now", u->devices[dev].id, aor);
+    else
+        rw_proto_plan_trace(plan, "device '%s': ring %s%s", u->devices[dev].id,
+                            type == RW_TARGET_NUMBER ? "number " : "", aor);
+    return 0;
+}
+
+bool rw_plan_aor_dead(const rw_router_user_t *u, const char *aor)
 {
     char own[128];
     snprintf(own, sizeof own, "sip:%s@%s", u->ext, u->realm);
-    for (size_t i = 0; i < u->n_devices; i++) {
-        const char *aor = u->devices[i].address[0] ? u->devices[i].address : own;
-        int dup = 0;
-        if (strcmp(u->devices[i].kind, "sip"))
-            continue;
-        for (uint32_t t = 0; t < st->n_targets; t++)
-            dup |= !strcmp(st->targets[t].aor, aor);
-        if (dup)
-            continue;
-        if (rw_proto_stage_add_target(st, RW_TARGET_DEVICES, aor, NULL) < 0) {
-            rw_proto_plan_trace(plan, "device '%s' skipped: stage is full", u->devices[i].id);
-            continue;
-        }
-        rw_proto_plan_trace(plan, "device '%s': ring %s", u->devices[i].id, aor);
-    }
-}
-
-static const char *find_kind(const rw_router_user_t *u, const char *kind)
-{
     for (size_t i = 0; i < u->n_devices; i++)
-        if (!strcmp(u->devices[i].kind, kind))
-            return u->devices[i].id;
-    return NULL;
+        if (!strcmp(u->devices[i].kind, "sip") && u->devices[i].live >= 0 &&
+            !strcmp(u->devices[i].address[0] ? u->devices[i].address : own, aor))
+            return false;
+    return true;
 }
 
-void rw_router_build_plan(const rw_router_policy_t *pol, const rw_route_req_t *req,
-                          const rw_router_user_t *u, rw_plan_t *plan)
+void rw_plan_final_voicemail(const rw_router_user_t *u, rw_plan_t *plan, rw_final_t otherwise,
+                             const char *diversion)
 {
-    rw_stage_t *st = NULL;
-    memset(plan, 0, sizeof *plan);
-    snprintf(plan->call_id, sizeof plan->call_id, "%s", req->call_id);
-    plan->final = RW_FINAL_UNAVAILABLE;
-    if (!u) {
-        plan->status = RW_PLAN_NOT_FOUND;
-        rw_proto_plan_trace(plan, "'%s' is nobody's extension or number", req->callee);
-        return;
-    }
-    plan->status = RW_PLAN_OK;
-    snprintf(plan->user, sizeof plan->user, "%s", u->id);
-    rw_proto_plan_trace(plan, "'%s' is %s (%s)", req->callee, u->id, u->name[0] ? u->name : u->ext);
-    if (find_kind(u, "sip") && rw_proto_plan_add_stage(plan, pol->ring_ms, &st) == 0) {
-        add_sip_targets(u, st, plan);
-        rw_proto_plan_trace(plan, "no personal rules: ring SIP devices together for %u s",
-                            pol->ring_ms / 1000);
-    } else {
-        rw_proto_plan_trace(plan, "no SIP device to ring");
-    }
-    const char *vm = find_kind(u, "voicemail");
-    if (vm) {
+    for (size_t i = 0; i < u->n_devices; i++) {
+        if (strcmp(u->devices[i].kind, "voicemail"))
+            continue;
         plan->final = RW_FINAL_VOICEMAIL;
+        memset(&plan->final_target, 0, sizeof plan->final_target);
         plan->final_target.type = RW_TARGET_VOICEMAIL;
         snprintf(plan->final_target.mailbox, sizeof plan->final_target.mailbox, "%s", u->id);
-        rw_proto_plan_trace(plan, "then voicemail '%s'", vm);
-    } else {
-        rw_proto_plan_trace(plan, "then unavailable (480): no voicemail");
+        if (diversion)
+            snprintf(plan->final_target.diversion, sizeof plan->final_target.diversion, "%s", diversion);
+        return;
     }
+    plan->final = otherwise;
+    memset(&plan->final_target, 0, sizeof plan->final_target);
 }

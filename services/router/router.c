@@ -5,16 +5,11 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "protocols/route.h"
+#include "services/router/fetch.h"
+#include <sofia-sip/su_wait.h>
 
 #include <stdlib.h>
 #include <string.h>
-
-/* KEYS[1] = rw:num:<normalised callee>. Returns nil, or {id, ext, name, realm, {k, v, ...}}. */
-static const char lookup_lua[] =
-    "local id = redis.call('GET', KEYS[1])\n"
-    "if not id then return false end\n"
-    "local u = redis.call('HMGET', 'rw:user:' .. id, 'ext', 'name', 'realm')\n"
-    "return {id, u[1] or '', u[2] or '', u[3] or '', redis.call('HGETALL', 'rw:user:' .. id .. ':devices')}\n";
 
 struct rw_router {
     su_root_t *root;
@@ -23,7 +18,10 @@ struct rw_router {
     const rw_numplan_t *numplan;
     rw_router_policy_t policy;
     char sha[48];                    /* lookup script's SHA1 once loaded */
-    rw_counter_t *ok, *not_found, *error, *bad;
+    rw_router_cache_t *cache;        /* parsed settings per user, trunks */
+    su_timer_t *fallback_timer;      /* polls rw:dir:changes */
+    int fallback_busy;               /* a poll is in flight */
+    rw_counter_t *ok, *not_found, *error, *bad, *fallbacks;
     rw_histogram_t *latency;
     struct decision *inflight;       /* decisions waiting for Redis */
 };
@@ -34,6 +32,7 @@ typedef struct decision {
     rw_route_req_t rq;
     uint64_t t0_us;
     int retried;                     /* EVALSHA failed with NOSCRIPT: sent again as EVAL */
+    int fallback;                    /* rebuilding rw:fallback:<user>, no bus request */
     struct decision *prev, *next;    /* the router's in-flight list */
 } decision_t;
 
@@ -66,8 +65,21 @@ static void reply_plan(decision_t *d, const rw_plan_t *plan)
     free(d);
 }
 
+static void finish(decision_t *d)
+{
+    unlink_decision(d);
+    free(d);
+}
+
+static void write_fallback(decision_t *d, const rw_plan_t *plan);
+
 static void reply_error(decision_t *d, const char *why)
 {
+    if (d->fallback) {
+        rw_log_warn("fallback_not_written", RW_S("user", d->rq.callee), RW_S("error", why));
+        finish(d);
+        return;
+    }
     static rw_plan_t plan;           /* loop thread only; too big for a small stack frame */
     memset(&plan, 0, sizeof plan);
     snprintf(plan.call_id, sizeof plan.call_id, "%s", d->rq.call_id);
@@ -75,39 +87,6 @@ static void reply_error(decision_t *d, const char *why)
     plan.final = RW_FINAL_UNAVAILABLE;
     rw_proto_plan_trace(&plan, "%s", why);
     reply_plan(d, &plan);
-}
-
-static void copy_str(char *dst, size_t len, const redisReply *r)
-{
-    dst[0] = '\0';
-    if (r && r->type == REDIS_REPLY_STRING)
-        snprintf(dst, len, "%s", r->str);
-}
-
-/* Parse {id, ext, name, realm, {dev, "kind address", ...}} into u. */
-static int parse_user(const redisReply *rep, rw_router_user_t *u)
-{
-    memset(u, 0, sizeof *u);
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 5)
-        return RW_EPROTO;
-    copy_str(u->id, sizeof u->id, rep->element[0]);
-    copy_str(u->ext, sizeof u->ext, rep->element[1]);
-    copy_str(u->name, sizeof u->name, rep->element[2]);
-    copy_str(u->realm, sizeof u->realm, rep->element[3]);
-    const redisReply *devs = rep->element[4];
-    for (size_t i = 0; devs->type == REDIS_REPLY_ARRAY && i + 1 < devs->elements &&
-                       u->n_devices < RW_ROUTER_MAX_DEVICES; i += 2) {
-        char val[300];
-        copy_str(u->devices[u->n_devices].id, sizeof u->devices[0].id, devs->element[i]);
-        copy_str(val, sizeof val, devs->element[i + 1]);
-        char *sp = strchr(val, ' ');
-        if (sp)
-            *sp++ = '\0';
-        snprintf(u->devices[u->n_devices].kind, sizeof u->devices[0].kind, "%.15s", val);
-        snprintf(u->devices[u->n_devices].address, sizeof u->devices[0].address, "%s", sp ? sp : "");
-        u->n_devices++;
-    }
-    return u->id[0] && u->ext[0] ? 0 : RW_EPROTO;
 }
 
 static void send_lookup(decision_t *d);
@@ -136,13 +115,21 @@ static void on_lookup(void *arg, redisReply *rep)
         reply_error(d, "directory lookup failed");
         return;
     }
-    const rw_router_user_t *u = NULL;
-    if (rep->type != REDIS_REPLY_NIL) {
-        if (parse_user(rep, &user) < 0) {
-            reply_error(d, "directory entry is malformed");
-            return;
-        }
-        u = &user;
+    const rw_router_user_t *u = &user;
+    int rc = rw_router_fetch_parse(d->router->cache, d->router->numplan, rep, d->rq.time_ms, &user,
+                                   &d->router->policy);
+    if (rc == RW_ENOTFOUND) {
+        u = NULL;
+    } else if (rc < 0) {
+        reply_error(d, "directory entry is malformed");
+        return;
+    }
+    if (d->fallback) {
+        for (size_t i = 0; u && i < user.n_devices; i++)
+            user.devices[i].live = 0;    /* registrations change; sip-edge skips dead ones */
+        rw_router_build_plan(&d->router->policy, &d->rq, u, &plan);
+        write_fallback(d, u ? &plan : NULL);
+        return;
     }
     rw_router_build_plan(&d->router->policy, &d->rq, u, &plan);
     reply_plan(d, &plan);
@@ -153,16 +140,25 @@ static void send_lookup(decision_t *d)
     rw_router_t *r = d->router;
     char key[160], norm[64];
     rw_num_kind_t kind;
+    const char *mode = d->fallback ? "id" : "num", *tv = rw_router_cache_trunk_ver(r->cache);
     int rc;
+    if (d->fallback) {
+        snprintf(key, sizeof key, "%s", d->rq.callee);
+        goto send;
+    }
     /* A callee that is no valid number is looked up as given: it simply matches nobody. */
     if (rw_e164_normalise(r->numplan, d->rq.callee, norm, sizeof norm, &kind) < 0)
         snprintf(norm, sizeof norm, "%.63s", d->rq.callee);
     snprintf(key, sizeof key, "rw:num:%s", norm);
+send:
     if (r->sha[0])
-        rc = rw_aredis_command(r->redis, on_lookup, d, "EVALSHA %s 1 %s", r->sha, key);
+        rc = rw_aredis_command(r->redis, on_lookup, d, "EVALSHA %s 1 %s %s %s", r->sha, key, mode, tv);
     else
-        rc = rw_aredis_command(r->redis, on_lookup, d, "EVAL %s 1 %s", lookup_lua, key);
-    if (rc < 0)
+        rc = rw_aredis_command(r->redis, on_lookup, d, "EVAL %s 1 %s %s %s", rw_router_lookup_lua, key,
+                               mode, tv);
+    if (rc < 0 && d->fallback)
+        write_fallback(d, NULL);
+    else if (rc < 0)
         reply_error(d, "directory unreachable (Redis)");
 }
 
@@ -178,24 +174,101 @@ static void on_redis_state(void *arg, bool up)
     rw_router_t *r = arg;
     r->sha[0] = '\0';
     if (up)
-        rw_aredis_command(r->redis, on_script_loaded, r, "SCRIPT LOAD %s", lookup_lua);
+        rw_aredis_command(r->redis, on_script_loaded, r, "SCRIPT LOAD %s", rw_router_lookup_lua);
 }
 
-static void on_request(void *arg, rw_request_t *req, const void *body, size_t len)
+static void on_fallback_written(void *arg, redisReply *rep)
 {
-    rw_router_t *r = arg;
+    (void) arg;
+    if (!rep || rep->type == REDIS_REPLY_ERROR)
+        rw_log_warn("fallback_write_failed", RW_S("error", rep ? rep->str : "redis away"));
+}
+
+/* SET (or, for a user who no longer exists, DEL) rw:fallback:<id>. */
+static void write_fallback(decision_t *d, const rw_plan_t *plan)
+{
+    rw_router_t *r = d->router;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    if (!plan)
+        rw_aredis_command(r->redis, on_fallback_written, NULL, "DEL rw:fallback:%s", d->rq.callee);
+    else if (rw_proto_plan_encode(plan, &sb) == 0)
+        rw_aredis_command(r->redis, on_fallback_written, NULL, "SET rw:fallback:%s %b", d->rq.callee,
+                          sb.data, sb.size);
+    rw_counter_inc(r->fallbacks);
+    msgpack_sbuffer_destroy(&sb);
+    finish(d);
+}
+
+static decision_t *new_decision(rw_router_t *r)
+{
     decision_t *d = calloc(1, sizeof *d);
-    if (!d) {
-        rw_request_drop(&req);
-        return;
-    }
+    if (!d)
+        return NULL;
     d->router = r;
-    d->req = req;
     d->t0_us = rw_clock_mono_us();
     d->next = r->inflight;
     if (d->next)
         d->next->prev = d;
     r->inflight = d;
+    return d;
+}
+
+/* Changed users popped from rw:dir:changes: each popped id is this router's alone, so every
+ * change is rebuilt exactly once across instances. */
+static void on_changes(void *arg, redisReply *rep)
+{
+    decision_t *poll = arg;
+    rw_router_t *r = poll->router;
+    if (!r) {                        /* destroyed while Redis worked */
+        free(poll);
+        return;
+    }
+    finish(poll);
+    r->fallback_busy = 0;
+    for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+        decision_t *d;
+        if (rep->element[i]->type != REDIS_REPLY_STRING || !(d = new_decision(r)))
+            continue;
+        d->fallback = 1;
+        snprintf(d->rq.call_id, sizeof d->rq.call_id, "fallback");
+        snprintf(d->rq.caller, sizeof d->rq.caller, "anonymous");
+        snprintf(d->rq.callee, sizeof d->rq.callee, "%.63s", rep->element[i]->str);
+        d->rq.time_ms = rw_clock_wall_ms();
+        send_lookup(d);
+    }
+}
+
+static const char pop_lua[] =
+    "local out = {} for i = 1, 100 do local v = redis.call('LPOP', KEYS[1])\n"
+    "if not v then break end out[#out + 1] = v end return out";
+
+static void on_fallback_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    rw_router_t *r = (rw_router_t *) arg;
+    (void) m;
+    (void) t;
+    if (r->fallback_busy || !rw_aredis_connected(r->redis))
+        return;
+    decision_t *poll = new_decision(r);
+    if (!poll)
+        return;
+    poll->fallback = 2;
+    if (rw_aredis_command(r->redis, on_changes, poll, "EVAL %s 1 rw:dir:changes", pop_lua) == 0)
+        r->fallback_busy = 1;
+    else
+        finish(poll);
+}
+
+static void on_request(void *arg, rw_request_t *req, const void *body, size_t len)
+{
+    rw_router_t *r = arg;
+    decision_t *d = new_decision(r);
+    if (!d) {
+        rw_request_drop(&req);
+        return;
+    }
+    d->req = req;
     int rc = rw_proto_route_req_decode(body, len, &d->rq);
     if (rc < 0) {
         rw_counter_inc(r->bad);
@@ -223,12 +296,18 @@ rw_router_t *rw_router_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *m,
     r->error = rw_metrics_counter(m, "decisions_total{result=\"error\"}", NULL);
     r->bad = rw_metrics_counter(m, "bad_requests_total", "Route requests that could not be decoded");
     r->latency = rw_metrics_histogram(m, "decision_seconds", "Time from request to plan", NULL, 0);
-    r->server = rw_server_new(root, bind, on_request, r);
+    r->fallbacks = rw_metrics_counter(m, "fallback_writes_total", "Fallback plans rebuilt after a change");
+    r->cache = rw_router_cache_new();
+    r->server = r->cache ? rw_server_new(root, bind, on_request, r) : NULL;
     if (!r->server) {
         rw_log_error("bind_failed", RW_S("endpoint", bind));
+        rw_router_cache_destroy(&r->cache);
         free(r);
         return NULL;
     }
+    r->fallback_timer = su_timer_create(su_root_task(root), 200);
+    if (r->fallback_timer)
+        su_timer_set_for_ever(r->fallback_timer, on_fallback_timer, (su_timer_arg_t *) r);
     rw_aredis_on_state(redis, on_redis_state, r);
     if (rw_aredis_connected(redis))
         on_redis_state(r, true);
@@ -250,6 +329,8 @@ void rw_router_destroy(rw_router_t **pself)
         d->prev = d->next = NULL;
     }
     rw_server_destroy(&r->server);
+    su_timer_destroy(r->fallback_timer);
+    rw_router_cache_destroy(&r->cache);
     free(r);
     *pself = NULL;
 }

@@ -24,6 +24,8 @@ typedef struct {
     unsigned nonce_ttl_s;         /* default 300 */
     unsigned fail_limit;          /* failures from one source before lockout, default 10 */
     unsigned fail_window_s, lockout_s;   /* defaults 60 and 300 */
+    const char *algorithms;       /* challenges offered, in order: "MD5" (NULL/"" = this),
+                                     "SHA-256,MD5", "MD5,SHA-256" or "SHA-256" */
 } rw_auth_opts_t;
 
 /* NULL on a bad argument (no realm or secret). redis and metrics may be NULL. */

@@ -45,6 +45,12 @@ int rw_location_lookup(rw_location_t *self, const char *aor, rw_location_fn *fn,
 /* The key a binding is stored under: its +sip.instance when it has one, else its contact. */
 const char *rw_location_binding_key(const rw_binding_t *b);
 
+/* The stored form of a binding (the Redis hash value, docs/sip-edge.md): returns its length,
+ * RW_ERANGE when out is too small. Tabs and line breaks inside fields become spaces. */
+int rw_location_encode(const rw_binding_t *b, char *out, size_t len);
+/* Parses len bytes of a stored value into *b (aor copied in). 0 or RW_EPROTO. */
+int rw_location_decode(const char *aor, const char *val, size_t len, rw_binding_t *b);
+
 /* A binding that left the AOR during an update: removed (Expires 0, "*") or found expired. */
 typedef struct {
     rw_binding_t b;

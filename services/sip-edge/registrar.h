@@ -31,7 +31,8 @@ rw_registrar_t *rw_registrar_new(nta_agent_t *nta, rw_auth_t *auth, rw_location_
 /* Returns 0 when it took irq (it answers and destroys it), or a status for the caller to
  * answer (500 when it could not start). */
 int rw_registrar_handle(rw_registrar_t *self, nta_incoming_t *irq, const sip_t *sip);
-/* Requests still in progress are answered 503 and destroyed before this returns. */
+/* Requests still in progress are answered 503 and destroyed when auth or the location store
+ * hands them back: destroy those (rw_auth_destroy, rw_location_destroy) right after this. */
 void rw_registrar_destroy(rw_registrar_t **self);
 
 #endif

@@ -49,5 +49,41 @@ check "explain says no answer" grep -q "no answer from a router" <<<"$out"
 check "usage exits 2" bash -c "'$rw' frobnicate 2>/dev/null; [ \$? -eq 2 ]"
 check "redis down exits 1" bash -c "RINGWAY_REDIS_PORT=1 '$rw' user list 2>&1 | grep -q 'cannot reach Redis'"
 
+# Rules, profiles, loops, devices, trunks, the fallback queue, and explain at a given time.
+redis-cli -p "$port" flushall >/dev/null
+"$rw" import "$top/compose/demo-directory.json" >/dev/null
+check "demo rules stored" bash -c "'$rw' --json rule show alice | grep -q '\"active\":\"office\"'"
+out=$("$rw" rule set bob office '{"name":"fwd","action":"divert","to":"user:alice"}' 2>&1); rc=$?
+check "loop refused with exit 1" [ $rc -eq 1 ]
+check "loop is named" grep -q "divert loop: bob -> alice -> bob" <<<"$out"
+out=$("$rw" rule set alice home '{"name":"late","time":"18:00-20:00","action":"dnd"}' 2>&1)
+check "overlapping schedules refused" grep -q "schedules of rules 'quiet-evening' and 'late' overlap" <<<"$out"
+out=$("$rw" rule set alice office '{"name":"x","action":"ring","ring":["pager"]}' 2>&1)
+check "missing device refused" grep -q "device 'pager' which does not exist" <<<"$out"
+out=$("$rw" device rm alice mobile 2>&1)
+check "device used by a rule cannot go" grep -q "used by rule 'school'" <<<"$out"
+check "profile switch" bash -c "'$rw' profile switch alice on-leave | grep -q switched"
+check "unknown profile exits 1" bash -c "! '$rw' profile switch alice nope 2>/dev/null"
+check "trunk add" bash -c "'$rw' trunk add fr +33 sip:fr.example --order 3 | grep -q saved"
+check "bad trunk exits 1" bash -c "! '$rw' trunk add bad 33 sip:x 2>/dev/null"
+check "rule set usage exits 2" bash -c "'$rw' rule set alice 2>/dev/null; [ \$? -eq 2 ]"
+check "fallback rebuild queues every user" bash -c "'$rw' --json fallback rebuild | grep -q '\"queued_users\":4'"
+check "divert set" bash -c "'$rw' divert set bob +447700900777 2026-01-01T00:00:00Z 2030-01-01T00:00:00Z | grep -q saved"
+rport=$("$RINGWAY_FREE_PORT" 1); hport=$("$RINGWAY_FREE_PORT" 1)
+RINGWAY_HTTP_PORT=$hport RINGWAY_ROUTER_BIND=tcp://127.0.0.1:$rport "$build/services/router/ringway-router" 2>"$dir/router.log" &
+router=$!
+trap 'kill $router $redis 2>/dev/null; wait $router $redis 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 1 50); do [ "$(redis-cli -p "$port" exists rw:fallback:dev)" = 1 ] && break; sleep 0.1; done
+check "a router wrote the fallback plans" [ "$(redis-cli -p "$port" exists rw:fallback:alice)" = 1 ]
+check "the change list is drained" [ "$(redis-cli -p "$port" llen rw:dir:changes)" = 0 ]
+out=$("$rw" explain 2001 --router tcp://127.0.0.1:$rport --at 2026-03-30T09:04:00Z 2>&1)
+check "explain on leave diverts to bob" grep -q "rule 'cover' matched: divert always -> colleague bob" <<<"$out"
+out=$("$rw" explain 2001 --router tcp://127.0.0.1:$rport --from +441632960500 2>&1)
+check "explain: pinned school rule beats leave" grep -q "rule 'school' matched" <<<"$out"
+out=$("$rw" explain 2002 --router tcp://127.0.0.1:$rport --at 2026-03-30T09:04:00Z --json 2>&1)
+check "explain --json shows the calendar divert" grep -q '"dest":"+447700900777"' <<<"$out"
+check "bad --at exits 2" bash -c "'$rw' explain 2001 --at yesterday 2>/dev/null; [ \$? -eq 2 ]"
+kill $router; wait $router 2>/dev/null
+
 echo "cli_test: $pass passed, $failed failed"
 [ $failed -eq 0 ]

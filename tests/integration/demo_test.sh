@@ -7,11 +7,11 @@ top=${RINGWAY_SOURCE_DIR:?}
 build=${RINGWAY_BUILD_DIR:?}
 fail() { echo "FAIL: $*" >&2; cat "$out" >&2; exit 1; }
 
-read -r redis_port http_base bus_base < <("$RINGWAY_FREE_PORT" 3 | tr '\n' ' ')
+read -r redis_port http_base bus_base sip_port < <("$RINGWAY_FREE_PORT" 4 | tr '\n' ' ')
 state=$(mktemp -d)
 out=$state/demo.out
 export XDG_STATE_HOME=$state RINGWAY_REDIS_PORT=$redis_port RINGWAY_HTTP_PORT=$http_base \
-       RINGWAY_BUS_PORT=$bus_base
+       RINGWAY_BUS_PORT=$bus_base RINGWAY_SIP_PORT=$sip_port
 setsid "$top/tools/demo.sh" "$build" >"$out" 2>&1 &
 demo=$!
 trap 'kill -TERM $demo 2>/dev/null; sleep 1; pkill -KILL -s $demo 2>/dev/null; rm -rf "$state"' EXIT

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# bench/sip-cps.sh — call set-up rate through a SIP proxy, Ringway against Kamailio, same run.
+# SIPp on loopback registers N users with digest auth (bench/sip/register.xml), then places
+# calls INVITE -> 180 -> 200 -> ACK -> hold -> BYE (bench/sip/uac.xml) to those users; the proxy
+# routes each by a registrar lookup to one SIPp UAS that stands for every device (uas.xml).
+# Targets, each at a ladder of rates, a fresh proxy per step:
+#   direct            the SIPp pair without a proxy (the baseline for the added post-dial delay)
+#   kamailio-tuned    bench/kamailio/run.sh tuned (TLSF, 1 GiB shm, 4 MiB buffers, workers = cores)
+#   kamailio-default  the same with Kamailio's default memory manager
+#   ringway           redis-server + ringway-router + ringway-sip-edge from BUILD_DIR
+# Per step it prints completed and failed calls, retransmissions, the achieved rate and the
+# post-dial delay (INVITE sent -> 180 received, p50/p99) and what the proxy added to it; then each
+# target's highest clean rate (< 0.1 % failed and >= 95 % of the offered rate) and Ringway's as a
+# ratio to tuned Kamailio's.
+#
+# Usage: bench/sip-cps.sh [--full] [--users N] [--rates "R1 R2 ..."] [--seconds S] [--hold MS]
+#                         [--targets "direct kamailio-tuned kamailio-default ringway"]
+#                         [--keep-going] [BUILD_DIR]
+# Defaults (quick): 500 users, rates 1000 2000 4000, 5 s per step, 100 ms hold; --full: 1000 users,
+# rates 1000 2000 4000 6000 8000 10000 12000, 10 s per step. A target's ladder stops at its first
+# unclean step unless --keep-going. Without a built sip-edge the ringway target is skipped.
+set -uo pipefail
+BENCH_NAME=sip-cps
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$here/lib.sh"
+
+users=500 rates="1000 2000 4000" secs=5 hold=100 keep=0 build=build/release
+targets="direct kamailio-tuned kamailio-default ringway"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --full) users=1000 rates="1000 2000 4000 6000 8000 10000 12000" secs=10 ;;
+    --users) users=$2; shift ;;
+    --rates) rates=$2; shift ;;
+    --seconds) secs=$2; shift ;;
+    --hold) hold=$2; shift ;;
+    --targets) targets=$2; shift ;;
+    --keep-going) keep=1 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -*) echo "sip-cps: unknown option $1" >&2; exit 2 ;;
+    *) build=$1 ;;
+  esac
+  shift
+done
+command -v sipp >/dev/null || { echo "sip-cps: sipp not installed (tools/install-deps.sh bench)" >&2; exit 1; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/rw-sip-cps.XXXXXX")
+cleanup() { bench_stop_all; [ -n "${BENCH_KEEP_WORK:-}" ] || rm -rf "$work"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+bench_users_csv "$users" "$work/users.csv" SEQUENTIAL
+bench_users_csv "$users" "$work/callees.csv" RANDOM
+bench_kam_db "$users" "$work/kamdb"
+
+# The ringway target needs its binaries, Redis and the directory once per run.
+ringway_ready() {
+  [ -n "${ringway_ok:-}" ] && return "$ringway_ok"
+  ringway_ok=1
+  if [ ! -x "$build/services/sip-edge/ringway-sip-edge" ]; then
+    bench_log "ringway: SKIPPED, $build/services/sip-edge/ringway-sip-edge is not built yet"
+    return 1
+  fi
+  bench_redis_start "$work/redis" || return 1
+  bench_pids+=("$BENCH_REDIS_PID")
+  bench_ringway_json "$users" "$work/directory.json"
+  RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT=$BENCH_REDIS_PORT \
+    "$build/tools/ringway" import "$work/directory.json" >"$work/import.log" 2>&1 ||
+    { bench_log "ringway: import failed (see $work/import.log)"; return 1; }
+  ringway_ok=0
+}
+
+# start_target NAME DIR -> sets target_port and target_pids (nothing for direct).
+start_target() {
+  target_pids=()
+  case "$1" in
+    kamailio-tuned|kamailio-default)
+      target_port=$(bench_free_port)
+      "$here/kamailio/run.sh" "${1#kamailio-}" "$target_port" "$work/kamdb" >"$2/kamailio.log" 2>&1 &
+      target_pids=($!)
+      bench_wait_udp "$target_port" 10 || { bench_log "$1 did not start (see $2/kamailio.log)"; return 1; } ;;
+    ringway)
+      bench_ringway_start "$build" "$2" || return 1
+      target_port=$BENCH_SIP_PORT
+      target_pids=("$BENCH_EDGE_PID" "$BENCH_ROUTER_PID") ;;
+  esac
+}
+
+register_all() {  # dir uas_port -> 0 when every user registered
+  local ok
+  (cd "$1" && sipp -sf "$here/sip/register.xml" -inf "$work/users.csv" -key uas_port "$2" \
+      -i 127.0.0.1 -buff_size 4194304 -p "$(bench_free_port)" -r 2000 -l 200 -m "$users" -timeout 60s -nostdin \
+      -trace_stat -stf reg.csv -fd 1 "127.0.0.1:$target_port" >reg.out 2>&1)
+  ok=$(bench_stat "$1/reg.csv" "SuccessfulCall(C)")
+  [ "$ok" -eq "$users" ] || { bench_log "only $ok of $users registrations succeeded"; return 1; }
+}
+
+declare -A best direct_p50 direct_p99
+echo "post-dial delay in ms (SIPp's clock: 1 ms resolution); load = 1-min load average before the step"
+printf '%-17s %6s %8s %7s %8s %8s %8s %8s %9s %9s %-5s %s\n' target rate completed failed retrans \
+  "calls/s" "pdd_p50" "pdd_p99" "added_p50" "added_p99" clean load
+for t in $targets; do
+  best[$t]=0
+  if [ "$t" = ringway ] && ! ringway_ready; then best[$t]=skipped; continue; fi
+  for r in $rates; do
+    d="$work/$t-$r"; mkdir -p "$d"
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    uas=$(bench_free_port)
+    sipp -sf "$here/sip/uas.xml" -i 127.0.0.1 -p "$uas" -nostdin -buff_size 4194304 -timeout "$((secs + 60))s" \
+      >"$d/uas.out" 2>&1 &
+    uas_pid=$!
+    bench_wait_udp "$uas" 5 || { bench_log "the UAS did not start"; bench_stop "$uas_pid"; break; }
+    if [ "$t" = direct ]; then
+      target_port=$uas target_pids=()
+    elif ! start_target "$t" "$d" || ! register_all "$d" "$uas"; then
+      bench_stop "${target_pids[@]}" "$uas_pid"; best[$t]=error; break
+    fi
+    calls=$((r * secs)) limit=$((r * 2 > 200 ? r * 2 : 200))
+    (cd "$d" && sipp -sf "$here/sip/uac.xml" -inf "$work/callees.csv" -d "$hold" -i 127.0.0.1 -buff_size 4194304 \
+        -p "$(bench_free_port)" -r "$r" -m "$calls" -l "$limit" -timeout "$((secs + 40))s" -nostdin \
+        -trace_stat -stf uac.csv -fd 1 -trace_rtt -rtt_freq 1000 "127.0.0.1:$target_port" >uac.out 2>&1)
+    bench_stop "${target_pids[@]}" "$uas_pid"
+    ok=$(bench_stat "$d/uac.csv" "SuccessfulCall(C)")
+    retr=$(bench_stat "$d/uac.csv" "Retransmissions(C)")
+    read -r n p50 p99 span < <(bench_rtt "$(ls "$d"/uac_*_rtt.csv 2>/dev/null | head -1)")
+    failed=$((calls - ok))
+    achieved=$(awk -v n="$n" -v s="$span" 'BEGIN { printf "%.0f", (s > 0 ? (n - 1) * 1000 / s : 0) }')
+    clean=$(awk -v f="$failed" -v c="$calls" -v a="$achieved" -v r="$r" \
+      'BEGIN { print (f * 1000 < c && a >= 0.95 * r) ? "yes" : "no" }')
+    if [ "$t" = direct ]; then direct_p50[$r]=$p50 direct_p99[$r]=$p99; fi
+    add50=$(awk -v a="$p50" -v b="${direct_p50[$r]:-}" 'BEGIN { print (b == "" ? "-" : sprintf("%.3f", a - b)) }')
+    add99=$(awk -v a="$p99" -v b="${direct_p99[$r]:-}" 'BEGIN { print (b == "" ? "-" : sprintf("%.3f", a - b)) }')
+    printf '%-17s %6d %8d %7d %8d %8d %8s %8s %9s %9s %-5s %s\n' "$t" "$r" "$ok" "$failed" "$retr" \
+      "$achieved" "$p50" "$p99" "$add50" "$add99" "$clean" "$load"
+    if [ "$clean" = yes ]; then best[$t]=$r; elif [ "$keep" -eq 0 ]; then break; fi
+  done
+done
+
+echo
+echo "highest clean rate (calls/s, < 0.1 % failed, >= 95 % of offered; ${secs} s steps, ${users} users, ${hold} ms hold):"
+for t in $targets; do printf '  %-17s %s\n' "$t" "${best[$t]}"; done
+kt=${best[kamailio-tuned]:-} rw=${best[ringway]:-}
+if [[ "$kt" =~ ^[0-9]+$ && "$rw" =~ ^[0-9]+$ && "$kt" -gt 0 ]]; then
+  awk -v a="$rw" -v b="$kt" 'BEGIN { printf "ringway / kamailio-tuned = %.2f\n", a / b }'
+else
+  echo "ringway / kamailio-tuned: n/a (ringway ${rw:-not run}, kamailio-tuned ${kt:-not run})"
+fi

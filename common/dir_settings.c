@@ -1,0 +1,449 @@
+/* common/dir_settings.c — the writes of routing settings, trunks and calendar diverts, and the
+ * change notice every directory write leaves for the routers (directory.h, docs/routing.md).
+ * Validation happens here because it needs the directory: devices and colleagues must exist,
+ * schedules in one profile may not overlap, and no divert may close a loop between users. */
+#include "common/directory.h"
+#include "common/dir_rules.h"
+#include "common/err.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LOOP_DEPTH 12
+
+int rw_dir_changed(rw_redis_t *r, const char *user_id)
+{
+    redisReply *a = rw_redis_command(r, "HINCRBY rw:user:%s ver 1", user_id);
+    redisReply *b = rw_redis_command(r, "RPUSH rw:dir:changes %s", user_id);
+    int ok = a && b && a->type != REDIS_REPLY_ERROR && b->type != REDIS_REPLY_ERROR;
+    if (a)
+        freeReplyObject(a);
+    if (b)
+        freeReplyObject(b);
+    return ok ? 0 : RW_EIO;
+}
+
+/* The stored settings JSON of a user (malloc'd, "" when none) or NULL on error. */
+char *rw_dir_settings_get(rw_redis_t *r, const char *user_id)
+{
+    redisReply *rep = rw_redis_command(r, "HGET rw:user:%s settings", user_id);
+    char *s = NULL;
+    if (rep && (rep->type == REDIS_REPLY_STRING || rep->type == REDIS_REPLY_NIL))
+        s = strdup(rep->type == REDIS_REPLY_STRING ? rep->str : "");
+    if (rep)
+        freeReplyObject(rep);
+    return s;
+}
+
+/* Colleagues user_id diverts to through any rule of any profile or its calendar divert. */
+static int targets_of(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                      const rw_settings_t *given, char out[][64], int max)
+{
+    static rw_settings_t s;          /* CLI-side, single-threaded; too big for the stack */
+    char err[128];
+    int n = 0;
+    if (!given) {
+        char *json = rw_dir_settings_get(r, user_id);
+        int rc = json ? rw_rules_parse(json, plan, false, &s, err, sizeof err) : RW_EIO;
+        free(json);
+        if (rc < 0)
+            return 0;
+        given = &s;
+    }
+    for (int p = -1; p < given->n_profiles; p++) {
+        const rw_rule_set_t *set = p < 0 ? &given->pinned : &given->profiles[p];
+        for (int i = 0; i < set->n_rules && n < max; i++)
+            if (set->rules[i].action == RW_ACT_DIVERT && set->rules[i].to.kind == RW_DEST_USER)
+                snprintf(out[n++], 64, "%s", set->rules[i].to.ref);
+    }
+    redisReply *d = rw_redis_command(r, "HGET rw:divert:%s to", user_id);
+    if (d && d->type == REDIS_REPLY_STRING && !strncmp(d->str, "user:", 5) && n < max)
+        snprintf(out[n++], 64, "%s", d->str + 5);
+    if (d)
+        freeReplyObject(d);
+    return n;
+}
+
+/* Depth-first from `from`: does a divert chain reach `origin`? path gets "a -> b -> ...". */
+static bool reaches(rw_redis_t *r, const rw_numplan_t *plan, const char *from, const char *origin,
+                    int depth, char *path, size_t len)
+{
+    char next[16][64];
+    size_t at = strlen(path);
+    snprintf(path + at, len - at, " -> %.63s", from);
+    if (!strcmp(from, origin))
+        return true;
+    if (depth >= MAX_LOOP_DEPTH)
+        return false;
+    int n = targets_of(r, plan, from, NULL, next, 16);
+    for (int i = 0; i < n; i++)
+        if (reaches(r, plan, next[i], origin, depth + 1, path, len))
+            return true;
+    path[at] = '\0';
+    return false;
+}
+
+int rw_dir_check_loop(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                      const rw_settings_t *s, const char *extra_target, char *err, size_t len)
+{
+    char first[17][64], path[512];
+    int n = targets_of(r, plan, user_id, s, first, 16);
+    if (extra_target)
+        snprintf(first[n++], 64, "%s", extra_target);
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s", user_id);
+        if (reaches(r, plan, first[i], user_id, 0, path, sizeof path))
+            return snprintf(err, len, "this would close a divert loop: %s", path), RW_EINVAL;
+    }
+    return 0;
+}
+
+static bool windows_overlap(const rw_rule_t *a, const rw_rule_t *b)
+{
+    uint8_t da = a->days ? a->days : 0x7f, db = b->days ? b->days : 0x7f;
+    if (!(da & db) || a->from_min < 0 || b->from_min < 0)
+        return false;                /* only two explicit time windows can overlap */
+    if (a->to_min <= a->from_min || b->to_min <= b->from_min)
+        return true;                 /* wrapping windows on a shared day: refuse, be safe */
+    return a->from_min < b->to_min && b->from_min < a->to_min;
+}
+
+static bool same_kind(const rw_rule_t *a, const rw_rule_t *b)
+{
+    bool pa = a->action != RW_ACT_DIVERT || a->on == RW_ON_ALWAYS;
+    bool pb = b->action != RW_ACT_DIVERT || b->on == RW_ON_ALWAYS;
+    return pa == pb && (pa || a->on == b->on) && a->presence == b->presence &&
+           a->n_callers == b->n_callers && !memcmp(a->callers, b->callers, sizeof a->callers);
+}
+
+static int check_set(rw_redis_t *r, const char *user_id, const rw_rule_set_t *set, char *err, size_t len)
+{
+    for (int i = 0; i < set->n_rules; i++) {
+        const rw_rule_t *a = &set->rules[i];
+        for (int j = 0; j < a->n_ring; j++) {
+            redisReply *e = rw_redis_command(r, "HEXISTS rw:user:%s:devices %s", user_id, a->ring[j].device);
+            long long ok = e && e->type == REDIS_REPLY_INTEGER ? e->integer : 0;
+            if (e)
+                freeReplyObject(e);
+            if (!ok)
+                return snprintf(err, len, "%s: rule '%s' rings device '%s' which does not exist",
+                                set->name, a->name, a->ring[j].device), RW_EINVAL;
+        }
+        if (a->action == RW_ACT_DIVERT && a->to.kind == RW_DEST_DEVICE) {
+            redisReply *e = rw_redis_command(r, "HEXISTS rw:user:%s:devices %s", user_id, a->to.ref);
+            long long ok = e && e->type == REDIS_REPLY_INTEGER ? e->integer : 0;
+            if (e)
+                freeReplyObject(e);
+            if (!ok)
+                return snprintf(err, len, "%s: rule '%s' diverts to device '%s' which does not exist",
+                                set->name, a->name, a->to.ref), RW_EINVAL;
+        }
+        for (int j = 0; j < i; j++)
+            if (same_kind(a, &set->rules[j]) && windows_overlap(a, &set->rules[j]))
+                return snprintf(err, len, "%s: schedules of rules '%s' and '%s' overlap", set->name,
+                                set->rules[j].name, a->name), RW_EINVAL;
+    }
+    return 0;
+}
+
+/* Adds "ext" to every divert to a colleague (the router needs it) and checks they exist. */
+static int annotate_users(rw_redis_t *r, json_t *rules, char *err, size_t len)
+{
+    json_t *jr;
+    size_t i;
+    json_array_foreach(rules, i, jr) {
+        const char *to = json_string_value(json_object_get(jr, "to"));
+        rw_dir_user_t u;
+        if (!to || strncmp(to, "user:", 5))
+            continue;
+        if (rw_dir_user_get(r, to + 5, &u) < 0)
+            return snprintf(err, len, "rule diverts to unknown user '%s'", to + 5), RW_EINVAL;
+        json_object_set_new(jr, "ext", json_string(u.ext));
+    }
+    return 0;
+}
+
+static int annotate(rw_redis_t *r, json_t *root, char *err, size_t len)
+{
+    const char *name;
+    json_t *arr;
+    if (json_is_array(json_object_get(root, "pinned")) &&
+        annotate_users(r, json_object_get(root, "pinned"), err, len) < 0)
+        return RW_EINVAL;
+    json_object_foreach(json_object_get(root, "profiles"), name, arr)
+        if (json_is_array(arr) && annotate_users(r, arr, err, len) < 0)
+            return RW_EINVAL;
+    return 0;
+}
+
+int rw_dir_settings_put_json(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                             json_t *root, char *err, size_t len)
+{
+    static rw_settings_t s;
+    rw_dir_user_t u;
+    int rc = rw_dir_user_get(r, user_id, &u);
+    if (rc < 0)
+        return snprintf(err, len, rc == RW_ENOTFOUND ? "unknown user '%s'" : "redis unreachable (%s)",
+                        user_id), rc;
+    if (annotate(r, root, err, len) < 0)
+        return RW_EINVAL;
+    char *json = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+    if (!json)
+        return snprintf(err, len, "settings cannot be written"), RW_ENOMEM;
+    rc = rw_rules_parse(json, plan, false, &s, err, len);
+    for (int p = -1; rc == 0 && p < s.n_profiles; p++)
+        rc = check_set(r, user_id, p < 0 ? &s.pinned : &s.profiles[p], err, len);
+    if (rc == 0)
+        rc = rw_dir_check_loop(r, plan, user_id, &s, NULL, err, len);
+    if (rc == 0) {
+        redisReply *rep = rw_redis_command(r, "HSET rw:user:%s settings %s", user_id, json);
+        rc = rep && rep->type != REDIS_REPLY_ERROR ? rw_dir_changed(r, user_id) : RW_EIO;
+        if (rep)
+            freeReplyObject(rep);
+        if (rc < 0)
+            snprintf(err, len, "redis write failed");
+    }
+    free(json);
+    return rc;
+}
+
+int rw_dir_settings_put(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                        const char *json, char *err, size_t len)
+{
+    json_error_t jerr;
+    json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return snprintf(err, len, "settings: %d:%d: %s", jerr.line, jerr.column,
+                        root ? "must be an object" : jerr.text), RW_EINVAL;
+    }
+    int rc = rw_dir_settings_put_json(r, plan, user_id, root, err, len);
+    json_decref(root);
+    return rc;
+}
+
+/* Loads the stored settings as a JSON object (an empty one when none). */
+static json_t *load_settings(rw_redis_t *r, const char *user_id)
+{
+    char *s = rw_dir_settings_get(r, user_id);
+    json_t *root = s && s[0] ? json_loads(s, 0, NULL) : (s ? json_object() : NULL);
+    free(s);
+    return root;
+}
+
+int rw_dir_rule_set(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                    const char *profile, const char *rule_json, char *err, size_t len)
+{
+    json_t *root = load_settings(r, user_id), *rule = json_loads(rule_json, 0, NULL), *arr;
+    int rc = RW_EINVAL;
+    const char *name = json_string_value(json_object_get(rule, "name"));
+    if (!root || !json_is_object(rule) || !name) {
+        snprintf(err, len, root ? "a rule is a JSON object with a \"name\"" : "redis unreachable");
+        goto done;
+    }
+    if (!strcmp(profile, "pinned")) {
+        arr = json_object_get(root, "pinned");
+        if (!arr)
+            json_object_set_new(root, "pinned", arr = json_array());
+    } else {
+        json_t *profiles = json_object_get(root, "profiles");
+        if (!profiles)
+            json_object_set_new(root, "profiles", profiles = json_object());
+        if (!(arr = json_object_get(profiles, profile)))
+            json_object_set_new(profiles, profile, arr = json_array());
+        if (!json_object_get(root, "active"))
+            json_object_set_new(root, "active", json_string(profile));
+    }
+    size_t i, at = json_array_size(arr);
+    json_t *old;
+    json_array_foreach(arr, i, old)
+        if (!strcmp(json_string_value(json_object_get(old, "name")) ?: "", name))
+            at = i;
+    if (at < json_array_size(arr))
+        json_array_set(arr, at, rule);
+    else
+        json_array_append(arr, rule);
+    rc = rw_dir_settings_put_json(r, plan, user_id, root, err, len);
+done:
+    json_decref(rule);
+    json_decref(root);
+    return rc;
+}
+
+int rw_dir_rule_clear(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                      const char *profile, const char *name, char *err, size_t len)
+{
+    json_t *root = load_settings(r, user_id), *arr;
+    int rc = RW_ENOTFOUND;
+    if (!root)
+        return snprintf(err, len, "redis unreachable"), RW_EIO;
+    arr = !strcmp(profile, "pinned") ? json_object_get(root, "pinned")
+                                      : json_object_get(json_object_get(root, "profiles"), profile);
+    for (size_t i = json_array_size(arr); i-- > 0;)
+        if (!name || !strcmp(json_string_value(json_object_get(json_array_get(arr, i), "name")) ?: "", name)) {
+            json_array_remove(arr, i);
+            rc = 0;
+        }
+    if (rc == 0)
+        rc = rw_dir_settings_put_json(r, plan, user_id, root, err, len);
+    else
+        snprintf(err, len, "no rule '%s' in %s", name ? name : "*", profile);
+    json_decref(root);
+    return rc;
+}
+
+int rw_dir_profile_switch(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                          const char *profile, char *err, size_t len)
+{
+    json_t *root = load_settings(r, user_id);
+    if (!root)
+        return snprintf(err, len, "redis unreachable"), RW_EIO;
+    if (!json_object_get(json_object_get(root, "profiles"), profile)) {
+        json_decref(root);
+        return snprintf(err, len, "user '%s' has no profile '%s'", user_id, profile), RW_ENOTFOUND;
+    }
+    json_object_set_new(root, "active", json_string(profile));
+    int rc = rw_dir_settings_put_json(r, plan, user_id, root, err, len);
+    json_decref(root);
+    return rc;
+}
+
+int rw_dir_divert_set(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id, const char *to,
+                      uint64_t start_ms, uint64_t end_ms, char *err, size_t len)
+{
+    rw_rule_dest_t d;
+    rw_dir_user_t u, col;
+    char ext[16] = "";
+    if (rw_dir_user_get(r, user_id, &u) < 0)
+        return snprintf(err, len, "unknown user '%s'", user_id), RW_EINVAL;
+    if (end_ms <= start_ms)
+        return snprintf(err, len, "a divert must end after it starts"), RW_EINVAL;
+    if (rw_rules_parse_dest(to, plan, &d) < 0)
+        return snprintf(err, len, "'%s' is not a device, user:<id>, a number or voicemail", to), RW_EINVAL;
+    if (d.kind == RW_DEST_USER) {
+        if (rw_dir_user_get(r, d.ref, &col) < 0)
+            return snprintf(err, len, "unknown user '%s'", d.ref), RW_EINVAL;
+        snprintf(ext, sizeof ext, "%s", col.ext);
+        int rc = rw_dir_check_loop(r, plan, user_id, NULL, d.ref, err, len);
+        if (rc < 0)
+            return rc;
+    }
+    redisReply *a = rw_redis_command(r, "HSET rw:divert:%s start_ms %llu end_ms %llu to %s ext %s", user_id,
+                                     (unsigned long long) start_ms, (unsigned long long) end_ms, to, ext);
+    redisReply *b = rw_redis_command(r, "PEXPIREAT rw:divert:%s %llu", user_id, (unsigned long long) end_ms);
+    int ok = a && b && a->type != REDIS_REPLY_ERROR && b->type != REDIS_REPLY_ERROR;
+    if (a)
+        freeReplyObject(a);
+    if (b)
+        freeReplyObject(b);
+    if (!ok)
+        return snprintf(err, len, "redis write failed"), RW_EIO;
+    return rw_dir_changed(r, user_id);
+}
+
+int rw_dir_divert_clear(rw_redis_t *r, const char *user_id)
+{
+    redisReply *a = rw_redis_command(r, "DEL rw:divert:%s", user_id);
+    if (a)
+        freeReplyObject(a);
+    return a ? rw_dir_changed(r, user_id) : RW_EIO;
+}
+
+int rw_dir_device_rm(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                     const char *device_id, char *err, size_t len)
+{
+    static rw_settings_t s;
+    char *json = rw_dir_settings_get(r, user_id);
+    int rc = json ? rw_rules_parse(json, plan, false, &s, err, len) : RW_EIO;
+    free(json);
+    for (int p = -1; rc == 0 && p < s.n_profiles; p++) {
+        const rw_rule_set_t *set = p < 0 ? &s.pinned : &s.profiles[p];
+        for (int i = 0; i < set->n_rules; i++) {
+            bool used = set->rules[i].to.kind == RW_DEST_DEVICE && !strcmp(set->rules[i].to.ref, device_id);
+            for (int j = 0; j < set->rules[i].n_ring; j++)
+                used |= !strcmp(set->rules[i].ring[j].device, device_id);
+            if (used)
+                return snprintf(err, len, "device '%s' is used by rule '%s' (%s): change the rule first",
+                                device_id, set->rules[i].name, set->name), RW_EEXIST;
+        }
+    }
+    if (rc < 0)
+        return rc;
+    redisReply *a = rw_redis_command(r, "HDEL rw:user:%s:devices %s", user_id, device_id);
+    rc = a && a->type == REDIS_REPLY_INTEGER ? (a->integer ? 0 : RW_ENOTFOUND) : RW_EIO;
+    if (a)
+        freeReplyObject(a);
+    if (rc == RW_ENOTFOUND)
+        return snprintf(err, len, "user '%s' has no device '%s'", user_id, device_id), rc;
+    return rc < 0 ? rc : rw_dir_changed(r, user_id);
+}
+
+int rw_dir_user_rm(rw_redis_t *r, const char *user_id, char *err, size_t len)
+{
+    rw_dir_user_t u;
+    int rc = rw_dir_user_get(r, user_id, &u);
+    if (rc < 0)
+        return snprintf(err, len, "unknown user '%s'", user_id), rc;
+    const char *cmds[] = { "DEL rw:num:%s", "DEL rw:num:%s", "DEL rw:user:%s", "DEL rw:user:%s:devices",
+                           "DEL rw:divert:%s", "DEL rw:fallback:%s", "SREM rw:users %s" };
+    const char *args[] = { u.ext, u.number, user_id, user_id, user_id, user_id, user_id };
+    for (int i = 0; i < 7; i++) {
+        if (!args[i][0])
+            continue;
+        redisReply *a = rw_redis_command(r, cmds[i], args[i]);
+        if (!a)
+            return snprintf(err, len, "redis write failed"), RW_EIO;
+        freeReplyObject(a);
+    }
+    redisReply *a = rw_redis_command(r, "RPUSH rw:dir:changes %s", user_id);
+    if (a)
+        freeReplyObject(a);
+    return 0;
+}
+
+int rw_dir_trunk_put(rw_redis_t *r, const char *name, const char *prefixes, int order,
+                     const char *address, char *err, size_t len)
+{
+    char list[256];
+    json_t *j = json_pack("{s:[],s:i,s:s}", "prefixes", "order", order, "address", address);
+    snprintf(list, sizeof list, "%s", prefixes);
+    int n = 0;
+    for (char *save = NULL, *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save), n++) {
+        if (p[0] != '+' || strlen(p) > 15 || strspn(p + 1, "0123456789") != strlen(p) - 1 || n == 4) {
+            json_decref(j);
+            return snprintf(err, len, "trunk prefixes are 1-4 comma-separated +digits, not '%s'", p), RW_EINVAL;
+        }
+        json_array_append_new(json_object_get(j, "prefixes"), json_string(p));
+    }
+    if (!name[0] || strlen(name) > 31 || strchr(name, ' ') || strncmp(address, "sip:", 4) || !n) {
+        json_decref(j);
+        return snprintf(err, len, "a trunk needs a name (1-31, no spaces), prefixes and a sip: address"),
+               RW_EINVAL;
+    }
+    char *s = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    redisReply *a = s ? rw_redis_command(r, "HSET rw:trunks %s %s", name, s) : NULL;
+    redisReply *b = a ? rw_redis_command(r, "INCR rw:trunks:ver") : NULL;
+    int ok = a && b && a->type != REDIS_REPLY_ERROR;
+    free(s);
+    if (a)
+        freeReplyObject(a);
+    if (b)
+        freeReplyObject(b);
+    return ok ? 0 : (snprintf(err, len, "redis write failed"), RW_EIO);
+}
+
+int rw_dir_trunk_rm(rw_redis_t *r, const char *name, char *err, size_t len)
+{
+    redisReply *a = rw_redis_command(r, "HDEL rw:trunks %s", name);
+    int rc = a && a->type == REDIS_REPLY_INTEGER ? (a->integer ? 0 : RW_ENOTFOUND) : RW_EIO;
+    if (a)
+        freeReplyObject(a);
+    if (rc == 0 && (a = rw_redis_command(r, "INCR rw:trunks:ver")))
+        freeReplyObject(a);
+    if (rc < 0)
+        snprintf(err, len, rc == RW_ENOTFOUND ? "no trunk '%s'" : "redis write failed (%s)", name);
+    return rc;
+}

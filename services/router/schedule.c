@@ -1,0 +1,40 @@
+/* services/router/schedule.c — local time in an IANA zone for schedules (schedule.h). */
+#include "services/router/schedule.h"
+#include "common/err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char current_tz[64];          /* zone TZ is set to (documented: single-threaded) */
+
+int rw_schedule_zone_exists(const char *tz)
+{
+    char path[128];
+    if (!tz || !tz[0] || strstr(tz, "..") || tz[0] == '/' || strlen(tz) > 60)
+        return 0;
+    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
+    return access(path, R_OK) == 0;
+}
+
+int rw_schedule_local(const char *tz, uint64_t time_ms, rw_local_time_t *out)
+{
+    static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+    int ok = rw_schedule_zone_exists(tz);
+    const char *zone = ok ? tz : "UTC";
+    time_t t = (time_t) (time_ms / 1000);
+    struct tm tm;
+    if (strcmp(current_tz, zone)) {
+        setenv("TZ", zone, 1);
+        tzset();
+        snprintf(current_tz, sizeof current_tz, "%s", zone);
+    }
+    localtime_r(&t, &tm);
+    out->wday = (tm.tm_wday + 6) % 7;
+    out->minute = tm.tm_hour * 60 + tm.tm_min;
+    snprintf(out->text, sizeof out->text, "%02d:%02d %s, %s", tm.tm_hour, tm.tm_min,
+             days[out->wday], zone);
+    return ok ? 0 : RW_EINVAL;
+}

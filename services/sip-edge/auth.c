@@ -1,0 +1,515 @@
+/* services/sip-edge/auth.c — digest authentication of device requests (see auth.h).
+ * Per checked request: local checks (lockout, credentials, nonce), then one Lua script in Redis
+ * that records the nonce count and returns the user's HA1s, then the verdict. Every answer and
+ * every callback is delivered from a timer or a Redis reply, never inside rw_auth_check(). */
+#include "services/sip-edge/auth.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/auth_digest.h>
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_tagarg.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "services/sip-edge/digest.h"
+#include "services/sip-edge/nonce.h"
+#include "services/sip-edge/ttlmap.h"
+
+#define HA1_CACHE_MS (3600 * 1000ULL) /* used only when Redis does not answer */
+#define CACHE_CAP 65536
+#define SLOW_STEP_MS 500              /* added per failure beyond half the limit */
+#define SLOW_MAX_MS 3000
+
+/* KEYS[1] rw:num:<ext>, KEYS[2] rw:nc:<nonce>; ARGV[1] nc (decimal), ARGV[2] nonce ttl ms.
+ * Returns {fresh} for an unknown extension, else {fresh, id, ha1, ha1_sha256, realm}. */
+static const char SCRIPT[] =
+    "local fresh = 1\n"
+    "local prev = tonumber(redis.call('GET', KEYS[2]) or '0')\n"
+    "if tonumber(ARGV[1]) <= prev then fresh = 0 else\n"
+    "  redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end\n"
+    "local id = redis.call('GET', KEYS[1])\n"
+    "if not id then return {fresh} end\n"
+    "local h = redis.call('HMGET', 'rw:user:' .. id, 'ha1', 'ha1_sha256', 'realm')\n"
+    "return {fresh, id, h[1] or '', h[2] or '', h[3] or ''}\n";
+
+typedef struct {                      /* HA1 cache entry, key = extension */
+    char id[64];
+    char ha1[33];
+    char ha1_sha256[65];
+} cached_user_t;
+
+typedef struct {                      /* failures per source address */
+    unsigned count;
+    uint64_t window_start_ms, locked_until_ms;
+} fails_t;
+
+typedef struct check check_t;
+
+struct rw_auth {
+    su_root_t *root;
+    rw_aredis_t *redis;
+    char realm[64], secret[128];
+    unsigned nonce_ttl_s, fail_limit, fail_window_s, lockout_s;
+    int n_algs;
+    rw_digest_alg_t algs[2];          /* challenges offered, in order */
+    rw_ttlmap_t *users, *ncs, *fails;
+    check_t *pending;                 /* doubly linked */
+    rw_counter_t *c_challenge, *c_ok, *c_fail, *c_stale, *c_replay, *c_locked, *c_lockouts,
+        *c_bad, *c_fallback, *c_unavailable;
+};
+
+enum { V_NONE = 0, V_OK, V_CHALLENGE, V_STALE, V_FORBIDDEN, V_BAD, V_LOCKED, V_UNAVAILABLE };
+
+struct check {
+    check_t *next, **prev;
+    rw_auth_t *auth;                  /* NULL once the auth object is gone */
+    nta_incoming_t *irq;
+    int as_proxy, verdict, redis_pending;
+    rw_auth_fn *fn;
+    void *arg;
+    su_timer_t *timer;
+    rw_digest_alg_t alg;
+    unsigned retry_after;
+    uint32_t nc;
+    char source[64], method[32], user[16], nonce[RW_NONCE_LEN + 1], ncs[9], cnonce[128],
+        uri[256], response[RW_DIGEST_HEX_MAX], user_id[64];
+};
+
+static uint64_t now_ms(void) { return rw_clock_wall_ms(); }
+
+static int parse_algs(rw_auth_t *a, const char *list)
+{
+    char buf[64], *save = NULL;
+    a->n_algs = 0;
+    snprintf(buf, sizeof buf, "%s", list && *list ? list : "MD5");
+    for (char *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+        int alg = rw_digest_alg_parse(t);
+        if (alg < 0 || a->n_algs == 2 || (a->n_algs == 1 && (int) a->algs[0] == alg))
+            return -1;
+        a->algs[a->n_algs++] = (rw_digest_alg_t) alg;
+    }
+    return a->n_algs ? 0 : -1;
+}
+
+rw_auth_t *rw_auth_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *metrics,
+                       const rw_auth_opts_t *opts)
+{
+    if (!root || !opts || !opts->realm || !*opts->realm || !opts->nonce_secret
+        || !*opts->nonce_secret || strlen(opts->realm) >= 64 || strlen(opts->nonce_secret) >= 128)
+        return NULL;
+    rw_auth_t *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->root = root;
+    a->redis = redis;
+    snprintf(a->realm, sizeof a->realm, "%s", opts->realm);
+    snprintf(a->secret, sizeof a->secret, "%s", opts->nonce_secret);
+    a->nonce_ttl_s = opts->nonce_ttl_s ? opts->nonce_ttl_s : 300;
+    a->fail_limit = opts->fail_limit ? opts->fail_limit : 10;
+    a->fail_window_s = opts->fail_window_s ? opts->fail_window_s : 60;
+    a->lockout_s = opts->lockout_s ? opts->lockout_s : 300;
+    if (parse_algs(a, opts->algorithms) < 0) {
+        free(a);
+        return NULL;
+    }
+    a->users = rw_ttlmap_new(sizeof(cached_user_t), CACHE_CAP);
+    a->ncs = rw_ttlmap_new(sizeof(uint32_t), CACHE_CAP * 4);
+    a->fails = rw_ttlmap_new(sizeof(fails_t), CACHE_CAP);
+    if (!a->users || !a->ncs || !a->fails) {
+        rw_auth_destroy(&a);
+        return NULL;
+    }
+#define C(field, name, help) a->field = rw_metrics_counter(metrics, name, help)
+    C(c_challenge, "auth_total{result=\"challenged\"}", "Digest checks by result");
+    C(c_ok, "auth_total{result=\"ok\"}", "Digest checks by result");
+    C(c_fail, "auth_total{result=\"forbidden\"}", "Digest checks by result");
+    C(c_stale, "auth_total{result=\"stale\"}", "Digest checks by result");
+    C(c_replay, "auth_total{result=\"replayed\"}", "Digest checks by result");
+    C(c_locked, "auth_total{result=\"locked_out\"}", "Digest checks by result");
+    C(c_bad, "auth_total{result=\"malformed\"}", "Digest checks by result");
+    C(c_unavailable, "auth_total{result=\"unavailable\"}", "Digest checks by result");
+    C(c_lockouts, "auth_lockouts_total", "Source addresses locked out after repeated failures");
+    C(c_fallback, "auth_cache_fallback_total", "Digest checks answered from the HA1 cache (Redis away)");
+#undef C
+    return a;
+}
+
+static void check_free(check_t *c)
+{
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->prev)
+        *c->prev = c->next;
+    su_timer_destroy(c->timer);
+    free(c);
+}
+
+static void challenge(check_t *c, int stale)
+{
+    rw_auth_t *a = c->auth;
+    char nonce[RW_NONCE_LEN + 1], h[2][256];
+    rw_nonce_make(a->secret, now_ms() / 1000, nonce);
+    for (int i = 0; i < 2; i++)
+        snprintf(h[i], sizeof h[i], "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"%s",
+                 a->realm, nonce, rw_digest_alg_name(a->algs[i < a->n_algs ? i : 0]),
+                 stale ? ", stale=true" : "");
+    int two = a->n_algs > 1;
+    if (c->as_proxy)
+        nta_incoming_treply(c->irq, SIP_407_PROXY_AUTH_REQUIRED, SIPTAG_PROXY_AUTHENTICATE_STR(h[0]),
+                            TAG_IF(two, SIPTAG_PROXY_AUTHENTICATE_STR(h[1])), TAG_END());
+    else
+        nta_incoming_treply(c->irq, SIP_401_UNAUTHORIZED, SIPTAG_WWW_AUTHENTICATE_STR(h[0]),
+                            TAG_IF(two, SIPTAG_WWW_AUTHENTICATE_STR(h[1])), TAG_END());
+}
+
+/* Answers (unless OK), runs the callback once and frees the check. */
+static void finish(check_t *c)
+{
+    rw_auth_t *a = c->auth;
+    char ra[16];
+    snprintf(ra, sizeof ra, "%u", c->retry_after ? c->retry_after : 1);
+    switch (c->verdict) {
+    case V_OK: break;
+    case V_CHALLENGE: challenge(c, 0); rw_counter_inc(a->c_challenge); break;
+    case V_STALE: challenge(c, 1); break;
+    case V_FORBIDDEN: nta_incoming_treply(c->irq, SIP_403_FORBIDDEN, TAG_END()); break;
+    case V_BAD: nta_incoming_treply(c->irq, 400, "Malformed Credentials", TAG_END()); break;
+    case V_LOCKED:
+    case V_UNAVAILABLE:
+    default:
+        nta_incoming_treply(c->irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR(ra), TAG_END());
+        break;
+    }
+    rw_auth_fn *fn = c->fn;
+    void *arg = c->arg;
+    int ok = c->verdict == V_OK;
+    char user[16], id[64];
+    memcpy(user, c->user, sizeof user);
+    memcpy(id, c->user_id, sizeof id);
+    check_free(c);
+    fn(arg, ok ? RW_AUTH_OK : RW_AUTH_ANSWERED, ok ? user : NULL, ok ? id : NULL);
+}
+
+static void on_timer(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void) magic;
+    (void) t;
+    finish((check_t *) arg);
+}
+
+/* Deliver the verdict after delay_ms (0: at the next loop turn). */
+static void conclude(check_t *c, int verdict, unsigned delay_ms)
+{
+    c->verdict = verdict;
+    if (su_timer_set_interval(c->timer, on_timer, c, delay_ms) < 0)
+        finish(c);                    /* cannot happen with a live root; never leave irq */
+}
+
+static void source_of(nta_incoming_t *irq, char *out, size_t len)
+{
+    snprintf(out, len, "?");
+    msg_t *m = nta_incoming_getrequest(irq);
+    su_addrinfo_t *ai = m ? msg_addrinfo(m) : NULL;
+    if (ai && ai->ai_addr) {
+        const struct sockaddr *sa = (const struct sockaddr *) ai->ai_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, out, (socklen_t) len);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, out, (socklen_t) len);
+    }
+    msg_destroy(m);
+}
+
+static fails_t *fails_of(rw_auth_t *a, const char *source, uint64_t now)
+{
+    return rw_ttlmap_get(a->fails, source, now);
+}
+
+/* Counts a failure from c->source; returns the delay to apply to the answer. */
+static unsigned record_failure(rw_auth_t *a, check_t *c)
+{
+    uint64_t now = now_ms(), window = a->fail_window_s * 1000ULL;
+    fails_t *f = rw_ttlmap_get(a->fails, c->source, now);
+    if (!f || now - f->window_start_ms > window) {
+        f = rw_ttlmap_put(a->fails, c->source, now + window, now);
+        if (!f)
+            return 0;
+        f->count = 0;
+        f->window_start_ms = now;
+    }
+    f->count++;
+    rw_log_warn("auth_failed", RW_S("source", c->source), RW_S("user", c->user),
+                RW_S("method", c->method), RW_I("failures", f->count));
+    if (f->count >= a->fail_limit) {
+        f->locked_until_ms = now + a->lockout_s * 1000ULL;
+        rw_ttlmap_put(a->fails, c->source, f->locked_until_ms, now);
+        rw_counter_inc(a->c_lockouts);
+        rw_log_warn("auth_lockout", RW_S("source", c->source), RW_I("failures", f->count),
+                    RW_I("lockout_s", a->lockout_s));
+    }
+    unsigned half = a->fail_limit / 2;
+    if (f->count <= half)
+        return 0;
+    unsigned d = (f->count - half) * SLOW_STEP_MS;
+    return d > SLOW_MAX_MS ? SLOW_MAX_MS : d;
+}
+
+static void verify(check_t *c, const char *ha1, const char *ha1_sha256, int fresh)
+{
+    rw_auth_t *a = c->auth;
+    char expected[RW_DIGEST_HEX_MAX];
+    const char *h = c->alg == RW_DIGEST_SHA256 ? ha1_sha256 : ha1;
+    int known = h && strlen(h) == rw_digest_hex_len(c->alg);
+    /* The same arithmetic for an unknown user as for a known one: same time, same answer. */
+    rw_digest_response(c->alg, known ? h : "0", c->nonce, c->ncs, c->cnonce, "auth", c->method,
+                       c->uri, expected);
+    if (!known || !rw_digest_equal(expected, c->response)) {
+        rw_counter_inc(a->c_fail);
+        conclude(c, V_FORBIDDEN, record_failure(a, c));
+        return;
+    }
+    uint64_t now = now_ms();
+    uint32_t *seen = rw_ttlmap_get(a->ncs, c->nonce, now);
+    if (!fresh || (seen && c->nc <= *seen)) {
+        rw_counter_inc(a->c_replay);
+        rw_log_info("auth_nc_replayed", RW_S("source", c->source), RW_S("user", c->user));
+        conclude(c, V_STALE, 0);
+        return;
+    }
+    seen = rw_ttlmap_put(a->ncs, c->nonce, now + a->nonce_ttl_s * 1000ULL, now);
+    if (seen)
+        *seen = c->nc;
+    rw_counter_inc(a->c_ok);
+    conclude(c, V_OK, 0);
+}
+
+static const char *elem(const redisReply *r, size_t i)
+{
+    if (i >= r->elements || r->element[i]->type != REDIS_REPLY_STRING)
+        return "";
+    return r->element[i]->str;
+}
+
+static void lower(char *s)
+{
+    for (; *s; s++)
+        *s = (char) tolower((unsigned char) *s);
+}
+
+static void on_reply(void *arg, redisReply *r)
+{
+    check_t *c = arg;
+    c->redis_pending = 0;
+    if (!c->auth) {                   /* the auth object was destroyed meanwhile */
+        check_free(c);
+        return;
+    }
+    rw_auth_t *a = c->auth;
+    uint64_t now = now_ms();
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1
+        || r->element[0]->type != REDIS_REPLY_INTEGER) {
+        cached_user_t *u = rw_ttlmap_get(a->users, c->user, now);
+        if (!u) {
+            rw_counter_inc(a->c_unavailable);
+            c->retry_after = 5;
+            conclude(c, V_UNAVAILABLE, 0);
+            return;
+        }
+        rw_counter_inc(a->c_fallback);
+        snprintf(c->user_id, sizeof c->user_id, "%s", u->id);
+        verify(c, u->ha1, u->ha1_sha256, 1);
+        return;
+    }
+    int fresh = r->element[0]->integer != 0;
+    if (r->elements < 5 || strcmp(elem(r, 4), a->realm) != 0) {
+        verify(c, NULL, NULL, fresh);               /* unknown here */
+        return;
+    }
+    cached_user_t *u = rw_ttlmap_put(a->users, c->user, now + HA1_CACHE_MS, now);
+    cached_user_t tmp;
+    if (!u)
+        u = &tmp;
+    snprintf(u->id, sizeof u->id, "%s", elem(r, 1));
+    snprintf(u->ha1, sizeof u->ha1, "%s", elem(r, 2));
+    snprintf(u->ha1_sha256, sizeof u->ha1_sha256, "%s", elem(r, 3));
+    lower(u->ha1);
+    lower(u->ha1_sha256);
+    snprintf(c->user_id, sizeof c->user_id, "%s", u->id);
+    verify(c, u->ha1, u->ha1_sha256, fresh);
+}
+
+static int lookup(check_t *c)
+{
+    rw_auth_t *a = c->auth;
+    char knum[64], knc[64], nc[16], ttl[24];
+    snprintf(knum, sizeof knum, "rw:num:%s", c->user);
+    snprintf(knc, sizeof knc, "rw:nc:%s", c->nonce);
+    snprintf(nc, sizeof nc, "%u", c->nc);
+    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long) a->nonce_ttl_s * 1000ULL + 5000ULL);
+    const char *argv[] = { "EVAL", SCRIPT, "2", knum, knc, nc, ttl };
+    if (!a->redis || rw_aredis_commandargv(a->redis, on_reply, c, 7, argv, NULL) < 0)
+        return -1;
+    c->redis_pending = 1;
+    return 0;
+}
+
+static int valid_user(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= 16)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char) *s) && *s != '+' && *s != '.' && *s != '_' && *s != '-')
+            return 0;
+    return 1;
+}
+
+/* The first Digest credential for our realm, or NULL. */
+static const msg_auth_t *our_credential(rw_auth_t *a, const msg_auth_t *au)
+{
+    for (; au; au = au->au_next) {
+        if (!au->au_scheme || strcasecmp(au->au_scheme, "Digest") != 0 || !au->au_params)
+            continue;
+        for (const char *const *p = au->au_params; *p; p++)
+            if (!strncasecmp(*p, "realm=", 6) && auth_strcmp(*p + 6, a->realm) == 0)
+                return au;
+    }
+    return NULL;
+}
+
+#define COPY(dst, src) (strlen(src) < sizeof(dst) ? (memcpy(dst, src, strlen(src) + 1), 1) : 0)
+
+/* Fills c from the credential; returns the verdict when it is decided without Redis. */
+static int examine(check_t *c, const msg_auth_t *au)
+{
+    rw_auth_t *a = c->auth;
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    auth_response_t ar[1];
+    memset(ar, 0, sizeof ar);
+    ar->ar_size = sizeof ar;
+    int v = V_NONE;
+    if (auth_digest_response_get(home, ar, au->au_params) < 0 || !ar->ar_username || !ar->ar_nonce
+        || !ar->ar_response || !ar->ar_uri) {
+        v = V_BAD;
+        goto done;
+    }
+    int alg = rw_digest_alg_parse(ar->ar_algorithm);
+    int64_t age = rw_nonce_age(a->secret, ar->ar_nonce, now_ms() / 1000);
+    if (alg < 0 || !ar->ar_qop || strcasecmp(ar->ar_qop, "auth") != 0 || !ar->ar_cnonce
+        || !ar->ar_nc || age < 0) {
+        v = V_CHALLENGE;              /* not a form we offered, or not our nonce */
+        goto done;
+    }
+    if (age > (int64_t) a->nonce_ttl_s) {
+        v = V_STALE;
+        goto done;
+    }
+    char *end = NULL;
+    unsigned long nc = strtoul(ar->ar_nc, &end, 16);
+    if (strlen(ar->ar_nc) != 8 || *end || nc == 0 || !COPY(c->cnonce, ar->ar_cnonce)
+        || !COPY(c->uri, ar->ar_uri) || !COPY(c->response, ar->ar_response)) {
+        v = V_BAD;
+        goto done;
+    }
+    c->alg = (rw_digest_alg_t) alg;
+    c->nc = (uint32_t) nc;
+    memcpy(c->ncs, ar->ar_nc, 9);
+    memcpy(c->nonce, ar->ar_nonce, RW_NONCE_LEN + 1);
+    if (!COPY(c->user, ar->ar_username) || !valid_user(c->user))
+        snprintf(c->user, sizeof c->user, "-");     /* an impossible extension: unknown */
+done:
+    su_home_deinit(home);
+    return v;
+}
+
+int rw_auth_check(rw_auth_t *self, nta_incoming_t *irq, const sip_t *sip, int as_proxy,
+                  rw_auth_fn *fn, void *arg)
+{
+    if (!self || !irq || !sip || !sip->sip_request || !fn)
+        return RW_EINVAL;
+    check_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return RW_ENOMEM;
+    c->timer = su_timer_create(su_root_task(self->root), 0);
+    if (!c->timer) {
+        free(c);
+        return RW_ENOMEM;
+    }
+    c->auth = self;
+    c->irq = irq;
+    c->as_proxy = as_proxy;
+    c->fn = fn;
+    c->arg = arg;
+    if ((c->next = self->pending))
+        c->next->prev = &c->next;
+    c->prev = &self->pending;
+    self->pending = c;
+    snprintf(c->method, sizeof c->method, "%s", sip->sip_request->rq_method_name);
+    source_of(irq, c->source, sizeof c->source);
+
+    uint64_t now = now_ms();
+    fails_t *f = fails_of(self, c->source, now);
+    if (f && f->locked_until_ms > now) {
+        rw_counter_inc(self->c_locked);
+        c->retry_after = (unsigned) ((f->locked_until_ms - now + 999) / 1000);
+        conclude(c, V_LOCKED, 0);
+        return RW_OK;
+    }
+    const msg_auth_t *au = our_credential(self, as_proxy ? sip->sip_proxy_authorization
+                                                         : sip->sip_authorization);
+    int v = au ? examine(c, au) : V_CHALLENGE;
+    if (v == V_BAD)
+        rw_counter_inc(self->c_bad);
+    if (v == V_STALE)
+        rw_counter_inc(self->c_stale);
+    if (v == V_NONE && lookup(c) < 0)
+        on_reply(c, NULL);            /* Redis away: the cache decides, from a timer */
+    else if (v != V_NONE)
+        conclude(c, v, 0);
+    return RW_OK;
+}
+
+void rw_auth_flush_cache(rw_auth_t *self)
+{
+    if (self)
+        rw_ttlmap_clear(self->users);
+}
+
+void rw_auth_destroy(rw_auth_t **self)
+{
+    if (!self || !*self)
+        return;
+    rw_auth_t *a = *self;
+    while (a->pending) {
+        check_t *c = a->pending;
+        su_timer_reset(c->timer);
+        c->verdict = V_UNAVAILABLE;
+        if (c->redis_pending) {       /* the reply comes later: answer now, free then */
+            nta_incoming_treply(c->irq, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
+            rw_auth_fn *fn = c->fn;
+            void *arg = c->arg;
+            a->pending = c->next;
+            if (c->next)
+                c->next->prev = NULL;
+            c->next = NULL;
+            c->prev = NULL;
+            c->auth = NULL;
+            fn(arg, RW_AUTH_ANSWERED, NULL, NULL);
+        } else {
+            finish(c);
+        }
+    }
+    rw_ttlmap_destroy(&a->users);
+    rw_ttlmap_destroy(&a->ncs);
+    rw_ttlmap_destroy(&a->fails);
+    free(a);
+    *self = NULL;
+}

@@ -1,0 +1,129 @@
+/* services/sip-edge/main.c — ringway-sip-edge: wiring only (config, parts, loop, teardown). */
+#include "services/sip-edge/edge.h"
+#include "services/sip-edge/fallback.h"
+#include "services/sip-edge/peers.h"
+#include "services/sip-edge/proxy.h"
+#include "services/sip-edge/registrar.h"
+#include "services/core/service.h"
+#include "bus/bus.h"
+#include "common/log.h"
+
+static const rw_cfg_spec_t edge_spec[] = {
+    { "sip.addr", RW_CFG_STR, "127.0.0.1", 0, 0, "IPv4 address SIP listens on (UDP and TCP)" },
+    { "sip.addr6", RW_CFG_STR, "", 0, 0, "IPv6 address SIP also listens on, e.g. ::1 (empty: none)" },
+    { "sip.port", RW_CFG_INT, "5060", 1, 65535, "SIP port" },
+    { "sip.transports", RW_CFG_STR, "udp,tcp", 0, 0, "udp,tcp | udp | tcp" },
+    { "sip.realm", RW_CFG_STR, "ringway.local", 0, 0, "SIP domain and digest realm: AORs are sip:<ext>@<realm>" },
+    { "sip.max_size", RW_CFG_INT, "65536", 1024, 1048576, "largest SIP message accepted (bigger: 413)" },
+    { "sip.peers", RW_CFG_STR, "", 0, 0, "trusted peers and trunks: 'NAME HOST:PORT proxy|redirect|trunk [PREFIX,...]; ...'" },
+    { "auth.nonce_secret", RW_CFG_STR, "ringway-change-me", 0, 0, "HMAC key of digest nonces, the same on every sip-edge" },
+    { "auth.nonce_ttl_s", RW_CFG_INT, "300", 10, 86400, "lifetime of a digest nonce" },
+    { "auth.fail_limit", RW_CFG_INT, "10", 1, 100000, "failed authentications from one address before lockout" },
+    { "auth.fail_window_s", RW_CFG_INT, "60", 1, 86400, "window the failures are counted in" },
+    { "auth.lockout_s", RW_CFG_INT, "300", 1, 86400, "how long a locked-out address is refused" },
+    { "auth.algorithms", RW_CFG_STR, "MD5", 0, 0, "digest challenges offered, in order: MD5 | SHA-256,MD5 | MD5,SHA-256 | SHA-256" },
+    { "reg.min_expires", RW_CFG_INT, "60", 1, 86400, "shorter registrations get 423" },
+    { "reg.max_expires", RW_CFG_INT, "3600", 1, 604800, "longer registrations are cut down" },
+    { "reg.default_expires", RW_CFG_INT, "3600", 1, 604800, "when the REGISTER gives none" },
+    { "reg.max_bindings", RW_CFG_INT, "16", 1, 16, "contacts per address of record" },
+    { "router.endpoints", RW_CFG_STR, "", 0, 0, "static router endpoints 'tcp://h:p, ...' (empty: discovery in Redis)" },
+    { "router.deadline_ms", RW_CFG_INT, "150", 10, 10000, "time the router has to answer a route request" },
+    { "voicemail.uri", RW_CFG_STR, "", 0, 0, "voicemail server, e.g. sip:vm@127.0.0.1:5090 (user part replaced by the mailbox)" },
+    { "fallback.ring_ms", RW_CFG_INT, "20000", 1000, 600000, "how long devices ring in a fallback devices plan" },
+    { "fallback.plan_slots", RW_CFG_INT, "256", 1, 65536, "recent plans kept in memory for when Redis is away" },
+    { "fallback.num_slots", RW_CFG_INT, "4096", 1, 1048576, "recent number -> user mappings kept in memory" },
+    { NULL, 0, NULL, 0, 0, NULL },
+};
+
+static const rw_service_def_t edge_def = { "sip_edge", edge_spec, "9104" };
+
+typedef struct {
+    rw_edge_t *edge;
+    rw_auth_t *auth;
+    rw_location_t *loc;
+    rw_registrar_t *reg;
+    rw_client_t *router;
+    rw_watcher_t *watcher;
+    rw_fallback_store_t *fb;
+    rw_proxy_t *proxy;
+    rw_peers_t peers;
+} parts_t;
+
+static int build(rw_service_t *svc, parts_t *p)
+{
+    const rw_config_t *cfg = rw_service_config(svc);
+    su_root_t *root = rw_service_root(svc);
+    rw_metrics_t *m = rw_service_metrics(svc);
+    rw_aredis_t *redis = rw_service_redis(svc);
+    const char *realm = rw_config_str(cfg, "sip.realm");
+    char err[200] = "";
+    if (rw_peers_parse(&p->peers, rw_config_str(cfg, "sip.peers"), err, sizeof err)) {
+        rw_log_error("config_error", RW_S("key", "sip.peers"), RW_S("error", err));
+        return -1;
+    }
+    rw_edge_opts_t eo = { rw_config_str(cfg, "sip.addr"), rw_config_str(cfg, "sip.addr6"),
+                          (unsigned) rw_config_int(cfg, "sip.port"), rw_config_str(cfg, "sip.transports"),
+                          (unsigned) rw_config_int(cfg, "sip.max_size") };
+    rw_auth_opts_t ao = { realm, rw_config_str(cfg, "auth.nonce_secret"),
+                          (unsigned) rw_config_int(cfg, "auth.nonce_ttl_s"), (unsigned) rw_config_int(cfg, "auth.fail_limit"),
+                          (unsigned) rw_config_int(cfg, "auth.fail_window_s"), (unsigned) rw_config_int(cfg, "auth.lockout_s"),
+                          rw_config_str(cfg, "auth.algorithms") };
+    rw_registrar_opts_t ro = { realm, (unsigned) rw_config_int(cfg, "reg.min_expires"),
+                               (unsigned) rw_config_int(cfg, "reg.max_expires"),
+                               (unsigned) rw_config_int(cfg, "reg.default_expires"),
+                               (unsigned) rw_config_int(cfg, "reg.max_bindings") };
+    if (!(p->edge = rw_edge_new(root, &eo)) || !(p->auth = rw_auth_new(root, redis, m, &ao))
+        || !(p->loc = rw_location_new(root, redis, m))
+        || !(p->reg = rw_registrar_new(rw_edge_agent(p->edge), p->auth, p->loc, rw_service_pub(svc), m, &ro))
+        || !(p->router = rw_client_new(root, "router", m)))
+        return -1;
+    const char *eps = rw_config_str(cfg, "router.endpoints");
+    if (eps[0] ? rw_bus_static_endpoints(p->router, eps) != 0
+               : !(p->watcher = rw_watcher_new(root, redis, "router", 0, p->router, NULL, NULL)))
+        return -1;
+    p->fb = rw_fallback_new(redis, realm, (unsigned) rw_config_int(cfg, "fallback.ring_ms"),
+                            (size_t) rw_config_int(cfg, "fallback.plan_slots"),
+                            (size_t) rw_config_int(cfg, "fallback.num_slots"));
+    rw_proxy_opts_t po = { realm, rw_config_str(cfg, "voicemail.uri"),
+                           (unsigned) rw_config_int(cfg, "router.deadline_ms"), &p->peers };
+    if (!p->fb || !(p->proxy = rw_proxy_new(root, p->edge, p->auth, p->loc, p->router, p->fb,
+                                            rw_service_pub(svc), m, &po)))
+        return -1;
+    rw_edge_set_handlers(p->edge, p->reg, p->proxy);
+    return 0;
+}
+
+static void teardown(parts_t *p)
+{
+    if (p->edge)
+        rw_edge_set_handlers(p->edge, NULL, NULL);
+    rw_proxy_destroy(&p->proxy);
+    rw_watcher_destroy(&p->watcher);
+    rw_client_destroy(&p->router);
+    rw_fallback_destroy(&p->fb);
+    rw_registrar_destroy(&p->reg);
+    rw_auth_destroy(&p->auth);
+    rw_location_destroy(&p->loc);
+    rw_edge_destroy(&p->edge);
+}
+
+int main(int argc, char **argv)
+{
+    int code;
+    parts_t parts = { 0 };
+    rw_service_t *svc = rw_service_new(&edge_def, argc, argv, &code);
+    if (!svc)
+        return code;
+    if (build(svc, &parts) != 0) {
+        rw_log_error("sip_edge_start_failed");
+        teardown(&parts);
+        rw_service_destroy(&svc);
+        return 1;
+    }
+    rw_log_info("sip_edge_ready", RW_S("addr", rw_config_str(rw_service_config(svc), "sip.addr")),
+                RW_I("port", rw_config_int(rw_service_config(svc), "sip.port")));
+    code = rw_service_run(svc);
+    teardown(&parts);
+    rw_service_destroy(&svc);
+    return code;
+}

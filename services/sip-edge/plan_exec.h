@@ -1,0 +1,55 @@
+/* services/sip-edge/plan_exec.h — carries out a route plan for one INVITE as a stateful
+ * forking proxy: stages in order, the targets of a stage forked in parallel (DEVICES expanded
+ * through the location store, NUMBER through trunks in order, VOICEMAIL to voicemail.uri), the
+ * stage ends at its ring time or when every branch failed; the first 2xx wins and the other
+ * branches are cancelled; a 6xx ends the call; 180/183 are relayed once each; then the final
+ * action. Or, in redirect mode, a 302 with the first stage's contacts. One rw_exec per call owns
+ * the server transaction, a copy of the request, its branches and its timer; it frees itself
+ * when the caller has its final answer and every branch is final. The env is the proxy's. */
+#ifndef RW_SIPEDGE_PLAN_EXEC_H
+#define RW_SIPEDGE_PLAN_EXEC_H
+
+#include <sofia-sip/nta.h>
+#include <sofia-sip/sip.h>
+#include <sofia-sip/su_wait.h>
+
+#include "bus/bus.h"
+#include "common/metrics.h"
+#include "protocols/events.h"
+#include "protocols/route.h"
+#include "services/sip-edge/location.h"
+#include "services/sip-edge/peers.h"
+
+#define RW_EXEC_MAX_BRANCHES 32
+
+typedef struct rw_exec rw_exec_t;
+
+typedef struct {
+    su_root_t *root;
+    nta_agent_t *nta;
+    rw_location_t *loc;
+    const rw_peers_t *peers;
+    rw_pub_t *pub;                /* may be NULL */
+    const char *realm;
+    const char *voicemail_uri;    /* "" = none */
+    rw_counter_t *answered, *failed, *cancelled, *redirected;
+    rw_exec_t *live;              /* calls in progress (owned by their exec) */
+} rw_exec_env_t;
+
+/* Takes irq (100 Trying already sent) and req (the request as received, our Route removed,
+ * Max-Forwards decremented, credentials removed). ev: the call event template (call id, from,
+ * to, user, fallback). record_route: our Record-Route value. 0, or an error after which irq
+ * and req still belong to the caller. */
+int rw_exec_start(rw_exec_env_t *env, nta_incoming_t *irq, msg_t *req, const rw_plan_t *plan,
+                  const rw_ev_call_t *ev, const char *record_route, int redirect);
+/* Ends every call at once (shutdown): branches and server transactions destroyed. */
+void rw_exec_abort_all(rw_exec_env_t *env);
+/* Publishes a call.* event (type "call.offered"...) from a template; cause/reason optional. */
+void rw_exec_publish(rw_exec_env_t *env, const char *type, const rw_ev_call_t *ev, int cause,
+                     const char *reason);
+/* Remove our identity headers that could reveal a private target from a response. */
+void rw_exec_strip_identity(msg_t *msg, sip_t *sip);
+/* 1 when a call with this Call-ID, From tag and CSeq is in progress (loop detection). */
+int rw_exec_find(const rw_exec_env_t *env, const sip_t *sip);
+
+#endif

@@ -1,0 +1,486 @@
+/* services/sip-edge/proxy.c — initial INVITEs to plans, in-dialog routing, strays (proxy.h). */
+#include "services/sip-edge/proxy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/msg_header.h>
+#include <sofia-sip/nta_stateless.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "protocols/route.h"
+#include "services/sip-edge/plan_exec.h"
+
+typedef struct pending {
+    rw_proxy_t *px;               /* NULL once the proxy is gone */
+    struct pending *next, *prev;
+    nta_incoming_t *irq;
+    msg_t *req;
+    const rw_peer_t *peer;
+    int refs;                     /* callbacks still to come */
+    int cancelled, done;
+    rw_route_req_t rq;
+    rw_ev_call_t ev;
+} pending_t;
+
+typedef struct fwd {              /* one in-dialog request forwarded statefully */
+    rw_proxy_t *px;
+    struct fwd *next, *prev;
+    nta_incoming_t *irq;
+    nta_outgoing_t *orq;
+} fwd_t;
+
+struct rw_proxy {
+    su_root_t *root;
+    rw_edge_t *edge;
+    nta_agent_t *nta;
+    rw_auth_t *auth;
+    rw_client_t *router;
+    rw_fallback_store_t *fb;
+    rw_exec_env_t env;
+    unsigned deadline_ms;
+    char realm[128], vm[256];
+    pending_t *pending;
+    fwd_t *fwds;
+    rw_counter_t *offered, *fb_plan, *fb_devices, *loops, *too_many_hops, *unrouted;
+};
+
+#define LINK(head, x) do { (x)->next = (head); if (head) (head)->prev = (x); (head) = (x); } while (0)
+#define UNLINK(head, x) do { if ((x)->prev) (x)->prev->next = (x)->next; else (head) = (x)->next; \
+                             if ((x)->next) (x)->next->prev = (x)->prev; } while (0)
+
+static int family_of(msg_t *msg)
+{
+    su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+    return ai && ai->ai_addr ? ai->ai_addr->sa_family : AF_INET;
+}
+
+/* Loose routing: our own Route entries go; Max-Forwards goes down by one (-1 when exhausted). */
+static int prepare_forward(rw_proxy_t *px, msg_t *msg, sip_t *s)
+{
+    while (s->sip_route && rw_edge_is_self(px->edge, s->sip_route->r_url))
+        sip_header_remove(msg, s, (sip_header_t *) s->sip_route);
+    if (!s->sip_max_forwards) {
+        msg_header_insert(msg, (msg_pub_t *) s, (msg_header_t *) sip_max_forwards_make(msg_home(msg), "70"));
+        return 0;
+    }
+    if (s->sip_max_forwards->mf_count == 0)
+        return -1;
+    s->sip_max_forwards->mf_count--;
+    msg_fragment_clear(s->sip_max_forwards->mf_common);
+    return 0;
+}
+
+/* ---- In-dialog requests and strays ------------------------------------------------------ */
+static void fwd_end(fwd_t *f)
+{
+    if (f->px)
+        UNLINK(f->px->fwds, f);
+    if (f->orq)
+        nta_outgoing_destroy(f->orq);
+    if (f->irq)
+        nta_incoming_destroy(f->irq);
+    free(f);
+}
+
+static int on_fwd(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t *sip)
+{
+    fwd_t *f = (fwd_t *) magic;
+    int st = sip && sip->sip_status ? sip->sip_status->st_status : 408;
+    if (st < 200 && st != 100 && st > 100) {
+        msg_t *rsp = nta_outgoing_getresponse(orq);
+        sip_t *rs = sip_object(rsp);
+        if (rs && rs->sip_via && rs->sip_via->v_next) {
+            sip_header_remove(rsp, rs, (sip_header_t *) rs->sip_via);
+            nta_incoming_mreply(f->irq, rsp);
+        } else if (rsp)
+            msg_destroy(rsp);
+    }
+    if (st < 200)
+        return 0;
+    msg_t *rsp = nta_outgoing_getresponse(orq);
+    sip_t *rs = sip_object(rsp);
+    if (rs && rs->sip_via && rs->sip_via->v_next) {
+        sip_header_remove(rsp, rs, (sip_header_t *) rs->sip_via);
+        rw_exec_strip_identity(rsp, rs);
+        nta_incoming_mreply(f->irq, rsp);
+    } else {
+        if (rsp)
+            msg_destroy(rsp);
+        nta_incoming_treply(f->irq, st, sip_status_phrase(st), TAG_END());
+    }
+    fwd_end(f);
+    return 0;
+}
+
+static void publish_bye(rw_proxy_t *px, const sip_t *sip)
+{
+    rw_ev_call_t ev;
+    memset(&ev, 0, sizeof ev);
+    snprintf(ev.call_id, sizeof ev.call_id, "%s", sip->sip_call_id->i_id);
+    if (sip->sip_from->a_url->url_user)
+        snprintf(ev.from, sizeof ev.from, "%s", sip->sip_from->a_url->url_user);
+    if (sip->sip_to->a_url->url_user)
+        snprintf(ev.to, sizeof ev.to, "%s", sip->sip_to->a_url->url_user);
+    rw_exec_publish(&px->env, "call.ended", &ev, 0, "bye");
+}
+
+static int in_dialog(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
+{
+    msg_t *msg = nta_incoming_getrequest(irq);
+    sip_t *s = sip_object(msg);
+    if (!s)
+        return 500;
+    if (prepare_forward(px, msg, s) != 0) {
+        msg_destroy(msg);
+        return 483;
+    }
+    if (sip->sip_request->rq_method == sip_method_ack) {
+        nta_msg_tsend(px->nta, msg, NULL, TAG_END());
+        nta_incoming_destroy(irq);
+        return 0;
+    }
+    fwd_t *f = calloc(1, sizeof *f);
+    if (!f) {
+        msg_destroy(msg);
+        return 500;
+    }
+    f->px = px;
+    f->irq = irq;
+    if (sip->sip_request->rq_method == sip_method_invite)
+        nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+    f->orq = nta_outgoing_mcreate(px->nta, on_fwd, (nta_outgoing_magic_t *) f, NULL, msg, TAG_END());
+    if (!f->orq) {
+        free(f);
+        return 500;
+    }
+    LINK(px->fwds, f);
+    if (sip->sip_request->rq_method == sip_method_bye)
+        publish_bye(px, sip);
+    return 0;
+}
+
+int rw_proxy_stray(rw_proxy_t *px, msg_t *msg, sip_t *sip)
+{
+    /* Responses only (2xx retransmissions): nta_msg_tsend pops our Via itself. */
+    if (sip && sip->sip_status && sip->sip_via && sip->sip_via->v_next)
+        nta_msg_tsend(px->nta, msg, NULL, TAG_END());
+    else
+        msg_destroy(msg);
+    return 0;
+}
+
+/* ---- Initial INVITE --------------------------------------------------------------------- */
+static void pending_unref(pending_t *p)
+{
+    if (--p->refs > 0)
+        return;
+    if (p->px)
+        UNLINK(p->px->pending, p);
+    if (p->irq)
+        nta_incoming_destroy(p->irq);
+    if (p->req)
+        msg_destroy(p->req);
+    free(p);
+}
+
+static void pending_answer(pending_t *p, int status, const char *phrase, const char *reason)
+{
+    if (p->done)
+        return;
+    p->done = 1;
+    if (p->irq)
+        nta_incoming_treply(p->irq, status, phrase, TAG_END());
+    if (p->px)
+        rw_exec_publish(&p->px->env, "call.failed", &p->ev, status, reason);
+}
+
+static int any_private_first_stage(const rw_plan_t *plan)
+{
+    for (uint32_t i = 0; plan->n_stages && i < plan->stages[0].n_targets; i++)
+        if (plan->stages[0].targets[i].is_private)
+            return 1;
+    return 0;
+}
+
+static void execute(pending_t *p, const rw_plan_t *plan, rw_fallback_t kind)
+{
+    rw_proxy_t *px = p->px;
+    if (p->done || !px)
+        return;
+    if (p->cancelled) {
+        pending_answer(p, SIP_487_REQUEST_TERMINATED, "cancelled");
+        return;
+    }
+    p->ev.fallback = kind;
+    snprintf(p->ev.user, sizeof p->ev.user, "%s", plan->user);
+    int redirect = p->peer && p->peer->mode == RW_PEER_REDIRECT && !any_private_first_stage(plan);
+    const char *rr = rw_edge_record_route(px->edge, family_of(p->req));
+    if (rw_exec_start(&px->env, p->irq, p->req, plan, &p->ev, rr, redirect) != 0) {
+        pending_answer(p, SIP_500_INTERNAL_SERVER_ERROR, "internal");
+        return;
+    }
+    p->irq = NULL;                /* the exec owns them now */
+    p->req = NULL;
+    p->done = 1;
+}
+
+static void on_fallback(void *arg, int status, const rw_plan_t *plan, rw_fallback_t kind)
+{
+    pending_t *p = arg;
+    if (p->px && !p->done) {
+        if (status != 0)
+            pending_answer(p, SIP_404_NOT_FOUND, "not-found");
+        else {
+            rw_counter_inc(kind == RW_FALLBACK_LAST_PLAN ? p->px->fb_plan : p->px->fb_devices);
+            rw_log_warn("call_fallback", RW_S("call_id", p->ev.call_id), RW_S("to", p->ev.to),
+                        RW_S("kind", kind == RW_FALLBACK_LAST_PLAN ? "last_plan" : "devices"));
+            execute(p, plan, kind);
+        }
+    }
+    pending_unref(p);
+}
+
+static void use_fallback(pending_t *p)
+{
+    p->refs++;
+    if (rw_fallback_resolve(p->px->fb, p->rq.callee, on_fallback, p) != 0) {
+        pending_answer(p, SIP_480_TEMPORARILY_UNAVAILABLE, "unroutable");
+        pending_unref(p);
+    }
+}
+
+static void on_plan(void *arg, int status, const void *body, size_t len)
+{
+    pending_t *p = arg;
+    static rw_plan_t plan;        /* decoded and used within this call only (one thread) */
+    if (!p->px || p->done)
+        goto out;
+    if (status == 0 && rw_proto_plan_decode(body, len, &plan) == 0 && plan.status != RW_PLAN_ERROR) {
+        if (plan.status == RW_PLAN_NOT_FOUND) {
+            pending_answer(p, SIP_404_NOT_FOUND, "not-found");
+            goto out;
+        }
+        rw_fallback_remember(p->px->fb, p->rq.callee, &plan);
+        execute(p, &plan, RW_FALLBACK_NONE);
+        goto out;
+    }
+    rw_log_warn("router_unavailable", RW_S("call_id", p->ev.call_id), RW_I("status", status));
+    if (p->cancelled)
+        pending_answer(p, SIP_487_REQUEST_TERMINATED, "cancelled");
+    else
+        use_fallback(p);
+out:
+    pending_unref(p);
+}
+
+static void route(pending_t *p)
+{
+    msgpack_sbuffer sb;
+    if (p->cancelled) {
+        pending_answer(p, SIP_487_REQUEST_TERMINATED, "cancelled");
+        return;
+    }
+    msgpack_sbuffer_init(&sb);
+    p->refs++;
+    if (rw_proto_route_req_encode(&p->rq, &sb) != 0
+        || rw_client_request(p->px->router, sb.data, sb.size, p->px->deadline_ms, on_plan, p) != 0) {
+        p->refs--;
+        use_fallback(p);
+    }
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void on_auth(void *arg, rw_auth_result_t res, const char *ext, const char *user_id)
+{
+    pending_t *p = arg;
+    (void) user_id;
+    if (res != RW_AUTH_OK)
+        p->done = 1;              /* auth answered the caller */
+    else if (p->px && !p->done) {
+        sip_t *s = sip_object(p->req);
+        while (s->sip_proxy_authorization)
+            sip_header_remove(p->req, s, (sip_header_t *) s->sip_proxy_authorization);
+        snprintf(p->rq.caller, sizeof p->rq.caller, "%s", ext);
+        snprintf(p->ev.from, sizeof p->ev.from, "%s", ext);
+        route(p);
+    }
+    pending_unref(p);
+}
+
+static int on_cancel_pending(nta_incoming_magic_t *magic, nta_incoming_t *irq, const sip_t *sip)
+{
+    (void) irq;
+    (void) sip;
+    ((pending_t *) magic)->cancelled = 1;
+    return 0;
+}
+
+static void fill_request(pending_t *p, const sip_t *sip)
+{
+    const url_t *ru = sip->sip_request->rq_url;
+    rw_route_req_t *rq = &p->rq;
+    snprintf(rq->call_id, sizeof rq->call_id, "%s", sip->sip_call_id->i_id);
+    snprintf(rq->caller, sizeof rq->caller, "%s",
+             sip->sip_from->a_url->url_user ? sip->sip_from->a_url->url_user : "anonymous");
+    snprintf(rq->callee, sizeof rq->callee, "%s", ru->url_user);
+    url_e(rq->callee_uri, (isize_t) sizeof rq->callee_uri, ru);
+    rq->callee_uri[sizeof rq->callee_uri - 1] = '\0';
+    rq->time_ms = rw_clock_wall_ms();
+    if (p->peer)
+        snprintf(rq->source, sizeof rq->source, "trunk:%s", p->peer->name);
+    else
+        snprintf(rq->source, sizeof rq->source, "device");
+    rq->redirect_mode = p->peer && p->peer->mode == RW_PEER_REDIRECT;
+    snprintf(p->ev.call_id, sizeof p->ev.call_id, "%s", rq->call_id);
+    snprintf(p->ev.from, sizeof p->ev.from, "%s", rq->caller);
+    snprintf(p->ev.to, sizeof p->ev.to, "%s", rq->callee);
+}
+
+static int via_has_self(rw_proxy_t *px, const sip_t *sip)
+{
+    for (const sip_via_t *v = sip->sip_via; v; v = v->v_next) {
+        url_t u;
+        memset(&u, 0, sizeof u);
+        u.url_type = url_sip;
+        u.url_host = v->v_host;
+        u.url_port = v->v_port;
+        if (rw_edge_is_self(px->edge, &u))
+            return 1;
+    }
+    return 0;
+}
+
+static int initial_invite(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
+{
+    const url_t *ru = sip->sip_request->rq_url;
+    if (!ru->url_user || !*ru->url_user || strlen(ru->url_user) >= 128)
+        return 404;
+    if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0) {
+        rw_counter_inc(px->too_many_hops);
+        return 483;
+    }
+    if (via_has_self(px, sip) && rw_exec_find(&px->env, sip)) {
+        rw_counter_inc(px->loops);
+        return 482;
+    }
+    pending_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return 500;
+    p->px = px;
+    p->irq = irq;
+    p->req = nta_incoming_getrequest(irq);
+    p->refs = 1;
+    LINK(px->pending, p);
+    nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+    nta_incoming_bind(irq, on_cancel_pending, (nta_incoming_magic_t *) p);
+    su_addrinfo_t *ai = p->req ? msg_addrinfo(p->req) : NULL;
+    p->peer = ai ? rw_peers_match(px->env.peers, ai->ai_addr) : NULL;
+    if (!p->req || prepare_forward(px, p->req, sip_object(p->req)) != 0)
+        pending_answer(p, SIP_500_INTERNAL_SERVER_ERROR, "internal");
+    else {
+        fill_request(p, sip);
+        rw_counter_inc(px->offered);
+        rw_exec_publish(&px->env, "call.offered", &p->ev, 0, NULL);
+        p->refs++;
+        if (p->peer)
+            route(p), p->refs--;
+        else if (rw_auth_check(px->auth, irq, sip, 1, on_auth, p) != 0) {
+            p->refs--;
+            pending_answer(p, SIP_503_SERVICE_UNAVAILABLE, "auth-unavailable");
+        }
+    }
+    pending_unref(p);
+    return 0;
+}
+
+int rw_proxy_request(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
+{
+    sip_method_t m = sip->sip_request->rq_method;
+    int to_tag = sip->sip_to->a_tag != NULL;
+    int our_route = sip->sip_route && rw_edge_is_self(px->edge, sip->sip_route->r_url);
+    if (m == sip_method_ack) {
+        if (our_route)
+            return in_dialog(px, irq, sip);
+        nta_incoming_destroy(irq);
+        return 0;
+    }
+    if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0 && m != sip_method_invite)
+        return 483;
+    if (to_tag || (our_route && sip->sip_route->r_next)) {
+        if (our_route)
+            return in_dialog(px, irq, sip);
+        return rw_edge_is_self(px->edge, sip->sip_request->rq_url) ? 481 : 403;
+    }
+    if (m == sip_method_invite)
+        return initial_invite(px, irq, sip);
+    if (m == sip_method_cancel)
+        return 481;
+    if (m == sip_method_bye || m == sip_method_prack || m == sip_method_update || m == sip_method_info)
+        return 481;
+    return 405;
+}
+
+rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_location_t *loc,
+                         rw_client_t *router, rw_fallback_store_t *fb, rw_pub_t *pub,
+                         rw_metrics_t *m, const rw_proxy_opts_t *opts)
+{
+    rw_proxy_t *px = calloc(1, sizeof *px);
+    if (!px || !edge || !opts)
+        goto fail;
+    px->root = root;
+    px->edge = edge;
+    px->nta = rw_edge_agent(edge);
+    px->auth = auth;
+    px->router = router;
+    px->fb = fb;
+    px->deadline_ms = opts->deadline_ms ? opts->deadline_ms : 150;
+    snprintf(px->realm, sizeof px->realm, "%s", opts->realm ? opts->realm : "ringway.local");
+    snprintf(px->vm, sizeof px->vm, "%s", opts->voicemail_uri ? opts->voicemail_uri : "");
+    px->env = (rw_exec_env_t){ .root = root, .nta = px->nta, .loc = loc, .peers = opts->peers,
+                               .pub = pub, .realm = px->realm, .voicemail_uri = px->vm };
+    if (m) {
+        px->offered = rw_metrics_counter(m, "calls_offered_total", "initial INVITEs accepted for routing");
+        px->env.answered = rw_metrics_counter(m, "calls_answered_total", "calls answered (first 2xx relayed)");
+        px->env.failed = rw_metrics_counter(m, "calls_failed_total", "calls ended with a final failure");
+        px->env.cancelled = rw_metrics_counter(m, "calls_cancelled_total", "calls cancelled by the caller");
+        px->env.redirected = rw_metrics_counter(m, "calls_redirected_total", "calls answered 302 (redirect mode)");
+        px->fb_plan = rw_metrics_counter(m, "fallback_last_plan_total", "calls routed by a stored fallback plan");
+        px->fb_devices = rw_metrics_counter(m, "fallback_devices_total", "calls routed straight to the user's devices");
+        px->loops = rw_metrics_counter(m, "loops_total", "requests answered 482 Loop Detected");
+        px->too_many_hops = rw_metrics_counter(m, "too_many_hops_total", "requests answered 483");
+    }
+    return px;
+fail:
+    free(px);
+    return NULL;
+}
+
+void rw_proxy_destroy(rw_proxy_t **pself)
+{
+    rw_proxy_t *px = pself ? *pself : NULL;
+    if (!px)
+        return;
+    rw_exec_abort_all(&px->env);
+    while (px->fwds) {
+        fwd_t *f = px->fwds;
+        nta_incoming_treply(f->irq, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
+        fwd_end(f);
+    }
+    while (px->pending) {         /* their callbacks come later and only free them */
+        pending_t *p = px->pending;
+        UNLINK(px->pending, p);
+        if (!p->done && p->irq)
+            nta_incoming_treply(p->irq, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
+        p->done = 1;
+        p->px = NULL;
+    }
+    free(px);
+    *pself = NULL;
+}

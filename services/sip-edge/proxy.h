@@ -1,0 +1,41 @@
+/* services/sip-edge/proxy.h — the proxy: everything but REGISTER and OPTIONS to the edge.
+ * An initial INVITE gets 100 Trying, the Max-Forwards (483) and loop (482) checks, digest
+ * authentication unless it comes from a trusted peer, a route request to `router` with a
+ * deadline (else the fallback plan), then plan_exec carries it out (or answers 302 for a peer in
+ * redirect mode when no target is private). In-dialog requests follow their Route headers
+ * (our own Route removed); ACK for 2xx and stray 2xx retransmissions pass statelessly.
+ * call.* events and sipedge counters. The proxy borrows every part given to rw_proxy_new. */
+#ifndef RW_SIPEDGE_PROXY_H
+#define RW_SIPEDGE_PROXY_H
+
+#include <sofia-sip/nta.h>
+#include <sofia-sip/sip.h>
+
+#include "bus/bus.h"
+#include "common/metrics.h"
+#include "services/sip-edge/auth.h"
+#include "services/sip-edge/edge.h"
+#include "services/sip-edge/fallback.h"
+#include "services/sip-edge/location.h"
+#include "services/sip-edge/peers.h"
+
+typedef struct rw_proxy rw_proxy_t;
+
+typedef struct {
+    const char *realm;
+    const char *voicemail_uri;    /* "" = none */
+    unsigned deadline_ms;         /* router deadline, default 150 */
+    const rw_peers_t *peers;
+} rw_proxy_opts_t;
+
+rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_location_t *loc,
+                         rw_client_t *router, rw_fallback_store_t *fb, rw_pub_t *pub,
+                         rw_metrics_t *metrics, const rw_proxy_opts_t *opts);
+/* Calls in progress are answered 503 and ended. */
+void rw_proxy_destroy(rw_proxy_t **self);
+/* The leg callback's contract: a status for NTA to answer with, or 0 when irq was taken. */
+int rw_proxy_request(rw_proxy_t *self, nta_incoming_t *irq, const sip_t *sip);
+/* A message no transaction matched (2xx retransmissions): forwarded statelessly. Takes msg. */
+int rw_proxy_stray(rw_proxy_t *self, msg_t *msg, sip_t *sip);
+
+#endif

@@ -1,0 +1,403 @@
+/* services/sip-edge/registrar.c — REGISTER handling (RFC 3261 10.3, RFC 5626 instance ids,
+ * RFC 3327 Path): authenticate, check, update the location store in one script, answer 200
+ * with every live Contact, publish reg.* events. */
+#include "services/sip-edge/registrar.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sofia-sip/msg_addr.h>
+#include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_status.h>
+#include <sofia-sip/su_tagarg.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "common/log.h"
+
+typedef struct reg_op reg_op_t;
+
+struct rw_registrar {
+    nta_agent_t *nta;
+    rw_auth_t *auth;
+    rw_location_t *loc;
+    rw_pub_t *pub;
+    char realm[64];
+    unsigned min_expires, max_expires, default_expires, max_bindings;
+    reg_op_t *pending;
+    rw_counter_t *c_ok, *c_brief, *c_forbidden, *c_bad, *c_error, *c_too_many;
+};
+
+struct reg_op {
+    reg_op_t *next, **prev;
+    rw_registrar_t *reg;              /* NULL once the registrar is gone */
+    nta_incoming_t *irq;
+    const sip_t *sip;                 /* the request's, valid while irq lives */
+    int query;                        /* no Contact: only list the bindings */
+    size_t n_bound;
+    uint64_t bound[RW_LOCATION_MAX_BINDINGS];   /* key hashes of the bindings it (re)binds */
+    char aor[128];
+};
+
+static uint64_t key_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+    return h;
+}
+
+static void op_end(reg_op_t *o, int status, const char *phrase)
+{
+    if (status)
+        nta_incoming_treply(o->irq, status, phrase, TAG_END());
+    nta_incoming_destroy(o->irq);
+    if (o->next)
+        o->next->prev = o->prev;
+    if (o->prev)
+        *o->prev = o->next;
+    free(o);
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = strnlen(src, cap - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void publish(rw_registrar_t *r, const char *type, const rw_binding_t *b, uint32_t expires)
+{
+    if (!r->pub)
+        return;
+    rw_event_t ev;
+    if (rw_proto_event_init(&ev, type) < 0)
+        return;
+    copy_str(ev.reg.aor, sizeof ev.reg.aor, b->aor);
+    copy_str(ev.reg.contact, sizeof ev.reg.contact, b->contact);
+    copy_str(ev.reg.instance, sizeof ev.reg.instance, b->instance);
+    copy_str(ev.reg.user_agent, sizeof ev.reg.user_agent, b->user_agent);
+    ev.reg.expires = expires;
+    if (rw_pub_publish(r->pub, &ev) < 0)
+        rw_log_warn("reg_event_lost", RW_S("type", type), RW_S("aor", b->aor));
+}
+
+static void on_expired(void *arg, const rw_binding_t *b)
+{
+    rw_log_info("reg_expired", RW_S("aor", b->aor), RW_S("contact", b->contact));
+    publish(arg, "reg.expired", b, 0);
+}
+
+/* "<uri>;expires=N;q=0.5;+sip.instance="<urn>"" for each live binding, joined by ", ". */
+static void contacts_str(const rw_binding_t *b, size_t n, char *out, size_t len)
+{
+    uint64_t now = rw_clock_wall_ms();
+    size_t at = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && at < len; i++) {
+        unsigned left = (unsigned) ((b[i].expires_ms - now + 999) / 1000);
+        int w = snprintf(out + at, len - at, "%s<%s>;expires=%u;q=%.3g%s%s%s", i ? ", " : "",
+                         b[i].contact, left, (double) b[i].q,
+                         b[i].instance[0] ? ";+sip.instance=\"" : "", b[i].instance,
+                         b[i].instance[0] ? "\"" : "");
+        if (w < 0 || (size_t) w >= len - at) {
+            out[at] = '\0';           /* drop what does not fit rather than truncate a URI */
+            break;
+        }
+        at += (size_t) w;
+    }
+}
+
+static void on_updated(void *arg, int status, const rw_binding_t *live, size_t n_live,
+                       const rw_location_gone_t *gone, size_t n_gone)
+{
+    reg_op_t *o = arg;
+    rw_registrar_t *r = o->reg;
+    if (!r || status == RW_ECLOSED) {
+        op_end(o, SIP_503_SERVICE_UNAVAILABLE);
+        return;
+    }
+    if (status == RW_ERANGE) {
+        rw_counter_inc(r->c_too_many);
+        op_end(o, 403, "Too Many Bindings");
+        return;
+    }
+    if (status < 0) {
+        rw_counter_inc(r->c_error);
+        nta_incoming_treply(o->irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
+        op_end(o, 0, NULL);
+        return;
+    }
+    for (size_t i = 0; i < n_gone; i++)
+        publish(r, gone[i].expired ? "reg.expired" : "reg.unbound", &gone[i].b, 0);
+    uint64_t now = rw_clock_wall_ms();
+    for (size_t i = 0; i < n_live; i++) {     /* what this REGISTER (re)bound */
+        uint64_t h = key_hash(rw_location_binding_key(&live[i]));
+        for (size_t k = 0; k < o->n_bound; k++)
+            if (o->bound[k] == h) {
+                publish(r, "reg.bound", &live[i], (uint32_t) ((live[i].expires_ms - now) / 1000));
+                rw_log_debug("reg_bound", RW_S("aor", live[i].aor), RW_S("contact", live[i].contact));
+                break;
+            }
+    }
+    char contacts[RW_LOCATION_MAX_BINDINGS * 700];
+    contacts_str(live, n_live, contacts, sizeof contacts);
+    sip_date_t date[1];
+    sip_date_init(date)->d_time = sip_now();
+    rw_counter_inc(r->c_ok);
+    nta_incoming_treply(o->irq, SIP_200_OK, TAG_IF(n_live, SIPTAG_CONTACT_STR(contacts)),
+                        TAG_IF(o->sip->sip_path, SIPTAG_PATH(o->sip->sip_path)),
+                        SIPTAG_DATE(date), TAG_END());
+    op_end(o, 0, NULL);
+}
+
+static void on_listed(void *arg, int status, const rw_binding_t *b, size_t n, int from_cache)
+{
+    (void) from_cache;
+    on_updated(arg, status == RW_OK ? RW_OK : RW_EIO, b, n, NULL, 0);
+}
+
+/* The source of the request as "sip:host:port;transport=x", "" when the Contact says the same. */
+static void received_of(nta_incoming_t *irq, const sip_contact_t *m, char *out, size_t len)
+{
+    char host[64] = "";
+    unsigned port = 0;
+    out[0] = '\0';
+    msg_t *msg = nta_incoming_getrequest(irq);
+    su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+    if (ai && ai->ai_addr) {
+        const struct sockaddr *sa = (const struct sockaddr *) ai->ai_addr;
+        if (sa->sa_family == AF_INET) {
+            inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, host, sizeof host);
+            port = ntohs(((const struct sockaddr_in *) sa)->sin_port);
+        } else if (sa->sa_family == AF_INET6) {
+            char h6[48] = "";
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, h6, sizeof h6);
+            snprintf(host, sizeof host, "[%s]", h6);
+            port = ntohs(((const struct sockaddr_in6 *) sa)->sin6_port);
+        }
+    }
+    const char *tp = ai && ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp";
+    msg_destroy(msg);
+    if (!host[0])
+        return;
+    const char *mport = m->m_url->url_port;
+    unsigned cport = mport ? (unsigned) atoi(mport) : 5060;
+    if (m->m_url->url_host && !strcasecmp(m->m_url->url_host, host) && cport == port)
+        return;
+    snprintf(out, len, "sip:%s:%u;transport=%s", host, port, tp);
+}
+
+/* Fills b from one Contact; returns 0, 423 (too brief) or 400. */
+static int binding_of(rw_registrar_t *r, reg_op_t *o, const sip_contact_t *m, rw_binding_t *b)
+{
+    const sip_t *sip = o->sip;
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    int rc = 0;
+    memset(b, 0, sizeof *b);
+    snprintf(b->aor, sizeof b->aor, "%s", o->aor);
+    unsigned long exp = r->default_expires;
+    if (m->m_expires)
+        exp = strtoul(m->m_expires, NULL, 10);
+    else if (sip->sip_expires)
+        exp = sip->sip_expires->ex_delta;
+    if (exp && exp < r->min_expires) {
+        rc = 423;
+        goto done;
+    }
+    if (exp > r->max_expires)
+        exp = r->max_expires;
+    b->q = 1.0f;
+    if (m->m_q) {
+        double v = strtod(m->m_q, NULL);
+        b->q = (float) (v < 0 ? 0 : v > 1 ? 1 : v);
+    }
+    char *uri = url_as_string(home, m->m_url);
+    if (!uri || strlen(uri) >= sizeof b->contact) {
+        rc = 400;
+        goto done;
+    }
+    snprintf(b->contact, sizeof b->contact, "%s", uri);
+    const char *inst = msg_header_find_param(m->m_common, "+sip.instance");
+    if (inst) {
+        size_t n = strlen(inst);
+        if (n >= 2 && inst[0] == '"' && inst[n - 1] == '"')
+            inst++, n -= 2;
+        if (n >= sizeof b->instance) {
+            rc = 400;
+            goto done;
+        }
+        memcpy(b->instance, inst, n);
+        b->instance[n] = '\0';
+    }
+    if (sip->sip_path) {
+        char *p = sip_header_as_string(home, (const sip_header_t *) sip->sip_path);
+        if (p && strlen(p) < sizeof b->path)
+            snprintf(b->path, sizeof b->path, "%s", p);
+    }
+    if (sip->sip_user_agent && sip->sip_user_agent->g_string)
+        snprintf(b->user_agent, sizeof b->user_agent, "%s", sip->sip_user_agent->g_string);
+    received_of(o->irq, m, b->received, sizeof b->received);
+    b->expires_ms = exp ? rw_clock_wall_ms() + exp * 1000ULL : 0;
+done:
+    su_home_deinit(home);
+    return rc;
+}
+
+static void apply(rw_registrar_t *r, reg_op_t *o)
+{
+    const sip_t *sip = o->sip;
+    const sip_contact_t *m = sip->sip_contact;
+    if (!m) {
+        o->query = 1;
+        if (rw_location_lookup(r->loc, o->aor, on_listed, o) < 0)
+            op_end(o, SIP_500_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    if (m->m_url->url_type == url_any) {             /* "*" */
+        if (m->m_next || !sip->sip_expires || sip->sip_expires->ex_delta != 0) {
+            rw_counter_inc(r->c_bad);
+            op_end(o, 400, "Wildcard Contact Needs Expires 0");
+            return;
+        }
+        if (rw_location_update(r->loc, o->aor, 1, NULL, 0, r->max_bindings, on_updated, o) < 0)
+            op_end(o, SIP_500_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    rw_binding_t b[RW_LOCATION_MAX_BINDINGS];
+    size_t n = 0;
+    for (; m; m = m->m_next) {
+        if (m->m_url->url_type == url_any || n == RW_LOCATION_MAX_BINDINGS) {
+            rw_counter_inc(r->c_bad);
+            op_end(o, 400, n ? "Too Many Contacts" : "Invalid Wildcard");
+            return;
+        }
+        int rc = binding_of(r, o, m, &b[n]);
+        if (rc == 423) {
+            char min[16];
+            snprintf(min, sizeof min, "%u", r->min_expires);
+            rw_counter_inc(r->c_brief);
+            nta_incoming_treply(o->irq, SIP_423_INTERVAL_TOO_BRIEF, SIPTAG_MIN_EXPIRES_STR(min), TAG_END());
+            op_end(o, 0, NULL);
+            return;
+        }
+        if (rc) {
+            rw_counter_inc(r->c_bad);
+            op_end(o, 400, "Bad Contact");
+            return;
+        }
+        if (b[n].expires_ms)
+            o->bound[o->n_bound++] = key_hash(rw_location_binding_key(&b[n]));
+        n++;
+    }
+    if (rw_location_update(r->loc, o->aor, 0, b, n, r->max_bindings, on_updated, o) < 0)
+        op_end(o, SIP_500_INTERNAL_SERVER_ERROR);
+}
+
+static void on_auth(void *arg, rw_auth_result_t res, const char *ext, const char *user_id)
+{
+    (void) user_id;
+    reg_op_t *o = arg;
+    rw_registrar_t *r = o->reg;
+    if (res != RW_AUTH_OK) {
+        op_end(o, 0, NULL);
+        return;
+    }
+    if (!r) {
+        op_end(o, SIP_503_SERVICE_UNAVAILABLE);
+        return;
+    }
+    const url_t *to = o->sip->sip_to->a_url;
+    if (!to->url_user || strcmp(to->url_user, ext) != 0) {
+        rw_counter_inc(r->c_forbidden);
+        rw_log_warn("reg_foreign_aor", RW_S("user", ext), RW_S("to", to->url_user ? to->url_user : ""));
+        op_end(o, 403, "Not Allowed To Register This Address");
+        return;
+    }
+    snprintf(o->aor, sizeof o->aor, "sip:%s@%s", ext, r->realm);
+    apply(r, o);
+}
+
+int rw_registrar_handle(rw_registrar_t *self, nta_incoming_t *irq, const sip_t *sip)
+{
+    if (!self || !irq || !sip)
+        return 500;
+    if (!sip->sip_to || (sip->sip_to->a_url->url_type != url_sip
+                            && sip->sip_to->a_url->url_type != url_sips))
+        return 400;
+    reg_op_t *o = calloc(1, sizeof *o);
+    if (!o)
+        return 500;
+    o->reg = self;
+    o->irq = irq;
+    o->sip = sip;
+    if ((o->next = self->pending))
+        o->next->prev = &o->next;
+    o->prev = &self->pending;
+    self->pending = o;
+    if (rw_auth_check(self->auth, irq, sip, 0, on_auth, o) < 0) {
+        self->pending = o->next;
+        if (o->next)
+            o->next->prev = &self->pending;
+        free(o);
+        return 500;
+    }
+    return 0;
+}
+
+rw_registrar_t *rw_registrar_new(nta_agent_t *nta, rw_auth_t *auth, rw_location_t *loc,
+                                 rw_pub_t *pub, rw_metrics_t *metrics,
+                                 const rw_registrar_opts_t *opts)
+{
+    if (!auth || !loc || !opts || !opts->realm || !*opts->realm || strlen(opts->realm) >= 64)
+        return NULL;
+    rw_registrar_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->nta = nta;
+    r->auth = auth;
+    r->loc = loc;
+    r->pub = pub;
+    snprintf(r->realm, sizeof r->realm, "%s", opts->realm);
+    r->min_expires = opts->min_expires ? opts->min_expires : 60;
+    r->max_expires = opts->max_expires ? opts->max_expires : 3600;
+    r->default_expires = opts->default_expires ? opts->default_expires : 3600;
+    if (r->max_expires < r->min_expires)
+        r->max_expires = r->min_expires;
+    if (r->default_expires > r->max_expires)
+        r->default_expires = r->max_expires;
+    r->max_bindings = opts->max_bindings && opts->max_bindings <= RW_LOCATION_MAX_BINDINGS
+                          ? opts->max_bindings : RW_LOCATION_MAX_BINDINGS;
+#define C(field, res) r->field = rw_metrics_counter(metrics, "register_total{result=\"" res "\"}", \
+                                                    "REGISTER requests by result")
+    C(c_ok, "ok");
+    C(c_brief, "interval_too_brief");
+    C(c_forbidden, "forbidden");
+    C(c_bad, "bad_request");
+    C(c_error, "error");
+    C(c_too_many, "too_many_bindings");
+#undef C
+    rw_location_on_expired(loc, on_expired, r);
+    return r;
+}
+
+void rw_registrar_destroy(rw_registrar_t **self)
+{
+    if (!self || !*self)
+        return;
+    rw_registrar_t *r = *self;
+    rw_location_on_expired(r->loc, NULL, NULL);
+    while (r->pending) {              /* finished (503) when auth or location calls back */
+        reg_op_t *o = r->pending;
+        r->pending = o->next;
+        o->reg = NULL;
+        o->next = NULL;
+        o->prev = NULL;
+    }
+    free(r);
+    *self = NULL;
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# tests/integration/sip_call_test.sh — real calls through ringway-sip-edge: a real redis-server,
+# the real router and sip-edge, SIPp as devices (registering with digest auth, then answering,
+# ringing, rejecting), as callers (a device with digest auth, a trusted peer, a redirect-mode
+# PBX) and as trunks and voicemail. Each scenario checks both sides' SIPp exit codes (0 = every
+# expected message was seen). Scenarios: register and call; two devices fork, one answers, the
+# other is cancelled; busy diverts to voicemail; caller cancels; BYE both ways; trunk failover
+# (503 then answer); redirect 302; router killed -> fallback plan (two stages); Redis stopped ->
+# cached bindings and plans.
+set -uo pipefail
+build=${RINGWAY_BUILD_DIR:?}
+top=${RINGWAY_SOURCE_DIR:?}
+sc=$top/tests/integration/sip
+pass=0; failed=0
+check() { local what=$1; shift; if "$@"; then pass=$((pass+1)); echo "ok: $what"; else failed=$((failed+1)); echo "FAIL: $what" >&2; fi; }
+
+read -r rport bus http sip a1 b1 b2 vm t1 t2 peer pbx cal < <("$RINGWAY_FREE_PORT" 13 | tr '\n' ' ')
+dir=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap "for p in \"\${pids[@]}\"; do kill \$p 2>/dev/null; done; echo kept \$dir" EXIT
+
+redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --logfile "$dir/redis.log" &
+redis_pid=$!; pids+=($redis_pid)
+for _ in $(seq 1 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+export RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT=$rport
+cat >"$dir/dir.json" <<JSON
+{ "realm": "ringway.local", "users": [
+  { "id": "alice", "ext": "2001", "number": "+441632960001", "password": "alice-pw",
+    "devices": [ { "id": "softphone", "kind": "sip" } ] },
+  { "id": "bob", "ext": "2002", "number": "+441632960002", "password": "bob-pw",
+    "devices": [ { "id": "desk", "kind": "sip" }, { "id": "voicemail", "kind": "voicemail" } ] },
+  { "id": "carol", "ext": "2003", "number": "+441632960003", "password": "carol-pw",
+    "devices": [ { "id": "mobile", "kind": "number", "address": "+447700900123" } ] } ] }
+JSON
+"$build/tools/ringway" import "$dir/dir.json" >/dev/null || { echo "FAIL: import"; exit 1; }
+
+start_router() {
+  RINGWAY_HTTP_PORT=0 RINGWAY_ROUTER_BIND="tcp://127.0.0.1:$bus" RINGWAY_BUS_PUB="" \
+    "$build/services/router/ringway-router" 2>>"$dir/router.log" &
+  router_pid=$!; pids+=($router_pid); sleep 0.5
+}
+start_router
+RINGWAY_HTTP_PORT=$http RINGWAY_SIP_PORT=$sip RINGWAY_BUS_PUB="" RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$bus" \
+RINGWAY_VOICEMAIL_URI="sip:vm@127.0.0.1:$vm" RINGWAY_FALLBACK_RING_MS=1500 RINGWAY_LOG_LEVEL=info \
+RINGWAY_SIP_PEERS="peer 127.0.0.1:$peer proxy; pbx 127.0.0.1:$pbx redirect; t1 127.0.0.1:$t1 trunk +44; t2 127.0.0.1:$t2 trunk +44" \
+  "$build/services/sip-edge/ringway-sip-edge" 2>>"$dir/edge.log" &
+pids+=($!)
+for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$http/health" >/dev/null 2>&1 && break; sleep 0.1; done
+check "sip-edge /health" curl -fsS "http://127.0.0.1:$http/health"
+
+S="127.0.0.1:$sip"
+fg() {  # name, args...: runs in foreground, returns sipp's code
+  local name=$1; shift
+  timeout 20 sipp -m 1 -timeout 15s -timeout_error -nostdin -trace_err -error_file "$dir/$name.err" "$@" >"$dir/$name.out" 2>&1
+}
+bgs() {  # name, args...: background; pid in $!
+  local name=$1; shift
+  timeout 20 sipp -m 1 -timeout 15s -timeout_error -nostdin -trace_err -error_file "$dir/$name.err" "$@" >"$dir/$name.out" 2>&1 &
+}
+register() {  # ext password local-port
+  fg "reg-$1-$3" -sf "$sc/call_register.xml" -s "$1" -au "$1" -ap "$2" -i 127.0.0.1 -p "$3" "$S"
+}
+check "register alice's phone" register 2001 alice-pw "$a1"
+check "register bob's first phone" register 2002 bob-pw "$b1"
+check "register bob's second phone" register 2002 bob-pw "$b2"
+
+# 1. Register and call: alice (digest) calls 2003? carol has no device: use bob with two phones.
+# 2. Two devices ring in parallel: b1 answers, b2 is cancelled; alice hangs up with BYE.
+bgs uas-b1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$b1"; u1=$!
+bgs uas-b2 -sf "$sc/uas_cancelled.xml" -i 127.0.0.1 -p "$b2"; u2=$!
+sleep 0.3
+check "alice calls bob with digest auth: 407, 200, BYE 200" fg call1 -sf "$sc/call_uac_auth.xml" -s 2002 -key caller 2001 -au 2001 -ap alice-pw -i 127.0.0.1 -p "$cal" "$S"
+wait $u1; check "bob's phone 1 answered and got the BYE" [ $? -eq 0 ]
+wait $u2; check "bob's phone 2 got CANCEL and answered 487" [ $? -eq 0 ]
+
+# 3. Callee hangs up: BYE from the called side through the Record-Route.
+bgs uas-a1 -sf "$sc/uas_answer_bye.xml" -i 127.0.0.1 -p "$a1"; u1=$!
+sleep 0.3
+check "peer calls alice, alice hangs up" fg call2 -sf "$sc/call_uac_peer_callee_bye.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "alice's phone sent BYE and got 200" [ $? -eq 0 ]
+
+# 4. Busy diverts: both of bob's phones answer 486, the plan's final action is voicemail.
+bgs uas-b1 -sf "$sc/uas_status.xml" -key status 486 -i 127.0.0.1 -p "$b1"; u1=$!
+bgs uas-b2 -sf "$sc/uas_status.xml" -key status 486 -i 127.0.0.1 -p "$b2"; u2=$!
+bgs uas-vm -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$vm"; u3=$!
+sleep 0.3
+check "busy bob diverts to voicemail (200)" fg call3 -sf "$sc/call_uac_peer.xml" -s 2002 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "bob's phone 1 said 486" [ $? -eq 0 ]
+wait $u2; check "bob's phone 2 said 486" [ $? -eq 0 ]
+wait $u3; check "voicemail answered" [ $? -eq 0 ]
+
+# 5. Caller cancels while alice's phone rings.
+bgs uas-a1 -sf "$sc/uas_cancelled.xml" -i 127.0.0.1 -p "$a1"; u1=$!
+sleep 0.3
+check "caller cancels: 200 for CANCEL, 487" fg call4 -sf "$sc/call_uac_peer_cancel.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "alice's phone got the CANCEL" [ $? -eq 0 ]
+
+# 6. External number through trunks: t1 answers 503, t2 answers.
+bgs t1 -sf "$sc/uas_status.xml" -key status 503 -i 127.0.0.1 -p "$t1"; u1=$!
+bgs t2 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$t2"; u2=$!
+sleep 0.3
+check "call to carol's mobile via trunks: first 503, second answers" fg call5 -sf "$sc/call_uac_peer.xml" -s 2003 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "trunk 1 answered 503" [ $? -eq 0 ]
+wait $u2; check "trunk 2 answered the call" [ $? -eq 0 ]
+
+
+# 7. Redirect mode: the PBX asks where alice is and gets 302.
+check "redirect peer gets 302" fg call6 -sf "$sc/call_uac_redirect.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$pbx" "$S"
+
+# 8. Router killed: calls still complete (fallback: the user's devices).
+kill "$router_pid"; wait "$router_pid" 2>/dev/null
+bgs uas-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; u1=$!
+sleep 0.3
+check "router gone: call to alice completes" fg call7 -sf "$sc/call_uac_peer.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "alice's phone answered (fallback)" [ $? -eq 0 ]
+check "fallback counted in /metrics" bash -c "curl -fsS http://127.0.0.1:$http/metrics | grep -E '^ringway_sip_edge_fallback_(devices|last_plan)_total [1-9]'"
+
+# 9. Redis stopped too: cached bindings/plans still deliver calls to registered users.
+kill "$redis_pid"; wait "$redis_pid" 2>/dev/null
+bgs uas-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; u1=$!
+sleep 0.3
+check "redis gone: call to alice completes" fg call8 -sf "$sc/call_uac_peer.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "alice's phone answered (memory)" [ $? -eq 0 ]
+
+echo "sip_call_test: $pass passed, $failed failed"
+if [ "$failed" -ne 0 ]; then tail -n 30 "$dir/edge.log" >&2; fi
+[ "$failed" -eq 0 ]

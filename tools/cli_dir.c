@@ -1,0 +1,181 @@
+/* tools/cli_dir.c — the `ringway` commands that write the directory: users, devices, rules,
+ * profiles, calendar diverts, trunks and the fallback rebuild. All writes go through
+ * common/directory.h, which validates them and leaves the change notice for the routers. */
+#include "tools/cli.h"
+#include "common/directory.h"
+#include "common/err.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int dir_fn(const cli_opts_t *o, rw_redis_t *r, const char **args, char *err, size_t len);
+
+static int done(const cli_opts_t *o, const char *what)
+{
+    if (o->json)
+        printf("{\"ok\":true,\"done\":\"%s\"}\n", what);
+    else
+        printf("%s\n", what);
+    return 0;
+}
+
+static int user_add(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
+{
+    rw_dir_user_t u;
+    memset(&u, 0, sizeof u);
+    if (!o->ext || !o->password)
+        return snprintf(err, len, "user add needs --ext and --password"), RW_EINVAL;
+    snprintf(u.id, sizeof u.id, "%s", a[2]);
+    snprintf(u.ext, sizeof u.ext, "%s", o->ext);
+    snprintf(u.number, sizeof u.number, "%s", o->number ? o->number : "");
+    snprintf(u.name, sizeof u.name, "%s", o->name ? o->name : "");
+    snprintf(u.site, sizeof u.site, "%s", o->site ? o->site : "");
+    snprintf(u.tz, sizeof u.tz, "%s", o->tz ? o->tz : "Europe/London");
+    snprintf(u.realm, sizeof u.realm, "%s", o->realm ? o->realm : "ringway.local");
+    int rc = rw_dir_user_put(r, &rw_numplan_uk, &u, o->password, err, len);
+    return rc < 0 ? rc : done(o, "user saved");
+}
+
+static int user_rm(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
+{
+    int rc = rw_dir_user_rm(r, a[2], err, len);
+    return rc < 0 ? rc : done(o, "user removed");
+}
+
+static int device_add(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
+{
+    int rc = rw_dir_device_put(r, &rw_numplan_uk, a[2], a[3], a[4], a[5] ? a[5] : "", err, len);
+    return rc < 0 ? rc : done(o, "device saved");
+}
+
+static int device_rm(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
+{
+    int rc = rw_dir_device_rm(r, &rw_numplan_uk, a[2], a[3], err, len);
+    return rc < 0 ? rc : done(o, "device removed");
+}
+
+static int rule_set(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
+{
+    int rc = rw_dir_rule_set(r, &rw_numplan_uk, a[2], a[3], a[4], err, len);
+    return rc < 0 ? rc : done(o, "rule saved");
+}
+
+static int rule_clear(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
+{
+    int rc = rw_dir_rule_clear(r, &rw_numplan_uk, a[2], a[3], a[4], err, len);
+    return rc < 0 ? rc : done(o, "rules cleared");
+}
+
+static int rule_show(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
+{
+    rw_dir_user_t u;
+    if (rw_dir_user_get(r, a[2], &u) < 0)
+        return snprintf(err, len, "unknown user '%s'", a[2]), RW_ENOTFOUND;
+    char *s = rw_dir_settings_get(r, a[2]);
+    if (!s)
+        return snprintf(err, len, "redis unreachable"), RW_EIO;
+    json_t *j = s[0] ? json_loads(s, 0, NULL) : json_object();
+    char *out = json_dumps(j, o->json ? JSON_COMPACT | JSON_SORT_KEYS : JSON_INDENT(2) | JSON_SORT_KEYS);
+    printf("%s\n", out ? out : "{}");
+    free(out);
+    json_decref(j);
+    free(s);
+    return 0;
+}
+
+static int profile_switch(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
+{
+    int rc = rw_dir_profile_switch(r, &rw_numplan_uk, a[2], a[3], err, len);
+    return rc < 0 ? rc : done(o, "profile switched");
+}
+
+static int divert_set(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
+{
+    uint64_t start, end;
+    if (cli_parse_time(a[4], &start) < 0 || cli_parse_time(a[5], &end) < 0)
+        return snprintf(err, len, "START and END are 2026-03-29T09:30:00Z or epoch ms"), RW_EINVAL;
+    int rc = rw_dir_divert_set(r, &rw_numplan_uk, a[2], a[3], start, end, err, len);
+    return rc < 0 ? rc : done(o, "divert saved");
+}
+
+static int divert_clear(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
+{
+    int rc = rw_dir_divert_clear(r, a[2]);
+    if (rc < 0)
+        snprintf(err, len, "redis write failed");
+    return rc < 0 ? rc : done(o, "divert cleared");
+}
+
+static int trunk_add(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
+{
+    int rc = rw_dir_trunk_put(r, a[2], a[3], o->order ? atoi(o->order) : 0, a[4], err, len);
+    return rc < 0 ? rc : done(o, "trunk saved");
+}
+
+static int trunk_rm(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
+{
+    int rc = rw_dir_trunk_rm(r, a[2], err, len);
+    return rc < 0 ? rc : done(o, "trunk removed");
+}
+
+/* Queue every user for the routers: each is rebuilt once, by whichever router pops it. */
+static int fallback_rebuild(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
+{
+    (void) a;
+    redisReply *rep = rw_redis_command(r, "EVAL %s 0",
+        "local ids = redis.call('SMEMBERS', 'rw:users') for _, id in ipairs(ids) do "
+        "redis.call('RPUSH', 'rw:dir:changes', id) end return #ids");
+    long long n = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+    if (rep)
+        freeReplyObject(rep);
+    if (n < 0)
+        return snprintf(err, len, "redis write failed"), RW_EIO;
+    if (o->json)
+        printf("{\"queued_users\":%lld}\n", n);
+    else
+        printf("queued %lld users; the routers rewrite their fallback plans\n", n);
+    return 0;
+}
+
+static const struct {
+    const char *noun, *verb;
+    int min, max;                    /* argument counts including noun and verb */
+    dir_fn *fn;
+} commands[] = {
+    { "user", "add", 3, 3, user_add },           { "user", "rm", 3, 3, user_rm },
+    { "device", "add", 5, 6, device_add },       { "device", "rm", 4, 4, device_rm },
+    { "rule", "set", 5, 5, rule_set },           { "rule", "clear", 4, 5, rule_clear },
+    { "rule", "show", 3, 3, rule_show },         { "profile", "switch", 4, 4, profile_switch },
+    { "divert", "set", 6, 6, divert_set },       { "divert", "clear", 3, 3, divert_clear },
+    { "trunk", "add", 5, 5, trunk_add },         { "trunk", "rm", 3, 3, trunk_rm },
+    { "fallback", "rebuild", 2, 2, fallback_rebuild },
+};
+
+int cli_dir_command(const cli_opts_t *o, int n, const char **args)
+{
+    const char *a[8] = { 0 };
+    char err[512] = "";
+    for (int i = 0; i < n && i < 8; i++)
+        a[i] = args[i];
+    for (size_t c = 0; n >= 2 && c < sizeof commands / sizeof commands[0]; c++) {
+        if (strcmp(a[0], commands[c].noun) || strcmp(a[1], commands[c].verb))
+            continue;
+        if (n < commands[c].min || n > commands[c].max)
+            return usage();
+        rw_redis_t *r = connect_redis(o);
+        if (!r)
+            return 1;
+        int rc = commands[c].fn(o, r, a, err, sizeof err);
+        rw_redis_destroy(&r);
+        if (rc < 0) {
+            if (o->json)
+                printf("{\"ok\":false,\"error\":\"%s\"}\n", rw_strerror(rc));
+            fprintf(stderr, "ringway: %s\n", err[0] ? err : rw_strerror(rc));
+            return 1;
+        }
+        return 0;
+    }
+    return usage();
+}
