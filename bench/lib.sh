@@ -146,3 +146,15 @@ bench_ringway_start() {
     { bench_log "sip-edge did not start (see $work/sip-edge.log)"; return 1; }
 }
 BENCH_EDGE_ENV=()
+
+# CPU time (user + system, ms) used so far by the processes PID... and all their descendants.
+bench_tree_cpu_ms() {
+  local todo=("$@") all=() p kids
+  while [ ${#todo[@]} -gt 0 ]; do
+    p=${todo[0]}; todo=("${todo[@]:1}"); all+=("$p")
+    kids=$(ps -o pid= --ppid "$p" 2>/dev/null) || true
+    for k in $kids; do todo+=("$k"); done
+  done
+  for p in "${all[@]}"; do cat "/proc/$p/stat" 2>/dev/null; done |
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); t += $12 + $13 } END { printf "%d\n", t * 1000 / hz }'
+}

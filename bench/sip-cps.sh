@@ -95,9 +95,9 @@ register_all() {  # dir uas_port -> 0 when every user registered
 }
 
 declare -A best direct_p50 direct_p99
-echo "post-dial delay in ms (SIPp's clock: 1 ms resolution); load = 1-min load average before the step"
-printf '%-17s %6s %8s %7s %8s %8s %8s %8s %9s %9s %-5s %s\n' target rate completed failed retrans \
-  "calls/s" "pdd_p50" "pdd_p99" "added_p50" "added_p99" clean load
+echo "post-dial delay in ms (SIPp's clock: 1 ms resolution); cpu_us = the proxy's CPU time per completed call (all its processes);\nload = 1-min load average before the step (other work on the machine skews the figures)"
+printf '%-17s %6s %8s %7s %8s %8s %8s %8s %9s %9s %-5s %6s %s\n' target rate completed failed retrans \
+  "calls/s" "pdd_p50" "pdd_p99" "added_p50" "added_p99" clean cpu_us load
 for t in $targets; do
   best[$t]=0
   if [ "$t" = ringway ] && ! ringway_ready; then best[$t]=skipped; continue; fi
@@ -114,23 +114,26 @@ for t in $targets; do
     elif ! start_target "$t" "$d" || ! register_all "$d" "$uas"; then
       bench_stop "${target_pids[@]}" "$uas_pid"; best[$t]=error; break
     fi
+    cpu0=0; [ ${#target_pids[@]} -gt 0 ] && cpu0=$(bench_tree_cpu_ms "${target_pids[@]}")
     calls=$((r * secs)) limit=$((r * 2 > 200 ? r * 2 : 200))
     (cd "$d" && sipp -sf "$here/sip/uac.xml" -inf "$work/callees.csv" -d "$hold" -i 127.0.0.1 -buff_size 4194304 \
         -p "$(bench_free_port)" -r "$r" -m "$calls" -l "$limit" -timeout "$((secs + 40))s" -nostdin \
         -trace_stat -stf uac.csv -fd 1 -trace_rtt -rtt_freq 1000 "127.0.0.1:$target_port" >uac.out 2>&1)
+    cpu1=0; [ ${#target_pids[@]} -gt 0 ] && cpu1=$(bench_tree_cpu_ms "${target_pids[@]}")
     bench_stop "${target_pids[@]}" "$uas_pid"
     ok=$(bench_stat "$d/uac.csv" "SuccessfulCall(C)")
     retr=$(bench_stat "$d/uac.csv" "Retransmissions(C)")
     read -r n p50 p99 span < <(bench_rtt "$(ls "$d"/uac_*_rtt.csv 2>/dev/null | head -1)")
     failed=$((calls - ok))
+    us_call=$(awk -v c=$((cpu1 - cpu0)) -v n="$ok" 'BEGIN { printf "%d", (n > 0 ? c * 1000 / n : 0) }')
     achieved=$(awk -v n="$n" -v s="$span" 'BEGIN { printf "%.0f", (s > 0 ? (n - 1) * 1000 / s : 0) }')
     clean=$(awk -v f="$failed" -v c="$calls" -v a="$achieved" -v r="$r" \
       'BEGIN { print (f * 1000 < c && a >= 0.95 * r) ? "yes" : "no" }')
     if [ "$t" = direct ]; then direct_p50[$r]=$p50 direct_p99[$r]=$p99; fi
     add50=$(awk -v a="$p50" -v b="${direct_p50[$r]:-}" 'BEGIN { print (b == "" ? "-" : sprintf("%.3f", a - b)) }')
     add99=$(awk -v a="$p99" -v b="${direct_p99[$r]:-}" 'BEGIN { print (b == "" ? "-" : sprintf("%.3f", a - b)) }')
-    printf '%-17s %6d %8d %7d %8d %8d %8s %8s %9s %9s %-5s %s\n' "$t" "$r" "$ok" "$failed" "$retr" \
-      "$achieved" "$p50" "$p99" "$add50" "$add99" "$clean" "$load"
+    printf '%-17s %6d %8d %7d %8d %8d %8s %8s %9s %9s %-5s %6s %s\n' "$t" "$r" "$ok" "$failed" "$retr" \
+      "$achieved" "$p50" "$p99" "$add50" "$add99" "$clean" "$us_call" "$load"
     if [ "$clean" = yes ]; then best[$t]=$r; elif [ "$keep" -eq 0 ]; then break; fi
   done
 done

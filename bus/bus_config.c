@@ -2,12 +2,8 @@
 #include "bus/bus_config.h"
 
 const rw_cfg_spec_t rw_bus_cfg_spec[] = {
-    { "bus.bind", RW_CFG_STR, "tcp://127.0.0.1:0", 0, 0,
-      "Where this instance answers requests (ZeroMQ endpoint; port 0 = any free port)" },
     { "bus.pub", RW_CFG_STR, "tcp://127.0.0.1:0", 0, 0,
       "Where this instance publishes its events (ZeroMQ endpoint; port 0 = any free port)" },
-    { "bus.advertise", RW_CFG_STR, "", 0, 0,
-      "Host to announce in the registry instead of the bound one (when binding 0.0.0.0)" },
     { "bus.discovery_ttl_ms", RW_CFG_INT, "3000", 300, 600000,
       "How long a registry entry lives without a heartbeat; refreshed every third of it" },
     { "bus.discovery_poll_ms", RW_CFG_INT, "500", 50, 60000,

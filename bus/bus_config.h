@@ -8,7 +8,8 @@
 
 #include "common/config.h"
 
-/* bus.bind, bus.pub, bus.advertise, bus.discovery_ttl_ms, bus.discovery_poll_ms. */
+/* bus.pub, bus.discovery_ttl_ms, bus.discovery_poll_ms. A service that answers requests
+ * declares "<service>.bind" (and "<service>.announce") itself. */
 extern const rw_cfg_spec_t rw_bus_cfg_spec[];
 
 #endif

@@ -7,7 +7,6 @@
 static const rw_cfg_spec_t router_spec[] = {
     { "router.bind", RW_CFG_STR, "tcp://127.0.0.1:7101", 0, 0, "ZeroMQ endpoint route requests are answered on" },
     { "router.announce", RW_CFG_STR, "", 0, 0, "endpoint announced in the Redis registry (default: the bound one)" },
-    { "router.registry_ttl_ms", RW_CFG_INT, "3000", 300, 600000, "lifetime of this instance's registry entry without a heartbeat" },
     { "router.ring_ms", RW_CFG_INT, "20000", 1000, 600000, "how long a user's own devices ring when no rule says otherwise" },
     { "router.max_hops", RW_CFG_INT, "4", 1, 8, "diversions a call may pass through before it ends at voicemail or busy" },
     { NULL, 0, NULL, 0, 0, NULL },
@@ -36,7 +35,7 @@ int main(int argc, char **argv)
     const char *announce = rw_config_str(cfg, "router.announce");
     ann = rw_announcer_new(rw_service_root(svc), rw_service_redis(svc), "router",
                            rw_service_instance(svc), announce[0] ? announce : rw_router_endpoint(router),
-                           (unsigned) rw_config_int(cfg, "router.registry_ttl_ms"));
+                           (unsigned) rw_config_int(cfg, "bus.discovery_ttl_ms"));
     rw_log_info("router_ready", RW_S("endpoint", rw_router_endpoint(router)));
     code = rw_service_run(svc);
     rw_announcer_destroy(&ann);

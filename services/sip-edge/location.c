@@ -157,7 +157,8 @@ int rw_location_decode(const char *aor, const char *val, size_t len, rw_binding_
         p = t ? t + 1 : end;
     }
     char num[24];
-    if (fl[0] == 0 || fl[0] >= sizeof num || fl[1] == 0 || fl[1] >= sizeof num || fl[2] == 0)
+    if (fl[0] == 0 || fl[0] >= sizeof num || fl[1] == 0 || fl[1] >= sizeof num || fl[2] == 0
+        || strspn(f[0], "0123456789") < fl[0] || strspn(f[1], "0123456789") < fl[1])
         return RW_EPROTO;
     take(num, sizeof num, f[0], fl[0]);
     b->expires_ms = strtoull(num, NULL, 10);
@@ -308,16 +309,17 @@ static void on_lookup_reply(void *arg, redisReply *r)
     const char *vals[RW_LOCATION_MAX_BINDINGS];
     size_t lens[RW_LOCATION_MAX_BINDINGS], n = 0;
     uint64_t now = rw_clock_wall_ms();
-    for (size_t i = 1; i < r->elements && n < RW_LOCATION_MAX_BINDINGS; i += 2) {
+    size_t n_vals = 0;
+    for (size_t i = 1; i < r->elements && n_vals < RW_LOCATION_MAX_BINDINGS; i += 2) {
         const redisReply *v = r->element[i];
-        if (v->type != REDIS_REPLY_STRING
-            || rw_location_decode(o->aor, v->str, v->len, &b[n]) != 0 || b[n].expires_ms <= now)
+        if (v->type != REDIS_REPLY_STRING || rw_location_decode(o->aor, v->str, v->len, &b[n]) != 0)
             continue;
-        vals[n] = v->str;
-        lens[n] = v->len;
-        n++;
+        vals[n_vals] = v->str;        /* the cache keeps expired ones too: the sweep needs them */
+        lens[n_vals++] = v->len;
+        if (b[n].expires_ms > now)
+            n++;
     }
-    cache_store(o->loc, o->aor, vals, lens, n, 0);
+    cache_store(o->loc, o->aor, vals, lens, n_vals, 0);
     qsort(b, n, sizeof *b, by_q);
     rw_location_fn *fn = o->lookup_fn;
     void *uarg = o->arg;

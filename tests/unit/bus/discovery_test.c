@@ -127,7 +127,7 @@ START_TEST(test_bus_config_keys_load_with_defaults_and_environment)
     setenv("RINGWAY_BUS_DISCOVERY_TTL_MS", "1500", 1);
     ck_assert_int_eq(rw_config_load(cfg, NULL, err, sizeof err), 0);
     unsetenv("RINGWAY_BUS_DISCOVERY_TTL_MS");
-    ck_assert_str_eq(rw_config_str(cfg, "bus.bind"), "tcp://127.0.0.1:0");
+    ck_assert_str_eq(rw_config_str(cfg, "bus.pub"), "tcp://127.0.0.1:0");
     ck_assert_int_eq(rw_config_int(cfg, "bus.discovery_ttl_ms"), 1500);
     ck_assert_int_eq(rw_config_int(cfg, "bus.discovery_poll_ms"), 500);
     ck_assert_int_eq(rw_config_set(cfg, "bus.discovery_ttl_ms", "100", err, sizeof err), RW_EINVAL);

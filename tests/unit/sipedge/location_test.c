@@ -1,0 +1,322 @@
+/* tests/unit/sipedge/location_test.c — the location store against a real redis-server:
+ * encoding, add/refresh/remove/"*", q order, max bindings, expiry (never returned, swept with
+ * an event), and lookups from memory while Redis is stopped or gone. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sofia-sip/su_wait.h>
+
+#include "common/clock.h"
+#include "common/err.h"
+#include "services/sip-edge/location.h"
+#include "tests/harness/redis_fixture.h"
+
+static rw_redis_fixture_t fx;
+static su_root_t *root;
+static rw_aredis_t *redis;
+static rw_location_t *loc;
+static const char *AOR = "sip:2001@ringway.local";
+
+typedef struct {
+    int done, status, from_cache, inside;
+    size_t n, n_gone, n_expired_gone;
+    rw_binding_t b[RW_LOCATION_MAX_BINDINGS];
+} result_t;
+
+static int in_call;
+
+static void on_lookup(void *arg, int status, const rw_binding_t *b, size_t n, int from_cache)
+{
+    result_t *r = arg;
+    r->inside = in_call;
+    r->done = 1;
+    r->status = status;
+    r->n = n;
+    r->from_cache = from_cache;
+    if (n)
+        memcpy(r->b, b, n * sizeof *b);
+}
+
+static void on_update(void *arg, int status, const rw_binding_t *live, size_t n_live,
+                      const rw_location_gone_t *gone, size_t n_gone)
+{
+    result_t *r = arg;
+    on_lookup(arg, status, live, n_live, 0);
+    r->n_gone = n_gone;
+    for (size_t i = 0; i < n_gone; i++)
+        r->n_expired_gone += gone[i].expired;
+}
+
+static void run_until(const int *flag, int ms)
+{
+    uint64_t end = rw_clock_mono_ms() + (uint64_t) ms;
+    while (!*flag && rw_clock_mono_ms() < end)
+        su_root_step(root, 10);
+}
+
+static rw_binding_t binding(const char *contact, float q, int seconds, const char *instance)
+{
+    rw_binding_t b;
+    memset(&b, 0, sizeof b);
+    snprintf(b.aor, sizeof b.aor, "%s", AOR);
+    snprintf(b.contact, sizeof b.contact, "%s", contact);
+    snprintf(b.instance, sizeof b.instance, "%s", instance ? instance : "");
+    snprintf(b.user_agent, sizeof b.user_agent, "test\tphone");
+    b.q = q;
+    b.expires_ms = seconds ? rw_clock_wall_ms() + (uint64_t) seconds * 1000 : 0;
+    return b;
+}
+
+static result_t update(int remove_all, const rw_binding_t *b, size_t n, size_t max)
+{
+    result_t r;
+    memset(&r, 0, sizeof r);
+    in_call = 1;
+    ck_assert_int_eq(rw_location_update(loc, AOR, remove_all, b, n, max, on_update, &r), 0);
+    in_call = 0;
+    run_until(&r.done, 3000);
+    ck_assert(r.done);
+    ck_assert(!r.inside);
+    return r;
+}
+
+static result_t lookup(void)
+{
+    result_t r;
+    memset(&r, 0, sizeof r);
+    in_call = 1;
+    ck_assert_int_eq(rw_location_lookup(loc, AOR, on_lookup, &r), 0);
+    in_call = 0;
+    run_until(&r.done, 3000);
+    ck_assert(r.done);
+    ck_assert(!r.inside);
+    return r;
+}
+
+static void setup_redis(void)
+{
+    ck_assert_int_eq(rw_redis_fixture_start(&fx), 0);
+}
+
+static void teardown_redis(void)
+{
+    rw_redis_fixture_stop(&fx);
+}
+
+static void setup(void)
+{
+    su_init();
+    root = su_root_create(NULL);
+    rw_redis_opts_t o = { .host = "127.0.0.1", .port = fx.port, .command_timeout_ms = 300,
+                          .backoff_max_ms = 200 };
+    redis = rw_aredis_new(root, &o);
+    uint64_t end = rw_clock_mono_ms() + 3000;
+    while (!rw_aredis_connected(redis) && rw_clock_mono_ms() < end)
+        su_root_step(root, 10);
+    ck_assert(rw_aredis_connected(redis));
+    rw_aredis_command(redis, NULL, NULL, "FLUSHALL");
+    loc = rw_location_new(root, redis, NULL);
+    ck_assert_ptr_nonnull(loc);
+}
+
+static void teardown(void)
+{
+    rw_location_destroy(&loc);
+    rw_aredis_destroy(&redis);
+    su_root_destroy(root);
+    su_deinit();
+    rw_clock_fake_wall(0);
+}
+
+START_TEST(test_encode_decode_round_trip)
+{
+    rw_binding_t b = binding("sip:2001@10.0.0.1:5062;transport=tcp", 0.25f, 60, "<urn:uuid:1>");
+    snprintf(b.path, sizeof b.path, "<sip:edge1;lr>");
+    snprintf(b.received, sizeof b.received, "sip:192.0.2.1:40000;transport=udp");
+    char buf[2048];
+    int n = rw_location_encode(&b, buf, sizeof buf);
+    ck_assert_int_gt(n, 0);
+    rw_binding_t d;
+    ck_assert_int_eq(rw_location_decode(AOR, buf, (size_t) n, &d), 0);
+    ck_assert_str_eq(d.aor, AOR);
+    ck_assert_str_eq(d.contact, b.contact);
+    ck_assert_str_eq(d.path, b.path);
+    ck_assert_str_eq(d.received, b.received);
+    ck_assert_str_eq(d.instance, b.instance);
+    ck_assert_str_eq(d.user_agent, "test phone");            /* the tab became a space */
+    ck_assert_uint_eq(d.expires_ms, b.expires_ms);
+    ck_assert(d.q > 0.249f && d.q < 0.251f);
+    ck_assert_int_eq(rw_location_encode(&b, buf, 20), RW_ERANGE);
+}
+END_TEST
+
+static const char *bad_values[] = { "", "123", "abc\t1000\tsip:x\t\t\t\t", "1\t\t\t\t\t\t",
+                                    "1\t1000\t\t\t\t\t" };
+
+START_TEST(test_decode_refuses_malformed_values)
+{
+    rw_binding_t d;
+    ck_assert_int_eq(rw_location_decode(AOR, bad_values[_i], strlen(bad_values[_i]), &d), RW_EPROTO);
+}
+END_TEST
+
+START_TEST(test_bindings_come_back_highest_q_first)
+{
+    rw_binding_t b[3] = { binding("sip:a@127.0.0.1:1", 0.1f, 60, NULL),
+                          binding("sip:b@127.0.0.1:2", 0.9f, 60, NULL),
+                          binding("sip:c@127.0.0.1:3", 0.5f, 60, NULL) };
+    result_t r = update(0, b, 3, 0);
+    ck_assert_int_eq(r.status, RW_OK);
+    ck_assert_uint_eq(r.n, 3);
+    r = lookup();
+    ck_assert_int_eq(r.status, RW_OK);
+    ck_assert_int_eq(r.from_cache, 0);
+    ck_assert_uint_eq(r.n, 3);
+    ck_assert_str_eq(r.b[0].contact, "sip:b@127.0.0.1:2");
+    ck_assert_str_eq(r.b[1].contact, "sip:c@127.0.0.1:3");
+    ck_assert_str_eq(r.b[2].contact, "sip:a@127.0.0.1:1");
+}
+END_TEST
+
+START_TEST(test_refresh_keeps_one_binding_per_contact_and_instance)
+{
+    rw_binding_t b[2] = { binding("sip:a@127.0.0.1:1", 1, 60, NULL),
+                          binding("sip:b@127.0.0.1:2", 1, 60, "<urn:uuid:x>") };
+    update(0, b, 2, 0);
+    b[0].expires_ms += 60000;
+    snprintf(b[1].contact, sizeof b[1].contact, "sip:b@127.0.0.1:9");   /* moved */
+    result_t r = update(0, b, 2, 0);
+    ck_assert_uint_eq(r.n, 2);
+    ck_assert_uint_eq(r.n_gone, 0);
+    r = lookup();
+    ck_assert_uint_eq(r.n, 2);
+    int moved = !strcmp(r.b[0].contact, "sip:b@127.0.0.1:9") || !strcmp(r.b[1].contact, "sip:b@127.0.0.1:9");
+    ck_assert(moved);
+}
+END_TEST
+
+START_TEST(test_expires_zero_removes_and_star_removes_all)
+{
+    rw_binding_t b[3] = { binding("sip:a@127.0.0.1:1", 1, 60, NULL),
+                          binding("sip:b@127.0.0.1:2", 1, 60, NULL),
+                          binding("sip:c@127.0.0.1:3", 1, 60, NULL) };
+    update(0, b, 3, 0);
+    rw_binding_t del = binding("sip:a@127.0.0.1:1", 1, 0, NULL);
+    result_t r = update(0, &del, 1, 0);
+    ck_assert_uint_eq(r.n, 2);
+    ck_assert_uint_eq(r.n_gone, 1);
+    ck_assert_uint_eq(r.n_expired_gone, 0);
+    r = update(1, NULL, 0, 0);
+    ck_assert_uint_eq(r.n, 0);
+    ck_assert_uint_eq(r.n_gone, 2);
+    r = lookup();
+    ck_assert_uint_eq(r.n, 0);
+}
+END_TEST
+
+START_TEST(test_more_than_max_bindings_changes_nothing)
+{
+    rw_binding_t b[3] = { binding("sip:a@127.0.0.1:1", 1, 60, NULL),
+                          binding("sip:b@127.0.0.1:2", 1, 60, NULL),
+                          binding("sip:c@127.0.0.1:3", 1, 60, NULL) };
+    update(0, b, 2, 2);
+    result_t r = update(0, &b[2], 1, 2);
+    ck_assert_int_eq(r.status, RW_ERANGE);
+    r = lookup();
+    ck_assert_uint_eq(r.n, 2);
+}
+END_TEST
+
+static int expired_events;
+static void on_expired(void *arg, const rw_binding_t *b)
+{
+    (void) arg;
+    ck_assert_str_eq(b->aor, AOR);
+    expired_events++;
+}
+
+START_TEST(test_expired_binding_is_never_returned_and_swept_once)
+{
+    rw_clock_fake_wall(rw_clock_wall_ms());
+    rw_location_on_expired(loc, on_expired, NULL);
+    rw_binding_t b[2] = { binding("sip:a@127.0.0.1:1", 1, 5, NULL),
+                          binding("sip:b@127.0.0.1:2", 1, 600, NULL) };
+    update(0, b, 2, 0);
+    rw_clock_advance_wall(6000);
+    result_t r = lookup();
+    ck_assert_uint_eq(r.n, 1);
+    ck_assert_str_eq(r.b[0].contact, "sip:b@127.0.0.1:2");
+    expired_events = 0;
+    int never = 0;
+    run_until(&never, 1500);                                /* the sweep runs every second */
+    ck_assert_int_eq(expired_events, 1);
+    run_until(&never, 1200);
+    ck_assert_int_eq(expired_events, 1);
+}
+END_TEST
+
+START_TEST(test_lookup_answers_from_memory_when_redis_is_stopped_or_gone)
+{
+    rw_binding_t b = binding("sip:a@127.0.0.1:1", 1, 60, NULL);
+    update(0, &b, 1, 0);
+    rw_redis_fixture_suspend(&fx);
+    result_t r = lookup();                                  /* times out after 300 ms */
+    rw_redis_fixture_resume(&fx);
+    ck_assert_int_eq(r.status, RW_OK);
+    ck_assert_int_eq(r.from_cache, 1);
+    ck_assert_uint_eq(r.n, 1);
+    ck_assert_str_eq(r.b[0].contact, "sip:a@127.0.0.1:1");
+    rw_redis_fixture_kill(&fx);
+    int never = 0;
+    run_until(&never, 200);
+    r = lookup();
+    ck_assert_int_eq(r.from_cache, 1);
+    ck_assert_uint_eq(r.n, 1);
+    result_t u = update(0, &b, 1, 0);
+    ck_assert_int_eq(u.status, RW_EIO);
+}
+END_TEST
+
+START_TEST(test_bad_arguments)
+{
+    result_t r;
+    ck_assert_int_eq(rw_location_lookup(loc, "", on_lookup, &r), RW_EINVAL);
+    ck_assert_int_eq(rw_location_lookup(loc, AOR, NULL, &r), RW_EINVAL);
+    ck_assert_int_eq(rw_location_update(loc, AOR, 0, NULL, 1, 0, on_update, &r), RW_EINVAL);
+    ck_assert_int_eq(rw_location_update(loc, AOR, 0, NULL, 0, 0, NULL, &r), RW_EINVAL);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("location");
+    TCase *pure = tcase_create("encoding");
+    tcase_add_test(pure, test_encode_decode_round_trip);
+    tcase_add_loop_test(pure, test_decode_refuses_malformed_values, 0,
+                        sizeof bad_values / sizeof bad_values[0]);
+    suite_add_tcase(s, pure);
+    TCase *tc = tcase_create("redis");
+    tcase_add_unchecked_fixture(tc, setup_redis, teardown_redis);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 20);
+    tcase_add_test(tc, test_bindings_come_back_highest_q_first);
+    tcase_add_test(tc, test_refresh_keeps_one_binding_per_contact_and_instance);
+    tcase_add_test(tc, test_expires_zero_removes_and_star_removes_all);
+    tcase_add_test(tc, test_more_than_max_bindings_changes_nothing);
+    tcase_add_test(tc, test_expired_binding_is_never_returned_and_swept_once);
+    tcase_add_test(tc, test_bad_arguments);
+    suite_add_tcase(s, tc);
+    TCase *away = tcase_create("redis-away");            /* kills its own redis-server */
+    tcase_add_unchecked_fixture(away, setup_redis, teardown_redis);
+    tcase_add_checked_fixture(away, setup, teardown);
+    tcase_set_timeout(away, 20);
+    tcase_add_test(away, test_lookup_answers_from_memory_when_redis_is_stopped_or_gone);
+    suite_add_tcase(s, away);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
