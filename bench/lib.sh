@@ -32,11 +32,20 @@ bench_wait_udp() {
   return 1
 }
 
-# bench_users_csv N FILE ORDER: SIPp injection file, "ext;password;[authentication username=ext password=password];" per line.
+# bench_users_csv N FILE ORDER: SIPp injection file, "ext;password;[authentication ...];contact user;" per line.
 bench_users_csv() {
   local n=$1 f=$2 order=${3:-SEQUENTIAL}
   awk -v n="$n" -v first="$BENCH_FIRST_EXT" -v order="$order" \
-    'BEGIN { print order; for (i = 0; i < n; i++) printf "%d;pw-%d;[authentication username=%d password=pw-%d];\n", first + i, first + i, first + i, first + i }' >"$f"
+    'BEGIN { print order; for (i = 0; i < n; i++) { e = first + i
+             printf "%d;pw-%d;[authentication username=%d password=pw-%d];%d;\n", e, e, e, e, e } }' >"$f"
+}
+
+# bench_storm_csv BINDINGS USERS FILE: BINDINGS registrations spread over USERS users (row i:
+# user FIRST + i % USERS, contact user "b<i>"), so one user holds up to 16 bindings.
+bench_storm_csv() {
+  awk -v n="$1" -v u="$2" -v first="$BENCH_FIRST_EXT" 'BEGIN { print "SEQUENTIAL"
+    for (i = 0; i < n; i++) { e = first + i % u
+      printf "%d;pw-%d;[authentication username=%d password=pw-%d];b%d;\n", e, e, e, e, i } }' >"$3"
 }
 
 # bench_kam_db N DIR: db_text tables for bench/kamailio/kamailio.cfg.

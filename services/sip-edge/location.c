@@ -1,8 +1,8 @@
 /* services/sip-edge/location.c — the location store: bindings in Redis, a copy in memory.
  * Redis layout (docs/sip-edge.md "Location store"): hash rw:loc:<aor>, field = binding key
  * (+sip.instance or contact URI), value = "<expires_ms>\t<q x1000>\t<contact>\t<path>\t
- * <received>\t<instance>\t<user agent>"; the key expires with its last binding. Updates are one
- * Lua script; lookups one HGETALL. The cache keeps each AOR's values joined by '\n'. */
+ * <received>\t<instance>\t<user agent>"; the key expires 60 s after its last binding. Updates
+ * are one Lua script; lookups one HGETALL. The cache keeps each AOR's values joined by '\n'. */
 #include "services/sip-edge/location.h"
 
 #include <stdio.h>
@@ -496,7 +496,7 @@ static void on_sweep(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
     (void) m;
     (void) t;
     rw_location_t *self = (rw_location_t *) arg;
-    static sweep_t s;                 /* only touched here, on the loop thread */
+    sweep_t s;
     s.n = 0;
     s.now = rw_clock_wall_ms();
     rw_ttlmap_foreach(self->cache, s.now, collect, &s);

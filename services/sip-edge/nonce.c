@@ -8,6 +8,7 @@
 
 #include <nettle/hmac.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 
 #define MAC_HEX 24                    /* 12 bytes of the HMAC */
@@ -28,10 +29,8 @@ int rw_nonce_make(const char *secret, uint64_t now_s, char out[RW_NONCE_LEN + 1]
     uint32_t rnd = 0;
     if (!secret || !*secret || !out)
         return RW_EINVAL;
-    if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t) sizeof rnd) {
-        static uint32_t counter;      /* fallback only: uniqueness, the HMAC gives integrity */
-        rnd = ++counter ^ (uint32_t) now_s;
-    }
+    if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t) sizeof rnd)
+        rnd = (uint32_t) rw_clock_mono_us();      /* uniqueness only: the HMAC gives integrity */
     snprintf(out, 17, "%08x%08x", (uint32_t) now_s, rnd);
     mac_hex(secret, out, out + 16);
     return RW_OK;

@@ -141,7 +141,7 @@ check "no binding left" [ "$(R exists "$loc")" = 0 ]
 
 # 9. a binding that runs out is never returned
 check "short registration" sipp_run "$sip1" register_ok.xml 2002 bob-pw "<sip:2002@127.0.0.1:7200>" 2
-sleep 3.2
+sleep 3.6
 check "expired binding not listed" sipp_run "$sip1" register_empty.xml 2002 bob-pw "" 120
 check "expiry swept from Redis" bash -c "[ \$(redis-cli -p $rport hlen rw:loc:sip:2002@$realm) = 0 ]"
 
