@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/run.sh BUILD_DIR — run every benchmark with defaults that finish in a few minutes on
+# bench/run.sh BUILD_DIR — run every benchmark (the C bench_* programs, then the SIP ones:
+# bench/sip-cps.sh and bench/register-storm.sh) with defaults that finish in a few minutes on
 # two cores, printing figures. Build with -DCMAKE_BUILD_TYPE=Release first (`make bench` does).
 set -euo pipefail
 build=${1:-build/release}
@@ -11,3 +12,7 @@ for b in "$build"/bench/bench_*; do
   echo "== $(basename "$b")"
   "$b"
 done
+echo "== SIP call set-up rate, Ringway against Kamailio (bench/sip-cps.sh, quick ladder)"
+"$(dirname "$0")/sip-cps.sh" "$build" || echo "sip-cps: failed (exit $?)"
+echo "== REGISTER storm with digest auth (bench/register-storm.sh, 10,000 bindings)"
+"$(dirname "$0")/register-storm.sh" "$build" || echo "register-storm: failed (exit $?)"

@@ -95,7 +95,8 @@ register_all() {  # dir uas_port -> 0 when every user registered
 }
 
 declare -A best direct_p50 direct_p99
-echo "post-dial delay in ms (SIPp's clock: 1 ms resolution); cpu_us = the proxy's CPU time per completed call (all its processes);\nload = 1-min load average before the step (other work on the machine skews the figures)"
+echo "post-dial delay in ms (SIPp's clock: 1 ms resolution); cpu_us = the proxy's CPU time per completed call (all its processes);"
+echo "load = 1-min load average before the step (other work on the machine skews the figures)"
 printf '%-17s %6s %8s %7s %8s %8s %8s %8s %9s %9s %-5s %6s %s\n' target rate completed failed retrans \
   "calls/s" "pdd_p50" "pdd_p99" "added_p50" "added_p99" clean cpu_us load
 for t in $targets; do

@@ -32,6 +32,7 @@ int main(int argc, char **argv)
         rw_service_destroy(&svc);
         return 1;
     }
+    rw_router_set_pub(router, rw_service_pub(svc));
     const char *announce = rw_config_str(cfg, "router.announce");
     ann = rw_announcer_new(rw_service_root(svc), rw_service_redis(svc), "router",
                            rw_service_instance(svc), announce[0] ? announce : rw_router_endpoint(router),

@@ -20,6 +20,7 @@ struct rw_router {
     char sha[48];                    /* lookup script's SHA1 once loaded */
     rw_router_cache_t *cache;        /* parsed settings per user, trunks */
     su_timer_t *fallback_timer;      /* polls rw:dir:changes */
+    rw_pub_t *pub;                   /* directory.changed events, may be NULL */
     int fallback_busy;               /* a poll is in flight */
     rw_counter_t *ok, *not_found, *error, *bad, *fallbacks;
     rw_histogram_t *latency;
@@ -197,6 +198,15 @@ static void write_fallback(decision_t *d, const rw_plan_t *plan)
                           sb.data, sb.size);
     rw_counter_inc(r->fallbacks);
     msgpack_sbuffer_destroy(&sb);
+    if (r->pub) {
+        static rw_event_t ev;        /* loop thread only */
+        if (rw_proto_event_init(&ev, "directory.changed") == 0) {
+            snprintf(ev.directory.user, sizeof ev.directory.user, "%.63s", d->rq.callee);
+            snprintf(ev.directory.what, sizeof ev.directory.what, "%s", plan ? "updated" : "deleted");
+            ev.ts_ms = rw_clock_wall_ms();
+            rw_pub_publish(r->pub, &ev);
+        }
+    }
     finish(d);
 }
 
@@ -333,6 +343,11 @@ void rw_router_destroy(rw_router_t **pself)
     rw_router_cache_destroy(&r->cache);
     free(r);
     *pself = NULL;
+}
+
+void rw_router_set_pub(rw_router_t *r, rw_pub_t *pub)
+{
+    r->pub = pub;
 }
 
 const char *rw_router_endpoint(const rw_router_t *r)

@@ -12,6 +12,8 @@
 #include "common/e164.h"
 #include "services/router/plan_build.h"
 
+struct rw_pub;
+
 typedef struct rw_router rw_router_t;
 
 rw_router_t *rw_router_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *metrics,
@@ -19,5 +21,8 @@ rw_router_t *rw_router_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *me
                            const rw_router_policy_t *policy);
 void rw_router_destroy(rw_router_t **self);
 const char *rw_router_endpoint(const rw_router_t *self);
+/* Publish a directory.changed event on pub (borrowed; NULL = none) for every user whose
+ * fallback plan this router rebuilt: once per change across all instances. */
+void rw_router_set_pub(rw_router_t *self, struct rw_pub *pub);
 
 #endif

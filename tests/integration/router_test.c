@@ -40,6 +40,8 @@ static void load_directory(void)
     rw_redis_destroy(&r);
 }
 
+static char pub_env[96] = "RINGWAY_BUS_PUB=tcp://127.0.0.1:0";
+
 static void start_router(router_proc_t *rp, const char *name)
 {
     char bin[512], log[400], e_http[64], e_bind[96], e_redis[64], e_inst[64];
@@ -52,7 +54,7 @@ static void start_router(router_proc_t *rp, const char *name)
     snprintf(e_inst, sizeof e_inst, "RINGWAY_INSTANCE=%s", name);
     snprintf(log, sizeof log, "%s/%s.log", logdir, name);
     const char *argv[] = { rw_proc_build_path("services/router/ringway-router", bin, sizeof bin), NULL };
-    const char *env[] = { e_http, e_bind, e_redis, e_inst, "RINGWAY_REDIS_COMMAND_TIMEOUT_MS=200", NULL };
+    const char *env[] = { e_http, e_bind, e_redis, e_inst, "RINGWAY_REDIS_COMMAND_TIMEOUT_MS=200", pub_env, NULL };
     rp->pid = rw_proc_spawn(argv, env, log);
     ck_assert_int_gt(rp->pid, 0);
     ck_assert_msg(rw_proc_wait_http(rp->http_port, "/health", 5000) == 0, "router %s not healthy", name);
@@ -259,6 +261,76 @@ START_TEST(test_router_announces_itself_in_the_registry)
 }
 END_TEST
 
+typedef struct {
+    int seen;
+    char user[64], what[64], publisher[64];
+} dir_events_t;
+
+static void on_dir_event(void *arg, const rw_event_t *ev, rw_seq_status_t st)
+{
+    dir_events_t *e = arg;
+    (void) st;
+    if (strcmp(ev->type, "directory.changed"))
+        return;
+    e->seen++;
+    snprintf(e->user, sizeof e->user, "%s", ev->directory.user);
+    snprintf(e->what, sizeof e->what, "%s", ev->directory.what);
+    snprintf(e->publisher, sizeof e->publisher, "%s", ev->publisher);
+}
+
+/* A directory change is rebuilt into rw:fallback:<id> by exactly one of two routers, which
+ * then publishes directory.changed once. */
+START_TEST(test_a_change_rebuilds_the_fallback_plan_once_and_is_published)
+{
+    router_proc_t r1, r2;
+    int pub1 = rw_proc_free_port(), pub2 = rw_proc_free_port();
+    char ep1[64], ep2[64];
+    snprintf(ep1, sizeof ep1, "tcp://127.0.0.1:%d", pub1);
+    snprintf(ep2, sizeof ep2, "tcp://127.0.0.1:%d", pub2);
+    snprintf(pub_env, sizeof pub_env, "RINGWAY_BUS_PUB=%s", ep1);
+    start_router(&r1, "router-p1");
+    snprintf(pub_env, sizeof pub_env, "RINGWAY_BUS_PUB=%s", ep2);
+    start_router(&r2, "router-p2");
+    snprintf(pub_env, sizeof pub_env, "RINGWAY_BUS_PUB=tcp://127.0.0.1:0");
+
+    su_root_t *root = su_root_create(NULL);
+    dir_events_t got = { 0 };
+    rw_sub_t *sub = rw_sub_new(root, on_dir_event, &got, NULL);
+    ck_assert_int_eq(rw_sub_connect(sub, ep1), 0);
+    ck_assert_int_eq(rw_sub_connect(sub, ep2), 0);
+    ck_assert_int_eq(rw_sub_subscribe(sub, "directory."), 0);
+    for (int i = 0; i < 30; i++)       /* let the subscriptions reach both publishers */
+        su_root_step(root, 10);
+
+    rw_redis_opts_t o = { .host = "127.0.0.1", .port = redis.port };
+    rw_redis_t *r = rw_redis_new(&o);
+    redisReply *rep = rw_redis_command(r, "DEL rw:fallback:dev");
+    freeReplyObject(rep);
+    ck_assert_int_eq(rw_dir_changed(r, "dev"), 0);
+    uint64_t t0 = rw_clock_mono_ms();
+    while (got.seen == 0 && rw_clock_mono_ms() - t0 < 3000)
+        su_root_step(root, 20);
+    for (int i = 0; i < 25; i++)       /* a second (wrong) event would arrive by now */
+        su_root_step(root, 20);
+    ck_assert_int_eq(got.seen, 1);
+    ck_assert_str_eq(got.user, "dev");
+    ck_assert_str_eq(got.what, "updated");
+
+    rep = rw_redis_command(r, "GET rw:fallback:dev");
+    ck_assert(rep && rep->type == REDIS_REPLY_STRING);
+    rw_plan_t plan;
+    ck_assert_int_eq(rw_proto_plan_decode(rep->str, rep->len, &plan), 0);
+    ck_assert_str_eq(plan.user, "dev");
+    ck_assert_uint_ge(plan.n_stages, 1);
+    freeReplyObject(rep);
+    rw_redis_destroy(&r);
+    rw_sub_destroy(&sub);
+    su_root_destroy(root);
+    ck_assert_int_eq(rw_proc_stop(r1.pid, 5000), 0);
+    ck_assert_int_eq(rw_proc_stop(r2.pid, 5000), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("router_integration");
@@ -269,6 +341,7 @@ int main(void)
     tcase_add_test(tc, test_redis_away_gives_an_error_plan_at_once_and_recovers);
     tcase_add_test(tc, test_killing_one_of_two_routers_loses_no_request);
     tcase_add_test(tc, test_router_announces_itself_in_the_registry);
+    tcase_add_test(tc, test_a_change_rebuilds_the_fallback_plan_once_and_is_published);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

@@ -56,11 +56,12 @@ alive || { echo "sip_torture: the edge does not answer OPTIONS before the corpus
 while read -r name mode want; do
   case "$name" in ''|'#'*) continue ;; esac
   case "$mode" in tcp) opt=(-t) ;; raw) opt=(-r) ;; *) opt=() ;; esac
-  line=$("$send" "${opt[@]}" -w 700 "$host" "$port" "$corpus/$name.msg")
+  line=$("$send" "${opt[@]}" -w 700 "$host" "$port" "$corpus/$name.msg") || line="(not sent)"
   code=none
   [[ "$line" =~ ^SIP/2\.0\ ([0-9]{3}) ]] && code=${BASH_REMATCH[1]}
   verdict=ok
   if [ -z "${SIP_TORTURE_REPORT_ONLY:-}" ] && [[ "|$want|" != *"|$code|"* ]]; then verdict="FAIL (want $want)"; fi
+  if [ "$line" = "(not sent)" ]; then verdict="FAIL (could not send)"; fi
   if ! alive; then verdict="FAIL (edge not alive after it)"; fi
   printf '  %-28s %-4s %-40s %s\n' "$name" "$mode" "${line:0:40}" "$verdict"
   if [ "$verdict" = ok ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
