@@ -121,6 +121,35 @@ static double max_rate(bench_t *b, unsigned window, double secs)
     return rate;
 }
 
+/* CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+static double cpu_seconds(pid_t pid)
+{
+    char path[64], buf[1024];
+    unsigned long ut = 0, st = 0;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');     /* the command name may hold spaces */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+        return 0;
+    return (double) (ut + st) / (double) sysconf(_SC_CLK_TCK);
+}
+
+/* The rate the client reached is bounded by the client's own CPU on a small machine; the
+ * router's CPU per decision says what one router process could carry on a core of its own. */
+static void cpu_per_decision(const char *who, pid_t pid, double cpu0, uint64_t decisions)
+{
+    double used = cpu_seconds(pid) - cpu0;
+    if (decisions == 0 || used <= 0)
+        return;
+    double us = used * 1e6 / (double) decisions;
+    printf("  %s CPU per decision: %.1f us (one core: %.0f decisions/s)\n", who, us, 1e6 / us);
+}
+
 static int cmp_u64(const void *x, const void *y)
 {
     uint64_t a = *(const uint64_t *) x, c = *(const uint64_t *) y;
@@ -204,8 +233,11 @@ int main(int argc, char **argv)
     b.cli = rw_client_new(b.root, "router", NULL);
     printf("users=%u in redis (half with a rule profile), window=%u\n", users, window);
     use_endpoints(&b, ports, 1);
+    double c_router = cpu_seconds(r1), c_redis = cpu_seconds(redis.pid);
     double one = max_rate(&b, window, secs);
     printf("one instance: %.0f decisions/s (failed %llu)\n", one, (unsigned long long) b.failed);
+    cpu_per_decision("router", r1, c_router, b.done);
+    cpu_per_decision("redis-server", redis.pid, c_redis, b.done);
     paced(&b, rate, secs);
     if ((r2 = start_router(redis.port, &ports[1], "bench-r2")) > 0) {
         use_endpoints(&b, ports, 2);
