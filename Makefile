@@ -5,6 +5,9 @@ TESTDIR := build/test
 RELDIR  := build/release
 CTEST_ARGS ?=
 
+VGDIR   := build/valgrind
+VALGRIND := valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp
+
 .PHONY: all demo test build release deps fuzz bench valgrind clean
 
 all: release
@@ -36,6 +39,13 @@ bench:
 	cmake -S . -B $(RELDIR) -DCMAKE_BUILD_TYPE=Release -DRINGWAY_TESTS=OFF
 	cmake --build $(RELDIR) -j$(JOBS)
 	bench/run.sh $(RELDIR)
+
+# The integration tests with every service under valgrind memcheck (no sanitizers in this
+# build): a leak or memory error makes the service exit 99 and its test fail.
+valgrind: deps
+	cmake -S . -B $(VGDIR) -DCMAKE_BUILD_TYPE=Debug -DRINGWAY_SANITIZE=OFF
+	cmake --build $(VGDIR) -j$(JOBS)
+	cd $(VGDIR) && RINGWAY_WRAP="$(VALGRIND)" ctest -L integration --output-on-failure -j$(JOBS) --timeout 1200 $(CTEST_ARGS)
 
 clean:
 	rm -rf build
