@@ -35,12 +35,22 @@ static void sofia_log(void *arg, char const *fmt, va_list ap)
     rw_log_debug("sofia", RW_S("line", line));
 }
 
+/* The first Route entry that does not name this edge (NULL: none, the request is for us). A
+ * UA with an outbound proxy (Route: <sip:edge;lr>) sends its REGISTER and OPTIONS that way. */
+static const sip_route_t *foreign_route(rw_edge_t *self, const sip_t *sip)
+{
+    const sip_route_t *r = sip->sip_route;
+    while (r && rw_edge_is_self(self, r->r_url))
+        r = r->r_next;
+    return r;
+}
+
 /* OPTIONS to the edge itself: no user part in the Request-URI, addressed to us, not in-dialog. */
 static int options_for_self(rw_edge_t *self, const sip_t *sip)
 {
     const url_t *ru = sip->sip_request->rq_url;
     return sip->sip_request->rq_method == sip_method_options && (!ru->url_user || !*ru->url_user)
-           && (!sip->sip_to || !sip->sip_to->a_tag) && !sip->sip_route && rw_edge_is_self(self, ru);
+           && (!sip->sip_to || !sip->sip_to->a_tag) && !foreign_route(self, sip) && rw_edge_is_self(self, ru);
 }
 
 static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, const sip_t *sip)
@@ -50,7 +60,7 @@ static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *ir
     if (!sip || !sip->sip_request || !sip->sip_from || !sip->sip_to || !sip->sip_call_id
         || !sip->sip_cseq || !sip->sip_via)
         return 400;
-    if (sip->sip_request->rq_method == sip_method_register && !sip->sip_route) {
+    if (sip->sip_request->rq_method == sip_method_register && !foreign_route(self, sip)) {
         if (!self->reg)
             return 503;
         return rw_registrar_handle(self->reg, irq, sip);

@@ -55,6 +55,9 @@ fg() {  # name, args...: runs in foreground, returns sipp's code
   local name=$1; shift
   timeout 20 sipp -m 1 -timeout 15s -timeout_error -nostdin -trace_err -error_file "$dir/$name.err" "$@" >"$dir/$name.out" 2>&1
 }
+status_uas() {  # status: a copy of uas_status.xml answering that status (SIPp checks it at load time)
+  sed "s/\[status\]/$1/" "$sc/uas_status.xml" >"$dir/uas_$1.xml"; echo "$dir/uas_$1.xml"
+}
 bgs() {  # name, args...: background; pid in $!
   local name=$1; shift
   timeout 20 sipp -m 1 -timeout 15s -timeout_error -nostdin -trace_err -error_file "$dir/$name.err" "$@" >"$dir/$name.out" 2>&1 &
@@ -82,8 +85,8 @@ check "peer calls alice, alice hangs up" fg call2 -sf "$sc/call_uac_peer_callee_
 wait $u1; check "alice's phone sent BYE and got 200" [ $? -eq 0 ]
 
 # 4. Busy diverts: both of bob's phones answer 486, the plan's final action is voicemail.
-bgs uas-b1 -sf "$sc/uas_status.xml" -key status 486 -i 127.0.0.1 -p "$b1"; u1=$!
-bgs uas-b2 -sf "$sc/uas_status.xml" -key status 486 -i 127.0.0.1 -p "$b2"; u2=$!
+bgs uas-b1 -sf "$(status_uas 486)" -i 127.0.0.1 -p "$b1"; u1=$!
+bgs uas-b2 -sf "$(status_uas 486)" -i 127.0.0.1 -p "$b2"; u2=$!
 bgs uas-vm -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$vm"; u3=$!
 sleep 0.3
 check "busy bob diverts to voicemail (200)" fg call3 -sf "$sc/call_uac_peer.xml" -s 2002 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
@@ -98,7 +101,7 @@ check "caller cancels: 200 for CANCEL, 487" fg call4 -sf "$sc/call_uac_peer_canc
 wait $u1; check "alice's phone got the CANCEL" [ $? -eq 0 ]
 
 # 6. External number through trunks: t1 answers 503, t2 answers.
-bgs t1 -sf "$sc/uas_status.xml" -key status 503 -i 127.0.0.1 -p "$t1"; u1=$!
+bgs t1 -sf "$(status_uas 503)" -i 127.0.0.1 -p "$t1"; u1=$!
 bgs t2 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$t2"; u2=$!
 sleep 0.3
 check "call to carol's mobile via trunks: first 503, second answers" fg call5 -sf "$sc/call_uac_peer.xml" -s 2003 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
