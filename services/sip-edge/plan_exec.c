@@ -25,8 +25,9 @@ typedef struct {
     char uri[256];
 } branch_t;
 
-typedef struct {                  /* one location lookup in flight */
-    rw_exec_t *ex;
+typedef struct lookup {           /* one location lookup or colleague route request in flight */
+    rw_exec_t *ex;                /* NULL once the call is gone: the answer is dropped */
+    struct lookup *next;
     unsigned gen;
     const rw_target_t *t;
 } lookup_t;
@@ -37,7 +38,10 @@ struct rw_exec {
     nta_incoming_t *irq;
     msg_t *req;
     rw_plan_t plan;
+    rw_route_req_t rq;            /* the call's route request (colleague diverts reuse it) */
     rw_ev_call_t ev;
+    lookup_t *pending;            /* lookups and route requests in flight */
+    char div_reason[32];          /* set once the call was diverted to a colleague's plan */
     char rr[128];
     int redirect;
     unsigned stage;               /* index into plan.stages; n_stages = the final target */
@@ -90,6 +94,8 @@ void rw_exec_strip_identity(msg_t *msg, sip_t *sip)
 static void free_exec(rw_exec_t *ex)
 {
     rw_exec_env_t *env = ex->env;
+    for (lookup_t *lk = ex->pending; lk; lk = lk->next)
+        lk->ex = NULL;
     if (ex->prev)
         ex->prev->next = ex->next;
     else
@@ -181,6 +187,8 @@ static int voicemail_uri(const rw_exec_t *ex, const char *mailbox, char *buf, si
 
 static const char *diversion_of(const rw_exec_t *ex, const rw_target_t *t)
 {
+    if (ex->div_reason[0])
+        return ex->div_reason;
     if (t->diversion[0])
         return t->diversion;
     if (ex->in_final && t->type != RW_TARGET_DEVICES)
@@ -264,15 +272,47 @@ static int start_number(rw_exec_t *ex, const rw_target_t *t, unsigned from)
     return RW_ENOTFOUND;
 }
 
+static lookup_t *lookup_new(rw_exec_t *ex, const rw_target_t *t)
+{
+    lookup_t *lk = calloc(1, sizeof *lk);
+    if (!lk)
+        return NULL;
+    *lk = (lookup_t){ ex, ex->pending, ex->gen, t };
+    ex->pending = lk;
+    ex->lookups++;
+    ex->cur_lookups++;
+    return lk;
+}
+
+/* Ends a lookup: 1 when its call is still there and lk was of the current stage. */
+static int lookup_end(lookup_t *lk)
+{
+    rw_exec_t *ex = lk->ex;
+    if (!ex)
+        return 0;
+    for (lookup_t **pp = &ex->pending; *pp; pp = &(*pp)->next)
+        if (*pp == lk) {
+            *pp = lk->next;
+            break;
+        }
+    ex->lookups--;
+    if (lk->gen != ex->gen)
+        return 0;
+    ex->cur_lookups--;
+    return !ex->replied && !ex->cancelled;
+}
+
 static void on_lookup(void *arg, int status, const rw_binding_t *b, size_t n, int from_cache)
 {
     lookup_t *lk = arg;
     rw_exec_t *ex = lk->ex;
     (void) from_cache;
-    ex->lookups--;
-    if (lk->gen == ex->gen)
-        ex->cur_lookups--;
-    if (status == 0 && lk->gen == ex->gen && !ex->replied && !ex->cancelled) {
+    int current = lookup_end(lk);
+    if (!ex) {
+        free(lk);
+        return;
+    }
+    if (status == 0 && current) {
         for (size_t i = 0; i < n; i++) {
             if (ex->redirect) {
                 if (ex->n_contacts < RW_EXEC_MAX_BRANCHES)
@@ -285,26 +325,128 @@ static void on_lookup(void *arg, int status, const rw_binding_t *b, size_t n, in
     check(ex);
 }
 
+/* ---- Colleagues: a NUMBER target holding an extension is routed again through router ---- */
+int rw_exec_is_colleague(const rw_target_t *t)
+{
+    return t->type == RW_TARGET_NUMBER && t->number[0] && t->number[0] != '+';
+}
+
+int rw_exec_divert_request(const rw_route_req_t *call, const char *user, const char *ext,
+                           rw_route_req_t *out)
+{
+    *out = *call;
+    if (!ext[0] || strlen(ext) >= sizeof out->callee)
+        return RW_EINVAL;
+    snprintf(out->callee, sizeof out->callee, "%s", ext);
+    out->callee_uri[0] = '\0';
+    out->redirect_mode = false;
+    if (!user || !user[0])
+        return 0;
+    for (uint32_t i = 0; i < out->n_diversions; i++)
+        if (!strcmp(out->diversions[i], user))
+            return 0;
+    if (out->n_diversions >= RW_ROUTE_MAX_DIVERSIONS || strlen(user) >= sizeof out->diversions[0])
+        return RW_ERANGE;         /* too many hops already: the divert is dropped */
+    snprintf(out->diversions[out->n_diversions++], sizeof out->diversions[0], "%s", user);
+    return 0;
+}
+
+/* The colleague's plan replaces what is left of this call's plan: their rules decide. */
+static void divert_to(rw_exec_t *ex, const rw_target_t *t, const rw_plan_t *plan, rw_fallback_t kind)
+{
+    snprintf(ex->div_reason, sizeof ex->div_reason, "%s", t->diversion[0] ? t->diversion : "deflection");
+    rw_route_req_t next;
+    if (rw_exec_divert_request(&ex->rq, ex->plan.user, t->number, &next) == 0)
+        ex->rq = next;            /* a further divert counts this user too */
+    rw_log_info("call_diverted", RW_S("call_id", ex->ev.call_id), RW_S("to", t->number),
+                RW_S("user", plan->user), RW_S("reason", ex->div_reason));
+    cancel_all(ex, -1);
+    ex->plan = *plan;             /* t pointed into the old plan: not used after this */
+    ex->stage = 0;
+    ex->in_final = 0;
+    if (kind != RW_FALLBACK_NONE)
+        ex->ev.fallback = kind;
+    advance(ex);
+}
+
+static void on_colleague_fallback(void *arg, int status, const rw_plan_t *plan, rw_fallback_t kind)
+{
+    lookup_t *lk = arg;
+    rw_exec_t *ex = lk->ex;
+    int current = lookup_end(lk);
+    if (ex && current && status == 0) {
+        rw_counter_t *c = kind == RW_FALLBACK_LAST_PLAN ? ex->env->fb_plan : ex->env->fb_devices;
+        if (c)
+            rw_counter_inc(c);
+        divert_to(ex, lk->t, plan, kind);
+    }
+    free(lk);
+    if (ex)
+        check(ex);
+}
+
+static void on_colleague_plan(void *arg, int status, const void *body, size_t len)
+{
+    lookup_t *lk = arg;
+    rw_exec_t *ex = lk->ex;
+    static rw_plan_t plan;        /* used within this call only (one thread) */
+    int current = lookup_end(lk);
+    int ok = status == 0 && rw_proto_plan_decode(body, len, &plan) == 0 && plan.status != RW_PLAN_ERROR;
+    if (ex && current && !ok && ex->env->fb) {   /* router away: the colleague's fallback plan */
+        lookup_t *again = lookup_new(ex, lk->t);
+        free(lk);
+        if (again && rw_fallback_resolve(ex->env->fb, again->t->number, on_colleague_fallback, again) != 0) {
+            lookup_end(again);
+            free(again);
+            check(ex);
+        }
+        return;
+    }
+    if (ex && current && ok && plan.status == RW_PLAN_OK) {
+        if (ex->env->fb)
+            rw_fallback_remember(ex->env->fb, lk->t->number, &plan);
+        divert_to(ex, lk->t, &plan, RW_FALLBACK_NONE);
+    }
+    free(lk);
+    if (ex)
+        check(ex);
+}
+
+static void start_colleague(rw_exec_t *ex, const rw_target_t *t)
+{
+    rw_route_req_t rq;
+    msgpack_sbuffer sb;
+    if (ex->redirect || rw_exec_divert_request(&ex->rq, ex->plan.user, t->number, &rq) != 0)
+        return;                   /* a 302 cannot name a colleague; too many hops: skipped */
+    lookup_t *lk = lookup_new(ex, t);
+    if (!lk)
+        return;
+    msgpack_sbuffer_init(&sb);
+    if (!ex->env->router || rw_proto_route_req_encode(&rq, &sb) != 0
+        || rw_client_request(ex->env->router, sb.data, sb.size, ex->env->deadline_ms, on_colleague_plan, lk) != 0) {
+        lookup_end(lk);           /* no router at all: the target is skipped */
+        free(lk);
+    }
+    msgpack_sbuffer_destroy(&sb);
+}
+
 static void start_target(rw_exec_t *ex, const rw_target_t *t)
 {
     char uri[256];
     switch (t->type) {
     case RW_TARGET_DEVICES: {
-        lookup_t *lk = malloc(sizeof *lk);
-        if (!lk)
-            return;
-        *lk = (lookup_t){ ex, ex->gen, t };
-        ex->lookups++;
-        ex->cur_lookups++;
-        if (rw_location_lookup(ex->env->loc, t->aor, on_lookup, lk) != 0) {
-            ex->lookups--;
-            ex->cur_lookups--;
+        lookup_t *lk = lookup_new(ex, t);
+        if (lk && rw_location_lookup(ex->env->loc, t->aor, on_lookup, lk) != 0) {
+            lookup_end(lk);
             free(lk);
         }
         return;
     }
     case RW_TARGET_NUMBER:
-        start_number(ex, t, 0);
+        if (rw_exec_is_colleague(t))
+            start_colleague(ex, t);
+        else
+            start_number(ex, t, 0);
         return;
     case RW_TARGET_VOICEMAIL:
         if (voicemail_uri(ex, t->mailbox, uri, sizeof uri) != 0)
@@ -537,7 +679,7 @@ static int on_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq, const sip
 }
 
 int rw_exec_start(rw_exec_env_t *env, nta_incoming_t *irq, msg_t *req, const rw_plan_t *plan,
-                  const rw_ev_call_t *ev, const char *record_route, int redirect)
+                  const rw_route_req_t *rq, const rw_ev_call_t *ev, const char *record_route, int redirect)
 {
     rw_exec_t *ex = calloc(1, sizeof *ex);
     if (!ex)
@@ -551,6 +693,7 @@ int rw_exec_start(rw_exec_env_t *env, nta_incoming_t *irq, msg_t *req, const rw_
     ex->irq = irq;
     ex->req = req;
     ex->plan = *plan;
+    ex->rq = *rq;
     ex->ev = *ev;
     ex->redirect = redirect;
     ex->t0 = rw_clock_wall_ms();

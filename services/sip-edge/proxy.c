@@ -48,7 +48,7 @@ struct rw_proxy {
     char realm[128], vm[256];
     pending_t *pending;
     fwd_t *fwds;
-    rw_counter_t *offered, *fb_plan, *fb_devices, *loops, *too_many_hops, *unrouted;
+    rw_counter_t *offered, *loops, *too_many_hops;
 };
 
 #define LINK(head, x) do { (x)->next = (head); if (head) (head)->prev = (x); (head) = (x); } while (0)
@@ -222,7 +222,7 @@ static void execute(pending_t *p, const rw_plan_t *plan, rw_fallback_t kind)
     snprintf(p->ev.user, sizeof p->ev.user, "%s", plan->user);
     int redirect = p->peer && p->peer->mode == RW_PEER_REDIRECT && !any_private_first_stage(plan);
     const char *rr = rw_edge_record_route(px->edge, family_of(p->req));
-    if (rw_exec_start(&px->env, p->irq, p->req, plan, &p->ev, rr, redirect) != 0) {
+    if (rw_exec_start(&px->env, p->irq, p->req, plan, &p->rq, &p->ev, rr, redirect) != 0) {
         pending_answer(p, SIP_500_INTERNAL_SERVER_ERROR, "internal");
         return;
     }
@@ -238,7 +238,7 @@ static void on_fallback(void *arg, int status, const rw_plan_t *plan, rw_fallbac
         if (status != 0)
             pending_answer(p, SIP_404_NOT_FOUND, "not-found");
         else {
-            rw_counter_inc(kind == RW_FALLBACK_LAST_PLAN ? p->px->fb_plan : p->px->fb_devices);
+            rw_counter_inc(kind == RW_FALLBACK_LAST_PLAN ? p->px->env.fb_plan : p->px->env.fb_devices);
             rw_log_warn("call_fallback", RW_S("call_id", p->ev.call_id), RW_S("to", p->ev.to),
                         RW_S("kind", kind == RW_FALLBACK_LAST_PLAN ? "last_plan" : "devices"));
             execute(p, plan, kind);
@@ -444,15 +444,16 @@ rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_l
     snprintf(px->realm, sizeof px->realm, "%s", opts->realm ? opts->realm : "ringway.local");
     snprintf(px->vm, sizeof px->vm, "%s", opts->voicemail_uri ? opts->voicemail_uri : "");
     px->env = (rw_exec_env_t){ .root = root, .nta = px->nta, .loc = loc, .peers = opts->peers,
-                               .pub = pub, .realm = px->realm, .voicemail_uri = px->vm };
+                               .pub = pub, .realm = px->realm, .voicemail_uri = px->vm,
+                               .router = router, .deadline_ms = px->deadline_ms, .fb = fb };
     if (m) {
         px->offered = rw_metrics_counter(m, "calls_offered_total", "initial INVITEs accepted for routing");
         px->env.answered = rw_metrics_counter(m, "calls_answered_total", "calls answered (first 2xx relayed)");
         px->env.failed = rw_metrics_counter(m, "calls_failed_total", "calls ended with a final failure");
         px->env.cancelled = rw_metrics_counter(m, "calls_cancelled_total", "calls cancelled by the caller");
         px->env.redirected = rw_metrics_counter(m, "calls_redirected_total", "calls answered 302 (redirect mode)");
-        px->fb_plan = rw_metrics_counter(m, "fallback_last_plan_total", "calls routed by a stored fallback plan");
-        px->fb_devices = rw_metrics_counter(m, "fallback_devices_total", "calls routed straight to the user's devices");
+        px->env.fb_plan = rw_metrics_counter(m, "fallback_last_plan_total", "calls routed by a stored fallback plan");
+        px->env.fb_devices = rw_metrics_counter(m, "fallback_devices_total", "calls routed straight to the user's devices");
         px->loops = rw_metrics_counter(m, "loops_total", "requests answered 482 Loop Detected");
         px->too_many_hops = rw_metrics_counter(m, "too_many_hops_total", "requests answered 483");
     }

@@ -14,12 +14,13 @@ sc=$top/tests/integration/sip
 pass=0; failed=0
 check() { local what=$1; shift; if "$@"; then pass=$((pass+1)); echo "ok: $what"; else failed=$((failed+1)); echo "FAIL: $what" >&2; fi; }
 
-read -r rport bus http sip a1 b1 b2 vm t1 t2 peer pbx cal < <("$RINGWAY_FREE_PORT" 13 | tr '\n' ' ')
+read -r rport bus http sip a1 b1 b2 vm t1 t2 peer pbx cal d1 ua1 ua2 < <("$RINGWAY_FREE_PORT" 16 | tr '\n' ' ')
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
-[ -n "${KEEP:-}" ] && trap "for p in \"\${pids[@]}\"; do kill \$p 2>/dev/null; done; echo kept \$dir" EXIT
+keep() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; echo "kept $dir"; }
+[ -n "${KEEP:-}" ] && trap keep EXIT     # KEEP=1: leave the logs and SIPp traces for a look
 
 redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --logfile "$dir/redis.log" &
 redis_pid=$!; pids+=($redis_pid)
@@ -32,7 +33,15 @@ cat >"$dir/dir.json" <<JSON
   { "id": "bob", "ext": "2002", "number": "+441632960002", "password": "bob-pw",
     "devices": [ { "id": "desk", "kind": "sip" }, { "id": "voicemail", "kind": "voicemail" } ] },
   { "id": "carol", "ext": "2003", "number": "+441632960003", "password": "carol-pw",
-    "devices": [ { "id": "mobile", "kind": "number", "address": "+447700900123" } ] } ] }
+    "devices": [ { "id": "mobile", "kind": "number", "address": "+447700900123" } ],
+    "rules": { "active": "main", "profiles": { "main": [
+      { "name": "mobile", "action": "ring", "ring": ["mobile"] } ] } } },
+  { "id": "dave", "ext": "2004", "number": "+441632960004", "password": "dave-pw",
+    "devices": [ { "id": "desk", "kind": "sip" } ],
+    "rules": { "active": "main", "profiles": { "main": [
+      { "name": "cover", "action": "divert", "on": "no_answer", "after": 2, "to": "user:alice" } ] } } },
+  { "id": "erin", "ext": "2005", "number": "+441632960005", "password": "erin-pw",
+    "devices": [ { "id": "softphone", "kind": "sip" } ] } ] }
 JSON
 "$build/tools/ringway" import "$dir/dir.json" >/dev/null || { echo "FAIL: import"; exit 1; }
 
@@ -42,7 +51,7 @@ start_router() {
   router_pid=$!; pids+=($router_pid); sleep 0.5
 }
 start_router
-RINGWAY_HTTP_PORT=$http RINGWAY_SIP_PORT=$sip RINGWAY_BUS_PUB="" RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$bus" \
+RINGWAY_HTTP_PORT=$http RINGWAY_SIP_PORT=$sip RINGWAY_SIP_ADDR6=::1 RINGWAY_BUS_PUB="" RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$bus" \
 RINGWAY_VOICEMAIL_URI="sip:vm@127.0.0.1:$vm" RINGWAY_FALLBACK_RING_MS=1500 RINGWAY_LOG_LEVEL=info \
 RINGWAY_SIP_PEERS="peer 127.0.0.1:$peer proxy; pbx 127.0.0.1:$pbx redirect; t1 127.0.0.1:$t1 trunk +44; t2 127.0.0.1:$t2 trunk +44" \
   "$build/services/sip-edge/ringway-sip-edge" 2>>"$dir/edge.log" &
@@ -60,7 +69,7 @@ status_uas() {  # status: a copy of uas_status.xml answering that status (SIPp c
 }
 bgs() {  # name, args...: background; pid in $!
   local name=$1; shift
-  timeout 20 sipp -m 1 -timeout 15s -timeout_error -nostdin -trace_err -error_file "$dir/$name.err" "$@" >"$dir/$name.out" 2>&1 &
+  timeout 20 sipp -m 1 -timeout 15s -timeout_error -nostdin -trace_err -error_file "$dir/$name.err" -trace_msg -message_file "$dir/$name.msg" "$@" >"$dir/$name.out" 2>&1 &
 }
 register() {  # ext password local-port
   fg "reg-$1-$3" -sf "$sc/call_register.xml" -s "$1" -au "$1" -ap "$2" -i 127.0.0.1 -p "$3" "$S"
@@ -68,6 +77,7 @@ register() {  # ext password local-port
 check "register alice's phone" register 2001 alice-pw "$a1"
 check "register bob's first phone" register 2002 bob-pw "$b1"
 check "register bob's second phone" register 2002 bob-pw "$b2"
+check "register dave's phone" register 2004 dave-pw "$d1"
 
 # 1. Register and call: alice (digest) calls 2003? carol has no device: use bob with two phones.
 # 2. Two devices ring in parallel: b1 answers, b2 is cancelled; alice hangs up with BYE.
@@ -109,18 +119,70 @@ wait $u1; check "trunk 1 answered 503" [ $? -eq 0 ]
 wait $u2; check "trunk 2 answered the call" [ $? -eq 0 ]
 
 
-# 7. Redirect mode: the PBX asks where alice is and gets 302.
+# 7. No answer on stage 1 moves to stage 2: dave's rule "no answer after 2 s -> colleague alice"
+#    (the router's plan holds alice's extension; sip-edge routes it again and rings alice).
+two_stage() {  # label
+  bgs uas-d1 -sf "$sc/uas_cancelled.xml" -i 127.0.0.1 -p "$d1"; local u1=$!
+  bgs uas-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; local u2=$!
+  sleep 0.3
+  check "$1: call to dave is answered by alice after dave's 2 s" fg "call-2st-$1" -sf "$sc/call_uac_peer.xml" -s 2004 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+  wait $u1; check "$1: dave's phone rang and was cancelled at the end of stage 1" [ $? -eq 0 ]
+  wait $u2; check "$1: alice's phone answered stage 2" [ $? -eq 0 ]
+}
+two_stage router
+check "stage 2 carried a Diversion header" grep -q "^Diversion: <sip:2004@ringway.local>;reason=no-answer" "$dir/uas-a1.msg"
+
+# 8. Two real UAs (baresip): erin registers through an outbound proxy (REGISTER with
+#    Route: <sip:edge;lr>) and answers automatically; alice's baresip calls her by extension.
+baresip_ua() {  # name port ext password [commands]
+  local d=$dir/$1; mkdir -p "$d"
+  printf '%s\n' "poll_method epoll" "sip_listen 127.0.0.1:$2" "sip_transports udp" \
+    "net_interface 127.0.0.1" "module_path /usr/lib/baresip/modules" "module g711.so" \
+    "module aubridge.so" "audio_player aubridge,x" "audio_source aubridge,x" "audio_alert aubridge,x" \
+    "module_app account.so" "module_app menu.so" >"$d/config"
+  echo "<sip:$3@ringway.local>;auth_pass=$4;outbound=\"sip:127.0.0.1:$sip;lr\";regint=120;answermode=auto" >"$d/accounts"
+  shift 4
+  timeout 15 baresip -f "$d" "$@" </dev/null >"$dir/${d##*/}.log" 2>&1 &
+}
+if command -v baresip >/dev/null; then
+  before=$(curl -fsS "http://127.0.0.1:$http/metrics" | awk '/^ringway_sip_edge_calls_answered_total/ {print $2}')
+  baresip_ua erin "$ua1" 2005 erin-pw -t 12; e_pid=$!
+  for _ in $(seq 1 50); do [ "$(redis-cli -p "$rport" exists rw:loc:sip:2005@ringway.local)" = 1 ] && break; sleep 0.1; done
+  check "baresip registered through its outbound proxy (Route to the edge)" [ "$(redis-cli -p "$rport" exists rw:loc:sip:2005@ringway.local)" = 1 ]
+  baresip_ua alice-ua "$ua2" 2001 alice-pw -t 12 -e "/dial 2005"; c_pid=$!
+  for _ in $(seq 1 80); do grep -qi "established" "$dir/alice-ua.log" && break; sleep 0.1; done
+  check "baresip call alice -> erin answered (caller side)" grep -qi "established" "$dir/alice-ua.log"
+  check "baresip call answered (callee side)" grep -qi "established" "$dir/erin.log"
+  after=$(curl -fsS "http://127.0.0.1:$http/metrics" | awk '/^ringway_sip_edge_calls_answered_total/ {print $2}')
+  check "sip-edge counted the baresip call as answered" [ "${after:-0}" -gt "${before:-0}" ]
+  kill -TERM "$c_pid" "$e_pid" 2>/dev/null; wait "$c_pid" "$e_pid" 2>/dev/null
+else
+  check "baresip installed (tools/install-deps.sh test)" false
+fi
+
+# 9. Other transports: bob calls alice over TCP, then over UDP on IPv6 loopback (digest both).
+bgs uas-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; u1=$!
+sleep 0.3
+check "TCP: bob calls alice: 407, 200, BYE 200" fg call-tcp -sf "$sc/call_uac_auth.xml" -t t1 -s 2001 -key caller 2002 -au 2002 -ap bob-pw -i 127.0.0.1 "$S"
+wait $u1; check "TCP: alice's phone answered and got the BYE" [ $? -eq 0 ]
+bgs uas-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; u1=$!
+sleep 0.3
+check "IPv6: bob calls alice via [::1]: 407, 200, BYE 200" fg call-v6 -sf "$sc/call_uac_auth.xml" -s 2001 -key caller 2002 -au 2002 -ap bob-pw -i ::1 -p "$cal" "[::1]:$sip"
+wait $u1; check "IPv6: alice's phone answered and got the BYE" [ $? -eq 0 ]
+
+# 10. Redirect mode: the PBX asks where alice is and gets 302.
 check "redirect peer gets 302" fg call6 -sf "$sc/call_uac_redirect.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$pbx" "$S"
 
-# 8. Router killed: calls still complete (fallback: the user's devices).
+# 11. Router killed: calls still complete from the fallback plan the router stored in Redis.
 kill "$router_pid"; wait "$router_pid" 2>/dev/null
 bgs uas-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; u1=$!
 sleep 0.3
 check "router gone: call to alice completes" fg call7 -sf "$sc/call_uac_peer.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
 wait $u1; check "alice's phone answered (fallback)" [ $? -eq 0 ]
-check "fallback counted in /metrics" bash -c "curl -fsS http://127.0.0.1:$http/metrics | grep -E '^ringway_sip_edge_fallback_(devices|last_plan)_total [1-9]'"
+check "stored fallback plan used and counted in /metrics" bash -c "curl -fsS http://127.0.0.1:$http/metrics | grep -E '^ringway_sip_edge_fallback_last_plan_total [1-9]'"
+two_stage fallback
 
-# 9. Redis stopped too: cached bindings/plans still deliver calls to registered users.
+# 12. Redis stopped too: cached bindings/plans still deliver calls to registered users.
 kill "$redis_pid"; wait "$redis_pid" 2>/dev/null
 bgs uas-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; u1=$!
 sleep 0.3

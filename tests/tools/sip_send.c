@@ -9,7 +9,9 @@
  *          @PAD<n>@ -> n 'a' characters, and "Content-Length: @AUTO@" -> the body's length
  *   -w MS  how long to wait for answers (default 1000)
  * Exit 0 whenever the message was sent (whatever came back), 2 on usage or I/O errors. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
