@@ -8,21 +8,26 @@
 #include <sys/socket.h>
 
 #include <sofia-sip/msg_addr.h>
+#include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_log.h>
+#include <sofia-sip/tport_tag.h>
 
 #include "common/log.h"
 #include "services/sip-edge/proxy.h"
 #include "services/sip-edge/registrar.h"
+#include "services/sip-edge/sipcheck.h"
 
 struct rw_edge {
     nta_agent_t *nta;
-    nta_leg_t *leg;
     struct rw_registrar *reg;
     struct rw_proxy *proxy;
-    char addr[64], addr6[64];
+    rw_overload_t *ov;            /* borrowed, may be NULL */
+    rw_counter_t *rejected;       /* requests answered by validation */
+    char addr[64], addr6[64], realm[128];
     unsigned port;
+    rw_sipcheck_self_t me;
     char rr4[128], rr6[128];
 };
 
@@ -35,55 +40,92 @@ static void sofia_log(void *arg, char const *fmt, va_list ap)
     rw_log_debug("sofia", RW_S("line", line));
 }
 
-/* The first Route entry that does not name this edge (NULL: none, the request is for us). A
- * UA with an outbound proxy (Route: <sip:edge;lr>) sends its REGISTER and OPTIONS that way. */
-static const sip_route_t *foreign_route(rw_edge_t *self, const sip_t *sip)
+/* Answers a request the edge took: Allow with 405, Unsupported with 420, Retry-After with 503. */
+static void answer(rw_edge_t *self, nta_incoming_t *irq, int status, const char *phrase, const char *unsupported)
 {
-    const sip_route_t *r = sip->sip_route;
-    while (r && rw_edge_is_self(self, r->r_url))
-        r = r->r_next;
-    return r;
+    char retry[16];
+    snprintf(retry, sizeof retry, "%u", rw_overload_retry_after(self->ov));
+    nta_incoming_treply(irq, status, phrase ? phrase : sip_status_phrase(status),
+                        TAG_IF(status == 405, SIPTAG_ALLOW_STR(RW_SIPCHECK_ALLOW)),
+                        TAG_IF(status == 420 && unsupported, SIPTAG_UNSUPPORTED_STR(unsupported)),
+                        TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR(retry)), TAG_END());
+    nta_incoming_destroy(irq);
 }
 
-/* OPTIONS to the edge itself: no user part in the Request-URI, addressed to us, not in-dialog. */
-static int options_for_self(rw_edge_t *self, const sip_t *sip)
+static int dispatch(rw_edge_t *self, nta_incoming_t *irq, const sip_t *sip)
 {
-    const url_t *ru = sip->sip_request->rq_url;
-    return sip->sip_request->rq_method == sip_method_options && (!ru->url_user || !*ru->url_user)
-           && (!sip->sip_to || !sip->sip_to->a_tag) && !foreign_route(self, sip) && rw_edge_is_self(self, ru);
-}
-
-static int on_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t *irq, const sip_t *sip)
-{
-    rw_edge_t *self = (rw_edge_t *) magic;
-    (void) leg;
-    if (!sip || !sip->sip_request || !sip->sip_from || !sip->sip_to || !sip->sip_call_id
-        || !sip->sip_cseq || !sip->sip_via)
-        return 400;
-    if (sip->sip_request->rq_method == sip_method_register && !foreign_route(self, sip)) {
-        if (!self->reg)
-            return 503;
-        return rw_registrar_handle(self->reg, irq, sip);
+    rw_sipcheck_t chk;
+    rw_sipcheck_target_t target = RW_TARGET_PROXY;
+    if (rw_sipcheck_request(sip, 0, &chk) == 0) {
+        target = rw_sipcheck_target(&self->me, sip);
+        if (target != RW_TARGET_PROXY)
+            rw_sipcheck_request(sip, 1, &chk);
     }
-    if (options_for_self(self, sip)) {
-        nta_incoming_treply(irq, SIP_200_OK,
-                            SIPTAG_ALLOW_STR("INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, PRACK"),
-                            SIPTAG_ACCEPT_STR("application/sdp"), TAG_END());
+    if (chk.status) {
+        rw_counter_inc(self->rejected);
+        if (sip->sip_request && sip->sip_request->rq_method == sip_method_ack) {
+            nta_incoming_destroy(irq);
+            return 0;
+        }
+        answer(self, irq, chk.status, chk.phrase, chk.unsupported);
+        return 0;
+    }
+    if (target == RW_TARGET_REGISTRAR)
+        return self->reg ? rw_registrar_handle(self->reg, irq, sip) : 503;
+    if (target == RW_TARGET_SELF) {
+        nta_incoming_treply(irq, SIP_200_OK, SIPTAG_ALLOW_STR(RW_SIPCHECK_ALLOW),
+                            SIPTAG_ACCEPT_STR("application/sdp"),
+                            SIPTAG_SUPPORTED_STR(RW_SIPCHECK_SUPPORTED), TAG_END());
         nta_incoming_destroy(irq);
         return 0;
     }
-    if (!self->proxy)
-        return 503;
-    return rw_proxy_request(self->proxy, irq, sip);
+    return self->proxy ? rw_proxy_request(self->proxy, irq, sip) : 503;
 }
 
-static int on_stray(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg, sip_t *sip)
+/* 1 when a new INVITE or REGISTER must be refused before any state exists. */
+static int shed(rw_edge_t *self, const sip_t *sip)
+{
+    sip_method_t m = sip->sip_request->rq_method;
+    int reg = m == sip_method_register;
+    if (!self->ov || (!reg && (m != sip_method_invite || (sip->sip_to && sip->sip_to->a_tag))))
+        return 0;
+    rw_load_t load = { 0 };
+    if (self->proxy)
+        rw_proxy_load(self->proxy, &load.routing, &load.calls, &load.oldest_ms);
+    load.registers = rw_registrar_in_flight(self->reg);
+    return rw_overload_admit(self->ov, reg, &load) != NULL;
+}
+
+/* Every request no transaction matched (NTA has no default leg, so it comes here first) and
+ * every stray response. A request is refused 503 statelessly under overload; otherwise it
+ * gets a server transaction and the dispatch; the leg-callback contract stays: a status
+ * returned by a handler is answered here. */
+static int on_message(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg, sip_t *sip)
 {
     rw_edge_t *self = (rw_edge_t *) magic;
-    (void) agent;
-    if (self->proxy)
-        return rw_proxy_stray(self->proxy, msg, sip);
-    msg_destroy(msg);
+    if (!sip || !sip->sip_request) {
+        if (self->proxy)
+            return rw_proxy_stray(self->proxy, msg, sip);
+        msg_destroy(msg);
+        return 0;
+    }
+    if (shed(self, sip)) {
+        char retry[16];
+        snprintf(retry, sizeof retry, "%u", rw_overload_retry_after(self->ov));
+        nta_msg_treply(agent, msg, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR(retry), TAG_END());
+        return 0;
+    }
+    nta_incoming_t *irq = nta_incoming_create(agent, NULL, msg, sip, TAG_END());
+    if (!irq)
+        return 0;                 /* NTA freed msg */
+    int status = dispatch(self, irq, sip);
+    if (status >= 100 && status < 200)
+        status = 500;
+    if (status >= 200) {
+        if (sip->sip_request->rq_method == sip_method_invite && status < 300)
+            status = 500;
+        answer(self, irq, status, NULL, NULL);
+    }
     return 0;
 }
 
@@ -104,13 +146,22 @@ rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts)
         goto fail;
     strcpy(self->addr, opts->addr);
     strcpy(self->addr6, opts->addr6 ? opts->addr6 : "");
+    snprintf(self->realm, sizeof self->realm, "%s", opts->realm ? opts->realm : "");
     self->port = opts->port;
+    self->me = (rw_sipcheck_self_t){ self->addr, self->addr6, self->port, self->realm[0] ? self->realm : NULL };
+    if (opts->metrics)
+        self->rejected = rw_metrics_counter(opts->metrics, "requests_rejected_total",
+                                            "requests answered 4xx/505 by request validation");
     snprintf(self->rr4, sizeof self->rr4, "<sip:%s:%u;lr>", self->addr, self->port);
     snprintf(self->rr6, sizeof self->rr6, "<sip:[%s]:%u;lr>", self->addr6, self->port);
     su_log_redirect(NULL, sofia_log, self);
     if (make_url(url, sizeof url, self->addr, self->port, opts->transports))
         goto fail;
-    self->nta = nta_agent_create(root, URL_STRING_MAKE(url), on_stray, (nta_agent_magic_t *) self,
+    const msg_mclass_t *mc = rw_sipcheck_mclass();
+    if (!mc)
+        goto fail;
+    self->nta = nta_agent_create(root, URL_STRING_MAKE(url), on_message, (nta_agent_magic_t *) self,
+                                 NTATAG_MCLASS(mc), TPTAG_STUN_SERVER(0), /* its error path leaks */
                                  NTATAG_UA(0), NTATAG_SERVER_RPORT(1), NTATAG_CANCEL_487(0),
                                  NTATAG_MAXSIZE(opts->max_size), NTATAG_TIMEOUT_408(1), TAG_END());
     if (!self->nta) {
@@ -124,9 +175,6 @@ rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts)
             goto fail;
         }
     }
-    self->leg = nta_leg_tcreate(self->nta, on_request, (nta_leg_magic_t *) self, NTATAG_NO_DIALOG(1), TAG_END());
-    if (!self->leg)
-        goto fail;
     return self;
 fail:
     rw_edge_destroy(&self);
@@ -138,8 +186,6 @@ void rw_edge_destroy(rw_edge_t **pself)
     rw_edge_t *self = pself ? *pself : NULL;
     if (!self)
         return;
-    if (self->leg)
-        nta_leg_destroy(self->leg);
     if (self->nta)
         nta_agent_destroy(self->nta);
     free(self);
@@ -152,6 +198,11 @@ void rw_edge_set_handlers(rw_edge_t *self, struct rw_registrar *reg, struct rw_p
     self->proxy = proxy;
 }
 
+void rw_edge_set_overload(rw_edge_t *self, rw_overload_t *ov)
+{
+    self->ov = ov;
+}
+
 nta_agent_t *rw_edge_agent(const rw_edge_t *self)
 {
     return self->nta;
@@ -159,20 +210,7 @@ nta_agent_t *rw_edge_agent(const rw_edge_t *self)
 
 int rw_edge_is_self(const rw_edge_t *self, const url_t *url)
 {
-    if (!url || !url->url_host)
-        return 0;
-    const char *port = url_port(url);
-    if (!port || (unsigned) atoi(port) != self->port)
-        return 0;
-    const char *h = url->url_host;
-    char host[80];
-    size_t n = strlen(h);
-    if (h[0] == '[' && n > 2 && n - 2 < sizeof host) {
-        memcpy(host, h + 1, n - 2);
-        host[n - 2] = '\0';
-        h = host;
-    }
-    return !strcmp(h, self->addr) || (self->addr6[0] && !strcasecmp(h, self->addr6));
+    return rw_sipcheck_is_self(&self->me, url);
 }
 
 const char *rw_edge_record_route(const rw_edge_t *self, int family)

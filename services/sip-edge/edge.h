@@ -1,8 +1,10 @@
 /* services/sip-edge/edge.h — the SIP front of sip-edge: one NTA agent (proxy mode, UDP and
- * TCP on the IPv4 address, optionally the IPv6 one too) on the service's su_root, a default
- * leg that takes every request, and the dispatch: REGISTER -> registrar, OPTIONS addressed to
- * the edge itself -> 200, everything else -> proxy. Sofia's own log lines go to rw_log (debug).
- * The edge owns the agent; the registrar and proxy are borrowed and must be unset (NULL)
+ * TCP on the IPv4 address, optionally the IPv6 one too) on the service's su_root, parsing with
+ * the strict request line of sipcheck.h. Every new request first meets the overload guard
+ * (503 + Retry-After, stateless), then gets a server transaction, the validation of sipcheck.h
+ * (400/416/420/505 naming the fault) and the dispatch: REGISTER -> registrar, OPTIONS addressed
+ * to the edge itself -> 200 with Allow/Accept/Supported, everything else -> proxy. Sofia's own
+ * log lines go to rw_log (debug); its STUN server is off. The edge owns the agent; the registrar and proxy are borrowed and must be unset (NULL)
  * before they are destroyed; rw_edge_destroy() must run before su_root_destroy(). */
 #ifndef RW_SIPEDGE_EDGE_H
 #define RW_SIPEDGE_EDGE_H
@@ -11,6 +13,9 @@
 #include <sofia-sip/sip.h>
 #include <sofia-sip/su_wait.h>
 #include <sofia-sip/url.h>
+
+#include "common/metrics.h"
+#include "services/sip-edge/overload.h"
 
 typedef struct rw_edge rw_edge_t;
 struct rw_registrar;
@@ -22,12 +27,16 @@ typedef struct {
     unsigned port;
     const char *transports;       /* "udp,tcp", "udp" or "tcp" */
     unsigned max_size;            /* bigger messages are answered 413 */
+    const char *realm;            /* OPTIONS for the realm is for the edge; may be NULL */
+    rw_metrics_t *metrics;        /* may be NULL */
 } rw_edge_opts_t;
 
 rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts);
 void rw_edge_destroy(rw_edge_t **self);
 void rw_edge_set_handlers(rw_edge_t *self, struct rw_registrar *reg, struct rw_proxy *proxy);
 nta_agent_t *rw_edge_agent(const rw_edge_t *self);
+/* The overload guard new INVITEs and REGISTERs meet (NULL: none); borrowed. */
+void rw_edge_set_overload(rw_edge_t *self, rw_overload_t *ov);
 /* 1 when url names this edge (one of its addresses and its port; no port = 5060). */
 int rw_edge_is_self(const rw_edge_t *self, const url_t *url);
 /* Record-Route value for requests that arrived over family (AF_INET / AF_INET6), e.g.

@@ -32,6 +32,11 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "fallback.ring_ms", RW_CFG_INT, "20000", 1000, 600000, "how long devices ring in a fallback devices plan" },
     { "fallback.plan_slots", RW_CFG_INT, "256", 1, 65536, "recent plans kept in memory for when Redis is away" },
     { "fallback.num_slots", RW_CFG_INT, "4096", 1, 1048576, "recent number -> user mappings kept in memory" },
+    { "overload.max_routing", RW_CFG_INT, "2000", 0, 1000000, "INVITEs waiting for a routing decision before new ones get 503 (0: off)" },
+    { "overload.max_wait_ms", RW_CFG_INT, "1000", 0, 600000, "new INVITEs get 503 while the oldest waiting one has waited this long (0: off)" },
+    { "overload.max_calls", RW_CFG_INT, "20000", 0, 10000000, "calls in progress before new INVITEs get 503 (0: off)" },
+    { "overload.max_registers", RW_CFG_INT, "2000", 0, 1000000, "REGISTER transactions in flight before new ones get 503 (0: off)" },
+    { "overload.retry_after_s", RW_CFG_INT, "5", 1, 3600, "Retry-After of those 503s" },
     { NULL, 0, NULL, 0, 0, NULL },
 };
 
@@ -46,6 +51,7 @@ typedef struct {
     rw_watcher_t *watcher;
     rw_fallback_store_t *fb;
     rw_proxy_t *proxy;
+    rw_overload_t *ov;
     rw_peers_t peers;
 } parts_t;
 
@@ -63,7 +69,12 @@ static int build(rw_service_t *svc, parts_t *p)
     }
     rw_edge_opts_t eo = { rw_config_str(cfg, "sip.addr"), rw_config_str(cfg, "sip.addr6"),
                           (unsigned) rw_config_int(cfg, "sip.port"), rw_config_str(cfg, "sip.transports"),
-                          (unsigned) rw_config_int(cfg, "sip.max_size") };
+                          (unsigned) rw_config_int(cfg, "sip.max_size"), realm, m };
+    rw_overload_opts_t oo = { (unsigned) rw_config_int(cfg, "overload.max_routing"),
+                              (unsigned) rw_config_int(cfg, "overload.max_wait_ms"),
+                              (unsigned) rw_config_int(cfg, "overload.max_calls"),
+                              (unsigned) rw_config_int(cfg, "overload.max_registers"),
+                              (unsigned) rw_config_int(cfg, "overload.retry_after_s") };
     rw_auth_opts_t ao = { realm, rw_config_str(cfg, "auth.nonce_secret"),
                           (unsigned) rw_config_int(cfg, "auth.nonce_ttl_s"), (unsigned) rw_config_int(cfg, "auth.fail_limit"),
                           (unsigned) rw_config_int(cfg, "auth.fail_window_s"), (unsigned) rw_config_int(cfg, "auth.lockout_s"),
@@ -89,14 +100,20 @@ static int build(rw_service_t *svc, parts_t *p)
     if (!p->fb || !(p->proxy = rw_proxy_new(root, p->edge, p->auth, p->loc, p->router, p->fb,
                                             rw_service_pub(svc), m, &po)))
         return -1;
+    if (!(p->ov = rw_overload_new(m, &oo)))
+        return -1;
     rw_edge_set_handlers(p->edge, p->reg, p->proxy);
+    rw_edge_set_overload(p->edge, p->ov);
     return 0;
 }
 
 static void teardown(parts_t *p)
 {
-    if (p->edge)
+    if (p->edge) {
         rw_edge_set_handlers(p->edge, NULL, NULL);
+        rw_edge_set_overload(p->edge, NULL);
+    }
+    rw_overload_destroy(&p->ov);
     rw_proxy_destroy(&p->proxy);
     rw_watcher_destroy(&p->watcher);
     rw_client_destroy(&p->router);

@@ -102,6 +102,7 @@ static void free_exec(rw_exec_t *ex)
         env->live = ex->next;
     if (ex->next)
         ex->next->prev = ex->prev;
+    env->n_live--;
     for (unsigned i = 0; i < ex->n_br; i++)
         if (ex->br[i].orq)
             nta_outgoing_destroy(ex->br[i].orq);
@@ -702,6 +703,7 @@ int rw_exec_start(rw_exec_env_t *env, nta_incoming_t *irq, msg_t *req, const rw_
     if (env->live)
         env->live->prev = ex;
     env->live = ex;
+    env->n_live++;
     nta_incoming_bind(irq, on_cancel, (nta_incoming_magic_t *) ex);
     ex->lookups++;                /* hold the exec while the first stage starts */
     advance(ex);

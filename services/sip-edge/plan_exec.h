@@ -38,6 +38,7 @@ typedef struct {
     rw_fallback_store_t *fb;      /* colleague plans when router does not answer; may be NULL */
     rw_counter_t *answered, *failed, *cancelled, *redirected, *fb_plan, *fb_devices;
     rw_exec_t *live;              /* calls in progress (owned by their exec) */
+    unsigned n_live;              /* how many */
 } rw_exec_env_t;
 
 /* Takes irq (100 Trying already sent) and req (the request as received, our Route removed,

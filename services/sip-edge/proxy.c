@@ -25,6 +25,7 @@ typedef struct pending {
     const rw_peer_t *peer;
     int refs;                     /* callbacks still to come */
     int cancelled, done;
+    uint64_t t0;                  /* when the INVITE arrived (monotonic ms) */
     rw_route_req_t rq;
     rw_ev_call_t ev;
 } pending_t;
@@ -46,7 +47,8 @@ struct rw_proxy {
     rw_exec_env_t env;
     unsigned deadline_ms;
     char realm[128], vm[256];
-    pending_t *pending;
+    pending_t *pending, *pending_tail;   /* newest first: the tail waited longest */
+    unsigned n_pending;
     fwd_t *fwds;
     rw_counter_t *offered, *loops, *too_many_hops;
 };
@@ -177,12 +179,20 @@ int rw_proxy_stray(rw_proxy_t *px, msg_t *msg, sip_t *sip)
 }
 
 /* ---- Initial INVITE --------------------------------------------------------------------- */
+static void pending_unlink(rw_proxy_t *px, pending_t *p)
+{
+    if (px->pending_tail == p)
+        px->pending_tail = p->prev;
+    UNLINK(px->pending, p);
+    px->n_pending--;
+}
+
 static void pending_unref(pending_t *p)
 {
     if (--p->refs > 0)
         return;
     if (p->px)
-        UNLINK(p->px->pending, p);
+        pending_unlink(p->px, p);
     if (p->irq)
         nta_incoming_destroy(p->irq);
     if (p->req)
@@ -377,7 +387,11 @@ static int initial_invite(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
     p->irq = irq;
     p->req = nta_incoming_getrequest(irq);
     p->refs = 1;
+    p->t0 = rw_clock_mono_ms();
+    if (!px->pending_tail)
+        px->pending_tail = p;
     LINK(px->pending, p);
+    px->n_pending++;
     nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
     nta_incoming_bind(irq, on_cancel_pending, (nta_incoming_magic_t *) p);
     su_addrinfo_t *ai = p->req ? msg_addrinfo(p->req) : NULL;
@@ -425,6 +439,13 @@ int rw_proxy_request(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
     if (m == sip_method_bye || m == sip_method_prack || m == sip_method_update || m == sip_method_info)
         return 481;
     return 405;
+}
+
+void rw_proxy_load(const rw_proxy_t *px, unsigned *routing, unsigned *calls, uint64_t *oldest_ms)
+{
+    *routing = px->n_pending;
+    *calls = px->n_pending + px->env.n_live;
+    *oldest_ms = px->pending_tail ? rw_clock_mono_ms() - px->pending_tail->t0 : 0;
 }
 
 rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_location_t *loc,
@@ -476,7 +497,7 @@ void rw_proxy_destroy(rw_proxy_t **pself)
     }
     while (px->pending) {         /* their callbacks come later and only free them */
         pending_t *p = px->pending;
-        UNLINK(px->pending, p);
+        pending_unlink(px, p);
         if (!p->done && p->irq)
             nta_incoming_treply(p->irq, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
         p->done = 1;

@@ -8,6 +8,8 @@
 #ifndef RW_SIPEDGE_PROXY_H
 #define RW_SIPEDGE_PROXY_H
 
+#include <stdint.h>
+
 #include <sofia-sip/nta.h>
 #include <sofia-sip/sip.h>
 
@@ -35,6 +37,9 @@ rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_l
 void rw_proxy_destroy(rw_proxy_t **self);
 /* The leg callback's contract: a status for NTA to answer with, or 0 when irq was taken. */
 int rw_proxy_request(rw_proxy_t *self, nta_incoming_t *irq, const sip_t *sip);
+/* Load for the overload guard: INVITEs waiting for their routing decision, calls in progress
+ * (those plus the calls whose branches run) and how long the oldest waiting one has waited. */
+void rw_proxy_load(const rw_proxy_t *self, unsigned *routing, unsigned *calls, uint64_t *oldest_ms);
 /* A message no transaction matched (2xx retransmissions): forwarded statelessly. Takes msg. */
 int rw_proxy_stray(rw_proxy_t *self, msg_t *msg, sip_t *sip);
 

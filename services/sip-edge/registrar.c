@@ -29,6 +29,7 @@ struct rw_registrar {
     char realm[64];
     unsigned min_expires, max_expires, default_expires, max_bindings;
     reg_op_t *pending;
+    unsigned in_flight;               /* REGISTER transactions taken and not yet answered */
     rw_counter_t *c_ok, *c_brief, *c_forbidden, *c_bad, *c_error, *c_too_many;
 };
 
@@ -56,6 +57,8 @@ static void op_end(reg_op_t *o, int status, const char *phrase)
     if (status)
         nta_incoming_treply(o->irq, status, phrase, TAG_END());
     nta_incoming_destroy(o->irq);
+    if (o->reg)
+        o->reg->in_flight--;
     if (o->next)
         o->next->prev = o->prev;
     if (o->prev)
@@ -339,7 +342,9 @@ int rw_registrar_handle(rw_registrar_t *self, nta_incoming_t *irq, const sip_t *
         o->next->prev = &o->next;
     o->prev = &self->pending;
     self->pending = o;
+    self->in_flight++;
     if (rw_auth_check(self->auth, irq, sip, 0, on_auth, o) < 0) {
+        self->in_flight--;
         self->pending = o->next;
         if (o->next)
             o->next->prev = &self->pending;
@@ -347,6 +352,11 @@ int rw_registrar_handle(rw_registrar_t *self, nta_incoming_t *irq, const sip_t *
         return 500;
     }
     return 0;
+}
+
+unsigned rw_registrar_in_flight(const rw_registrar_t *self)
+{
+    return self ? self->in_flight : 0;
 }
 
 rw_registrar_t *rw_registrar_new(nta_agent_t *nta, rw_auth_t *auth, rw_location_t *loc,

@@ -31,6 +31,8 @@ rw_registrar_t *rw_registrar_new(nta_agent_t *nta, rw_auth_t *auth, rw_location_
 /* Returns 0 when it took irq (it answers and destroys it), or a status for the caller to
  * answer (500 when it could not start). */
 int rw_registrar_handle(rw_registrar_t *self, nta_incoming_t *irq, const sip_t *sip);
+/* REGISTER transactions taken and not yet answered (the overload guard reads it). */
+unsigned rw_registrar_in_flight(const rw_registrar_t *self);
 /* Requests still in progress are answered 503 and destroyed when auth or the location store
  * hands them back: destroy those (rw_auth_destroy, rw_location_destroy) right after this. */
 void rw_registrar_destroy(rw_registrar_t **self);

@@ -23,7 +23,8 @@ ports=$(grep -o 'http://127.0.0.1:[0-9]*/health' "$out" | sed 's/.*:\([0-9]*\)\/
 [ -n "$ports" ] || fail "demo printed no service"
 for p in $ports; do
   curl -fsS "http://127.0.0.1:$p/health" | grep -q '"status":"ok"' || fail "/health on $p"
-  curl -fsS "http://127.0.0.1:$p/metrics" | grep -q '^# TYPE ' || fail "/metrics on $p"
+  metrics=$(curl -fsS "http://127.0.0.1:$p/metrics") || fail "/metrics on $p"   # not piped into grep -q:
+  grep -q '^# TYPE ' <<<"$metrics" || fail "/metrics on $p"                      # pipefail + early exit
 done
 
 plan=$(RINGWAY_REDIS_PORT=$redis_port "$build/tools/ringway" explain 2002 --from 2001) \

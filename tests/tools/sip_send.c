@@ -3,7 +3,7 @@
  * "none"). Used by the torture and scanner tests; never part of a service.
  *
  * Usage: rw-sip-send [-t] [-r] [-w MS] HOST PORT FILE
- *   -t     send over TCP (default UDP, one datagram)
+ *   -t     send over TCP (default UDP, one datagram); the top Via's UDP becomes TCP
  *   -r     raw: send the file's bytes as they are; otherwise each LF becomes CRLF and these
  *          tokens are expanded: @TARGET@ -> HOST:PORT, @RAND@ -> a fresh hex token,
  *          @PAD<n>@ -> n 'a' characters, and "Content-Length: @AUTO@" -> the body's length
@@ -70,6 +70,7 @@ static int expand(buf_t *out, const char *in, size_t n, const char *target)
 /* Replace "@AUTO@" in the first Content-Length header with the length of the body. */
 static int fix_length(buf_t *b)
 {
+    if (!b->p) return 0;         /* empty file: nothing to fix */
     char *auto_tok = strstr(b->p, "@AUTO@"), *body = strstr(b->p, "\r\n\r\n");
     if (!auto_tok || !body || auto_tok > body) return 0;
     char num[24];
@@ -81,6 +82,18 @@ static int fix_length(buf_t *b)
     free(b->p);
     *b = o;
     return 0;
+}
+
+/* Over TCP the top Via must say TCP (RFC 3261 18.1.1; a server may drop a request whose Via
+ * transport is not the one it came over): rewrite "SIP/2.0/UDP" in the first Via line. */
+static void tcp_via(buf_t *b)
+{
+    if (!b->p) return;
+    char *end = strstr(b->p, "\r\n\r\n");
+    for (char *v = strstr(b->p, "\nVia:"); v && (!end || v < end); v = NULL) {
+        char *eol = strstr(v + 1, "\r\n"), *u = strstr(v, "SIP/2.0/UDP");
+        if (u && (!eol || u < eol)) memcpy(u + 8, "TCP", 3);
+    }
 }
 
 static long now_ms(void)
@@ -121,7 +134,9 @@ int main(int argc, char **argv)
     int final = 0;
     buf_t in = { 0 }, msg = { 0 };
     snprintf(target, sizeof target, "%s:%s", host, port);
-    srandom((unsigned) (time(NULL) ^ getpid()));
+    struct timespec seed;        /* two runs in one second must not repeat Call-ID and branch */
+    clock_gettime(CLOCK_REALTIME, &seed);
+    srandom((unsigned) (seed.tv_nsec ^ (seed.tv_sec << 20) ^ (getpid() << 8)));
 
     FILE *f = fopen(file, "rb");
     if (!f) { fprintf(stderr, "sip_send: %s: %s\n", file, strerror(errno)); return 2; }
@@ -131,6 +146,7 @@ int main(int argc, char **argv)
     fclose(f);
     if (!in.p && put(&in, "", 0)) goto fail;
     if (raw ? put(&msg, in.p, in.n) : (expand(&msg, in.p, in.n, target) || fix_length(&msg))) goto fail;
+    if (tcp && !raw) tcp_via(&msg);
 
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((unsigned short) atoi(port)) };
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) { fprintf(stderr, "sip_send: bad address\n"); goto fail; }

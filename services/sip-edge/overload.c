@@ -1,0 +1,61 @@
+/* services/sip-edge/overload.c — the overload guard (overload.h). */
+#include "services/sip-edge/overload.h"
+
+#include <stdlib.h>
+
+struct rw_overload {
+    rw_overload_opts_t o;
+    rw_counter_t *routing, *latency, *calls, *registers;
+};
+
+rw_overload_t *rw_overload_new(rw_metrics_t *m, const rw_overload_opts_t *opts)
+{
+    rw_overload_t *self = calloc(1, sizeof *self);
+    if (!self || !opts) {
+        free(self);
+        return NULL;
+    }
+    self->o = *opts;
+    if (!self->o.retry_after_s)
+        self->o.retry_after_s = 5;
+    if (m) {
+        const char *help = "new INVITEs and REGISTERs answered 503 by the overload guard";
+        self->routing = rw_metrics_counter(m, "shed_total{reason=\"routing\"}", help);
+        self->latency = rw_metrics_counter(m, "shed_total{reason=\"latency\"}", help);
+        self->calls = rw_metrics_counter(m, "shed_total{reason=\"calls\"}", help);
+        self->registers = rw_metrics_counter(m, "shed_total{reason=\"registers\"}", help);
+    }
+    return self;
+}
+
+void rw_overload_destroy(rw_overload_t **pself)
+{
+    if (pself) {
+        free(*pself);
+        *pself = NULL;
+    }
+}
+
+const char *rw_overload_admit(rw_overload_t *self, int is_register, const rw_load_t *l)
+{
+    if (!self)
+        return NULL;
+    const rw_overload_opts_t *o = &self->o;
+    if (is_register) {
+        if (o->max_registers && l->registers >= o->max_registers)
+            return rw_counter_inc(self->registers), "registers";
+        return NULL;
+    }
+    if (o->max_routing && l->routing >= o->max_routing)
+        return rw_counter_inc(self->routing), "routing";
+    if (o->max_wait_ms && l->oldest_ms >= o->max_wait_ms)
+        return rw_counter_inc(self->latency), "latency";
+    if (o->max_calls && l->calls >= o->max_calls)
+        return rw_counter_inc(self->calls), "calls";
+    return NULL;
+}
+
+unsigned rw_overload_retry_after(const rw_overload_t *self)
+{
+    return self ? self->o.retry_after_s : 5;
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# tests/integration/sip_overload_test.sh — the overload guard under a real flood: redis-server,
+# router and sip-edge with a small call cap (overload.max_calls), a trunk (SIPp UAS) that only
+# rings, and a SIPp trusted peer sending 2,000 INVITEs at 1,000/s that each ring 1 s and are
+# cancelled. Checks: the excess is answered 503 with Retry-After before any state (counted in
+# ringway_sip_edge_shed_total{reason="calls"}), every call the edge took ends cleanly (SIPp
+# sees no unexpected message), the edge's RSS stays under a bound, and afterwards a normal call
+# completes.
+set -uo pipefail
+build=${RINGWAY_BUILD_DIR:?}
+top=${RINGWAY_SOURCE_DIR:?}
+sc=$top/tests/integration/sip
+pass=0; failed=0
+check() { local what=$1; shift; if "$@"; then pass=$((pass+1)); echo "ok: $what"; else failed=$((failed+1)); echo "FAIL: $what" >&2; fi; }
+
+read -r rport bus http sip t1 peer < <("$RINGWAY_FREE_PORT" 6 | tr '\n' ' ')
+dir=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; echo "kept $dir"' EXIT
+
+redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --logfile "$dir/redis.log" &
+pids+=($!)
+for _ in $(seq 1 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+export RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT=$rport
+cat >"$dir/dir.json" <<JSON
+{ "realm": "ringway.local", "users": [
+  { "id": "carol", "ext": "2003", "number": "+441632960003", "password": "carol-pw",
+    "devices": [ { "id": "mobile", "kind": "number", "address": "+447700900123" } ],
+    "rules": { "active": "main", "profiles": { "main": [
+      { "name": "mobile", "action": "ring", "ring": ["mobile"] } ] } } } ] }
+JSON
+"$build/tools/ringway" import "$dir/dir.json" >/dev/null || { echo "FAIL: import"; exit 1; }
+RINGWAY_HTTP_PORT=0 RINGWAY_ROUTER_BIND="tcp://127.0.0.1:$bus" RINGWAY_BUS_PUB="" \
+  "$build/services/router/ringway-router" 2>>"$dir/router.log" &
+pids+=($!)
+max_calls=200
+RINGWAY_HTTP_PORT=$http RINGWAY_SIP_PORT=$sip RINGWAY_BUS_PUB="" RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$bus" \
+RINGWAY_OVERLOAD_MAX_CALLS=$max_calls RINGWAY_OVERLOAD_RETRY_AFTER_S=7 RINGWAY_LOG_LEVEL=warn \
+RINGWAY_SIP_PEERS="peer 127.0.0.1:$peer proxy; t1 127.0.0.1:$t1 trunk +44" \
+  "$build/services/sip-edge/ringway-sip-edge" 2>>"$dir/edge.log" &
+edge=$!; pids+=($edge)
+for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$http/health" >/dev/null 2>&1 && break; sleep 0.1; done
+check "sip-edge /health" curl -fsS "http://127.0.0.1:$http/health"
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$edge/status"; }
+metric() { curl -fsS "http://127.0.0.1:$http/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+
+# The trunk rings every call until it is cancelled.
+timeout 60 sipp -sf "$sc/uas_cancelled.xml" -i 127.0.0.1 -p "$t1" -nostdin >"$dir/uas.out" 2>&1 &
+uas=$!; pids+=($uas)
+sleep 0.3
+rss0=$(rss)
+peak=$rss0
+timeout 40 sipp -sf "$sc/flood_uac.xml" -s 2003 -key caller 3000 -i 127.0.0.1 -p "$peer" -r 1000 -m 2000 \
+  -l 3000 -timeout 30s -nostdin -trace_err -error_file "$dir/flood.err" -trace_stat -stf "$dir/flood.csv" \
+  -trace_msg -message_file "$dir/flood.msg" "127.0.0.1:$sip" >"$dir/flood.out" 2>&1 &
+flood=$!
+while kill -0 "$flood" 2>/dev/null; do r=$(rss); [ "${r:-0}" -gt "$peak" ] && peak=$r; sleep 0.2; done
+wait "$flood"; code=$?
+shed=$(metric 'ringway_sip_edge_shed_total{reason="calls"}')
+n503=$(grep -c '^SIP/2.0 503 ' "$dir/flood.msg")
+echo "flood: sipp exit $code, $n503 answered 503, shed_total{calls}=$shed, RSS ${rss0} -> peak ${peak} kB"
+check "the flood finished with every call ending as expected (sipp exit 0)" [ "$code" -eq 0 ]
+check "the excess got 503" [ "${n503:-0}" -gt 0 ]
+check "the 503s carry Retry-After" grep -q '^Retry-After: 7' "$dir/flood.msg"
+check "shed_total{reason=calls} counts them" [ "${shed:-0}" -ge "$n503" ]
+check "calls within the cap were carried (at least $max_calls)" [ $((2000 - n503)) -ge "$max_calls" ]
+check "RSS grew less than 150 MB during the flood" [ $((peak - rss0)) -lt 153600 ]
+
+# Afterwards the edge carries a normal call: the trunk answers.
+kill "$uas" 2>/dev/null
+sleep 0.5
+timeout 20 sipp -m 1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$t1" -nostdin >"$dir/uas2.out" 2>&1 & u=$!
+sleep 0.3
+after_call() {
+  timeout 20 sipp -m 1 -timeout 15s -timeout_error -nostdin -sf "$sc/call_uac_peer.xml" -s 2003 \
+    -key caller 3000 -i 127.0.0.1 -p "$peer" "127.0.0.1:$sip" >"$dir/after.out" 2>&1
+}
+check "after the flood a call completes" after_call
+wait $u; check "the trunk answered it" [ $? -eq 0 ]
+check "sip-edge still alive" kill -0 "$edge"
+
+echo "sip_overload_test: $pass passed, $failed failed"
+if [ "$failed" -ne 0 ]; then tail -n 20 "$dir/edge.log" "$dir/flood.err" >&2 2>/dev/null; fi
+[ "$failed" -eq 0 ]
