@@ -26,9 +26,9 @@ if [ -n "${SIP_SCAN_TARGET:-}" ]; then
   host=${SIP_SCAN_TARGET%:*} port=${SIP_SCAN_TARGET##*:}
 else
   if [ ! -x "$edge" ]; then
-    echo "sip_scan: SKIPPED: $edge is not built yet"
-    echo "0 passed, 0 failed"
-    exit 0
+    echo "sip_scan: FAIL: $edge is not built"
+    echo "0 passed, 1 failed"
+    exit 1
   fi
   bench_redis_start "$work/redis" || exit 1
   bench_pids+=("$BENCH_REDIS_PID")
