@@ -24,7 +24,8 @@ release:
 	cmake -S . -B $(RELDIR) -DCMAKE_BUILD_TYPE=Release -DRINGWAY_TESTS=OFF
 	cmake --build $(RELDIR) -j$(JOBS)
 
-test: build
+# The release build is compiled too: -O2 finds warnings (-Werror) that -O0 does not.
+test: build release
 	cd $(TESTDIR) && ctest --output-on-failure -j$(JOBS) $(CTEST_ARGS)
 
 demo: release

@@ -101,7 +101,7 @@ void rw_fallback_devices_plan(const char *user, const char *ext, const char *rea
 {
     rw_stage_t *st;
     rw_target_t *t;
-    char aor[128];
+    char aor[300];
     memset(out, 0, sizeof *out);
     out->status = RW_PLAN_OK;
     copy(out->user, sizeof out->user, user);

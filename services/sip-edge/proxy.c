@@ -257,9 +257,9 @@ static void on_fallback(void *arg, int status, const rw_plan_t *plan, rw_fallbac
     pending_unref(p);
 }
 
+/* Takes over one reference the caller holds; on_fallback releases it. */
 static void use_fallback(pending_t *p)
 {
-    p->refs++;
     if (rw_fallback_resolve(p->px->fb, p->rq.callee, on_fallback, p) != 0) {
         pending_answer(p, SIP_480_TEMPORARILY_UNAVAILABLE, "unroutable");
         pending_unref(p);
@@ -282,10 +282,11 @@ static void on_plan(void *arg, int status, const void *body, size_t len)
         goto out;
     }
     rw_log_warn("router_unavailable", RW_S("call_id", p->ev.call_id), RW_I("status", status));
-    if (p->cancelled)
-        pending_answer(p, SIP_487_REQUEST_TERMINATED, "cancelled");
-    else
-        use_fallback(p);
+    if (!p->cancelled) {
+        use_fallback(p);          /* hands it this callback's reference */
+        return;
+    }
+    pending_answer(p, SIP_487_REQUEST_TERMINATED, "cancelled");
 out:
     pending_unref(p);
 }
@@ -300,10 +301,8 @@ static void route(pending_t *p)
     msgpack_sbuffer_init(&sb);
     p->refs++;
     if (rw_proto_route_req_encode(&p->rq, &sb) != 0
-        || rw_client_request(p->px->router, sb.data, sb.size, p->px->deadline_ms, on_plan, p) != 0) {
-        p->refs--;
-        use_fallback(p);
-    }
+        || rw_client_request(p->px->router, sb.data, sb.size, p->px->deadline_ms, on_plan, p) != 0)
+        use_fallback(p);          /* hands it the reference on_plan would have released */
     msgpack_sbuffer_destroy(&sb);
 }
 
