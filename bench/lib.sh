@@ -140,12 +140,12 @@ bench_ringway_start() {
   local build=$1 work=$2 rhttp bus
   rhttp=$(bench_free_port); bus=$(bench_free_port)
   BENCH_EDGE_HTTP=$(bench_free_port); BENCH_SIP_PORT=$(bench_free_port)
-  env RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT="$BENCH_REDIS_PORT" RINGWAY_LOG_LEVEL=warn \
+  env RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT="$BENCH_REDIS_PORT" RINGWAY_LOG_LEVEL="${BENCH_LOG_LEVEL:-warn}" \
     RINGWAY_HTTP_PORT="$rhttp" RINGWAY_ROUTER_BIND="tcp://127.0.0.1:$bus" RINGWAY_INSTANCE=router-bench \
     "$build/services/router/ringway-router" 2>>"$work/router.log" &
   BENCH_ROUTER_PID=$!
   bench_wait_health "$rhttp" || { bench_log "router did not answer /health (see $work/router.log)"; return 1; }
-  env RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT="$BENCH_REDIS_PORT" RINGWAY_LOG_LEVEL=warn \
+  env RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT="$BENCH_REDIS_PORT" RINGWAY_LOG_LEVEL="${BENCH_LOG_LEVEL:-warn}" \
     RINGWAY_HTTP_PORT="$BENCH_EDGE_HTTP" RINGWAY_SIP_PORT="$BENCH_SIP_PORT" RINGWAY_SIP_ADDR=127.0.0.1 \
     RINGWAY_SIP_PEERS="bench 127.0.0.1:0 proxy" RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$bus" \
     RINGWAY_INSTANCE=sip-edge-bench "${BENCH_EDGE_ENV[@]}" \

@@ -164,7 +164,11 @@ static void on_listed(void *arg, int status, const rw_binding_t *b, size_t n, in
     on_updated(arg, status == RW_OK ? RW_OK : RW_EIO, b, n, NULL, 0);
 }
 
-/* The source of the request as "sip:host:port;transport=x", "" when the Contact says the same. */
+/* The source of the request as "sip:host:port;transport=x" when requests to this binding must
+ * go back there rather than to the Contact: over TCP (the device's own connection, which is
+ * how a phone behind NAT stays reachable), and over UDP when the source differs from the top
+ * Via's sent-by (the device does not know its public address: NAT). Otherwise "": the Contact
+ * is used as given, which also lets one client register a contact elsewhere (RFC 3261 10.2.1). */
 static void received_of(nta_incoming_t *irq, const sip_contact_t *m, char *out, size_t len)
 {
     char host[64] = "";
@@ -184,15 +188,19 @@ static void received_of(nta_incoming_t *irq, const sip_contact_t *m, char *out, 
             port = ntohs(((const struct sockaddr_in6 *) sa)->sin6_port);
         }
     }
-    const char *tp = ai && ai->ai_protocol == IPPROTO_TCP ? "tcp" : "udp";
+    int tcp = ai && ai->ai_protocol == IPPROTO_TCP;
+    const sip_t *sip = msg ? sip_object(msg) : NULL;
+    const sip_via_t *via = sip ? sip->sip_via : NULL;
+    int behind_nat = 1;
+    if (via && via->v_host) {
+        unsigned vport = via->v_port ? (unsigned) atoi(via->v_port) : 5060;
+        behind_nat = strcasecmp(via->v_host, host) != 0 || vport != port;
+    }
     msg_destroy(msg);
-    if (!host[0])
+    (void) m;
+    if (!host[0] || (!tcp && !behind_nat))
         return;
-    const char *mport = m->m_url->url_port;
-    unsigned cport = mport ? (unsigned) atoi(mport) : 5060;
-    if (m->m_url->url_host && !strcasecmp(m->m_url->url_host, host) && cport == port)
-        return;
-    snprintf(out, len, "sip:%s:%u;transport=%s", host, port, tp);
+    snprintf(out, len, "sip:%s:%u;transport=%s", host, port, tcp ? "tcp" : "udp");
 }
 
 /* Fills b from one Contact; returns 0, 423 (too brief) or 400. */
