@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/redis_script.h"
 #include "common/log.h"
 #include "services/sip-edge/digest.h"
 #include "services/sip-edge/nonce.h"
@@ -56,6 +57,7 @@ typedef struct check check_t;
 struct rw_auth {
     su_root_t *root;
     rw_aredis_t *redis;
+    rw_redis_script_t *script;        /* SCRIPT, by SHA1 once Redis has it */
     char realm[64], secret[128];
     unsigned nonce_ttl_s, fail_limit, fail_window_s, lockout_s;
     int n_algs;
@@ -123,7 +125,8 @@ rw_auth_t *rw_auth_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *metric
     a->users = rw_ttlmap_new(sizeof(cached_user_t), CACHE_CAP);
     a->ncs = rw_ttlmap_new(sizeof(uint32_t), CACHE_CAP * 4);
     a->fails = rw_ttlmap_new(sizeof(fails_t), CACHE_CAP);
-    if (!a->users || !a->ncs || !a->fails) {
+    a->script = rw_redis_script_new(SCRIPT);
+    if (!a->users || !a->ncs || !a->fails || !a->script) {
         rw_auth_destroy(&a);
         return NULL;
     }
@@ -354,8 +357,8 @@ static int lookup(check_t *c)
     snprintf(knc, sizeof knc, "rw:nc:%s", c->nonce);
     snprintf(nc, sizeof nc, "%u", c->nc);
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long) a->nonce_ttl_s * 1000ULL + 5000ULL);
-    const char *argv[] = { "EVAL", SCRIPT, "2", knum, knc, nc, ttl };
-    if (!a->redis || rw_aredis_commandargv(a->redis, on_reply, c, 7, argv, NULL) < 0)
+    const char *args[] = { knum, knc, nc, ttl };
+    if (!a->redis || rw_redis_script_run(a->script, a->redis, 2, 4, args, NULL, on_reply, c) < 0)
         return -1;
     c->redis_pending = 1;
     return 0;
@@ -510,6 +513,7 @@ void rw_auth_destroy(rw_auth_t **self)
     rw_ttlmap_destroy(&a->users);
     rw_ttlmap_destroy(&a->ncs);
     rw_ttlmap_destroy(&a->fails);
+    rw_redis_script_destroy(&a->script);
     free(a);
     *self = NULL;
 }

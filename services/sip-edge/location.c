@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/redis_script.h"
 #include "services/sip-edge/ttlmap.h"
 
 #define CACHE_CAP 65536
@@ -78,6 +79,7 @@ struct op {
 struct rw_location {
     su_root_t *root;
     rw_aredis_t *redis;
+    rw_redis_script_t *update;        /* UPDATE_SCRIPT, by SHA1 once Redis has it */
     rw_ttlmap_t *cache;
     op_t *pending;
     su_timer_t *sweep;
@@ -428,15 +430,14 @@ static void on_update_reply(void *arg, redisReply *r)
 static int start_update(rw_location_t *self, op_t *o, int remove_all, const rw_binding_t *changes,
                         size_t n, size_t max)
 {
-    enum { FIXED = 7 };
+    enum { FIXED = 4 };
     const char *argv[FIXED + 2 * RW_LOCATION_MAX_BINDINGS];
     size_t argl[FIXED + 2 * RW_LOCATION_MAX_BINDINGS];
     char key[160], now[24], mx[16], enc[RW_LOCATION_MAX_BINDINGS][1600];
     snprintf(key, sizeof key, "rw:loc:%s", o->aor);
     snprintf(now, sizeof now, "%llu", (unsigned long long) rw_clock_wall_ms());
     snprintf(mx, sizeof mx, "%zu", max);
-    argv[0] = "EVAL", argv[1] = UPDATE_SCRIPT, argv[2] = "1", argv[3] = key;
-    argv[4] = now, argv[5] = remove_all ? "1" : "0", argv[6] = mx;
+    argv[0] = key, argv[1] = now, argv[2] = remove_all ? "1" : "0", argv[3] = mx;
     int argc = FIXED;
     for (size_t i = 0; i < n; i++) {
         argv[argc++] = rw_location_binding_key(&changes[i]);
@@ -448,7 +449,8 @@ static int start_update(rw_location_t *self, op_t *o, int remove_all, const rw_b
     }
     for (int i = 0; i < argc; i++)
         argl[i] = strlen(argv[i]);
-    if (!self->redis || rw_aredis_commandargv(self->redis, on_update_reply, o, argc, argv, argl) < 0)
+    if (!self->redis
+        || rw_redis_script_run(self->update, self->redis, 1, argc, argv, argl, on_update_reply, o) < 0)
         return su_timer_set_interval(o->timer, on_update_timer, o, 0) < 0 ? RW_EIO : RW_OK;
     o->redis_pending = 1;
     return RW_OK;
@@ -526,7 +528,8 @@ rw_location_t *rw_location_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t
     l->redis = redis;
     l->cache = rw_ttlmap_new(sizeof(cached_t), CACHE_CAP);
     l->sweep = su_timer_create(su_root_task(root), SWEEP_MS);
-    if (!l->cache || !l->sweep || su_timer_set_for_ever(l->sweep, on_sweep, (su_timer_arg_t *) l) < 0) {
+    l->update = rw_redis_script_new(UPDATE_SCRIPT);
+    if (!l->cache || !l->sweep || !l->update || su_timer_set_for_ever(l->sweep, on_sweep, (su_timer_arg_t *) l) < 0) {
         rw_location_destroy(&l);
         return NULL;
     }
@@ -563,6 +566,7 @@ void rw_location_destroy(rw_location_t **self)
     }
     su_timer_destroy(l->sweep);
     rw_ttlmap_destroy(&l->cache);
+    rw_redis_script_destroy(&l->update);
     free(l);
     *self = NULL;
 }

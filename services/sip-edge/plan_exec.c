@@ -1,5 +1,6 @@
 /* services/sip-edge/plan_exec.c — one call's plan carried out as a forking proxy (plan_exec.h). */
 #include "services/sip-edge/plan_exec.h"
+#include "services/sip-edge/divert.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ typedef struct {
     char uri[256];
 } branch_t;
 
-typedef struct lookup {           /* one location lookup or colleague route request in flight */
+typedef struct lookup {           /* one location lookup or colleague divert in flight */
     rw_exec_t *ex;                /* NULL once the call is gone: the answer is dropped */
     struct lookup *next;
     unsigned gen;
@@ -326,38 +327,12 @@ static void on_lookup(void *arg, int status, const rw_binding_t *b, size_t n, in
     check(ex);
 }
 
-/* ---- Colleagues: a NUMBER target holding an extension is routed again through router ---- */
-int rw_exec_is_colleague(const rw_target_t *t)
-{
-    return t->type == RW_TARGET_NUMBER && t->number[0] && t->number[0] != '+';
-}
-
-int rw_exec_divert_request(const rw_route_req_t *call, const char *user, const char *ext,
-                           rw_route_req_t *out)
-{
-    *out = *call;
-    if (!ext[0] || strlen(ext) >= sizeof out->callee)
-        return RW_EINVAL;
-    snprintf(out->callee, sizeof out->callee, "%s", ext);
-    out->callee_uri[0] = '\0';
-    out->redirect_mode = false;
-    if (!user || !user[0])
-        return 0;
-    for (uint32_t i = 0; i < out->n_diversions; i++)
-        if (!strcmp(out->diversions[i], user))
-            return 0;
-    if (out->n_diversions >= RW_ROUTE_MAX_DIVERSIONS || strlen(user) >= sizeof out->diversions[0])
-        return RW_ERANGE;         /* too many hops already: the divert is dropped */
-    snprintf(out->diversions[out->n_diversions++], sizeof out->diversions[0], "%s", user);
-    return 0;
-}
-
-/* The colleague's plan replaces what is left of this call's plan: their rules decide. */
+/* ---- Colleagues (divert.h): the colleague's plan replaces what is left of this call's ---- */
 static void divert_to(rw_exec_t *ex, const rw_target_t *t, const rw_plan_t *plan, rw_fallback_t kind)
 {
     snprintf(ex->div_reason, sizeof ex->div_reason, "%s", t->diversion[0] ? t->diversion : "deflection");
     rw_route_req_t next;
-    if (rw_exec_divert_request(&ex->rq, ex->plan.user, t->number, &next) == 0)
+    if (rw_divert_request(&ex->rq, ex->plan.user, t->number, &next) == 0)
         ex->rq = next;            /* a further divert counts this user too */
     rw_log_info("call_diverted", RW_S("call_id", ex->ev.call_id), RW_S("to", t->number),
                 RW_S("user", plan->user), RW_S("reason", ex->div_reason));
@@ -370,13 +345,22 @@ static void divert_to(rw_exec_t *ex, const rw_target_t *t, const rw_plan_t *plan
     advance(ex);
 }
 
-static void on_colleague_fallback(void *arg, int status, const rw_plan_t *plan, rw_fallback_t kind)
+/* The same test lookup_end makes, without ending the lookup. */
+static int colleague_wanted(void *arg)
+{
+    const lookup_t *lk = arg;
+    const rw_exec_t *ex = lk->ex;
+    return ex && lk->gen == ex->gen && !ex->replied && !ex->cancelled;
+}
+
+static void on_colleague(void *arg, int status, const rw_plan_t *plan, rw_fallback_t kind)
 {
     lookup_t *lk = arg;
     rw_exec_t *ex = lk->ex;
     int current = lookup_end(lk);
     if (ex && current && status == 0) {
-        rw_counter_t *c = kind == RW_FALLBACK_LAST_PLAN ? ex->env->fb_plan : ex->env->fb_devices;
+        rw_counter_t *c = kind == RW_FALLBACK_NONE ? NULL
+                          : kind == RW_FALLBACK_LAST_PLAN ? ex->env->fb_plan : ex->env->fb_devices;
         if (c)
             rw_counter_inc(c);
         divert_to(ex, lk->t, plan, kind);
@@ -386,49 +370,17 @@ static void on_colleague_fallback(void *arg, int status, const rw_plan_t *plan, 
         check(ex);
 }
 
-static void on_colleague_plan(void *arg, int status, const void *body, size_t len)
-{
-    lookup_t *lk = arg;
-    rw_exec_t *ex = lk->ex;
-    static rw_plan_t plan;        /* used within this call only (one thread) */
-    int current = lookup_end(lk);
-    int ok = status == 0 && rw_proto_plan_decode(body, len, &plan) == 0 && plan.status != RW_PLAN_ERROR;
-    if (ex && current && !ok && ex->env->fb) {   /* router away: the colleague's fallback plan */
-        lookup_t *again = lookup_new(ex, lk->t);
-        free(lk);
-        if (again && rw_fallback_resolve(ex->env->fb, again->t->number, on_colleague_fallback, again) != 0) {
-            lookup_end(again);
-            free(again);
-            check(ex);
-        }
-        return;
-    }
-    if (ex && current && ok && plan.status == RW_PLAN_OK) {
-        if (ex->env->fb)
-            rw_fallback_remember(ex->env->fb, lk->t->number, &plan);
-        divert_to(ex, lk->t, &plan, RW_FALLBACK_NONE);
-    }
-    free(lk);
-    if (ex)
-        check(ex);
-}
-
 static void start_colleague(rw_exec_t *ex, const rw_target_t *t)
 {
-    rw_route_req_t rq;
-    msgpack_sbuffer sb;
-    if (ex->redirect || rw_exec_divert_request(&ex->rq, ex->plan.user, t->number, &rq) != 0)
-        return;                   /* a 302 cannot name a colleague; too many hops: skipped */
+    static const rw_divert_cb_t cb = { colleague_wanted, on_colleague };
+    const rw_divert_env_t env = { ex->env->router, ex->env->deadline_ms, ex->env->fb };
+    if (ex->redirect)
+        return;                   /* a 302 cannot name a colleague */
     lookup_t *lk = lookup_new(ex, t);
-    if (!lk)
-        return;
-    msgpack_sbuffer_init(&sb);
-    if (!ex->env->router || rw_proto_route_req_encode(&rq, &sb) != 0
-        || rw_client_request(ex->env->router, sb.data, sb.size, ex->env->deadline_ms, on_colleague_plan, lk) != 0) {
-        lookup_end(lk);           /* no router at all: the target is skipped */
+    if (lk && rw_divert_start(&env, &ex->rq, ex->plan.user, t->number, &cb, lk) != 0) {
+        lookup_end(lk);           /* no router, too many hops: the target is skipped */
         free(lk);
     }
-    msgpack_sbuffer_destroy(&sb);
 }
 
 static void start_target(rw_exec_t *ex, const rw_target_t *t)
@@ -444,7 +396,7 @@ static void start_target(rw_exec_t *ex, const rw_target_t *t)
         return;
     }
     case RW_TARGET_NUMBER:
-        if (rw_exec_is_colleague(t))
+        if (rw_divert_is_colleague(t))
             start_colleague(ex, t);
         else
             start_number(ex, t, 0);

@@ -45,19 +45,12 @@ typedef struct {
  * Max-Forwards decremented, credentials removed). rq: the route request the plan answers.
  * ev: the call event template (call id, from, to, user, fallback). record_route: our
  * Record-Route value. 0, or an error after which irq and req still belong to the caller.
- * A NUMBER target holding an extension (no leading '+') is a colleague: a new route request
- * for it (rw_exec_divert_request) is sent to router (else its fallback plan is used) and the
- * colleague's plan replaces the rest of this one; its branches carry a Diversion header. */
+ * A NUMBER target holding an extension (no leading '+') is a colleague (divert.h): its plan,
+ * from router or else its fallback plan, replaces the rest of this one; its branches carry a
+ * Diversion header. */
 int rw_exec_start(rw_exec_env_t *env, nta_incoming_t *irq, msg_t *req, const rw_plan_t *plan,
                   const rw_route_req_t *rq, const rw_ev_call_t *ev, const char *record_route,
                   int redirect);
-/* 1 when t is a colleague divert (a NUMBER target holding an extension). */
-int rw_exec_is_colleague(const rw_target_t *t);
-/* The route request for a divert from user (the current plan's user id) to extension ext:
- * call's request with callee = ext and user appended to diversions (once). RW_EINVAL for an
- * empty or oversized ext, RW_ERANGE when the diversions list is full (the divert is dropped). */
-int rw_exec_divert_request(const rw_route_req_t *call, const char *user, const char *ext,
-                           rw_route_req_t *out);
 /* Ends every call at once (shutdown): branches and server transactions destroyed. */
 void rw_exec_abort_all(rw_exec_env_t *env);
 /* Publishes a call.* event (type "call.offered"...) from a template; cause/reason optional. */

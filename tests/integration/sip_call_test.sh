@@ -95,8 +95,9 @@ check "peer calls alice, alice hangs up" fg call2 -sf "$sc/call_uac_peer_callee_
 wait $u1; check "alice's phone sent BYE and got 200" [ $? -eq 0 ]
 
 # 4. Busy diverts: both of bob's phones answer 486, the plan's final action is voicemail.
-bgs uas-b1 -sf "$(status_uas 486)" -i 127.0.0.1 -p "$b1"; u1=$!
-bgs uas-b2 -sf "$(status_uas 486)" -i 127.0.0.1 -p "$b2"; u2=$!
+s486=$(status_uas 486)   # written once: rewriting it while the first SIPp reads it breaks the load
+bgs uas-b1 -sf "$s486" -i 127.0.0.1 -p "$b1"; u1=$!
+bgs uas-b2 -sf "$s486" -i 127.0.0.1 -p "$b2"; u2=$!
 bgs uas-vm -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$vm"; u3=$!
 sleep 0.3
 check "busy bob diverts to voicemail (200)" fg call3 -sf "$sc/call_uac_peer.xml" -s 2002 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
