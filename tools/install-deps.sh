@@ -9,7 +9,7 @@ build=(build-essential cmake pkg-config libsofia-sip-ua-dev libczmq-dev libzmq3-
        libhiredis-dev libmsgpack-dev libmicrohttpd-dev libjansson-dev libinih-dev
        libcurl4-openssl-dev nettle-dev)
 runtime=(redis-server redis-tools curl)
-testing=(check libsubunit-dev sip-tester valgrind baresip-core sipvicious)
+testing=(check libsubunit-dev sip-tester valgrind baresip-core sipvicious iproute2)
 benchmarks=(kamailio sip-tester)
 fuzzing=(clang libclang-rt-14-dev)
 

@@ -22,27 +22,51 @@ static void sleep_ms(int ms)
     nanosleep(&(struct timespec){ ms / 1000, (long) (ms % 1000) * 1000000L }, NULL);
 }
 
-/* A port free for both TCP and UDP on 127.0.0.1, from the kernel's ephemeral range. */
+/* The kernel's ephemeral range ("32768 60999"): ports handed to outgoing connections. */
+static void ephemeral_range(int *lo, int *hi)
+{
+    *lo = 32768;
+    *hi = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f) {
+        if (fscanf(f, "%d %d", lo, hi) != 2) {
+            *lo = 32768;
+            *hi = 60999;
+        }
+        fclose(f);
+    }
+}
+
+static int bindable(int type, uint16_t port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    int fd = socket(AF_INET, type, 0);
+    if (fd < 0)
+        return 0;
+    int ok = bind(fd, (struct sockaddr *) &sa, sizeof sa) == 0;
+    close(fd);
+    return ok;
+}
+
+/* A port free for both TCP and UDP on 127.0.0.1, chosen below the ephemeral range so that no
+ * outgoing connection of another test can take it between this call and the bind of the
+ * process it is meant for (tests run in parallel). */
 int rw_proc_free_port(void)
 {
-    for (int attempt = 0; attempt < 50; attempt++) {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof sa;
-        int t = socket(AF_INET, SOCK_STREAM, 0);
-        if (t < 0)
-            return -1;
-        if (bind(t, (struct sockaddr *) &sa, sizeof sa) < 0 ||
-            getsockname(t, (struct sockaddr *) &sa, &len) < 0) {
-            close(t);
-            return -1;
-        }
-        int u = socket(AF_INET, SOCK_DGRAM, 0);
-        int ok = u >= 0 && bind(u, (struct sockaddr *) &sa, sizeof sa) == 0;
-        if (u >= 0)
-            close(u);
-        close(t);
-        if (ok)
-            return ntohs(sa.sin_port);
+    static unsigned seed;
+    int lo, hi;
+    ephemeral_range(&lo, &hi);
+    int top = lo > 12000 ? lo - 1 : 65535, bottom = lo > 12000 ? 10000 : (hi < 64000 ? hi + 1 : 10000);
+    if (!seed) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        seed = (unsigned) getpid() * 2654435761u ^ (unsigned) ts.tv_nsec;
+    }
+    for (int attempt = 0; attempt < 500; attempt++) {
+        int port = bottom + (int) (rand_r(&seed) % (unsigned) (top - bottom + 1));
+        if (bindable(SOCK_STREAM, (uint16_t) port) && bindable(SOCK_DGRAM, (uint16_t) port))
+            return port;
     }
     return -1;
 }
