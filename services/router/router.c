@@ -4,6 +4,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/redis_script.h"
 #include "protocols/route.h"
 #include "services/router/fetch.h"
 #include <sofia-sip/su_wait.h>
@@ -17,7 +18,7 @@ struct rw_router {
     rw_server_t *server;
     const rw_numplan_t *numplan;
     rw_router_policy_t policy;
-    char sha[48];                    /* lookup script's SHA1 once loaded */
+    rw_redis_script_t *lookup, *pop; /* the decision's one round trip; popping rw:dir:changes */
     rw_router_cache_t *cache;        /* parsed settings per user, trunks */
     su_timer_t *fallback_timer;      /* polls rw:dir:changes */
     rw_pub_t *pub;                   /* directory.changed events, may be NULL */
@@ -32,7 +33,6 @@ typedef struct decision {
     rw_request_t *req;
     rw_route_req_t rq;
     uint64_t t0_us;
-    int retried;                     /* EVALSHA failed with NOSCRIPT: sent again as EVAL */
     int fallback;                    /* rebuilding rw:fallback:<user>, no bus request */
     struct decision *prev, *next;    /* the router's in-flight list */
 } decision_t;
@@ -106,12 +106,6 @@ static void on_lookup(void *arg, redisReply *rep)
         return;
     }
     if (rep->type == REDIS_REPLY_ERROR) {
-        if (!d->retried && !strncmp(rep->str, "NOSCRIPT", 8)) {
-            d->retried = 1;
-            d->router->sha[0] = '\0';
-            send_lookup(d);
-            return;
-        }
         rw_log_error("lookup_failed", RW_S("error", rep->str));
         reply_error(d, "directory lookup failed");
         return;
@@ -151,31 +145,13 @@ static void send_lookup(decision_t *d)
     if (rw_e164_normalise(r->numplan, d->rq.callee, norm, sizeof norm, &kind) < 0)
         snprintf(norm, sizeof norm, "%.63s", d->rq.callee);
     snprintf(key, sizeof key, "rw:num:%s", norm);
-send:
-    if (r->sha[0])
-        rc = rw_aredis_command(r->redis, on_lookup, d, "EVALSHA %s 1 %s %s %s", r->sha, key, mode, tv);
-    else
-        rc = rw_aredis_command(r->redis, on_lookup, d, "EVAL %s 1 %s %s %s", rw_router_lookup_lua, key,
-                               mode, tv);
+send:;
+    const char *args[] = { key, mode, tv };
+    rc = rw_redis_script_run(r->lookup, r->redis, 1, 3, args, NULL, on_lookup, d);
     if (rc < 0 && d->fallback)
         write_fallback(d, NULL);
     else if (rc < 0)
         reply_error(d, "directory unreachable (Redis)");
-}
-
-static void on_script_loaded(void *arg, redisReply *rep)
-{
-    rw_router_t *r = arg;
-    if (rep && rep->type == REDIS_REPLY_STRING)
-        snprintf(r->sha, sizeof r->sha, "%s", rep->str);
-}
-
-static void on_redis_state(void *arg, bool up)
-{
-    rw_router_t *r = arg;
-    r->sha[0] = '\0';
-    if (up)
-        rw_aredis_command(r->redis, on_script_loaded, r, "SCRIPT LOAD %s", rw_router_lookup_lua);
 }
 
 static void on_fallback_written(void *arg, redisReply *rep)
@@ -264,7 +240,8 @@ static void on_fallback_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t 
     if (!poll)
         return;
     poll->fallback = 2;
-    if (rw_aredis_command(r->redis, on_changes, poll, "EVAL %s 1 rw:dir:changes", pop_lua) == 0)
+    const char *keys[] = { "rw:dir:changes" };
+    if (rw_redis_script_run(r->pop, r->redis, 1, 1, keys, NULL, on_changes, poll) == 0)
         r->fallback_busy = 1;
     else
         finish(poll);
@@ -308,9 +285,13 @@ rw_router_t *rw_router_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *m,
     r->latency = rw_metrics_histogram(m, "decision_seconds", "Time from request to plan", NULL, 0);
     r->fallbacks = rw_metrics_counter(m, "fallback_writes_total", "Fallback plans rebuilt after a change");
     r->cache = rw_router_cache_new();
-    r->server = r->cache ? rw_server_new(root, bind, on_request, r) : NULL;
+    r->lookup = rw_redis_script_new(rw_router_lookup_lua);
+    r->pop = rw_redis_script_new(pop_lua);
+    r->server = r->cache && r->lookup && r->pop ? rw_server_new(root, bind, on_request, r) : NULL;
     if (!r->server) {
         rw_log_error("bind_failed", RW_S("endpoint", bind));
+        rw_redis_script_destroy(&r->lookup);
+        rw_redis_script_destroy(&r->pop);
         rw_router_cache_destroy(&r->cache);
         free(r);
         return NULL;
@@ -318,9 +299,6 @@ rw_router_t *rw_router_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *m,
     r->fallback_timer = su_timer_create(su_root_task(root), 200);
     if (r->fallback_timer)
         su_timer_set_for_ever(r->fallback_timer, on_fallback_timer, (su_timer_arg_t *) r);
-    rw_aredis_on_state(redis, on_redis_state, r);
-    if (rw_aredis_connected(redis))
-        on_redis_state(r, true);
     return r;
 }
 
@@ -329,7 +307,6 @@ void rw_router_destroy(rw_router_t **pself)
     rw_router_t *r = pself ? *pself : NULL;
     if (!r)
         return;
-    rw_aredis_on_state(r->redis, NULL, NULL);
     /* Requests still waiting for Redis are freed with the server; their Redis callbacks
      * then only free the decision. */
     for (decision_t *d = r->inflight, *next; d; d = next) {
@@ -340,6 +317,8 @@ void rw_router_destroy(rw_router_t **pself)
     }
     rw_server_destroy(&r->server);
     su_timer_destroy(r->fallback_timer);
+    rw_redis_script_destroy(&r->lookup);
+    rw_redis_script_destroy(&r->pop);
     rw_router_cache_destroy(&r->cache);
     free(r);
     *pself = NULL;
