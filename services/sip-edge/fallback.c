@@ -9,6 +9,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/redis_script.h"
 
 typedef struct { char num[64]; char user[64]; } num_slot_t;
 typedef struct { char user[64]; rw_plan_t plan; } plan_slot_t;
@@ -30,8 +31,16 @@ struct rw_fallback_store {
     plan_slot_t *plans;
     num_slot_t *nums;
     fb_req_t *reqs;
+    rw_redis_script_t *lookup;
     rw_plan_t scratch;
 };
+
+/* One round trip: KEYS[1] = rw:num:<number>. nil for nobody, else {id, plan or "", ext or ""}. */
+static const char lookup_lua[] =
+    "local id = redis.call('GET', KEYS[1])\n"
+    "if not id then return false end\n"
+    "return {id, redis.call('GET', 'rw:fallback:' .. id) or '',\n"
+    "        redis.call('HGET', 'rw:user:' .. id, 'ext') or ''}\n";
 
 static size_t hash(const char *s, size_t n)
 {
@@ -59,7 +68,8 @@ rw_fallback_store_t *rw_fallback_new(rw_aredis_t *redis, const char *realm, unsi
     self->n_nums = num_slots ? num_slots : 4096;
     self->plans = calloc(self->n_plans, sizeof *self->plans);
     self->nums = calloc(self->n_nums, sizeof *self->nums);
-    if (!self->plans || !self->nums)
+    self->lookup = rw_redis_script_new(lookup_lua);
+    if (!self->plans || !self->nums || !self->lookup)
         rw_fallback_destroy(&self);
     return self;
 }
@@ -71,6 +81,7 @@ void rw_fallback_destroy(rw_fallback_store_t **pself)
         return;
     for (fb_req_t *r = self->reqs; r; r = r->next)
         r->fb = NULL;
+    rw_redis_script_destroy(&self->lookup);
     free(self->plans);
     free(self->nums);
     free(self);
@@ -146,64 +157,47 @@ static void answer_from_memory(fb_req_t *r)
     r->fn(r->arg, RW_OK, &self->scratch, RW_FALLBACK_DEVICES);
 }
 
-static void on_ext(void *arg, redisReply *reply)
+static const char *elem(const redisReply *a, size_t i, size_t *len)
 {
-    fb_req_t *r = arg;
-    if (!r->fb)
-        goto done;
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        answer_from_memory(r);
-        goto done;
-    }
-    const char *ext = reply->type == REDIS_REPLY_STRING && reply->len < 64 ? reply->str : r->number;
-    rw_fallback_devices_plan(r->user, ext, r->fb->realm, r->fb->ring_ms, &r->fb->scratch);
-    r->fn(r->arg, RW_OK, &r->fb->scratch, RW_FALLBACK_DEVICES);
-done:
-    req_end(r);
+    const redisReply *e = a->element[i];
+    *len = e->type == REDIS_REPLY_STRING ? e->len : 0;
+    return e->type == REDIS_REPLY_STRING ? e->str : "";
 }
 
-static void on_plan(void *arg, redisReply *reply)
+/* The user's stored plan, else a plan for their registered devices. */
+static void on_lookup(void *arg, redisReply *reply)
 {
     fb_req_t *r = arg;
+    size_t id_len, plan_len, ext_len;
     if (!r->fb)
         goto done;
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+    if (!reply || reply->type == REDIS_REPLY_ERROR
+        || (reply->type == REDIS_REPLY_ARRAY && reply->elements != 3)) {
         answer_from_memory(r);
         goto done;
     }
-    if (reply->type == REDIS_REPLY_STRING
-        && rw_proto_plan_decode(reply->str, reply->len, &r->fb->scratch) == 0
-        && r->fb->scratch.status == RW_PLAN_OK) {
-        if (!r->fb->scratch.user[0])
-            copy(r->fb->scratch.user, sizeof r->fb->scratch.user, r->user);
-        r->fn(r->arg, RW_OK, &r->fb->scratch, RW_FALLBACK_LAST_PLAN);
-        goto done;
-    }
-    if (rw_aredis_command(r->fb->redis, on_ext, r, "HGET rw:user:%s ext", r->user) == 0)
-        return;
-    answer_from_memory(r);
-done:
-    req_end(r);
-}
-
-static void on_num(void *arg, redisReply *reply)
-{
-    fb_req_t *r = arg;
-    if (!r->fb)
-        goto done;
-    if (!reply || reply->type == REDIS_REPLY_ERROR) {
-        answer_from_memory(r);
-        goto done;
-    }
-    if (reply->type != REDIS_REPLY_STRING || reply->len >= sizeof r->user) {
+    if (reply->type != REDIS_REPLY_ARRAY) {   /* nil: the number belongs to nobody */
         r->fn(r->arg, RW_ENOTFOUND, NULL, RW_FALLBACK_NONE);
         goto done;
     }
-    copy(r->user, sizeof r->user, reply->str);
+    const char *id = elem(reply, 0, &id_len), *plan = elem(reply, 1, &plan_len);
+    const char *ext = elem(reply, 2, &ext_len);
+    if (id_len == 0 || id_len >= sizeof r->user) {
+        r->fn(r->arg, RW_ENOTFOUND, NULL, RW_FALLBACK_NONE);
+        goto done;
+    }
+    copy(r->user, sizeof r->user, id);
     remember_num(r->fb, r->number, r->user);
-    if (rw_aredis_command(r->fb->redis, on_plan, r, "GET rw:fallback:%s", r->user) == 0)
-        return;
-    answer_from_memory(r);
+    rw_plan_t *out = &r->fb->scratch;
+    if (plan_len && rw_proto_plan_decode(plan, plan_len, out) == 0 && out->status == RW_PLAN_OK) {
+        if (!out->user[0])
+            copy(out->user, sizeof out->user, r->user);
+        r->fn(r->arg, RW_OK, out, RW_FALLBACK_LAST_PLAN);
+        goto done;
+    }
+    rw_fallback_devices_plan(r->user, ext_len && ext_len < 64 ? ext : r->number, r->fb->realm,
+                             r->fb->ring_ms, out);
+    r->fn(r->arg, RW_OK, out, RW_FALLBACK_DEVICES);
 done:
     req_end(r);
 }
@@ -223,7 +217,10 @@ int rw_fallback_resolve(rw_fallback_store_t *self, const char *number, rw_fallba
     if (self->reqs)
         self->reqs->prev = r;
     self->reqs = r;
-    if (!self->redis || rw_aredis_command(self->redis, on_num, r, "GET rw:num:%s", number) != 0) {
+    char key[80];
+    snprintf(key, sizeof key, "rw:num:%s", number);
+    const char *keys[] = { key };
+    if (!self->redis || rw_redis_script_run(self->lookup, self->redis, 1, 1, keys, NULL, on_lookup, r) != 0) {
         answer_from_memory(r);
         req_end(r);
     }
