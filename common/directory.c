@@ -110,9 +110,8 @@ static int exec_ok(rw_redis_t *r)
     return ok ? 0 : RW_EIO;
 }
 
-static int cmd_ok(rw_redis_t *r, redisReply *rep)
+static int reply_ok(redisReply *rep)   /* frees rep */
 {
-    (void) r;
     int ok = rep && rep->type != REDIS_REPLY_ERROR;
     if (rep)
         freeReplyObject(rep);
@@ -129,26 +128,28 @@ int rw_dir_user_put(rw_redis_t *r, const rw_numplan_t *plan, rw_dir_user_t *u,
         rw_dir_ha1(u->ext, u->realm, password, u->ha1);
     rw_dir_user_t old;
     bool had = rw_dir_user_get(r, u->id, &old) == 0;
-    rc = cmd_ok(r, rw_redis_command(r, "MULTI"));
+    rc = reply_ok(rw_redis_command(r, "MULTI"));
     if (had && strcmp(old.ext, u->ext))
-        rc |= cmd_ok(r, rw_redis_command(r, "DEL rw:num:%s", old.ext));
+        rc |= reply_ok(rw_redis_command(r, "DEL rw:num:%s", old.ext));
     if (had && old.number[0] && strcmp(old.number, u->number))
-        rc |= cmd_ok(r, rw_redis_command(r, "DEL rw:num:%s", old.number));
-    rc |= cmd_ok(r, rw_redis_command(r, "SET rw:dir:schema %d", RW_DIR_SCHEMA));
-    rc |= cmd_ok(r, rw_redis_command(r, "SADD rw:users %s", u->id));
-    rc |= cmd_ok(r, rw_redis_command(r, "HSET rw:user:%s id %s ext %s number %s name %s site %s tz %s realm %s ha1 %s",
+        rc |= reply_ok(rw_redis_command(r, "DEL rw:num:%s", old.number));
+    rc |= reply_ok(rw_redis_command(r, "SET rw:dir:schema %d", RW_DIR_SCHEMA));
+    rc |= reply_ok(rw_redis_command(r, "SADD rw:users %s", u->id));
+    rc |= reply_ok(rw_redis_command(r, "HSET rw:user:%s id %s ext %s number %s name %s site %s tz %s realm %s ha1 %s",
                                      u->id, u->id, u->ext, u->number, u->name, u->site, u->tz, u->realm, u->ha1));
     if (password) {                   /* RFC 7616 SHA-256 digest; only from a password */
         char ha1_sha256[65];
         rw_dir_ha1_sha256(u->ext, u->realm, password, ha1_sha256);
-        rc |= cmd_ok(r, rw_redis_command(r, "HSET rw:user:%s ha1_sha256 %s", u->id, ha1_sha256));
+        rc |= reply_ok(rw_redis_command(r, "HSET rw:user:%s ha1_sha256 %s", u->id, ha1_sha256));
     } else {
-        rc |= cmd_ok(r, rw_redis_command(r, "HDEL rw:user:%s ha1_sha256", u->id));
+        rc |= reply_ok(rw_redis_command(r, "HDEL rw:user:%s ha1_sha256", u->id));
     }
-    rc |= cmd_ok(r, rw_redis_command(r, "SET rw:num:%s %s", u->ext, u->id));
+    rc |= reply_ok(rw_redis_command(r, "SET rw:num:%s %s", u->ext, u->id));
     if (u->number[0])
-        rc |= cmd_ok(r, rw_redis_command(r, "SET rw:num:%s %s", u->number, u->id));
-    if (rc || exec_ok(r) < 0)
+        rc |= reply_ok(rw_redis_command(r, "SET rw:num:%s %s", u->number, u->id));
+    /* EXEC always: a command refused while queuing makes Redis abort the whole transaction,
+     * and the connection never stays inside a MULTI. */
+    if (exec_ok(r) < 0 || rc)
         return snprintf(err, len, "redis write failed"), RW_EIO;
     return rw_dir_changed(r, u->id);
 }
@@ -180,7 +181,7 @@ int rw_dir_device_put(rw_redis_t *r, const rw_numplan_t *plan, const char *user_
     } else {
         return snprintf(err, len, "device '%s': kind must be sip, number or voicemail", device_id), RW_EINVAL;
     }
-    if (cmd_ok(r, rw_redis_command(r, "HSET rw:user:%s:devices %s %s", user_id, device_id, value)) < 0)
+    if (reply_ok(rw_redis_command(r, "HSET rw:user:%s:devices %s %s", user_id, device_id, value)) < 0)
         return snprintf(err, len, "redis write failed"), RW_EIO;
     return rw_dir_changed(r, user_id);
 }
