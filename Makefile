@@ -41,8 +41,9 @@ bench:
 	cmake --build $(RELDIR) -j$(JOBS)
 	bench/run.sh $(RELDIR)
 
-# The integration tests with every service under valgrind memcheck (no sanitizers in this
-# build): a leak or memory error makes the service exit 99 and its test fail.
+# The integration tests under valgrind memcheck (no sanitizers in this build): every service
+# a test starts through the harness or $RINGWAY_WRAP runs under it, and a leak or memory error
+# makes the service exit 99 and its test fail. The sip-* shell tests do not use the wrap yet.
 valgrind: deps
 	cmake -S . -B $(VGDIR) -DCMAKE_BUILD_TYPE=Debug -DRINGWAY_SANITIZE=OFF
 	cmake --build $(VGDIR) -j$(JOBS)
