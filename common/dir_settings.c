@@ -380,12 +380,52 @@ int rw_dir_device_rm(rw_redis_t *r, const rw_numplan_t *plan, const char *user_i
     return rc < 0 ? rc : rw_dir_changed(r, user_id);
 }
 
+/* Every other user whose rules or calendar divert send calls to user_id, in one script run. */
+static const char referrers_lua[] =
+    "local id, out = ARGV[1], {}\n"
+    "local needle = '\"user:' .. id .. '\"'\n"
+    "for _, u in ipairs(redis.call('SMEMBERS', 'rw:users')) do\n"
+    "  if u ~= id then\n"
+    "    local s = redis.call('HGET', 'rw:user:' .. u, 'settings')\n"
+    "    if s and string.find(s, needle, 1, true) then out[#out + 1] = u end\n"
+    "    if redis.call('HGET', 'rw:divert:' .. u, 'to') == 'user:' .. id then\n"
+    "      out[#out + 1] = u .. ' (calendar divert)' end\n"
+    "  end\n"
+    "end\n"
+    "table.sort(out)\n"
+    "return out\n";
+
+/* RW_EINVAL naming the users who still divert to user_id; 0 when nobody does. */
+static int check_referrers(rw_redis_t *r, const char *user_id, char *err, size_t len)
+{
+    redisReply *a = rw_redis_command(r, "EVAL %s 0 %s", referrers_lua, user_id);
+    if (!a || a->type != REDIS_REPLY_ARRAY) {
+        if (a)
+            freeReplyObject(a);
+        return snprintf(err, len, "redis unreachable (%s)", user_id), RW_EIO;
+    }
+    int rc = 0;
+    if (a->elements) {
+        size_t n = (size_t) snprintf(err, len, "user '%s' is still a divert target of", user_id);
+        for (size_t i = 0; i < a->elements && n < len; i++)
+            n += (size_t) snprintf(err + n, len - n, "%s %s", i ? "," : "",
+                                  a->element[i]->str ? a->element[i]->str : "?");
+        if (n < len)
+            snprintf(err + n, len - n, "; change their rules first");
+        rc = RW_EINVAL;
+    }
+    freeReplyObject(a);
+    return rc;
+}
+
 int rw_dir_user_rm(rw_redis_t *r, const char *user_id, char *err, size_t len)
 {
     rw_dir_user_t u;
     int rc = rw_dir_user_get(r, user_id, &u);
     if (rc < 0)
         return snprintf(err, len, "unknown user '%s'", user_id), rc;
+    if ((rc = check_referrers(r, user_id, err, len)) < 0)
+        return rc;
     const char *cmds[] = { "DEL rw:num:%s", "DEL rw:num:%s", "DEL rw:user:%s", "DEL rw:user:%s:devices",
                            "DEL rw:divert:%s", "DEL rw:fallback:%s", "SREM rw:users %s" };
     const char *args[] = { u.ext, u.number, user_id, user_id, user_id, user_id, user_id };

@@ -80,7 +80,8 @@ int rw_dir_divert_clear(rw_redis_t *r, const char *user_id);
 /* Remove a device; refused (RW_EEXIST) while a rule names it. */
 int rw_dir_device_rm(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
                      const char *device_id, char *err, size_t err_len);
-/* Remove a user, their index keys, devices, settings and fallback plan. */
+/* Remove a user, their index keys, devices, settings and fallback plan; refused (RW_EINVAL, the
+ * users named) while another user's rules or calendar divert still send calls to them. */
 int rw_dir_user_rm(rw_redis_t *r, const char *user_id, char *err, size_t err_len);
 /* Trunks: rw:trunks hash name -> {"prefixes":[...],"order":n,"address":"sip:..."}; every write
  * bumps rw:trunks:ver so routers reload the table. prefixes: comma-separated E.164 prefixes. */

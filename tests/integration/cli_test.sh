@@ -62,6 +62,10 @@ out=$("$rw" rule set alice office '{"name":"x","action":"ring","ring":["pager"]}
 check "missing device refused" grep -q "device 'pager' which does not exist" <<<"$out"
 out=$("$rw" device rm alice mobile 2>&1)
 check "device used by a rule cannot go" grep -q "used by rule 'school'" <<<"$out"
+out=$("$rw" user rm bob 2>&1); rc=$?
+check "a divert target cannot be removed" [ $rc -eq 1 ]
+check "its referrers are named" grep -q "user 'bob' is still a divert target of alice; change their rules first" <<<"$out"
+check "the refused user is kept" bash -c "'$rw' user show bob >/dev/null"
 check "profile switch" bash -c "'$rw' profile switch alice on-leave | grep -q switched"
 check "unknown profile exits 1" bash -c "! '$rw' profile switch alice nope 2>/dev/null"
 check "trunk add" bash -c "'$rw' trunk add fr +33 sip:fr.example --order 3 | grep -q saved"
