@@ -29,9 +29,12 @@
 #define SLOW_STEP_MS 500              /* added per failure beyond half the limit */
 #define SLOW_MAX_MS 3000
 
-/* KEYS[1] rw:num:<ext>, KEYS[2] rw:nc:<nonce>; ARGV[1] nc (decimal), ARGV[2] nonce ttl ms.
- * Returns {fresh} for an unknown extension, else {fresh, id, ha1, ha1_sha256, realm}. */
+/* KEYS[1] rw:num:<ext>, KEYS[2] rw:nc:<nonce>, KEYS[3] rw:authlock:<source>; ARGV[1] nc
+ * (decimal), ARGV[2] nonce ttl ms. Returns {-ms} while the source is locked out (by any
+ * instance), {fresh} for an unknown extension, else {fresh, id, ha1, ha1_sha256, realm}. */
 static const char SCRIPT[] =
+    "local lock = redis.call('PTTL', KEYS[3])\n"
+    "if lock > 0 then return {-lock} end\n"
     "local fresh = 1\n"
     "local prev = tonumber(redis.call('GET', KEYS[2]) or '0')\n"
     "if tonumber(ARGV[1]) <= prev then fresh = 0 else\n"
@@ -40,6 +43,14 @@ static const char SCRIPT[] =
     "if not id then return {fresh} end\n"
     "local h = redis.call('HMGET', 'rw:user:' .. id, 'ha1', 'ha1_sha256', 'realm')\n"
     "return {fresh, id, h[1] or '', h[2] or '', h[3] or ''}\n";
+
+/* KEYS[1] rw:authfail:<source>, KEYS[2] rw:authlock:<source>; ARGV limit, window ms, lockout
+ * ms. Counts one failure for every instance; at the limit the source is locked out everywhere. */
+static const char FAIL_SCRIPT[] =
+    "local n = redis.call('INCR', KEYS[1])\n"
+    "if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end\n"
+    "if n >= tonumber(ARGV[1]) then redis.call('SET', KEYS[2], n, 'PX', ARGV[3]) end\n"
+    "return n\n";
 
 typedef struct {                      /* HA1 cache entry, key = extension */
     char id[64];
@@ -58,6 +69,7 @@ struct rw_auth {
     su_root_t *root;
     rw_aredis_t *redis;
     rw_redis_script_t *script;        /* SCRIPT, by SHA1 once Redis has it */
+    rw_redis_script_t *fail_script;   /* FAIL_SCRIPT */
     char realm[64], secret[128];
     unsigned nonce_ttl_s, fail_limit, fail_window_s, lockout_s;
     int n_algs;
@@ -126,7 +138,8 @@ rw_auth_t *rw_auth_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *metric
     a->ncs = rw_ttlmap_new(sizeof(uint32_t), CACHE_CAP * 4);
     a->fails = rw_ttlmap_new(sizeof(fails_t), CACHE_CAP);
     a->script = rw_redis_script_new(SCRIPT);
-    if (!a->users || !a->ncs || !a->fails || !a->script) {
+    a->fail_script = rw_redis_script_new(FAIL_SCRIPT);
+    if (!a->users || !a->ncs || !a->fails || !a->script || !a->fail_script) {
         rw_auth_destroy(&a);
         return NULL;
     }
@@ -236,10 +249,37 @@ static fails_t *fails_of(rw_auth_t *a, const char *source, uint64_t now)
     return rw_ttlmap_get(a->fails, source, now);
 }
 
+/* Counts the failure in Redis too, so every instance and process shares the lockout. */
+static void share_failure(rw_auth_t *a, const char *source)
+{
+    char kf[80], kl[80], lim[16], win[24], lock[24];
+    snprintf(kf, sizeof kf, "rw:authfail:%s", source);
+    snprintf(kl, sizeof kl, "rw:authlock:%s", source);
+    snprintf(lim, sizeof lim, "%u", a->fail_limit);
+    snprintf(win, sizeof win, "%llu", a->fail_window_s * 1000ULL);
+    snprintf(lock, sizeof lock, "%llu", a->lockout_s * 1000ULL);
+    const char *args[] = { kf, kl, lim, win, lock };
+    if (a->redis)
+        (void) rw_redis_script_run(a->fail_script, a->redis, 2, 5, args, NULL, NULL, NULL);
+}
+
+/* Locks c->source out locally for ms (a lockout another instance started, seen in Redis). */
+static void lock_locally(rw_auth_t *a, const char *source, uint64_t ms)
+{
+    uint64_t now = now_ms();
+    fails_t *f = rw_ttlmap_put(a->fails, source, now + ms, now);
+    if (f) {
+        f->count = a->fail_limit;
+        f->window_start_ms = now;
+        f->locked_until_ms = now + ms;
+    }
+}
+
 /* Counts a failure from c->source; returns the delay to apply to the answer. */
 static unsigned record_failure(rw_auth_t *a, check_t *c)
 {
     uint64_t now = now_ms(), window = a->fail_window_s * 1000ULL;
+    share_failure(a, c->source);
     fails_t *f = rw_ttlmap_get(a->fails, c->source, now);
     if (!f || now - f->window_start_ms > window) {
         f = rw_ttlmap_put(a->fails, c->source, now + window, now);
@@ -331,6 +371,17 @@ static void on_reply(void *arg, redisReply *r)
         verify(c, u->ha1, u->ha1_sha256, 1);
         return;
     }
+    if (r->element[0]->integer < 0) {        /* locked out, by this or another instance */
+        uint64_t ms = (uint64_t) -r->element[0]->integer;
+        rw_counter_inc(a->c_lockouts);            /* first seen here: not yet locked locally */
+        rw_log_warn("auth_lockout", RW_S("source", c->source), RW_S("counted", "shared"),
+                    RW_I("lockout_s", (long long) (ms / 1000)));
+        lock_locally(a, c->source, ms);
+        rw_counter_inc(a->c_locked);
+        c->retry_after = (unsigned) ((ms + 999) / 1000);
+        conclude(c, V_LOCKED, 0);
+        return;
+    }
     int fresh = r->element[0]->integer != 0;
     if (r->elements < 5 || strcmp(elem(r, 4), a->realm) != 0) {
         verify(c, NULL, NULL, fresh);               /* unknown here */
@@ -352,13 +403,14 @@ static void on_reply(void *arg, redisReply *r)
 static int lookup(check_t *c)
 {
     rw_auth_t *a = c->auth;
-    char knum[64], knc[64], nc[16], ttl[24];
+    char knum[64], knc[64], klock[80], nc[16], ttl[24];
     snprintf(knum, sizeof knum, "rw:num:%s", c->user);
+    snprintf(klock, sizeof klock, "rw:authlock:%s", c->source);
     snprintf(knc, sizeof knc, "rw:nc:%s", c->nonce);
     snprintf(nc, sizeof nc, "%u", c->nc);
     snprintf(ttl, sizeof ttl, "%llu", (unsigned long long) a->nonce_ttl_s * 1000ULL + 5000ULL);
-    const char *args[] = { knum, knc, nc, ttl };
-    if (!a->redis || rw_redis_script_run(a->script, a->redis, 2, 4, args, NULL, on_reply, c) < 0)
+    const char *args[] = { knum, knc, klock, nc, ttl };
+    if (!a->redis || rw_redis_script_run(a->script, a->redis, 3, 5, args, NULL, on_reply, c) < 0)
         return -1;
     c->redis_pending = 1;
     return 0;
@@ -514,6 +566,7 @@ void rw_auth_destroy(rw_auth_t **self)
     rw_ttlmap_destroy(&a->ncs);
     rw_ttlmap_destroy(&a->fails);
     rw_redis_script_destroy(&a->script);
+    rw_redis_script_destroy(&a->fail_script);
     free(a);
     *self = NULL;
 }

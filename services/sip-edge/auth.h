@@ -5,7 +5,9 @@
  * count is accepted once per nonce (Redis, or memory when Redis is away). HA1 comes from Redis
  * (rw:num:<ext> -> rw:user:<id> ha1 / ha1_sha256) in one round trip and is cached briefly.
  * Unknown user and wrong password get the same 403; a source address with too many failures
- * is slowed, then answered 503 + Retry-After until its lockout ends. */
+ * is slowed, then answered 503 + Retry-After until its lockout ends. Failures and lockouts are
+ * counted in Redis too (rw:authfail:<addr>, rw:authlock:<addr>), so a lockout holds on every
+ * instance and process; each also counts locally, which decides when Redis is away. */
 #ifndef RW_SIPEDGE_AUTH_H
 #define RW_SIPEDGE_AUTH_H
 

@@ -176,7 +176,8 @@ check "even with the right password" sipp_run "$sip1" register_locked.xml 2001 a
 check "lockout logged" grep -q '"event":"auth_lockout"' "$dir/edge1.log"
 check "lockout counted in /metrics" bash -c "curl -fs http://127.0.0.1:$http1/metrics | grep -q '^ringway_sip_edge_auth_lockouts_total 1'"
 check "refusals counted in /metrics" bash -c "curl -fs http://127.0.0.1:$http1/metrics | grep -q 'auth_total{result=\"locked_out\"} [1-9]'"
-check "other instance not locked (per-instance policy)" sipp_run "$sip2" register_ok.xml 2001 alice-pw "$me" 120
+check "the other instance refuses it too (lockout shared through Redis)" sipp_run "$sip2" register_locked_auth.xml 2001 alice-pw "$me" 120
+check "the shared lockout is in Redis" bash -c "[ \$(redis-cli -p $rport pttl rw:authlock:127.0.0.1) -gt 0 ]"
 
 kill -TERM "$edge1" "$edge2"
 wait "$edge1" 2>/dev/null; rc1=$?
