@@ -11,6 +11,8 @@ check() {  # description, command...
   if "$@"; then pass=$((pass+1)); else failed=$((failed+1)); echo "FAIL: $what" >&2; fi
 }
 
+# shellcheck source=tests/harness/wrap.sh
+. "$top/tests/harness/wrap.sh"     # RINGWAY_WRAP (make valgrind): the router runs under it
 port=$("$RINGWAY_FREE_PORT" 1)
 dir=$(mktemp -d)
 redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
@@ -74,10 +76,11 @@ check "rule set usage exits 2" bash -c "'$rw' rule set alice 2>/dev/null; [ \$? 
 check "fallback rebuild queues every user" bash -c "'$rw' --json fallback rebuild | grep -q '\"queued_users\":4'"
 check "divert set" bash -c "'$rw' divert set bob +447700900777 2026-01-01T00:00:00Z 2030-01-01T00:00:00Z | grep -q saved"
 rport=$("$RINGWAY_FREE_PORT" 1); hport=$("$RINGWAY_FREE_PORT" 1)
-RINGWAY_HTTP_PORT=$hport RINGWAY_ROUTER_BIND=tcp://127.0.0.1:$rport "$build/services/router/ringway-router" 2>"$dir/router.log" &
+RINGWAY_HTTP_PORT=$hport RINGWAY_ROUTER_BIND=tcp://127.0.0.1:$rport "${RW_WRAP[@]}" "$build/services/router/ringway-router" 2>"$dir/router.log" &
 router=$!
 trap 'kill $router $redis 2>/dev/null; wait $router $redis 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 1 50); do [ "$(redis-cli -p "$port" exists rw:fallback:dev)" = 1 ] && break; sleep 0.1; done
+for _ in $(seq 1 $((50 * RW_SCALE))); do [ "$(redis-cli -p "$port" exists rw:fallback:dev)" = 1 ] && break; sleep 0.1; done
+rw_wait_tcp "$rport"
 check "a router wrote the fallback plans" [ "$(redis-cli -p "$port" exists rw:fallback:alice)" = 1 ]
 check "the change list is drained" [ "$(redis-cli -p "$port" llen rw:dir:changes)" = 0 ]
 out=$("$rw" explain 2001 --router tcp://127.0.0.1:$rport --at 2026-03-30T09:04:00Z 2>&1)
@@ -87,7 +90,10 @@ check "explain: pinned school rule beats leave" grep -q "rule 'school' matched" 
 out=$("$rw" explain 2002 --router tcp://127.0.0.1:$rport --at 2026-03-30T09:04:00Z --json 2>&1)
 check "explain --json shows the calendar divert" grep -q '"dest":"+447700900777"' <<<"$out"
 check "bad --at exits 2" bash -c "'$rw' explain 2001 --at yesterday 2>/dev/null; [ \$? -eq 2 ]"
-kill $router; wait $router 2>/dev/null
+rw_stop $router; rc=$?
+trap 'kill $redis 2>/dev/null; wait $redis 2>/dev/null; rm -rf "$dir"' EXIT
+check "router exits 0 on SIGTERM" [ $rc -eq 0 ]
+check "no valgrind report" rw_valgrind_clean "$dir/router.log"
 
 echo "cli_test: $pass passed, $failed failed"
 [ $failed -eq 0 ]

@@ -6,6 +6,8 @@ set -uo pipefail
 top=${RINGWAY_SOURCE_DIR:?}
 build=${RINGWAY_BUILD_DIR:?}
 fail() { echo "FAIL: $*" >&2; cat "$out" >&2; exit 1; }
+# shellcheck source=tests/harness/wrap.sh
+. "$top/tests/harness/wrap.sh"     # RINGWAY_WRAP (make valgrind): tools/demo.sh runs the services under it
 
 read -r redis_port http_base bus_base sip_port < <("$RINGWAY_FREE_PORT" 4 | tr '\n' ' ')
 state=$(mktemp -d)
@@ -16,7 +18,7 @@ setsid "$top/tools/demo.sh" "$build" >"$out" 2>&1 &
 demo=$!
 trap 'kill -TERM $demo 2>/dev/null; sleep 1; pkill -KILL -s $demo 2>/dev/null; rm -rf "$state"' EXIT
 
-for _ in $(seq 1 150); do grep -q "Ctrl-C stops everything" "$out" && break; sleep 0.1; done
+for _ in $(seq 1 $((150 * RW_SCALE))); do grep -q "Ctrl-C stops everything" "$out" && break; sleep 0.1; done
 grep -q "Ctrl-C stops everything" "$out" || fail "demo did not come up"
 
 ports=$(grep -o 'http://127.0.0.1:[0-9]*/health' "$out" | sed 's/.*:\([0-9]*\)\/health/\1/')
@@ -34,12 +36,13 @@ grep -q "2001 alice" "$out" || fail "demo accounts not printed"
 
 pgid=$demo
 kill -TERM $demo
-for _ in $(seq 1 100); do kill -0 $demo 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 1 $((100 * RW_SCALE))); do kill -0 $demo 2>/dev/null || break; sleep 0.1; done
 kill -0 $demo 2>/dev/null && fail "demo ignored SIGTERM"
 sleep 0.2
 left=$(pgrep -g "$pgid" || true)
 [ -z "$left" ] || fail "processes left behind: $(ps -o pid,cmd -p $left)"
 grep -q '"event":"stopped"' "$state/ringway-demo/logs/router.log" || fail "router did not stop cleanly"
+rw_valgrind_clean "$state"/ringway-demo/logs/*.log || fail "valgrind reported errors or leaks"
 trap - EXIT
 rm -rf "$state"
 echo "demo_test: 1 passed, 0 failed"

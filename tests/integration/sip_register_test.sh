@@ -15,6 +15,8 @@ if [ ! -x "$edge_bin" ] || ! command -v sipp >/dev/null; then
   echo "sip_register_test: ringway-sip-edge or sipp missing" >&2; exit 1
 fi
 
+# shellcheck source=tests/harness/wrap.sh
+. "$src/tests/harness/wrap.sh"     # RINGWAY_WRAP (make valgrind): sip-edge runs under it
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$dir"; }
@@ -45,10 +47,10 @@ start_edge() { # sip-port http-port log
   RINGWAY_AUTH_NONCE_SECRET=$secret RINGWAY_AUTH_NONCE_TTL_S=300 RINGWAY_AUTH_FAIL_LIMIT=6 \
   RINGWAY_AUTH_FAIL_WINDOW_S=120 RINGWAY_AUTH_LOCKOUT_S=30 RINGWAY_REG_MIN_EXPIRES=2 \
   RINGWAY_REG_MAX_EXPIRES=600 RINGWAY_REG_DEFAULT_EXPIRES=300 RINGWAY_LOG_LEVEL=debug \
-    "$edge_bin" >>"$3" 2>&1 &
+    "${RW_WRAP[@]}" "$edge_bin" >>"$3" 2>&1 &
   last_pid=$!
   pids+=($last_pid)
-  for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$2/health" >/dev/null && break; sleep 0.1; done
+  rw_wait_health "$2"
 }
 start_edge "$sip1" "$http1" "$dir/edge1.log"; edge1=$last_pid
 
@@ -56,9 +58,9 @@ n=0
 sipp_run() { # port scenario user password contact expires [more sipp args...]
   local port=$1 scen=$2 user=$3 pw=$4 contact=$5 exp=$6; shift 6
   n=$((n+1))
-  timeout 20 sipp "127.0.0.1:$port" -sf "$sc/$scen" -m 1 -l 1 -i 127.0.0.1 -p "$ua" -t u1 \
+  timeout "$(rw_secs 20)" sipp "127.0.0.1:$port" -sf "$sc/$scen" -m 1 -l 1 -i 127.0.0.1 -p "$ua" -t u1 \
     -au "$user" -ap "$pw" -key user "$user" -key contact "$contact" -key expires "$exp" \
-    -timeout 10 -timeout_error -nostdin -trace_err -error_file "$dir/sipp$n.err" \
+    -timeout "$(rw_secs 10)" -timeout_error -nostdin -trace_err -error_file "$dir/sipp$n.err" \
     -trace_msg -message_file "$dir/sipp$n.msg" -trace_logs -log_file "$dir/sipp$n.log" "$@" \
     >/dev/null 2>&1
 }
@@ -128,7 +130,8 @@ check "Expires 0 removes a binding" sipp_run "$sip1" register_ok.xml 2001 alice-
 check "that binding gone" bash -c "[ \$(redis-cli -p $rport hlen '$loc') = 3 ] && [ -z \"\$(redis-cli -p $rport hget '$loc' sip:2001@127.0.0.1:7001)\" ]"
 
 # 8. bindings survive a restart and are seen by a second instance sharing Redis
-kill -TERM "$edge1"; wait "$edge1" 2>/dev/null
+rw_stop "$edge1"; rc0=$?
+check "sip-edge exits 0 on SIGTERM (restart)" [ $rc0 -eq 0 ]
 check "sip-edge stopped cleanly" grep -q '"event":"stopped"' "$dir/edge1.log"
 start_edge "$sip1" "$http1" "$dir/edge1.log"; edge1=$last_pid
 check "after restart: query answered" sipp_run "$sip1" register_query.xml 2001 alice-pw "" 120
@@ -160,7 +163,7 @@ EOF
   echo "<sip:2003@127.0.0.1:$sip1;transport=udp>;auth_pass=carol-pw;regint=120" >"$bdir/accounts"
   baresip -f "$bdir" </dev/null >"$dir/baresip.log" 2>&1 &
   bpid=$!; pids+=($bpid)
-  for _ in $(seq 1 50); do [ "$(R hlen rw:loc:sip:2003@$realm)" = 1 ] && break; sleep 0.1; done
+  for _ in $(seq 1 $((50 * RW_SCALE))); do [ "$(R hlen rw:loc:sip:2003@$realm)" = 1 ] && break; sleep 0.1; done
   check "baresip registered with digest (binding in Redis)" bash -c "redis-cli -p $rport hvals rw:loc:sip:2003@$realm | grep -q '127.0.0.1:$bua'"
   check "baresip saw 200" grep -q "200 OK" "$dir/baresip.log"
   kill -TERM "$bpid" 2>/dev/null; wait "$bpid" 2>/dev/null
@@ -179,9 +182,11 @@ check "refusals counted in /metrics" bash -c "curl -fs http://127.0.0.1:$http1/m
 check "the other instance refuses it too (lockout shared through Redis)" sipp_run "$sip2" register_locked_auth.xml 2001 alice-pw "$me" 120
 check "the shared lockout is in Redis" bash -c "[ \$(redis-cli -p $rport pttl rw:authlock:127.0.0.1) -gt 0 ]"
 
-kill -TERM "$edge1" "$edge2"
-wait "$edge1" 2>/dev/null; rc1=$?
+rw_stop "$edge1"; rc1=$?
+rw_stop "$edge2"; rc2=$?
 check "sip-edge exits 0 on SIGTERM" [ $rc1 -eq 0 ]
+check "the second sip-edge exits 0 on SIGTERM" [ $rc2 -eq 0 ]
+check "no valgrind report" rw_valgrind_clean "$dir/edge1.log" "$dir/edge2.log"
 check "no sanitizer reports" bash -c "! grep -q 'ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer' '$dir/edge1.log' '$dir/edge2.log'"
 if [ $failed -ne 0 ]; then
   for f in "$dir"/*.err; do [ -s "$f" ] && { echo "== $f"; tail -5 "$f"; }; done

@@ -15,6 +15,8 @@ send=${RINGWAY_SIP_SEND:-$build/tests/rw-sip-send}
 edge=$build/services/sip-edge/ringway-sip-edge
 # shellcheck source=bench/lib.sh
 . "$src/bench/lib.sh"
+# shellcheck source=tests/harness/wrap.sh
+. "$src/tests/harness/wrap.sh"     # RINGWAY_WRAP (make valgrind): sip-edge runs under it
 BENCH_NAME=sip_scan
 
 for t in svwar svcrack; do
@@ -41,9 +43,10 @@ else
     RINGWAY_SIP_ADDR=127.0.0.1 RINGWAY_SIP_PORT="$port" RINGWAY_INSTANCE=sip-edge-scan \
     RINGWAY_AUTH_FAIL_LIMIT=5 RINGWAY_AUTH_FAIL_WINDOW_S=60 RINGWAY_AUTH_LOCKOUT_S=60 \
     RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$(bench_free_port)" RINGWAY_LOG_LEVEL=warn \
-    "$edge" 2>"$work/sip-edge.log" &
-  bench_pids+=($!)
-  bench_wait_health "$http" && bench_wait_udp "$port" 5 ||
+    "${RW_WRAP[@]}" "$edge" 2>"$work/sip-edge.log" &
+  edge_pid=$!
+  bench_pids+=($edge_pid)
+  rw_wait_health "$http" 10 && bench_wait_udp "$port" 5 ||
     { echo "sip_scan: sip-edge did not start"; cat "$work/sip-edge.log"; exit 1; }
 fi
 
@@ -82,9 +85,14 @@ Authorization: Digest username="2001", realm="ringway.local", nonce="0", uri="si
 Content-Length: 0
 
 EOF
-line=$("$send" -w 1500 "$host" "$port" "$work/register.msg")
+line=$("$send" -w $((1500 * RW_SCALE)) "$host" "$port" "$work/register.msg")
 echo "  a REGISTER after the guessing was answered: $line"
 [[ "$line" =~ ^SIP/2\.0\ (403|503|429) ]]
 check "the guessing source is locked out (403/503/429, not 401)" $?
+if [ -n "${edge_pid:-}" ]; then
+  rw_stop "$edge_pid"; rc=$?
+  [ $rc -eq 0 ] && rw_valgrind_clean "$work/sip-edge.log"
+  check "sip-edge exits 0 on SIGTERM, no valgrind report (status $rc)" $?
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

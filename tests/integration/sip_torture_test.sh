@@ -16,6 +16,8 @@ corpus=$src/tests/integration/sip/torture
 edge=$build/services/sip-edge/ringway-sip-edge
 # shellcheck source=bench/lib.sh
 . "$src/bench/lib.sh"
+# shellcheck source=tests/harness/wrap.sh
+. "$src/tests/harness/wrap.sh"     # RINGWAY_WRAP (make valgrind): sip-edge runs under it
 BENCH_NAME=sip_torture
 
 [ -x "$send" ] || { echo "sip_torture: $send is not built"; exit 1; }
@@ -36,16 +38,16 @@ else
   env RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT="$BENCH_REDIS_PORT" RINGWAY_HTTP_PORT="$http" \
     RINGWAY_SIP_ADDR=127.0.0.1 RINGWAY_SIP_PORT="$port" RINGWAY_INSTANCE=sip-edge-torture \
     RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$(bench_free_port)" RINGWAY_LOG_LEVEL=warn \
-    "$edge" 2>"$work/sip-edge.log" &
+    "${RW_WRAP[@]}" "$edge" 2>"$work/sip-edge.log" &
   edge_pid=$!
   bench_pids+=("$edge_pid")
-  bench_wait_health "$http" && bench_wait_udp "$port" 5 ||
+  rw_wait_health "$http" 10 && bench_wait_udp "$port" 5 ||
     { echo "sip_torture: sip-edge did not start"; cat "$work/sip-edge.log"; exit 1; }
 fi
 
 alive() {
   local s
-  s=$("$send" -w 2000 "$host" "$port" "$corpus/valid_options.msg")
+  s=$("$send" -w $((2000 * RW_SCALE)) "$host" "$port" "$corpus/valid_options.msg")
   case "$s" in "SIP/2.0 200 "*) ;; *) echo "    OPTIONS to the edge answered: $s"; return 1 ;; esac
   if [ -n "$http" ]; then curl -fsS -o /dev/null "http://127.0.0.1:$http/health" || return 1; fi
   if [ -n "${edge_pid:-}" ]; then kill -0 "$edge_pid" 2>/dev/null || return 1; fi
@@ -56,7 +58,7 @@ alive || { echo "sip_torture: the edge does not answer OPTIONS before the corpus
 while read -r name mode want; do
   case "$name" in ''|'#'*) continue ;; esac
   case "$mode" in tcp) opt=(-t) ;; raw) opt=(-r) ;; *) opt=() ;; esac
-  line=$("$send" "${opt[@]}" -w 700 "$host" "$port" "$corpus/$name.msg") || line="(not sent)"
+  line=$("$send" "${opt[@]}" -w $((700 * RW_SCALE)) "$host" "$port" "$corpus/$name.msg") || line="(not sent)"
   code=none
   [[ "$line" =~ ^SIP/2\.0\ ([0-9]{3}) ]] && code=${BASH_REMATCH[1]}
   verdict=ok
@@ -66,6 +68,11 @@ while read -r name mode want; do
   printf '  %-28s %-4s %-40s %s\n' "$name" "$mode" "${line:0:40}" "$verdict"
   if [ "$verdict" = ok ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
 done <"$corpus/expected.txt"
+if [ -n "${edge_pid:-}" ]; then
+  rw_stop "$edge_pid"; rc=$?
+  printf '  %-73s %s\n' "sip-edge exits 0 on SIGTERM (status $rc)" "$([ $rc -eq 0 ] && echo ok || echo FAIL)"
+  if [ $rc -eq 0 ] && rw_valgrind_clean "$work/sip-edge.log"; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
+fi
 echo "$pass passed, $fail failed"
 if [ "$fail" -gt 0 ] && [ -f "$work/sip-edge.log" ]; then tail -n 30 "$work/sip-edge.log"; fi
 [ "$fail" -eq 0 ]
