@@ -64,8 +64,10 @@ typedef struct {
     rw_rule_set_t profiles[RW_RULES_MAX_PROFILES];
 } rw_settings_t;
 
-/* Parse settings JSON into *out (zeroed first). active_only keeps only the pinned set and the
- * active profile (what the router needs). RW_EINVAL with the offending path in err
+/* Parse settings JSON into *out: the counts and every set and rule they cover, each zeroed
+ * before it is filled (sets and rules past the counts are left as they were: read only what
+ * the counts cover). active_only keeps only the pinned set and the active profile (what the
+ * router needs). RW_EINVAL with the offending path in err
  * ("profiles.office[2].from: '25:00' is not HH:MM"). Numbers are normalised with plan. */
 int rw_rules_parse(const char *json, const rw_numplan_t *plan, bool active_only,
                    rw_settings_t *out, char *err, size_t err_len);

@@ -9,8 +9,14 @@
 
 #include "common/err.h"
 
+/* Calls whose arguments fit a block of this size come from the script's free list, so a
+ * call costs no malloc once the list holds as many as are in flight. */
+#define CALL_BLOCK 512
+#define MAX_SPARE_CALLS 1024
+
 typedef struct call {             /* one command in flight; argv/argl point past the struct */
     rw_redis_script_t *script;    /* NULL once the script was destroyed */
+    int pooled;                   /* a CALL_BLOCK block */
     struct call *next, *prev;
     rw_aredis_t *redis;
     rw_aredis_fn *fn;
@@ -27,6 +33,8 @@ struct rw_redis_script {
     char sha[2 * SHA1_DIGEST_SIZE + 1];
     int loaded;                   /* an EVAL succeeded: EVALSHA from now on */
     call_t *calls;                /* in flight */
+    call_t *spare;                /* finished CALL_BLOCK blocks, linked by next */
+    unsigned n_spare;
 };
 
 rw_redis_script_t *rw_redis_script_new(const char *lua)
@@ -54,6 +62,10 @@ void rw_redis_script_destroy(rw_redis_script_t **self)
         return;
     for (call_t *c = (*self)->calls; c; c = c->next)
         c->script = NULL;
+    for (call_t *c = (*self)->spare, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
     free(*self);
     *self = NULL;
 }
@@ -76,6 +88,19 @@ static void unlink_call(call_t *c)
 }
 
 static void on_reply(void *arg, redisReply *reply);
+
+/* A finished call back to its script's free list, or freed (script destroyed, list full). */
+static void release(call_t *c)
+{
+    rw_redis_script_t *s = c->script;
+    if (s && c->pooled && s->n_spare < MAX_SPARE_CALLS) {
+        c->next = s->spare;
+        s->spare = c;
+        s->n_spare++;
+    } else {
+        free(c);
+    }
+}
 
 static int send_call(call_t *c)
 {
@@ -102,21 +127,30 @@ static void on_reply(void *arg, redisReply *reply)
     if (s && !c->by_sha && reply && reply->type != REDIS_REPLY_ERROR)
         s->loaded = 1;
     unlink_call(c);
-    if (c->fn)
-        c->fn(c->arg, reply);
-    free(c);
+    rw_aredis_fn *fn = c->fn;
+    void *fn_arg = c->arg;
+    release(c);                   /* before fn, which may destroy the script */
+    if (fn)
+        fn(fn_arg, reply);
 }
 
-static call_t *call_new(int argc, const char *const *args, const size_t *argl)
+static call_t *call_new(rw_redis_script_t *s, int argc, const char *const *args, const size_t *argl)
 {
     size_t bytes = 0;
     for (int i = 0; i < argc; i++)
         bytes += (argl ? argl[i] : strlen(args[i])) + 1;
-    size_t n = (size_t) argc + 3;
-    call_t *c = malloc(sizeof *c + n * (sizeof (char *) + sizeof (size_t)) + bytes);
-    if (!c)
+    size_t n = (size_t) argc + 3, need = sizeof (call_t) + n * (sizeof (char *) + sizeof (size_t)) + bytes;
+    call_t *c = NULL;
+    int pooled = need <= CALL_BLOCK;
+    if (pooled && s->spare) {
+        c = s->spare;
+        s->spare = c->next;
+        s->n_spare--;
+    } else if (!(c = malloc(pooled ? CALL_BLOCK : need))) {
         return NULL;
+    }
     memset(c, 0, sizeof *c);
+    c->pooled = pooled;
     c->argc = (int) n;
     c->argv = (const char **) (void *) (c + 1);
     c->argl = (size_t *) (void *) (c->argv + n);
@@ -137,7 +171,7 @@ int rw_redis_script_run(rw_redis_script_t *self, rw_aredis_t *redis, int numkeys
 {
     if (!self || !redis || argc < 0 || numkeys < 0 || numkeys > argc || (argc && !args))
         return RW_EINVAL;
-    call_t *c = call_new(argc, args, argl);
+    call_t *c = call_new(self, argc, args, argl);
     if (!c)
         return RW_ENOMEM;
     c->script = self;
@@ -145,9 +179,16 @@ int rw_redis_script_run(rw_redis_script_t *self, rw_aredis_t *redis, int numkeys
     c->fn = fn;
     c->arg = arg;
     c->by_sha = self->loaded;
-    snprintf(c->numkeys, sizeof c->numkeys, "%d", numkeys);
+    char digits[16];                /* numkeys in decimal, without snprintf's cost per call */
+    size_t nd = 0, len = 0;
+    do
+        digits[nd++] = (char) ('0' + numkeys % 10);
+    while ((numkeys /= 10) > 0);
+    while (nd > 0)
+        c->numkeys[len++] = digits[--nd];
+    c->numkeys[len] = '\0';
     c->argv[2] = c->numkeys;
-    c->argl[2] = strlen(c->numkeys);
+    c->argl[2] = len;
     c->next = self->calls;
     if (self->calls)
         self->calls->prev = c;
@@ -155,7 +196,7 @@ int rw_redis_script_run(rw_redis_script_t *self, rw_aredis_t *redis, int numkeys
     int rc = send_call(c);
     if (rc != 0) {
         unlink_call(c);
-        free(c);
+        release(c);
     }
     return rc;
 }

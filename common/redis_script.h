@@ -3,7 +3,8 @@
  * also caches it in Redis); from then on EVALSHA with the SHA1 computed here. A NOSCRIPT reply
  * (Redis restarted or failed over, SCRIPT FLUSH) is answered by sending that command once
  * more as EVAL, and the next calls use EVAL until one succeeds. The object keeps a pointer to
- * the script text (which must outlive it); calls in flight outlive it (no retry after destroy). */
+ * the script text (which must outlive it); calls in flight outlive it (no retry after destroy).
+ * It also keeps finished calls' memory for the next ones: no malloc per call once warm. */
 #ifndef RW_REDIS_SCRIPT_H
 #define RW_REDIS_SCRIPT_H
 
@@ -18,8 +19,8 @@ void rw_redis_script_destroy(rw_redis_script_t **self);
 
 /* Runs the script on redis with args: numkeys keys, then the other arguments (argl NULL: the
  * lengths are strlen). The arguments are copied. 0: fn (may be NULL) runs exactly once, as an
- * rw_aredis_fn (NULL reply when the command failed, an error reply for a script error);
- * RW_EINVAL (bad arguments), RW_ENOMEM or RW_EAGAIN (not connected): fn never runs. */
+ * rw_aredis_fn (NULL reply when the command failed, an error reply for a script error), and
+ * may destroy the script; RW_EINVAL (bad arguments), RW_ENOMEM or RW_EAGAIN (not connected): fn never runs. */
 int rw_redis_script_run(rw_redis_script_t *self, rw_aredis_t *redis, int numkeys, int argc,
                         const char *const *args, const size_t *argl, rw_aredis_fn *fn, void *arg);
 

@@ -1,8 +1,9 @@
 /* services/router/fetch.h — the one Redis round trip of a decision: the Lua script that reads
  * the callee's user, devices (with live-binding flags), settings, presence, calendar divert
  * and, when changed, the trunks; and the parser of its reply into a rw_router_user_t.
- * Parsed settings are cached per user, keyed by the version counter stored with them, so a
- * decision allocates nothing on a hit. Owned by one router; single-threaded. */
+ * Parsed settings are cached per user and reused while the settings text the script returns is
+ * byte-for-byte the one parsed, so a change is seen by the next decision and a hit neither
+ * parses nor allocates. Bounded (oldest entries go first). Owned by one router; single-threaded. */
 #ifndef RW_ROUTER_FETCH_H
 #define RW_ROUTER_FETCH_H
 
@@ -14,14 +15,26 @@ extern const char rw_router_lookup_lua[];
 
 typedef struct rw_router_cache rw_router_cache_t;
 
-rw_router_cache_t *rw_router_cache_new(void);
+typedef struct {
+    uint64_t hits, misses;           /* decisions for users with settings */
+    uint64_t evictions;              /* entries dropped to stay within the memory bound */
+    size_t entries, bytes;           /* held now */
+} rw_router_cache_stats_t;
+
+/* Parsed settings kept by default, at most (entries are a few KB each). */
+#define RW_ROUTER_CACHE_BYTES ((size_t) 32 << 20)
+
+/* max_bytes: the bound (0 = RW_ROUTER_CACHE_BYTES); the entry just made always stays. */
+rw_router_cache_t *rw_router_cache_new(size_t max_bytes);
 void rw_router_cache_destroy(rw_router_cache_t **self);
 /* The trunk table version the cache holds (ARGV[2] of the script). */
 const char *rw_router_cache_trunk_ver(const rw_router_cache_t *self);
+void rw_router_cache_stats(const rw_router_cache_t *self, rw_router_cache_stats_t *out);
 
 /* Parse the script's reply. RW_ENOTFOUND for nil, RW_EPROTO for a malformed reply. Fills u
- * (settings point into the cache: valid until the next call) and pol's trunks when the reply
- * carried them. now_ms decides whether presence and calendar divert are in force. */
+ * (settings point into the cache: valid until the next call; only the fields the plan builder
+ * reads are set, devices up to n_devices) and pol's trunks when the reply carried them.
+ * now_ms decides whether presence and calendar divert are in force. */
 int rw_router_fetch_parse(rw_router_cache_t *self, const rw_numplan_t *np, const redisReply *rep,
                           uint64_t now_ms, rw_router_user_t *u, rw_router_policy_t *pol);
 

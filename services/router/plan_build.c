@@ -6,6 +6,21 @@
 #include <stdio.h>
 #include <string.h>
 
+/* "sip:<ext>@<realm>" into out, cut to fit as snprintf would (without its cost per call). */
+static void own_aor(const rw_router_user_t *u, char *out, size_t size)
+{
+    const char *parts[] = { "sip:", u->ext, "@", u->realm };
+    size_t at = 0;
+    for (int i = 0; i < 4; i++) {
+        size_t n = strlen(parts[i]);
+        if (n > size - 1 - at)
+            n = size - 1 - at;
+        memcpy(out + at, parts[i], n);
+        at += n;
+    }
+    out[at] = '\0';
+}
+
 int rw_plan_device_index(const rw_router_user_t *u, const char *device_id)
 {
     for (size_t i = 0; i < u->n_devices; i++)
@@ -21,7 +36,7 @@ void rw_plan_add_trunks(const rw_router_policy_t *pol, rw_target_t *t)
         for (int p = 0; p < 4 && tr->prefixes[p][0]; p++) {
             if (strncmp(t->number, tr->prefixes[p], strlen(tr->prefixes[p])))
                 continue;
-            snprintf(t->trunks[t->n_trunks++], sizeof t->trunks[0], "%s", tr->name);
+            rw_plan_copy(t->trunks[t->n_trunks++], sizeof t->trunks[0], tr->name);
             break;
         }
     }
@@ -43,15 +58,15 @@ int rw_plan_add_device(const rw_router_policy_t *pol, const rw_router_user_t *u,
     const char *kind = u->devices[dev].kind, *addr = u->devices[dev].address;
     rw_target_type_t type;
     if (!strcmp(kind, "sip")) {
-        snprintf(aor, sizeof aor, "%.127s", addr);
+        rw_plan_copy(aor, sizeof aor, addr);
         if (!addr[0])
-            snprintf(aor, sizeof aor, "sip:%s@%s", u->ext, u->realm);
+            own_aor(u, aor, sizeof aor);
         type = RW_TARGET_DEVICES;
     } else if (!strcmp(kind, "number")) {
-        snprintf(aor, sizeof aor, "%.127s", addr);
+        rw_plan_copy(aor, sizeof aor, addr);
         type = RW_TARGET_NUMBER;
     } else if (!strcmp(kind, "voicemail")) {
-        snprintf(aor, sizeof aor, "%s", u->id);
+        rw_plan_copy(aor, sizeof aor, u->id);
         type = RW_TARGET_VOICEMAIL;
     } else {
         return RW_ENOTFOUND;
@@ -67,7 +82,7 @@ int rw_plan_add_device(const rw_router_policy_t *pol, const rw_router_user_t *u,
         rw_plan_add_trunks(pol, t);
     }
     if (diversion)
-        snprintf(t->diversion, sizeof t->diversion, "%s", diversion);
+        rw_plan_copy(t->diversion, sizeof t->diversion, diversion);
     if (u->devices[dev].live < 0)
         rw_proto_plan_trace(plan, "device '%s': %s has no registration now", u->devices[dev].id, aor);
     else
@@ -79,7 +94,7 @@ int rw_plan_add_device(const rw_router_policy_t *pol, const rw_router_user_t *u,
 bool rw_plan_aor_dead(const rw_router_user_t *u, const char *aor)
 {
     char own[128];
-    snprintf(own, sizeof own, "sip:%s@%s", u->ext, u->realm);
+    own_aor(u, own, sizeof own);
     for (size_t i = 0; i < u->n_devices; i++)
         if (!strcmp(u->devices[i].kind, "sip") && u->devices[i].live >= 0 &&
             !strcmp(u->devices[i].address[0] ? u->devices[i].address : own, aor))
@@ -96,9 +111,9 @@ void rw_plan_final_voicemail(const rw_router_user_t *u, rw_plan_t *plan, rw_fina
         plan->final = RW_FINAL_VOICEMAIL;
         memset(&plan->final_target, 0, sizeof plan->final_target);
         plan->final_target.type = RW_TARGET_VOICEMAIL;
-        snprintf(plan->final_target.mailbox, sizeof plan->final_target.mailbox, "%s", u->id);
+        rw_plan_copy(plan->final_target.mailbox, sizeof plan->final_target.mailbox, u->id);
         if (diversion)
-            snprintf(plan->final_target.diversion, sizeof plan->final_target.diversion, "%s", diversion);
+            rw_plan_copy(plan->final_target.diversion, sizeof plan->final_target.diversion, diversion);
         return;
     }
     plan->final = otherwise;

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include "protocols/route.h"
 #include "common/dir_rules.h"
 
@@ -47,9 +48,22 @@ typedef struct {
     rw_router_trunk_t trunks[RW_ROUTER_MAX_TRUNKS];  /* sorted by order */
 } rw_router_policy_t;
 
-/* Fills *plan for req; user NULL means the callee resolved to nobody (RW_PLAN_NOT_FOUND). */
+/* Fills *plan for req; user NULL means the callee resolved to nobody (RW_PLAN_NOT_FOUND).
+ * Only the header and what the counts cover are written: stages, targets and trace lines
+ * past n_stages, n_targets and n_trace keep whatever the buffer held. */
 void rw_router_build_plan(const rw_router_policy_t *pol, const rw_route_req_t *req,
                           const rw_router_user_t *user, rw_plan_t *plan);
+
+/* Copies src into dst (size bytes), cut to fit and NUL-terminated: what snprintf(dst, size,
+ * "%s", src) does, without parsing a format on every decision. */
+static inline void rw_plan_copy(char *dst, size_t size, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= size)
+        n = size - 1;
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
 
 /* Helpers shared by the evaluator (plan_build.c). */
 int rw_plan_device_index(const rw_router_user_t *u, const char *device_id);

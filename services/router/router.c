@@ -26,7 +26,12 @@ struct rw_router {
     rw_counter_t *ok, *not_found, *error, *bad, *fallbacks;
     rw_histogram_t *latency;
     struct decision *inflight;       /* decisions waiting for Redis */
+    struct decision *spare;          /* finished decisions kept for reuse (no malloc per call) */
+    unsigned n_spare;
+    msgpack_sbuffer sb;              /* reply encoding, reused */
 };
+
+#define MAX_SPARE 1024
 
 typedef struct decision {
     rw_router_t *router;
@@ -47,29 +52,34 @@ static void unlink_decision(decision_t *d)
         d->next->prev = d->prev;
 }
 
+/* Unlinks d and keeps it for the next decision, or frees it. */
+static void finish(decision_t *d)
+{
+    rw_router_t *r = d->router;
+    unlink_decision(d);
+    if (r && r->n_spare < MAX_SPARE) {
+        d->next = r->spare;
+        r->spare = d;
+        r->n_spare++;
+    } else {
+        free(d);
+    }
+}
+
 static void reply_plan(decision_t *d, const rw_plan_t *plan)
 {
     rw_router_t *r = d->router;
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    if (rw_proto_plan_encode(plan, &sb) == 0) {
-        rw_server_reply(d->req, sb.data, sb.size);
+    r->sb.size = 0;
+    if (rw_proto_plan_encode(plan, &r->sb) == 0) {
+        rw_server_reply(d->req, r->sb.data, r->sb.size);
     } else {
         rw_log_error("plan_encode_failed", RW_S("call_id", plan->call_id));
         rw_request_drop(&d->req);
     }
-    msgpack_sbuffer_destroy(&sb);
     rw_counter_inc(plan->status == RW_PLAN_OK ? r->ok
                    : plan->status == RW_PLAN_NOT_FOUND ? r->not_found : r->error);
     rw_histogram_observe(r->latency, (double) (rw_clock_mono_us() - d->t0_us) / 1e6);
-    unlink_decision(d);
-    free(d);
-}
-
-static void finish(decision_t *d)
-{
-    unlink_decision(d);
-    free(d);
+    finish(d);
 }
 
 static void write_fallback(decision_t *d, const rw_plan_t *plan);
@@ -143,8 +153,9 @@ static void send_lookup(decision_t *d)
     }
     /* A callee that is no valid number is looked up as given: it simply matches nobody. */
     if (rw_e164_normalise(r->numplan, d->rq.callee, norm, sizeof norm, &kind) < 0)
-        snprintf(norm, sizeof norm, "%.63s", d->rq.callee);
-    snprintf(key, sizeof key, "rw:num:%s", norm);
+        rw_plan_copy(norm, sizeof norm, d->rq.callee);
+    memcpy(key, "rw:num:", 7);
+    rw_plan_copy(key + 7, sizeof key - 7, norm);
 send:;
     const char *args[] = { key, mode, tv };
     rc = rw_redis_script_run(r->lookup, r->redis, 1, 3, args, NULL, on_lookup, d);
@@ -188,9 +199,18 @@ static void write_fallback(decision_t *d, const rw_plan_t *plan)
 
 static decision_t *new_decision(rw_router_t *r)
 {
-    decision_t *d = calloc(1, sizeof *d);
-    if (!d)
+    decision_t *d = r->spare;
+    if (d) {
+        r->spare = d->next;
+        r->n_spare--;
+    } else if (!(d = malloc(sizeof *d))) {
         return NULL;
+    }
+    /* d->rq is zeroed where it is filled (the request decoder, on_changes): only the
+     * bookkeeping needs resetting here. */
+    d->req = NULL;
+    d->fallback = 0;
+    d->prev = NULL;
     d->router = r;
     d->t0_us = rw_clock_mono_us();
     d->next = r->inflight;
@@ -217,6 +237,7 @@ static void on_changes(void *arg, redisReply *rep)
         if (rep->element[i]->type != REDIS_REPLY_STRING || !(d = new_decision(r)))
             continue;
         d->fallback = 1;
+        memset(&d->rq, 0, sizeof d->rq);
         snprintf(d->rq.call_id, sizeof d->rq.call_id, "fallback");
         snprintf(d->rq.caller, sizeof d->rq.caller, "anonymous");
         snprintf(d->rq.callee, sizeof d->rq.callee, "%.63s", rep->element[i]->str);
@@ -284,7 +305,8 @@ rw_router_t *rw_router_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *m,
     r->bad = rw_metrics_counter(m, "bad_requests_total", "Route requests that could not be decoded");
     r->latency = rw_metrics_histogram(m, "decision_seconds", "Time from request to plan", NULL, 0);
     r->fallbacks = rw_metrics_counter(m, "fallback_writes_total", "Fallback plans rebuilt after a change");
-    r->cache = rw_router_cache_new();
+    msgpack_sbuffer_init(&r->sb);
+    r->cache = rw_router_cache_new(0);
     r->lookup = rw_redis_script_new(rw_router_lookup_lua);
     r->pop = rw_redis_script_new(pop_lua);
     r->server = r->cache && r->lookup && r->pop ? rw_server_new(root, bind, on_request, r) : NULL;
@@ -320,6 +342,11 @@ void rw_router_destroy(rw_router_t **pself)
     rw_redis_script_destroy(&r->lookup);
     rw_redis_script_destroy(&r->pop);
     rw_router_cache_destroy(&r->cache);
+    for (decision_t *d = r->spare, *next; d; d = next) {
+        next = d->next;
+        free(d);
+    }
+    msgpack_sbuffer_destroy(&r->sb);
     free(r);
     *pself = NULL;
 }

@@ -112,7 +112,7 @@ static bool add_dest(const rw_router_policy_t *pol, const rw_router_user_t *u,
     /* A colleague is reached through their extension, routed again by sip-edge with this
      * user added to the diversions (their own rules apply, loops stop at the guard). */
     rw_proto_stage_add_target(st, RW_TARGET_NUMBER, d->kind == RW_DEST_USER ? d->ext : d->ref, &t);
-    snprintf(t->diversion, sizeof t->diversion, "%s", reason);
+    rw_plan_copy(t->diversion, sizeof t->diversion, reason);
     if (d->kind == RW_DEST_NUMBER)
         rw_plan_add_trunks(pol, t);
     return true;
@@ -200,7 +200,7 @@ static void collect(const rw_router_user_t *u, const rw_route_req_t *req, choice
         consider(&s->pinned.rules[i], u, req, c, plan);
     if (u->divert_to.kind) {
         memset(calendar, 0, sizeof *calendar);
-        snprintf(calendar->name, sizeof calendar->name, "calendar divert");
+        rw_plan_copy(calendar->name, sizeof calendar->name, "calendar divert");
         calendar->from_min = calendar->to_min = -1;
         calendar->action = RW_ACT_DIVERT;
         calendar->to = u->divert_to;
@@ -219,22 +219,34 @@ static void header(const rw_route_req_t *req, const rw_router_user_t *u, rw_plan
                         u->presence[0] ? u->presence : "unknown");
 }
 
+/* The header only: stages and targets are zeroed as they are added (rw_proto_plan_add_stage,
+ * rw_proto_stage_add_target) and nothing reads past the counts, so the other 25 KB of the
+ * plan need no zeroing on every decision. */
+static void plan_reset(rw_plan_t *plan, const char *call_id)
+{
+    rw_plan_copy(plan->call_id, sizeof plan->call_id, call_id);
+    plan->status = RW_PLAN_OK;
+    plan->user[0] = '\0';
+    plan->n_stages = 0;
+    plan->final = RW_FINAL_UNAVAILABLE;
+    memset(&plan->final_target, 0, sizeof plan->final_target);
+    plan->n_trace = 0;
+}
+
 void rw_router_build_plan(const rw_router_policy_t *pol, const rw_route_req_t *req,
                           const rw_router_user_t *u, rw_plan_t *plan)
 {
     choice_t c = { 0 };
     rw_rule_t calendar;
     char buf[96];
-    memset(plan, 0, sizeof *plan);
-    snprintf(plan->call_id, sizeof plan->call_id, "%s", req->call_id);
-    plan->final = RW_FINAL_UNAVAILABLE;
+    plan_reset(plan, req->call_id);
     if (!u) {
         plan->status = RW_PLAN_NOT_FOUND;
         rw_proto_plan_trace(plan, "'%s' is nobody's extension or number", req->callee);
         return;
     }
     plan->status = RW_PLAN_OK;
-    snprintf(plan->user, sizeof plan->user, "%s", u->id);
+    rw_plan_copy(plan->user, sizeof plan->user, u->id);
     header(req, u, plan);
     if (in_diversions(req, u->id) || (pol->max_hops && req->n_diversions >= pol->max_hops)) {
         rw_proto_plan_trace(plan, "loop protection: call already diverted through %u user(s)%s",

@@ -22,7 +22,8 @@ int rw_schedule_zone_exists(const char *tz)
 int rw_schedule_local(const char *tz, uint64_t time_ms, rw_local_time_t *out)
 {
     static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
-    int ok = rw_schedule_zone_exists(tz);
+    /* current_tz only ever holds a zone that exists (or UTC): no file check for it again */
+    int ok = (tz && tz[0] && !strcmp(tz, current_tz)) || rw_schedule_zone_exists(tz);
     const char *zone = ok ? tz : "UTC";
     time_t t = (time_t) (time_ms / 1000);
     struct tm tm;
@@ -34,7 +35,18 @@ int rw_schedule_local(const char *tz, uint64_t time_ms, rw_local_time_t *out)
     localtime_r(&t, &tm);
     out->wday = (tm.tm_wday + 6) % 7;
     out->minute = tm.tm_hour * 60 + tm.tm_min;
-    snprintf(out->text, sizeof out->text, "%02d:%02d %s, %s", tm.tm_hour, tm.tm_min,
-             days[out->wday], zone);
+    /* "HH:MM Ddd, <zone>" as snprintf would write it, without a format to parse per call */
+    char *p = out->text;
+    p[0] = (char) ('0' + tm.tm_hour / 10);
+    p[1] = (char) ('0' + tm.tm_hour % 10);
+    p[2] = ':';
+    p[3] = (char) ('0' + tm.tm_min / 10);
+    p[4] = (char) ('0' + tm.tm_min % 10);
+    p[5] = ' ';
+    memcpy(p + 6, days[out->wday], 3);
+    memcpy(p + 9, ", ", 2);
+    size_t n = strnlen(zone, sizeof out->text - 12);
+    memcpy(p + 11, zone, n);
+    p[11 + n] = '\0';
     return ok ? 0 : RW_EINVAL;
 }

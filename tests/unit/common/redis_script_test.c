@@ -1,7 +1,9 @@
 /* tests/unit/common/redis_script_test.c — Lua scripts by SHA1 against a real redis-server: the
  * first call works before Redis knows the script, later calls are EVALSHA (counted by INFO
  * commandstats), a SCRIPT FLUSH is survived through the EVAL fallback, the SHA1 is Redis's own,
- * and a call in flight when its script object is destroyed still calls back once. */
+ * a call in flight when its script object is destroyed still calls back once, many calls in
+ * flight (small ones on reused memory, large ones not) each get their own answer, and a
+ * callback may destroy its script. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +182,76 @@ START_TEST(bad_arguments_are_refused_without_a_callback)
 }
 END_TEST
 
+typedef struct {
+    int calls, wrong;
+    char expect[64];
+} many_t;
+
+static void on_many(void *arg, redisReply *reply)
+{
+    many_t *m = arg;
+    m->calls++;
+    if (!reply || reply->type != REDIS_REPLY_STRING || strncmp(reply->str, m->expect, strlen(m->expect)))
+        m->wrong++;
+}
+
+START_TEST(many_calls_in_flight_each_get_their_own_answer)
+{
+    rw_redis_script_t *s = rw_redis_script_new(LUA);
+    static many_t m[600];
+    static char big[2000];
+    memset(big, 'x', sizeof big - 1);
+    for (int round = 0; round < 3; round++) {     /* later rounds run on reused calls */
+        memset(m, 0, sizeof m);
+        for (int i = 0; i < 600; i++) {
+            char key[32], value[32];
+            snprintf(key, sizeof key, "key-%d", i);
+            snprintf(value, sizeof value, "value-%d-%d", round, i);
+            snprintf(m[i].expect, sizeof m[i].expect, "%s%s", i % 100 == 7 ? "xxxxxxxx" : value,
+                     i % 100 == 7 ? "" : ":");
+            const char *args[] = { key, i % 100 == 7 ? big : value };  /* some past the pool size */
+            ck_assert_int_eq(rw_redis_script_run(s, ar, 1, 2, args, NULL, on_many, &m[i]), 0);
+        }
+        int done = 0;
+        uint64_t until = rw_clock_mono_ms() + 5000;
+        while (done < 600 && rw_clock_mono_ms() < until) {
+            su_root_step(root, 10);
+            done = 0;
+            for (int i = 0; i < 600; i++)
+                done += m[i].calls;
+        }
+        for (int i = 0; i < 600; i++) {
+            ck_assert_int_eq(m[i].calls, 1);
+            ck_assert_int_eq(m[i].wrong, 0);
+        }
+    }
+    rw_redis_script_destroy(&s);
+}
+END_TEST
+
+static rw_redis_script_t *doomed;
+
+static void destroy_in_callback(void *arg, redisReply *reply)
+{
+    result_t *res = arg;
+    res->calls++;
+    snprintf(res->answer, sizeof res->answer, "%s", reply && reply->type == REDIS_REPLY_STRING ? reply->str : "?");
+    rw_redis_script_destroy(&doomed);
+}
+
+START_TEST(a_callback_may_destroy_its_script)
+{
+    result_t res = { 0 };
+    const char *args[] = { "k5", "v5" };
+    doomed = rw_redis_script_new(LUA);
+    ck_assert_int_eq(rw_redis_script_run(doomed, ar, 1, 2, args, NULL, destroy_in_callback, &res), 0);
+    RUN_UNTIL(res.calls > 0, 2000);
+    ck_assert_int_eq(res.calls, 1);
+    ck_assert_str_eq(res.answer, "v5:k5");
+    ck_assert_ptr_null(doomed);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("redis_script");
@@ -191,6 +263,8 @@ int main(void)
     tcase_add_test(tc, sha_is_the_one_redis_computes);
     tcase_add_test(tc, call_in_flight_calls_back_once_after_destroy);
     tcase_add_test(tc, bad_arguments_are_refused_without_a_callback);
+    tcase_add_test(tc, many_calls_in_flight_each_get_their_own_answer);
+    tcase_add_test(tc, a_callback_may_destroy_its_script);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
