@@ -137,7 +137,9 @@ bench_redis_start() {
 # bench_ringway_start BUILD WORKDIR: router + sip-edge (Redis from bench_redis_start, directory
 # already imported) with every caller on 127.0.0.1 trusted as a proxy peer, logs in WORKDIR.
 # Sets BENCH_SIP_PORT, BENCH_EDGE_PID, BENCH_ROUTER_PID, BENCH_EDGE_HTTP. Extra environment for
-# sip-edge comes from BENCH_EDGE_ENV (an array of NAME=VALUE).
+# sip-edge comes from BENCH_EDGE_ENV (an array of NAME=VALUE), a wrapper from BENCH_EDGE_WRAP.
+# With BENCH_EDGE_PROCESSES N > 1 (and RINGWAY_SIP_PROCESSES=N in BENCH_EDGE_ENV) it also waits
+# for the N workers' /health (HTTP ports BENCH_EDGE_HTTP + 1 .. + N).
 bench_ringway_start() {
   local build=$1 work=$2 rhttp bus
   rhttp=$(bench_free_port); bus=$(bench_free_port)
@@ -151,12 +153,18 @@ bench_ringway_start() {
     RINGWAY_HTTP_PORT="$BENCH_EDGE_HTTP" RINGWAY_SIP_PORT="$BENCH_SIP_PORT" RINGWAY_SIP_ADDR=127.0.0.1 \
     RINGWAY_SIP_PEERS="bench 127.0.0.1:0 proxy" RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$bus" \
     RINGWAY_INSTANCE=sip-edge-bench "${BENCH_EDGE_ENV[@]}" \
-    "$build/services/sip-edge/ringway-sip-edge" 2>>"$work/sip-edge.log" &
+    "${BENCH_EDGE_WRAP[@]}" "$build/services/sip-edge/ringway-sip-edge" 2>>"$work/sip-edge.log" &
   BENCH_EDGE_PID=$!
   bench_wait_health "$BENCH_EDGE_HTTP" && bench_wait_udp "$BENCH_SIP_PORT" 5 ||
     { bench_log "sip-edge did not start (see $work/sip-edge.log)"; return 1; }
+  local i
+  for ((i = 1; BENCH_EDGE_PROCESSES > 1 && i <= BENCH_EDGE_PROCESSES; i++)); do
+    bench_wait_health $((BENCH_EDGE_HTTP + i)) || { bench_log "sip-edge worker $((i - 1)) did not start"; return 1; }
+  done
 }
 BENCH_EDGE_ENV=()
+BENCH_EDGE_PROCESSES=1
+BENCH_EDGE_WRAP=()   # a command sip-edge runs under (bench/sip-cost.sh: valgrind --tool=callgrind)
 
 # CPU time (user + system, ms) used so far by the processes PID... and all their descendants.
 bench_tree_cpu_ms() {

@@ -15,17 +15,23 @@
 #
 # Usage: bench/sip-cps.sh [--full] [--users N] [--rates "R1 R2 ..."] [--seconds S] [--hold MS]
 #                         [--targets "direct kamailio-tuned kamailio-default ringway"]
-#                         [--keep-going] [BUILD_DIR]
+#                         [--keep-going] [--sustain SECONDS] [--processes N] [BUILD_DIR]
 # Defaults (quick): 500 users, rates 1000 2000 4000, 5 s per step, 100 ms hold; --full: 1000 users,
 # rates 1000 2000 4000 6000 8000 10000 12000, 10 s per step. A target's ladder stops at its first
 # unclean step unless --keep-going. Without a built sip-edge the ringway target is skipped.
+# --sustain S: after its ladder, each proxy target runs its highest clean rate once more for S
+# seconds (a fresh proxy) and prints the proxy's memory at the end (sip-edge: VmRSS and VmHWM
+# from /proc of every sip-edge process) next to the calls/s it carried.
+# --processes N: sip-edge with sip.processes = N; every target's callers and registrations then
+# use one UDP socket per call (sipp -t un) so the kernel spreads them over the workers (run
+# --processes 1 for the comparable single-process figure).
 set -uo pipefail
 BENCH_NAME=sip-cps
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
 
-users=500 rates="1000 2000 4000" secs=5 hold=100 keep=0 build=build/release
+users=500 rates="1000 2000 4000" secs=5 hold=100 keep=0 sustain=0 build=build/release sipp_tr=()
 targets="direct kamailio-tuned kamailio-default ringway"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -36,7 +42,9 @@ while [ $# -gt 0 ]; do
     --hold) hold=$2; shift ;;
     --targets) targets=$2; shift ;;
     --keep-going) keep=1 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    --sustain) sustain=$2; shift ;;
+    --processes) BENCH_EDGE_PROCESSES=$2 BENCH_EDGE_ENV+=("RINGWAY_SIP_PROCESSES=$2") sipp_tr=(-t un -max_socket 10000); shift ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     -*) echo "sip-cps: unknown option $1" >&2; exit 2 ;;
     *) build=$1 ;;
   esac
@@ -87,14 +95,31 @@ start_target() {
 
 register_all() {  # dir uas_port -> 0 when every user registered
   local ok
-  (cd "$1" && sipp -sf "$here/sip/register.xml" -inf "$work/users.csv" -key uas_port "$2" \
+  (cd "$1" && sipp -sf "$here/sip/register.xml" -inf "$work/users.csv" -key uas_port "$2" "${sipp_tr[@]}" \
       -i 127.0.0.1 -buff_size 4194304 -p "$(bench_free_port)" -r 2000 -l 200 -m "$users" -timeout 60s -nostdin \
       -trace_stat -stf reg.csv -fd 1 "127.0.0.1:$target_port" >reg.out 2>&1)
   ok=$(bench_stat "$1/reg.csv" "SuccessfulCall(C)")
   [ "$ok" -eq "$users" ] || { bench_log "only $ok of $users registrations succeeded"; return 1; }
 }
 
-declare -A best direct_p50 direct_p99
+declare -A best direct_p50 direct_p99 sustain_line
+
+# bench_proxy_mem TARGET PID...: memory of the proxy after a sustained run. sip-edge: VmRSS and
+# VmHWM of every ringway-sip-edge process among PID... and their descendants; others: total RSS.
+bench_proxy_mem() {
+  local t=$1 p out="" kids todo all=(); shift; todo=("$@")
+  while [ ${#todo[@]} -gt 0 ]; do
+    p=${todo[0]}; todo=("${todo[@]:1}"); all+=("$p")
+    kids=$(ps -o pid= --ppid "$p" 2>/dev/null) || true
+    for k in $kids; do todo+=("$k"); done
+  done
+  for p in "${all[@]}"; do
+    if [ "$t" = ringway ] && ! grep -q sip-ed "/proc/$p/comm" 2>/dev/null; then continue; fi
+    out+=$(awk -v p="$p" '$1 == "VmRSS:" { r = $2 } $1 == "VmHWM:" { h = $2 }
+      END { printf "pid %s VmRSS %.0f MB VmHWM %.0f MB; ", p, r / 1024, h / 1024 }' "/proc/$p/status" 2>/dev/null)
+  done
+  echo "${out:-no process found}"
+}
 echo "post-dial delay in ms (SIPp's clock: 1 ms resolution); cpu_us = the proxy's CPU time per completed call (all its processes);"
 echo "load = 1-min load average before the step (other work on the machine skews the figures)"
 printf '%-17s %6s %8s %7s %8s %8s %8s %8s %9s %9s %-5s %6s %s\n' target rate completed failed retrans \
@@ -102,11 +127,17 @@ printf '%-17s %6s %8s %7s %8s %8s %8s %8s %9s %9s %-5s %6s %s\n' target rate com
 for t in $targets; do
   best[$t]=0
   if [ "$t" = ringway ] && ! ringway_ready; then best[$t]=skipped; continue; fi
-  for r in $rates; do
-    d="$work/$t-$r"; mkdir -p "$d"
+  # shellcheck disable=SC2086
+  set -- $rates; sustained=0
+  while :; do  # the ladder, then (--sustain) its highest clean rate for longer
+    if [ $# -gt 0 ]; then r=$1 step=$secs; shift
+    elif [ "$sustain" -gt 0 ] && [ "$sustained" -eq 0 ] && [ "$t" != direct ] && [[ "${best[$t]}" =~ ^[1-9][0-9]*$ ]]; then
+      r=${best[$t]} step=$sustain sustained=1
+    else break; fi
+    d="$work/$t-$r-$step"; mkdir -p "$d"
     load=$(cut -d' ' -f1 /proc/loadavg)
     uas=$(bench_free_port)
-    sipp -sf "$here/sip/uas.xml" -i 127.0.0.1 -p "$uas" -nostdin -buff_size 4194304 -timeout "$((secs + 60))s" \
+    sipp -sf "$here/sip/uas.xml" -i 127.0.0.1 -p "$uas" -nostdin -buff_size 4194304 -timeout "$((step + 60))s" \
       >"$d/uas.out" 2>&1 &
     uas_pid=$!
     bench_wait_udp "$uas" 5 || { bench_log "the UAS did not start"; bench_stop "$uas_pid"; break; }
@@ -116,11 +147,12 @@ for t in $targets; do
       bench_stop "${target_pids[@]}" "$uas_pid"; best[$t]=error; break
     fi
     cpu0=0; [ ${#target_pids[@]} -gt 0 ] && cpu0=$(bench_tree_cpu_ms "${target_pids[@]}")
-    calls=$((r * secs)) limit=$((r * 2 > 200 ? r * 2 : 200))
-    (cd "$d" && sipp -sf "$here/sip/uac.xml" -inf "$work/callees.csv" -d "$hold" -i 127.0.0.1 -buff_size 4194304 \
-        -p "$(bench_free_port)" -r "$r" -m "$calls" -l "$limit" -timeout "$((secs + 40))s" -nostdin \
+    calls=$((r * step)) limit=$((r * 2 > 200 ? r * 2 : 200))
+    (cd "$d" && sipp -sf "$here/sip/uac.xml" -inf "$work/callees.csv" -d "$hold" "${sipp_tr[@]}" -i 127.0.0.1 -buff_size 4194304 \
+        -p "$(bench_free_port)" -r "$r" -m "$calls" -l "$limit" -timeout "$((step + 40))s" -nostdin \
         -trace_stat -stf uac.csv -fd 1 -trace_rtt -rtt_freq 1000 "127.0.0.1:$target_port" >uac.out 2>&1)
     cpu1=0; [ ${#target_pids[@]} -gt 0 ] && cpu1=$(bench_tree_cpu_ms "${target_pids[@]}")
+    [ "$sustained" -eq 1 ] && mem=$(bench_proxy_mem "$t" "${target_pids[@]}")
     bench_stop "${target_pids[@]}" "$uas_pid"
     ok=$(bench_stat "$d/uac.csv" "SuccessfulCall(C)")
     retr=$(bench_stat "$d/uac.csv" "Retransmissions(C)")
@@ -135,7 +167,10 @@ for t in $targets; do
     add99=$(awk -v a="$p99" -v b="${direct_p99[$r]:-}" 'BEGIN { print (b == "" ? "-" : sprintf("%.3f", a - b)) }')
     printf '%-17s %6d %8d %7d %8d %8d %8s %8s %9s %9s %-5s %6s %s\n' "$t" "$r" "$ok" "$failed" "$retr" \
       "$achieved" "$p50" "$p99" "$add50" "$add99" "$clean" "$us_call" "$load"
-    if [ "$clean" = yes ]; then best[$t]=$r; elif [ "$keep" -eq 0 ]; then break; fi
+    if [ "$sustained" -eq 1 ]; then
+      echo "sustained $t: ${step} s at $r calls/s offered, $achieved achieved, clean=$clean; $mem"
+      sustain_line[$t]="${step} s at $r calls/s (achieved $achieved, clean=$clean): $mem"
+    elif [ "$clean" = yes ]; then best[$t]=$r; elif [ "$keep" -eq 0 ]; then set --; fi
   done
 done
 
@@ -147,4 +182,8 @@ if [[ "$kt" =~ ^[0-9]+$ && "$rw" =~ ^[0-9]+$ && "$kt" -gt 0 ]]; then
   awk -v a="$rw" -v b="$kt" 'BEGIN { printf "ringway / kamailio-tuned = %.2f\n", a / b }'
 else
   echo "ringway / kamailio-tuned: n/a (ringway ${rw:-not run}, kamailio-tuned ${kt:-not run})"
+fi
+if [ "$sustain" -gt 0 ]; then
+  echo "sustained runs (--sustain $sustain):"
+  for t in $targets; do [ -n "${sustain_line[$t]:-}" ] && printf '  %-17s %s\n' "$t" "${sustain_line[$t]}"; done
 fi

@@ -15,8 +15,9 @@ void rw_bus_init(void);
 
 /* ---- Loop glue (bus/loop_su.c) ----------------------------------------------------------
  * The bus keeps one small record per su_root in use (a process-wide list, loop thread only):
- * it owns the root's single prepoll hook, which drains every bus socket on that root before
- * each poll. The record goes away with the last socket registered on the root. Nothing else
- * in the process may call su_root_add_prepoll() on a root the bus uses. */
+ * its kick timer and a periodic sweep that drains every bus socket on that root every
+ * RW_BUS_SWEEP_MS (a safety net: wakes of ZMQ_FD and kicks after each operation deliver every
+ * message without it). The record goes away with the last socket registered on the root. */
+#define RW_BUS_SWEEP_MS 50
 
 #endif

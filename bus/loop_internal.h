@@ -1,7 +1,8 @@
 /* bus/loop_internal.h — for the bus sources only: a zsock watched by the root's bus loop.
  * A watch calls fn once per waiting message (fn must receive exactly one message) until the
- * socket is empty: on a wake of ZMQ_FD and in the prepoll hook. After every send made outside
- * fn the owner calls rw_bus_watch_kick(): it reads ZMQ_EVENTS (so ZMQ_FD signals again, primer
+ * socket is empty: on a wake of ZMQ_FD and in the periodic sweep. After every send (or connect,
+ * disconnect, subscribe) made outside fn the owner calls rw_bus_watch_kick(): it reads
+ * ZMQ_EVENTS (so ZMQ_FD signals again, primer
  * section 1) and, when a message is already waiting, arms the loop's 0 ms timer that drains
  * it from the top of the loop, so callbacks never run inside the send.
  * The watch never owns the socket: destroy the watch first, then the socket. fn may destroy
@@ -17,7 +18,7 @@
 typedef struct rw_bus_watch rw_bus_watch_t;
 typedef void rw_bus_recv_fn(void *arg, zsock_t *sock);
 
-/* Registers ZMQ_FD on root, adds the prepoll hook for the root if needed, kicks once. */
+/* Registers ZMQ_FD on root, starts the root's sweep if needed, kicks once. */
 rw_bus_watch_t *rw_bus_watch_new(su_root_t *root, zsock_t *sock, rw_bus_recv_fn *fn, void *arg);
 void rw_bus_watch_destroy(rw_bus_watch_t **self);
 void rw_bus_watch_kick(rw_bus_watch_t *self);

@@ -1,9 +1,11 @@
 /* bus/loop_su.c — ZeroMQ sockets on a Sofia su_root.
  * ZMQ_FD only says the socket's state may have changed, and only after the application saw it
- * empty, so every wake drains while ZMQ_POLLIN, owners kick after each send (read ZMQ_EVENTS,
- * drain from a 0 ms timer if input waits), and a prepoll hook (one per root, owned here)
- * drains every watched socket before each poll. Watches freed
- * while a drain runs are only marked dead and reclaimed when the outermost drain returns. */
+ * empty, so every wake drains while ZMQ_POLLIN and owners kick after each operation on a
+ * socket (read ZMQ_EVENTS, drain from a 0 ms timer if input waits). A periodic sweep (every
+ * RW_BUS_SWEEP_MS) drains every watched socket as a safety net; it replaces a check before
+ * every poll, which cost two system calls per socket per loop turn (libzmq's poll of its
+ * mailbox and its fork check). Watches freed while a drain runs are only marked dead and
+ * reclaimed when the outermost drain returns. */
 #include "bus/loop_internal.h"
 #include "common/err.h"
 
@@ -30,6 +32,7 @@ struct rw_bus_loop {
     int live;                  /* watches not dead */
     su_timer_t *kick;          /* 0 ms timer: drains sockets that had input at a send */
     int kick_armed;
+    su_timer_t *sweep;         /* periodic: drains every watched socket */
     rw_bus_loop_t *next;
 };
 
@@ -59,9 +62,10 @@ static void reclaim(rw_bus_loop_t *loop)
     }
     if (loop->live > 0)
         return;
-    su_root_remove_prepoll(loop->root);
     if (loop->kick)
         su_timer_destroy(loop->kick);
+    if (loop->sweep)
+        su_timer_destroy(loop->sweep);
     for (rw_bus_loop_t **lp = &loops; *lp; lp = &(*lp)->next)
         if (*lp == loop) {
             *lp = loop->next;
@@ -106,10 +110,11 @@ static void drain_all(rw_bus_loop_t *loop)
     leave(loop);
 }
 
-static void on_prepoll(su_prepoll_magic_t *magic, su_root_t *root)
+static void on_sweep(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 {
-    (void) root;
-    drain_all((rw_bus_loop_t *) magic);
+    (void) magic;
+    (void) t;
+    drain_all((rw_bus_loop_t *) arg);
 }
 
 static void on_kick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
@@ -142,9 +147,12 @@ static rw_bus_loop_t *loop_for(su_root_t *root)
         return NULL;
     l->root = root;
     l->kick = su_timer_create(su_root_task(root), 0);
-    if (!l->kick || su_root_add_prepoll(root, on_prepoll, (su_prepoll_magic_t *) l) != 0) {
+    l->sweep = su_timer_create(su_root_task(root), RW_BUS_SWEEP_MS);
+    if (!l->kick || !l->sweep || su_timer_run(l->sweep, on_sweep, l) != 0) {
         if (l->kick)
             su_timer_destroy(l->kick);
+        if (l->sweep)
+            su_timer_destroy(l->sweep);
         free(l);
         return NULL;
     }

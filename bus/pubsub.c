@@ -317,14 +317,18 @@ int rw_sub_connect(rw_sub_t *sub, const char *endpoint)
 {
     if (!sub || !endpoint)
         return RW_EINVAL;
-    return zsock_connect(sub->sock, "%s", endpoint) == 0 ? 0 : RW_EINVAL;
+    int rc = zsock_connect(sub->sock, "%s", endpoint) == 0 ? 0 : RW_EINVAL;
+    rw_bus_watch_kick(sub->watch);
+    return rc;
 }
 
 int rw_sub_disconnect(rw_sub_t *sub, const char *endpoint)
 {
     if (!sub || !endpoint)
         return RW_EINVAL;
-    return zsock_disconnect(sub->sock, "%s", endpoint) == 0 ? 0 : RW_ENOTFOUND;
+    int rc = zsock_disconnect(sub->sock, "%s", endpoint) == 0 ? 0 : RW_ENOTFOUND;
+    rw_bus_watch_kick(sub->watch);
+    return rc;
 }
 
 static int listed(const char *const *eps, size_t n, const char *ep)
@@ -366,6 +370,7 @@ int rw_sub_set_endpoints(rw_sub_t *sub, const char *const *endpoints, size_t n)
     free(sub->eps);
     sub->eps = next;
     sub->n_eps = k;
+    rw_bus_watch_kick(sub->watch);
     return rc;
 }
 

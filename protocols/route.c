@@ -4,6 +4,7 @@
  * more than its own bytes. Text rendering and builder helpers live in route_text.c. */
 #include "protocols/route.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "common/err.h"
@@ -257,9 +258,11 @@ static int decode_stage(const msgpack_object *map, rw_stage_t *s)
         return rc;
     if (a->size == 0)
         return RW_EPROTO;
-    for (uint32_t i = 0; i < a->size; i++)
+    for (uint32_t i = 0; i < a->size; i++) {
+        memset(&s->targets[i], 0, sizeof s->targets[i]);   /* optional fields default to 0 */
         if ((rc = decode_target(&a->ptr[i], &s->targets[i])) != 0)
             return rc;
+    }
     s->n_targets = a->size;
     return 0;
 }
@@ -341,9 +344,11 @@ static int decode_plan_body(const msgpack_object *root, rw_plan_t *out)
     }
     if ((rc = rw_mp_get_array(root, "stages", false, RW_PLAN_MAX_STAGES, &stages)) != 0)
         return rc;
-    for (uint32_t i = 0; stages && i < stages->size; i++)
+    for (uint32_t i = 0; stages && i < stages->size; i++) {
+        out->stages[i].n_targets = 0;
         if ((rc = decode_stage(&stages->ptr[i], &out->stages[i])) != 0)
             return rc;
+    }
     out->n_stages = stages ? stages->size : 0;
     return unpack_str_list(root, "trace", RW_PLAN_MAX_TRACE, out->trace[0], sizeof out->trace[0],
                            &out->n_trace, true);
@@ -354,7 +359,12 @@ int rw_proto_plan_decode(const void *data, size_t len, rw_plan_t *out)
     rw_mp_doc_t doc;
     int rc;
 
-    memset(out, 0, sizeof *out);
+    /* Only what the decoder may leave unset is zeroed, not the whole 26 KB: every element
+     * below its count is written (a target is zeroed before it is decoded), and nothing past
+     * the counts is read by anyone. A failed decode still zeroes everything. */
+    memset(out, 0, offsetof(rw_plan_t, stages));
+    out->n_stages = out->n_trace = 0;
+    memset(&out->final_target, 0, sizeof out->final_target);
     if ((rc = rw_mp_open(&doc, data, len, RW_ROUTE_VERSION)) != 0)
         goto fail;
     if ((rc = rw_mp_decode_fields(doc.root, plan_fields, N(plan_fields), out)) != 0
@@ -389,4 +399,23 @@ bool rw_proto_plan_equal(const rw_plan_t *a, const rw_plan_t *b)
         if (strncmp(a->trace[i], b->trace[i], sizeof a->trace[i]) != 0)
             return false;
     return true;
+}
+
+void rw_proto_plan_copy(rw_plan_t *dst, const rw_plan_t *src)
+{
+    uint32_t n = src->n_stages < RW_PLAN_MAX_STAGES ? src->n_stages : RW_PLAN_MAX_STAGES;
+    uint32_t lines = src->n_trace < RW_PLAN_MAX_TRACE ? src->n_trace : RW_PLAN_MAX_TRACE;
+    memcpy(dst, src, offsetof(rw_plan_t, stages));
+    dst->n_stages = n;
+    for (uint32_t i = 0; i < n; i++) {
+        const rw_stage_t *from = &src->stages[i];
+        uint32_t k = from->n_targets < RW_PLAN_MAX_TARGETS ? from->n_targets : RW_PLAN_MAX_TARGETS;
+        dst->stages[i].ring_ms = from->ring_ms;
+        dst->stages[i].n_targets = k;
+        memcpy(dst->stages[i].targets, from->targets, k * sizeof from->targets[0]);
+    }
+    dst->final = src->final;
+    dst->final_target = src->final_target;
+    dst->n_trace = lines;
+    memcpy(dst->trace, src->trace, lines * sizeof src->trace[0]);
 }

@@ -117,5 +117,9 @@ int rw_proto_plan_trace(rw_plan_t *plan, const char *fmt, ...)
 
 bool rw_proto_route_req_equal(const rw_route_req_t *a, const rw_route_req_t *b);
 bool rw_proto_plan_equal(const rw_plan_t *a, const rw_plan_t *b);
+/* Copies what a reader of src can see (stages, targets and trace lines up to their counts,
+ * counts clamped to the limits): a fraction of the struct's 26 KB for a usual plan. Bytes past
+ * the counts in dst are left as they were. */
+void rw_proto_plan_copy(rw_plan_t *dst, const rw_plan_t *src);
 
 #endif

@@ -3,6 +3,8 @@
 # directory. Ctrl-C (or SIGTERM) stops everything it started, in reverse order.
 # Ports: RINGWAY_REDIS_PORT (6399), RINGWAY_HTTP_PORT (8080: services' HTTP ports count up from
 # it), RINGWAY_BUS_PORT (7100: bus ports count up from it), RINGWAY_SIP_PORT (5060).
+# sip-edge runs as RINGWAY_SIP_PROCESSES (2) workers sharing the SIP port under a supervisor on
+# HTTP port +4; worker I answers on HTTP port +5+I and publishes on bus port +5+I.
 set -uo pipefail
 
 build=${1:-build/release}
@@ -13,6 +15,7 @@ redis_port=${RINGWAY_REDIS_PORT:-6399}
 http_base=${RINGWAY_HTTP_PORT:-8080}
 bus_base=${RINGWAY_BUS_PORT:-7100}
 sip_port=${RINGWAY_SIP_PORT:-5060}
+sip_processes=${RINGWAY_SIP_PROCESSES:-2}
 pids=()
 
 log() { printf 'demo: %s\n' "$*" >&2; }
@@ -49,7 +52,7 @@ export RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT=$redis_port
 start() {
   local name=$1 port=$2; shift 2
   env RINGWAY_HTTP_PORT="$port" RINGWAY_INSTANCE="$name-demo" "$@" \
-    "$build/services/$name/ringway-$name" 2>>"$state/logs/$name.log" &
+    ${RINGWAY_WRAP:-} "$build/services/$name/ringway-$name" 2>>"$state/logs/$name.log" &   # WRAP: make valgrind
   pids+=($!)
   wait_http "$port" "$name" || exit 1
   services+=("$name  http://127.0.0.1:$port/health  /metrics")
@@ -58,7 +61,12 @@ services=()
 start router $((http_base + 1)) RINGWAY_ROUTER_BIND="tcp://127.0.0.1:$((bus_base + 1))"
 if [ -x "$build/services/sip-edge/ringway-sip-edge" ]; then
   start sip-edge $((http_base + 4)) RINGWAY_SIP_PORT="$sip_port" RINGWAY_SIP_ADDR=127.0.0.1 \
+    RINGWAY_SIP_PROCESSES="$sip_processes" \
     RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$((bus_base + 1))" RINGWAY_BUS_PUB="tcp://127.0.0.1:$((bus_base + 4))"
+  for ((i = 0; sip_processes > 1 && i < sip_processes; i++)); do   # the supervisor's /health waited for them
+    wait_http $((http_base + 5 + i)) "sip-edge worker $i" || exit 1
+    services+=("sip-edge worker $i  http://127.0.0.1:$((http_base + 5 + i))/health  /metrics")
+  done
 fi
 for svc in "$build"/services/*/; do
   name=$(basename "$svc")
@@ -71,7 +79,7 @@ cat <<MSG
 
 Ringway demo is running (state and logs in $state).
   Redis      127.0.0.1:$redis_port
-  SIP        udp/tcp 127.0.0.1:$sip_port, realm ringway.local (register as <ext>@ringway.local, proxy/registrar 127.0.0.1:$sip_port)
+  SIP        udp/tcp 127.0.0.1:$sip_port ($sip_processes sip-edge processes), realm ringway.local (register as <ext>@ringway.local, proxy/registrar 127.0.0.1:$sip_port)
   Services:
 $(printf '    %s\n' "${services[@]}")
   Demo accounts (SIP user = extension, realm ringway.local):

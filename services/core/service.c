@@ -208,7 +208,7 @@ static int start_parts(rw_service_t *self)
     return 0;
 }
 
-rw_service_t *rw_service_new(const rw_service_def_t *def, int argc, char **argv, int *exit_code)
+rw_service_t *rw_service_configure(const rw_service_def_t *def, int argc, char **argv, int *exit_code)
 {
     rw_service_t *self = calloc(1, sizeof *self);
     rw_log_level_t level = RW_LOG_INFO;
@@ -235,15 +235,30 @@ rw_service_t *rw_service_new(const rw_service_def_t *def, int argc, char **argv,
         goto fail;
     }
     rw_log_init(def->name, self->instance, level);
-    if (su_init() != 0 || !(self->root = su_root_create(NULL)))
-        goto fail;
-    if (setup_signals(self) < 0 || start_parts(self) < 0)
-        goto fail;
     *exit_code = 0;
     return self;
 fail:
     rw_service_destroy(&self);
     return NULL;
+}
+
+int rw_service_start(rw_service_t *self)
+{
+    if (su_init() != 0 || !(self->root = su_root_create(NULL)))
+        return RW_EIO;
+    if (setup_signals(self) < 0 || start_parts(self) < 0)
+        return RW_EIO;
+    return 0;
+}
+
+rw_service_t *rw_service_new(const rw_service_def_t *def, int argc, char **argv, int *exit_code)
+{
+    rw_service_t *self = rw_service_configure(def, argc, argv, exit_code);
+    if (self && rw_service_start(self) < 0) {
+        *exit_code = 1;
+        rw_service_destroy(&self);
+    }
+    return self;
 }
 
 void rw_service_destroy(rw_service_t **pself)

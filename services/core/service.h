@@ -27,6 +27,12 @@ typedef struct {
  * on a bad configuration logs the error and returns NULL with *exit_code 2. */
 rw_service_t *rw_service_new(const rw_service_def_t *def, int argc, char **argv, int *exit_code);
 void rw_service_destroy(rw_service_t **self);
+/* rw_service_new() in two steps, for a process that must decide from its configuration
+ * before anything starts (sip-edge's supervisor): configure reads the configuration and
+ * starts logging only (same arguments and results as rw_service_new); start creates the loop,
+ * signals, Redis, publisher and HTTP server. rw_service_destroy() frees either state. */
+rw_service_t *rw_service_configure(const rw_service_def_t *def, int argc, char **argv, int *exit_code);
+int rw_service_start(rw_service_t *self);
 
 su_root_t *rw_service_root(rw_service_t *self);
 const rw_config_t *rw_service_config(rw_service_t *self);

@@ -168,16 +168,22 @@ static void check_free(check_t *c)
     free(c);
 }
 
-static void challenge(check_t *c, int stale)
+/* The challenge values (one per algorithm offered, a fresh nonce); returns whether two. */
+static int challenge_values(rw_auth_t *a, int stale, char h[2][256])
 {
-    rw_auth_t *a = c->auth;
-    char nonce[RW_NONCE_LEN + 1], h[2][256];
+    char nonce[RW_NONCE_LEN + 1];
     rw_nonce_make(a->secret, now_ms() / 1000, nonce);
     for (int i = 0; i < 2; i++)
-        snprintf(h[i], sizeof h[i], "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"%s",
+        snprintf(h[i], 256, "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"%s",
                  a->realm, nonce, rw_digest_alg_name(a->algs[i < a->n_algs ? i : 0]),
                  stale ? ", stale=true" : "");
-    int two = a->n_algs > 1;
+    return a->n_algs > 1;
+}
+
+static void challenge(check_t *c, int stale)
+{
+    char h[2][256];
+    int two = challenge_values(c->auth, stale, h);
     if (c->as_proxy)
         nta_incoming_treply(c->irq, SIP_407_PROXY_AUTH_REQUIRED, SIPTAG_PROXY_AUTHENTICATE_STR(h[0]),
                             TAG_IF(two, SIPTAG_PROXY_AUTHENTICATE_STR(h[1])), TAG_END());
@@ -229,10 +235,9 @@ static void conclude(check_t *c, int verdict, unsigned delay_ms)
         finish(c);                    /* cannot happen with a live root; never leave irq */
 }
 
-static void source_of(nta_incoming_t *irq, char *out, size_t len)
+static void msg_source(msg_t *m, char *out, size_t len)
 {
     snprintf(out, len, "?");
-    msg_t *m = nta_incoming_getrequest(irq);
     su_addrinfo_t *ai = m ? msg_addrinfo(m) : NULL;
     if (ai && ai->ai_addr) {
         const struct sockaddr *sa = (const struct sockaddr *) ai->ai_addr;
@@ -241,6 +246,12 @@ static void source_of(nta_incoming_t *irq, char *out, size_t len)
         else if (sa->sa_family == AF_INET6)
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, out, (socklen_t) len);
     }
+}
+
+static void source_of(nta_incoming_t *irq, char *out, size_t len)
+{
+    msg_t *m = nta_incoming_getrequest(irq);
+    msg_source(m, out, len);
     msg_destroy(m);
 }
 
@@ -530,6 +541,29 @@ int rw_auth_check(rw_auth_t *self, nta_incoming_t *irq, const sip_t *sip, int as
     else if (v != V_NONE)
         conclude(c, v, 0);
     return RW_OK;
+}
+
+int rw_auth_challenge_stateless(rw_auth_t *self, nta_agent_t *agent, msg_t *msg, const sip_t *sip,
+                                int as_proxy)
+{
+    char source[64], h[2][256];
+    if (!self || !agent || !msg || !sip
+        || our_credential(self, as_proxy ? sip->sip_proxy_authorization : sip->sip_authorization))
+        return 0;
+    uint64_t now = now_ms();
+    msg_source(msg, source, sizeof source);
+    fails_t *f = fails_of(self, source, now);
+    if (f && f->locked_until_ms > now)
+        return 0;                     /* the stateful path answers 503 + Retry-After */
+    int two = challenge_values(self, 0, h);
+    rw_counter_inc(self->c_challenge);
+    if (as_proxy)
+        nta_msg_treply(agent, msg, SIP_407_PROXY_AUTH_REQUIRED, SIPTAG_PROXY_AUTHENTICATE_STR(h[0]),
+                       TAG_IF(two, SIPTAG_PROXY_AUTHENTICATE_STR(h[1])), TAG_END());
+    else
+        nta_msg_treply(agent, msg, SIP_401_UNAUTHORIZED, SIPTAG_WWW_AUTHENTICATE_STR(h[0]),
+                       TAG_IF(two, SIPTAG_WWW_AUTHENTICATE_STR(h[1])), TAG_END());
+    return 1;
 }
 
 void rw_auth_flush_cache(rw_auth_t *self)

@@ -12,6 +12,7 @@
 #define RW_SIPEDGE_AUTH_H
 
 #include <sofia-sip/nta.h>
+#include <sofia-sip/nta_stateless.h>
 #include <sofia-sip/sip.h>
 #include <sofia-sip/su_wait.h>
 
@@ -49,6 +50,12 @@ typedef enum {
 typedef void rw_auth_fn(void *arg, rw_auth_result_t res, const char *ext, const char *user_id);
 int rw_auth_check(rw_auth_t *self, nta_incoming_t *irq, const sip_t *sip, int as_proxy,
                   rw_auth_fn *fn, void *arg);
+
+/* A request without credentials for our realm, from a source not locked out, is challenged
+ * statelessly (401/407 with nta_msg_treply; msg consumed, no transaction kept): returns 1.
+ * Otherwise 0 and msg is untouched (the stateful rw_auth_check path decides). */
+int rw_auth_challenge_stateless(rw_auth_t *self, nta_agent_t *agent, msg_t *msg, const sip_t *sip,
+                                int as_proxy);
 
 /* Forget every cached HA1 (tests; a directory.changed event). */
 void rw_auth_flush_cache(rw_auth_t *self);

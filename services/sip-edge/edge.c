@@ -1,17 +1,25 @@
 /* services/sip-edge/edge.c — the NTA agent and the request dispatch (edge.h). */
 #include "services/sip-edge/edge.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <sofia-sip/msg_addr.h>
+#include <sofia-sip/msg_header.h>
 #include <sofia-sip/nta_stateless.h>
+#include <sofia-sip/nta_tport.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_log.h>
+#include <sofia-sip/su_time.h>
+#include <sofia-sip/tport.h>
 #include <sofia-sip/tport_tag.h>
 
 #include "common/log.h"
@@ -29,7 +37,15 @@ struct rw_edge {
     unsigned port;
     rw_sipcheck_self_t me;
     char rr4[128], rr6[128];
+    int worker;                   /* index among processes sharing the port; -1: the only one */
+    unsigned n_workers;
+    unsigned short relay[RW_EDGE_WORKERS_MAX];   /* each worker's loopback relay port */
+    int relay_fd;                 /* sends responses on to the worker they belong to */
+    uint64_t branch_seq;
+    rw_counter_t *relayed;        /* responses passed on to another worker */
 };
+
+static int relay_response(rw_edge_t *self, msg_t *msg, const sip_t *sip);
 
 static void sofia_log(void *arg, char const *fmt, va_list ap)
 {
@@ -52,15 +68,33 @@ static void answer(rw_edge_t *self, nta_incoming_t *irq, int status, const char 
     nta_incoming_destroy(irq);
 }
 
+/* The request's validation (chk->status 0: valid) and where it goes. */
+static rw_sipcheck_target_t check(const rw_edge_t *self, const sip_t *sip, rw_sipcheck_t *chk)
+{
+    rw_sipcheck_target_t target = RW_TARGET_PROXY;
+    if (rw_sipcheck_request(sip, 0, chk) == 0) {
+        target = rw_sipcheck_target(&self->me, sip);
+        if (target != RW_TARGET_PROXY)
+            rw_sipcheck_request(sip, 1, chk);
+    }
+    return target;
+}
+
+/* 1 when a valid REGISTER without credentials was challenged statelessly (msg consumed): the
+ * challenge keeps no transaction, so a registration costs one transaction, not two. */
+static int challenged(rw_edge_t *self, nta_agent_t *agent, msg_t *msg, const sip_t *sip)
+{
+    rw_sipcheck_t chk;
+    if (sip->sip_request->rq_method != sip_method_register || sip->sip_authorization || !self->reg
+        || check(self, sip, &chk) != RW_TARGET_REGISTRAR || chk.status)
+        return 0;
+    return rw_registrar_challenge(self->reg, agent, msg, sip);
+}
+
 static int dispatch(rw_edge_t *self, nta_incoming_t *irq, const sip_t *sip)
 {
     rw_sipcheck_t chk;
-    rw_sipcheck_target_t target = RW_TARGET_PROXY;
-    if (rw_sipcheck_request(sip, 0, &chk) == 0) {
-        target = rw_sipcheck_target(&self->me, sip);
-        if (target != RW_TARGET_PROXY)
-            rw_sipcheck_request(sip, 1, &chk);
-    }
+    rw_sipcheck_target_t target = check(self, sip, &chk);
     if (chk.status) {
         rw_counter_inc(self->rejected);
         if (sip->sip_request && sip->sip_request->rq_method == sip_method_ack) {
@@ -104,6 +138,8 @@ static int on_message(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg, 
 {
     rw_edge_t *self = (rw_edge_t *) magic;
     if (!sip || !sip->sip_request) {
+        if (relay_response(self, msg, sip))
+            return 0;
         if (self->proxy)
             return rw_proxy_stray(self->proxy, msg, sip);
         msg_destroy(msg);
@@ -115,6 +151,8 @@ static int on_message(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg, 
         nta_msg_treply(agent, msg, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR(retry), TAG_END());
         return 0;
     }
+    if (challenged(self, agent, msg, sip))
+        return 0;
     nta_incoming_t *irq = nta_incoming_create(agent, NULL, msg, sip, TAG_END());
     if (!irq)
         return 0;                 /* NTA freed msg */
@@ -137,10 +175,96 @@ static int make_url(char *buf, size_t len, const char *host, unsigned port, cons
     return n < 0 || (size_t) n >= len ? -1 : 0;
 }
 
+static int add_tport(rw_edge_t *self, const char *url)
+{
+    if (nta_agent_add_tport(self->nta, URL_STRING_MAKE(url), TAG_END()) < 0) {
+        rw_log_error("sip_bind_failed", RW_S("url", url));
+        return -1;
+    }
+    return 0;
+}
+
+/* The IPv6 SIP port, then (in a worker) the relay port. NTA sends a request from the first
+ * primary transport of its protocol and family, so requests keep leaving from the SIP port:
+ * devices behind NAT see the address they registered with, and the Via names the SIP port. */
+static int add_tports(rw_edge_t *self, const rw_edge_opts_t *opts)
+{
+    char url[160];
+    if (self->addr6[0] && (make_url(url, sizeof url, self->addr6, self->port, opts->transports)
+                           || add_tport(self, url) != 0))
+        return -1;
+    if (self->worker < 0)
+        return 0;
+    snprintf(url, sizeof url, "sip:127.0.0.1:%u;transport=udp", self->relay[self->worker]);
+    if (add_tport(self, url) != 0)
+        return -1;
+    self->relay_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (self->relay_fd < 0)
+        return -1;
+    rw_log_info("sip_relay_port", RW_I("worker", self->worker), RW_U("port", self->relay[self->worker]));
+    return 0;
+}
+
+/* Worker index named by a branch rw_edge_branch wrote ("z9hG4bKrw<2 hex>."), or -1. */
+static int branch_worker(const char *branch)
+{
+    if (!branch || strncasecmp(branch, "z9hG4bKrw", 9) != 0 || !isxdigit((unsigned char) branch[9])
+        || !isxdigit((unsigned char) branch[10]) || branch[11] != '.')
+        return -1;
+    char hex[3] = { branch[9], branch[10], 0 };
+    return (int) strtol(hex, NULL, 16);
+}
+
+/* 1 when the response belongs to another worker and was passed on to it (msg consumed). */
+static int relay_response(rw_edge_t *self, msg_t *msg, const sip_t *sip)
+{
+    int k = self->worker < 0 || !sip || !sip->sip_via ? -1 : branch_worker(sip->sip_via->v_branch);
+    if (k < 0 || k == self->worker || (unsigned) k >= self->n_workers)
+        return 0;
+    su_home_t home[1] = { SU_HOME_INIT(home) };
+    size_t len = 0;
+    char *text = msg_as_string(home, msg, NULL, 0, &len);
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(self->relay[k]),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    if (!text || sendto(self->relay_fd, text, len, 0, (struct sockaddr *) &to, sizeof to) != (ssize_t) len)
+        rw_log_warn("sip_relay_failed", RW_I("worker", k), RW_S("call_id", sip->sip_call_id ? sip->sip_call_id->i_id : ""));
+    else
+        rw_counter_inc(self->relayed);
+    su_home_deinit(home);
+    msg_destroy(msg);
+    return 1;
+}
+
+const char *rw_edge_branch(rw_edge_t *self, char *buf, size_t len)
+{
+    if (!self || self->worker < 0)
+        return NULL;
+    char token[20];
+    self->branch_seq += 0x9e3779b97f4a7c15ULL;
+    msg_random_token(token, sizeof token - 1, &self->branch_seq, sizeof self->branch_seq);
+    int n = snprintf(buf, len, "branch=z9hG4bKrw%02x.%s", (unsigned) self->worker, token);
+    return n > 0 && (size_t) n < len ? buf : NULL;
+}
+
+/* One worker of several sharing the SIP port: its index, its siblings' relay ports, a branch seed. */
+static void take_workers(rw_edge_t *self, const rw_edge_opts_t *opts)
+{
+    self->worker = -1;
+    if (opts->n_workers < 2 || opts->worker < 0 || (unsigned) opts->worker >= opts->n_workers
+        || opts->n_workers > RW_EDGE_WORKERS_MAX || !opts->relay_ports)
+        return;
+    self->worker = opts->worker;
+    self->n_workers = opts->n_workers;
+    memcpy(self->relay, opts->relay_ports, opts->n_workers * sizeof *self->relay);
+    self->branch_seq = (uint64_t) su_nanotime(NULL) * 0x100000001b3ULL ^ (uint64_t) getpid() << 32;
+}
+
 rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts)
 {
     char url[160];
     rw_edge_t *self = calloc(1, sizeof *self);
+    if (self)
+        self->relay_fd = -1;
     if (!self || !opts->addr || strlen(opts->addr) >= sizeof self->addr
         || strlen(opts->addr6 ? opts->addr6 : "") >= sizeof self->addr6)
         goto fail;
@@ -152,9 +276,13 @@ rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts)
     if (opts->metrics)
         self->rejected = rw_metrics_counter(opts->metrics, "requests_rejected_total",
                                             "requests answered 4xx/505 by request validation");
+    if (opts->metrics)
+        self->relayed = rw_metrics_counter(opts->metrics, "responses_relayed_total",
+                                           "responses passed on to the worker process whose request they answer");
     snprintf(self->rr4, sizeof self->rr4, "<sip:%s:%u;lr>", self->addr, self->port);
     snprintf(self->rr6, sizeof self->rr6, "<sip:[%s]:%u;lr>", self->addr6, self->port);
     su_log_redirect(NULL, sofia_log, self);
+    take_workers(self, opts);
     if (make_url(url, sizeof url, self->addr, self->port, opts->transports))
         goto fail;
     const msg_mclass_t *mc = rw_sipcheck_mclass();
@@ -168,13 +296,8 @@ rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts)
         rw_log_error("sip_bind_failed", RW_S("url", url));
         goto fail;
     }
-    if (self->addr6[0]) {
-        if (make_url(url, sizeof url, self->addr6, self->port, opts->transports)
-            || nta_agent_add_tport(self->nta, URL_STRING_MAKE(url), TAG_END()) < 0) {
-            rw_log_error("sip_bind_failed", RW_S("url", url));
-            goto fail;
-        }
-    }
+    if (add_tports(self, opts) != 0)
+        goto fail;
     return self;
 fail:
     rw_edge_destroy(&self);
@@ -188,6 +311,8 @@ void rw_edge_destroy(rw_edge_t **pself)
         return;
     if (self->nta)
         nta_agent_destroy(self->nta);
+    if (self->relay_fd >= 0)
+        close(self->relay_fd);
     free(self);
     *pself = NULL;
 }

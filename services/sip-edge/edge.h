@@ -4,7 +4,11 @@
  * (503 + Retry-After, stateless), then gets a server transaction, the validation of sipcheck.h
  * (400/416/420/505 naming the fault) and the dispatch: REGISTER -> registrar, OPTIONS addressed
  * to the edge itself -> 200 with Allow/Accept/Supported, everything else -> proxy. Sofia's own
- * log lines go to rw_log (debug); its STUN server is off. The edge owns the agent; the registrar and proxy are borrowed and must be unset (NULL)
+ * log lines go to rw_log (debug); its STUN server is off. In a worker of several sharing the
+ * port, the Via branch of every request it sends names the worker (rw_edge_branch); a response
+ * the kernel hands to another worker is relayed by it, unchanged, to this worker's loopback relay
+ * port (docs/sip-edge.md "Several processes").
+ * The edge owns the agent; the registrar and proxy are borrowed and must be unset (NULL)
  * before they are destroyed; rw_edge_destroy() must run before su_root_destroy(). */
 #ifndef RW_SIPEDGE_EDGE_H
 #define RW_SIPEDGE_EDGE_H
@@ -16,6 +20,8 @@
 
 #include "common/metrics.h"
 #include "services/sip-edge/overload.h"
+
+#define RW_EDGE_WORKERS_MAX 64
 
 typedef struct rw_edge rw_edge_t;
 struct rw_registrar;
@@ -29,6 +35,9 @@ typedef struct {
     unsigned max_size;            /* bigger messages are answered 413 */
     const char *realm;            /* OPTIONS for the realm is for the edge; may be NULL */
     rw_metrics_t *metrics;        /* may be NULL */
+    int worker;                   /* index among processes sharing the SIP port; -1: the only one */
+    unsigned n_workers;           /* processes sharing the port (relay_ports has this many) */
+    const unsigned short *relay_ports;  /* worker I takes relayed responses on 127.0.0.1:relay_ports[I] */
 } rw_edge_opts_t;
 
 rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts);
@@ -42,5 +51,9 @@ int rw_edge_is_self(const rw_edge_t *self, const url_t *url);
 /* Record-Route value for requests that arrived over family (AF_INET / AF_INET6), e.g.
  * "<sip:127.0.0.1:5060;lr>". */
 const char *rw_edge_record_route(const rw_edge_t *self, int family);
+/* A fresh Via branch ("branch=z9hG4bK...") for NTATAG_BRANCH_KEY on every request this process
+ * sends, written into buf (64 bytes are enough); NULL (NTA's own branch) for a single process.
+ * In a worker it names the worker so responses find their way back to it. */
+const char *rw_edge_branch(rw_edge_t *self, char *buf, size_t len);
 
 #endif

@@ -104,7 +104,7 @@ void rw_fallback_remember(rw_fallback_store_t *self, const char *number, const r
     remember_num(self, number, plan->user);
     plan_slot_t *s = &self->plans[hash(plan->user, self->n_plans)];
     copy(s->user, sizeof s->user, plan->user);
-    s->plan = *plan;
+    rw_proto_plan_copy(&s->plan, plan);
 }
 
 void rw_fallback_devices_plan(const char *user, const char *ext, const char *realm, unsigned ring_ms,

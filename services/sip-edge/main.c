@@ -4,6 +4,8 @@
 #include "services/sip-edge/peers.h"
 #include "services/sip-edge/proxy.h"
 #include "services/sip-edge/registrar.h"
+#include "services/sip-edge/reuseport.h"
+#include "services/sip-edge/workers.h"
 #include "services/core/service.h"
 #include "bus/bus.h"
 #include "common/log.h"
@@ -13,6 +15,9 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "sip.addr6", RW_CFG_STR, "", 0, 0, "IPv6 address SIP also listens on, e.g. ::1 (empty: none)" },
     { "sip.port", RW_CFG_INT, "5060", 1, 65535, "SIP port" },
     { "sip.transports", RW_CFG_STR, "udp,tcp", 0, 0, "udp,tcp | udp | tcp" },
+    { "sip.processes", RW_CFG_INT, "1", 0, RW_WORKERS_MAX, "worker processes sharing the SIP port (0: one per online CPU; 1: no supervisor)" },
+    { "sip.relay_port", RW_CFG_INT, "0", 0, 65535, "with several processes: worker I takes responses its siblings received for it on 127.0.0.1 UDP port relay_port + I (0: free ports chosen at start)" },
+    { "sip.relay_ports", RW_CFG_STR, "", 0, 0, "set by the supervisor for its workers: every worker's relay port, comma-separated" },
     { "sip.realm", RW_CFG_STR, "ringway.local", 0, 0, "SIP domain and digest realm: AORs are sip:<ext>@<realm>" },
     { "sip.max_size", RW_CFG_INT, "65536", 1024, 1048576, "largest SIP message accepted (bigger: 413)" },
     { "sip.peers", RW_CFG_STR, "", 0, 0, "trusted peers and trunks: 'NAME HOST:PORT proxy|redirect|trunk [PREFIX,...]; ...'" },
@@ -55,7 +60,24 @@ typedef struct {
     rw_peers_t peers;
 } parts_t;
 
-static int build(rw_service_t *svc, parts_t *p)
+/* A worker of several: SO_REUSEPORT on the SIP port, and every worker's relay port. */
+static int share_port(const rw_config_t *cfg, int worker, rw_edge_opts_t *eo, unsigned short *ports)
+{
+    int n = rw_workers_parse_ports(rw_config_str(cfg, "sip.relay_ports"), ports, RW_WORKERS_MAX);
+    if (n <= worker) {
+        rw_log_error("config_error", RW_S("key", "sip.relay_ports"),
+                     RW_S("error", "a worker needs every worker's relay port (set by the supervisor)"));
+        return -1;
+    }
+    rw_reuseport_enable(eo->port);
+    eo->worker = worker;
+    eo->n_workers = (unsigned) n;
+    eo->relay_ports = ports;
+    return 0;
+}
+
+/* worker: its index when one of several processes sharing the SIP port, else -1. */
+static int build(rw_service_t *svc, parts_t *p, int worker)
 {
     const rw_config_t *cfg = rw_service_config(svc);
     su_root_t *root = rw_service_root(svc);
@@ -69,7 +91,10 @@ static int build(rw_service_t *svc, parts_t *p)
     }
     rw_edge_opts_t eo = { rw_config_str(cfg, "sip.addr"), rw_config_str(cfg, "sip.addr6"),
                           (unsigned) rw_config_int(cfg, "sip.port"), rw_config_str(cfg, "sip.transports"),
-                          (unsigned) rw_config_int(cfg, "sip.max_size"), realm, m };
+                          (unsigned) rw_config_int(cfg, "sip.max_size"), realm, m, -1, 0, NULL };
+    unsigned short relay_ports[RW_WORKERS_MAX];
+    if (worker >= 0 && share_port(cfg, worker, &eo, relay_ports) != 0)
+        return -1;
     rw_overload_opts_t oo = { (unsigned) rw_config_int(cfg, "overload.max_routing"),
                               (unsigned) rw_config_int(cfg, "overload.max_wait_ms"),
                               (unsigned) rw_config_int(cfg, "overload.max_calls"),
@@ -124,21 +149,46 @@ static void teardown(parts_t *p)
     rw_edge_destroy(&p->edge);
 }
 
+/* With sip.processes > 1 this process supervises the workers (workers.h) and returns its exit
+ * code; -1: it is a worker or the only process, and runs SIP itself. */
+static int supervise(rw_service_t *svc, int worker, int argc, char **argv)
+{
+    const rw_config_t *cfg = rw_service_config(svc);
+    unsigned n = rw_workers_count(rw_config_int(cfg, "sip.processes"));
+    long relay_port = rw_config_int(cfg, "sip.relay_port");
+    if (worker >= 0 || n <= 1)
+        return -1;
+    if (relay_port && relay_port + (long) n - 1 > 65535) {
+        rw_log_error("config_invalid", RW_S("error", "sip.relay_port + sip.processes - 1 > 65535"));
+        return 2;
+    }
+    return rw_workers_run(cfg, rw_service_instance(svc), n, argc, argv);
+}
+
 int main(int argc, char **argv)
 {
     int code;
     parts_t parts = { 0 };
-    rw_service_t *svc = rw_service_new(&edge_def, argc, argv, &code);
+    int worker = rw_workers_index(argc, argv);
+    rw_service_t *svc = rw_service_configure(&edge_def, argc, argv, &code);
     if (!svc)
         return code;
-    if (build(svc, &parts) != 0) {
+    if ((code = supervise(svc, worker, argc, argv)) >= 0) {
+        rw_service_destroy(&svc);
+        return code;
+    }
+    if (rw_service_start(svc) != 0) {
+        rw_service_destroy(&svc);
+        return 1;
+    }
+    if (build(svc, &parts, worker) != 0) {
         rw_log_error("sip_edge_start_failed");
         teardown(&parts);
         rw_service_destroy(&svc);
         return 1;
     }
     rw_log_info("sip_edge_ready", RW_S("addr", rw_config_str(rw_service_config(svc), "sip.addr")),
-                RW_I("port", rw_config_int(rw_service_config(svc), "sip.port")));
+                RW_I("port", rw_config_int(rw_service_config(svc), "sip.port")), RW_I("worker", worker));
     code = rw_service_run(svc);
     teardown(&parts);
     rw_service_destroy(&svc);

@@ -1,5 +1,7 @@
-/* services/sip-edge/plan_exec.c — one call's plan carried out as a forking proxy (plan_exec.h). */
-#include "services/sip-edge/plan_exec.h"
+/* services/sip-edge/plan_exec.c — one call's plan carried out as a forking proxy (plan_exec.h):
+ * stages, location lookups, colleague diverts, the caller's CANCEL and the call's life. The
+ * branches themselves are plan_branch.c's. */
+#include "services/sip-edge/plan_exec_priv.h"
 #include "services/sip-edge/divert.h"
 
 #include <stdio.h>
@@ -15,53 +17,7 @@
 #include "common/err.h"
 #include "common/log.h"
 
-typedef struct {
-    rw_exec_t *ex;
-    nta_outgoing_t *orq;
-    const rw_target_t *t;
-    unsigned gen;                 /* the stage generation it belongs to */
-    unsigned trunk;               /* NUMBER: index of the trunk in use */
-    int status;                   /* 0 = no final response yet */
-    int cancelled;
-    char uri[256];
-} branch_t;
-
-typedef struct lookup {           /* one location lookup or colleague divert in flight */
-    rw_exec_t *ex;                /* NULL once the call is gone: the answer is dropped */
-    struct lookup *next;
-    unsigned gen;
-    const rw_target_t *t;
-} lookup_t;
-
-struct rw_exec {
-    rw_exec_env_t *env;
-    rw_exec_t *next, *prev;
-    nta_incoming_t *irq;
-    msg_t *req;
-    rw_plan_t plan;
-    rw_route_req_t rq;            /* the call's route request (colleague diverts reuse it) */
-    rw_ev_call_t ev;
-    lookup_t *pending;            /* lookups and route requests in flight */
-    char div_reason[32];          /* set once the call was diverted to a colleague's plan */
-    char rr[128];
-    int redirect;
-    unsigned stage;               /* index into plan.stages; n_stages = the final target */
-    unsigned gen;                 /* bumped at every stage start */
-    su_timer_t *timer;
-    branch_t br[RW_EXEC_MAX_BRANCHES];
-    unsigned n_br;
-    int lookups;                  /* location lookups in flight (each keeps the exec alive) */
-    int cur_lookups;              /* those of the current stage */
-    int replied, answered, cancelled, in_final, sent180, sent183;
-    int best;                     /* best failure status seen */
-    msg_t *best_msg;              /* its response (our Via removed), or NULL */
-    uint64_t t0;
-    char contacts[RW_EXEC_MAX_BRANCHES][512];
-    unsigned n_contacts;
-};
-
 static void advance(rw_exec_t *ex);
-static void check(rw_exec_t *ex);
 
 void rw_exec_publish(rw_exec_env_t *env, const char *type, const rw_ev_call_t *tmpl, int cause,
                      const char *reason)
@@ -104,44 +60,16 @@ static void free_exec(rw_exec_t *ex)
     if (ex->next)
         ex->next->prev = ex->prev;
     env->n_live--;
-    for (unsigned i = 0; i < ex->n_br; i++)
-        if (ex->br[i].orq)
-            nta_outgoing_destroy(ex->br[i].orq);
+    rw_exec_drop_branches(ex);
     if (ex->timer)
         su_timer_destroy(ex->timer);
     if (ex->irq)
         nta_incoming_destroy(ex->irq);
     if (ex->req)
         msg_destroy(ex->req);
-    if (ex->best_msg)
-        msg_destroy(ex->best_msg);
+    msg_destroy(ex->best_msg);
+    free(ex->contacts);
     free(ex);
-}
-
-/* Branches of the current stage still waiting for a final response, and lookups of it. */
-static int live_branches(const rw_exec_t *ex)
-{
-    int n = ex->cur_lookups;
-    for (unsigned i = 0; i < ex->n_br; i++)
-        n += ex->br[i].orq != NULL && ex->br[i].gen == ex->gen && !ex->br[i].cancelled;
-    return n;
-}
-
-static int any_branch(const rw_exec_t *ex)
-{
-    for (unsigned i = 0; i < ex->n_br; i++)
-        if (ex->br[i].orq)
-            return 1;
-    return 0;
-}
-
-static void cancel_all(rw_exec_t *ex, int except)
-{
-    for (unsigned i = 0; i < ex->n_br; i++)
-        if (ex->br[i].orq && (int) i != except && !ex->br[i].cancelled) {
-            ex->br[i].cancelled = 1;
-            nta_outgoing_cancel(ex->br[i].orq);
-        }
 }
 
 /* Our own final answer to the caller. */
@@ -152,26 +80,13 @@ static void reply_final(rw_exec_t *ex, int status, const char *phrase, const cha
     ex->replied = 1;
     if (ex->timer)
         su_timer_reset(ex->timer);
-    cancel_all(ex, -1);
+    rw_exec_cancel_all(ex, -1);
     nta_incoming_treply(ex->irq, status, phrase, TAG_END());
     if (status == 487 && ex->env->cancelled)
         rw_counter_inc(ex->env->cancelled);
     else if (ex->env->failed)
         rw_counter_inc(ex->env->failed);
     rw_exec_publish(ex->env, "call.failed", &ex->ev, status, reason);
-}
-
-static void relay(rw_exec_t *ex, msg_t *rsp)
-{
-    sip_t *rs = sip_object(rsp);
-    int st = rs && rs->sip_status ? rs->sip_status->st_status : 500;
-    if (!rs || !rs->sip_via) {   /* a response with only our Via cannot be relayed */
-        msg_destroy(rsp);
-        nta_incoming_treply(ex->irq, st, sip_status_phrase(st), TAG_END());
-        return;
-    }
-    rw_exec_strip_identity(rsp, rs);
-    nta_incoming_mreply(ex->irq, rsp);
 }
 
 /* Request-URI of a voicemail target: voicemail.uri with the mailbox as user part. */
@@ -185,93 +100,6 @@ static int voicemail_uri(const rw_exec_t *ex, const char *mailbox, char *buf, si
     const char *at = strchr(vm, '@');
     const char *host = at ? at + 1 : vm + 4;
     return snprintf(buf, len, "sip:%s@%s", mailbox, host) < (int) len ? 0 : RW_ERANGE;
-}
-
-static const char *diversion_of(const rw_exec_t *ex, const rw_target_t *t)
-{
-    if (ex->div_reason[0])
-        return ex->div_reason;
-    if (t->diversion[0])
-        return t->diversion;
-    if (ex->in_final && t->type != RW_TARGET_DEVICES)
-        return ex->best == 486 || ex->best == 600 ? "user-busy" : "no-answer";
-    return NULL;
-}
-
-static int on_branch(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t *sip);
-
-static int send_branch(rw_exec_t *ex, const rw_target_t *t, const char *uri, const char *path,
-                       const char *next_hop, unsigned trunk)
-{
-    if (ex->n_br == RW_EXEC_MAX_BRANCHES)
-        return RW_ERANGE;
-    branch_t *b = &ex->br[ex->n_br];
-    msg_t *fwd = msg_dup(ex->req);
-    sip_t *fs = sip_object(fwd);
-    su_home_t *home = msg_home(fwd);
-    sip_request_t *rq = fwd ? sip_request_create(home, SIP_METHOD_INVITE, URL_STRING_MAKE(uri), NULL) : NULL;
-    if (!rq)
-        goto fail;
-    msg_header_replace(fwd, (msg_pub_t *) fs, (msg_header_t *) fs->sip_request, (msg_header_t *) rq);
-    msg_header_insert(fwd, (msg_pub_t *) fs, (msg_header_t *) sip_record_route_make(home, ex->rr));
-    if (path && *path) {
-        sip_route_t *r = sip_route_make(home, path);
-        if (r)
-            msg_header_insert(fwd, (msg_pub_t *) fs, (msg_header_t *) r);
-    }
-    const char *why = diversion_of(ex, t);
-    if (why) {
-        char div[400];
-        snprintf(div, sizeof div, "Diversion: <sip:%s@%s>;reason=%s;counter=1\r\n", ex->ev.to,
-                 ex->env->realm, why);
-        msg_header_add_str(fwd, (msg_pub_t *) fs, div);
-    }
-    memset(b, 0, sizeof *b);
-    b->ex = ex;
-    b->t = t;
-    b->gen = ex->gen;
-    b->trunk = trunk;
-    snprintf(b->uri, sizeof b->uri, "%s", uri);
-    b->orq = nta_outgoing_mcreate(ex->env->nta, on_branch, (nta_outgoing_magic_t *) b,
-                                  next_hop && *next_hop ? URL_STRING_MAKE(next_hop) : NULL, fwd, TAG_END());
-    if (!b->orq)
-        return RW_EIO;
-    ex->n_br++;
-    return 0;
-fail:
-    if (fwd)
-        msg_destroy(fwd);
-    return RW_ENOMEM;
-}
-
-/* The trunks of a NUMBER target: named in the plan, else chosen by prefix. */
-static size_t trunks_of(const rw_exec_t *ex, const rw_target_t *t, const rw_peer_t **out, size_t max)
-{
-    size_t n = 0;
-    for (uint32_t i = 0; i < t->n_trunks && n < max; i++) {
-        const rw_peer_t *p = rw_peers_find(ex->env->peers, t->trunks[i]);
-        if (p)
-            out[n++] = p;
-    }
-    return n ? n : rw_peers_trunks_for(ex->env->peers, t->number, out, max);
-}
-
-static int start_number(rw_exec_t *ex, const rw_target_t *t, unsigned from)
-{
-    const rw_peer_t *tr[RW_PEERS_MAX];
-    size_t n = trunks_of(ex, t, tr, RW_PEERS_MAX);
-    char uri[256];
-    for (unsigned i = from; i < n; i++) {
-        if (rw_peer_uri(tr[i], t->number, uri, sizeof uri) != 0)
-            continue;
-        if (ex->redirect) {
-            snprintf(ex->contacts[ex->n_contacts++ % RW_EXEC_MAX_BRANCHES], 512, "%s", uri);
-            return 0;
-        }
-        if (send_branch(ex, t, uri, NULL, NULL, i) == 0)
-            return 0;
-    }
-    return RW_ENOTFOUND;
 }
 
 static lookup_t *lookup_new(rw_exec_t *ex, const rw_target_t *t)
@@ -320,11 +148,11 @@ static void on_lookup(void *arg, int status, const rw_binding_t *b, size_t n, in
                 if (ex->n_contacts < RW_EXEC_MAX_BRANCHES)
                     snprintf(ex->contacts[ex->n_contacts++], 512, "%s", b[i].contact);
             } else
-                send_branch(ex, lk->t, b[i].contact, b[i].path, b[i].received, 0);
+                rw_exec_send_branch(ex, lk->t, b[i].contact, b[i].path, b[i].received, 0);
         }
     }
     free(lk);
-    check(ex);
+    rw_exec_check(ex);
 }
 
 /* ---- Colleagues (divert.h): the colleague's plan replaces what is left of this call's ---- */
@@ -336,8 +164,8 @@ static void divert_to(rw_exec_t *ex, const rw_target_t *t, const rw_plan_t *plan
         ex->rq = next;            /* a further divert counts this user too */
     rw_log_info("call_diverted", RW_S("call_id", ex->ev.call_id), RW_S("to", t->number),
                 RW_S("user", plan->user), RW_S("reason", ex->div_reason));
-    cancel_all(ex, -1);
-    ex->plan = *plan;             /* t pointed into the old plan: not used after this */
+    rw_exec_cancel_all(ex, -1);
+    rw_proto_plan_copy(&ex->plan, plan);   /* t pointed into the old plan: not used after this */
     ex->stage = 0;
     ex->in_final = 0;
     if (kind != RW_FALLBACK_NONE)
@@ -367,7 +195,7 @@ static void on_colleague(void *arg, int status, const rw_plan_t *plan, rw_fallba
     }
     free(lk);
     if (ex)
-        check(ex);
+        rw_exec_check(ex);
 }
 
 static void start_colleague(rw_exec_t *ex, const rw_target_t *t)
@@ -399,7 +227,7 @@ static void start_target(rw_exec_t *ex, const rw_target_t *t)
         if (rw_divert_is_colleague(t))
             start_colleague(ex, t);
         else
-            start_number(ex, t, 0);
+            rw_exec_start_number(ex, t, 0);
         return;
     case RW_TARGET_VOICEMAIL:
         if (voicemail_uri(ex, t->mailbox, uri, sizeof uri) != 0)
@@ -407,7 +235,7 @@ static void start_target(rw_exec_t *ex, const rw_target_t *t)
         if (ex->redirect && ex->n_contacts < RW_EXEC_MAX_BRANCHES)
             snprintf(ex->contacts[ex->n_contacts++], 512, "%s", uri);
         else if (!ex->redirect)
-            send_branch(ex, t, uri, NULL, NULL, 0);
+            rw_exec_send_branch(ex, t, uri, NULL, NULL, 0);
         return;
     default:
         return;                   /* hunt groups are not carried out by sip-edge yet */
@@ -421,7 +249,7 @@ static void on_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
     (void) t;
     if (ex->replied || ex->cancelled)
         return;
-    cancel_all(ex, -1);           /* the stage rang out: its branches are cancelled */
+    rw_exec_cancel_all(ex, -1);           /* the stage rang out: its branches are cancelled */
     if (ex->best == 0)
         ex->best = 480;
     advance(ex);
@@ -441,7 +269,7 @@ static void advance(rw_exec_t *ex)
                 start_target(ex, &st->targets[i]);
             if (ex->redirect)
                 return;           /* the 302 goes out when the lookups are done */
-            if (live_branches(ex)) {
+            if (rw_exec_live_branches(ex)) {
                 su_timer_set_interval(ex->timer, on_timer, (su_timer_arg_t *) ex, st->ring_ms ? st->ring_ms : 20000);
                 return;
             }
@@ -450,7 +278,7 @@ static void advance(rw_exec_t *ex)
         if (!ex->in_final && (ex->plan.final == RW_FINAL_VOICEMAIL || ex->plan.final == RW_FINAL_NUMBER)) {
             ex->in_final = 1;
             start_target(ex, &ex->plan.final_target);
-            if (live_branches(ex)) {
+            if (rw_exec_live_branches(ex)) {
                 su_timer_set_interval(ex->timer, on_timer, (su_timer_arg_t *) ex, 120000);
                 return;
             }
@@ -462,7 +290,7 @@ static void advance(rw_exec_t *ex)
         msg_t *m = ex->best_msg;
         ex->best_msg = NULL;
         ex->replied = 1;
-        relay(ex, m);
+        rw_exec_relay(ex, m);
         if (ex->env->failed)
             rw_counter_inc(ex->env->failed);
         rw_exec_publish(ex->env, "call.failed", &ex->ev, ex->best, ex->best == 486 ? "busy" : "failed");
@@ -502,10 +330,10 @@ static void send_redirect(rw_exec_t *ex)
 }
 
 /* Called after every change: moves the call on and frees it once nothing is left. */
-static void check(rw_exec_t *ex)
+void rw_exec_check(rw_exec_t *ex)
 {
     if (!ex->replied) {
-        if (live_branches(ex))
+        if (rw_exec_live_branches(ex))
             return;
         if (ex->cancelled)
             reply_final(ex, SIP_487_REQUEST_TERMINATED, "cancelled");
@@ -514,104 +342,8 @@ static void check(rw_exec_t *ex)
         else
             advance(ex);
     }
-    if (ex->replied && !ex->lookups && !any_branch(ex))
+    if (ex->replied && !ex->lookups && !rw_exec_any_branch(ex))
         free_exec(ex);
-}
-
-static void on_provisional(rw_exec_t *ex, const branch_t *b, nta_outgoing_t *orq, int st)
-{
-    int *sent = st == 183 ? &ex->sent183 : st == 180 ? &ex->sent180 : NULL;
-    if (!sent || *sent || ex->replied)
-        return;
-    *sent = 1;
-    msg_t *rsp = nta_outgoing_getresponse(orq);
-    if (!rsp)
-        return;
-    sip_header_remove(rsp, sip_object(rsp), (sip_header_t *) sip_object(rsp)->sip_via);
-    relay(ex, rsp);
-    if (!ex->ev.pdd_ms) {
-        ex->ev.pdd_ms = rw_clock_wall_ms() - ex->t0;
-        snprintf(ex->ev.target, sizeof ex->ev.target, "%s", b->uri);
-        rw_exec_publish(ex->env, "call.ringing", &ex->ev, st, NULL);
-    }
-}
-
-static void on_answer(rw_exec_t *ex, branch_t *b, nta_outgoing_t *orq)
-{
-    msg_t *rsp = nta_outgoing_getresponse(orq);
-    if (rsp) {
-        sip_header_remove(rsp, sip_object(rsp), (sip_header_t *) sip_object(rsp)->sip_via);
-        relay(ex, rsp);           /* every 2xx is relayed (RFC 3261 16.7) */
-    }
-    if (ex->answered)
-        return;
-    ex->answered = ex->replied = 1;
-    if (ex->timer)
-        su_timer_reset(ex->timer);
-    cancel_all(ex, (int) (b - ex->br));
-    if (ex->env->answered)
-        rw_counter_inc(ex->env->answered);
-    snprintf(ex->ev.target, sizeof ex->ev.target, "%s", b->uri);
-    rw_exec_publish(ex->env, "call.answered", &ex->ev, 200, NULL);
-}
-
-/* Failure priority: 6xx, then 486, then other 4xx, then 5xx, then 408. */
-static int rank(int st)
-{
-    return st >= 600 ? 5 : st == 486 ? 4 : st == 408 ? 1 : st >= 500 ? 2 : st >= 300 ? 3 : 0;
-}
-
-static void on_failure(rw_exec_t *ex, branch_t *b, nta_outgoing_t *orq, int st)
-{
-    if (b->cancelled && st == 487)
-        return;
-    if (b->t->type == RW_TARGET_NUMBER && (st == 503 || st == 408 || st == 500) && !ex->replied
-        && b->gen == ex->gen && start_number(ex, b->t, b->trunk + 1) == 0)
-        return;                   /* the next trunk carries it */
-    if (rank(st) > rank(ex->best) || ex->best == 0) {
-        ex->best = st;
-        if (ex->best_msg)
-            msg_destroy(ex->best_msg);
-        ex->best_msg = nta_outgoing_getresponse(orq);
-        if (ex->best_msg)
-            sip_header_remove(ex->best_msg, sip_object(ex->best_msg),
-                              (sip_header_t *) sip_object(ex->best_msg)->sip_via);
-    }
-    if (st >= 600 && !ex->replied) {   /* a global failure ends the call */
-        msg_t *m = ex->best_msg;
-        ex->best_msg = NULL;
-        ex->replied = 1;
-        cancel_all(ex, -1);
-        if (ex->timer)
-            su_timer_reset(ex->timer);
-        if (m)
-            relay(ex, m);
-        else
-            nta_incoming_treply(ex->irq, st, sip_status_phrase(st), TAG_END());
-        if (ex->env->failed)
-            rw_counter_inc(ex->env->failed);
-        rw_exec_publish(ex->env, "call.failed", &ex->ev, st, "declined");
-    }
-}
-
-static int on_branch(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t *sip)
-{
-    branch_t *b = (branch_t *) magic;
-    rw_exec_t *ex = b->ex;
-    int st = sip && sip->sip_status ? sip->sip_status->st_status : 408;
-    if (st < 200) {
-        on_provisional(ex, b, orq, st);
-        return 0;
-    }
-    if (st < 300)
-        on_answer(ex, b, orq);
-    else
-        on_failure(ex, b, orq, st);
-    b->status = st;
-    nta_outgoing_destroy(orq);
-    b->orq = NULL;
-    check(ex);
-    return 0;
 }
 
 static int on_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq, const sip_t *sip)
@@ -624,28 +356,34 @@ static int on_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq, const sip
     ex->cancelled = 1;
     if (ex->timer)
         su_timer_reset(ex->timer);
-    cancel_all(ex, -1);
+    rw_exec_cancel_all(ex, -1);
     ex->gen++;                    /* nothing of the current stage counts any more */
     ex->cur_lookups = 0;
-    check(ex);
+    rw_exec_check(ex);
     return 0;
 }
 
 int rw_exec_start(rw_exec_env_t *env, nta_incoming_t *irq, msg_t *req, const rw_plan_t *plan,
                   const rw_route_req_t *rq, const rw_ev_call_t *ev, const char *record_route, int redirect)
 {
-    rw_exec_t *ex = calloc(1, sizeof *ex);
+    rw_exec_t *ex = malloc(sizeof *ex);
     if (!ex)
         return RW_ENOMEM;
+    memset(ex, 0, RW_EXEC_ZEROED);
     ex->timer = su_timer_create(su_root_task(env->root), 0);
-    if (!ex->timer) {
+    if (redirect)
+        ex->contacts = calloc(RW_EXEC_MAX_BRANCHES, sizeof *ex->contacts);
+    if (!ex->timer || (redirect && !ex->contacts)) {
+        if (ex->timer)
+            su_timer_destroy(ex->timer);
+        free(ex->contacts);
         free(ex);
         return RW_ENOMEM;
     }
     ex->env = env;
     ex->irq = irq;
     ex->req = req;
-    ex->plan = *plan;
+    rw_proto_plan_copy(&ex->plan, plan);
     ex->rq = *rq;
     ex->ev = *ev;
     ex->redirect = redirect;
@@ -660,7 +398,7 @@ int rw_exec_start(rw_exec_env_t *env, nta_incoming_t *irq, msg_t *req, const rw_
     ex->lookups++;                /* hold the exec while the first stage starts */
     advance(ex);
     ex->lookups--;
-    check(ex);
+    rw_exec_check(ex);
     return 0;
 }
 
@@ -671,7 +409,7 @@ void rw_exec_abort_all(rw_exec_env_t *env)
         if (!ex->replied)
             nta_incoming_treply(ex->irq, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
         ex->replied = 1;
-        cancel_all(ex, -1);
+        rw_exec_cancel_all(ex, -1);
         free_exec(ex);
     }
 }

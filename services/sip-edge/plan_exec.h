@@ -5,7 +5,9 @@
  * branches are cancelled; a 6xx ends the call; 180/183 are relayed once each; then the final
  * action. Or, in redirect mode, a 302 with the first stage's contacts. One rw_exec per call owns
  * the server transaction, a copy of the request, its branches and its timer; it frees itself
- * when the caller has its final answer and every branch is final. The env is the proxy's. */
+ * when the caller has its final answer and every branch is final. A branch is NTA's client
+ * transaction until its first provisional, then env->branches' (CANCEL, non-2xx ACK, timer C:
+ * branch.h), so NTA keeps no finished INVITE for timer D. The env is the proxy's. */
 #ifndef RW_SIPEDGE_PLAN_EXEC_H
 #define RW_SIPEDGE_PLAN_EXEC_H
 
@@ -37,6 +39,9 @@ typedef struct {
     unsigned deadline_ms;
     rw_fallback_store_t *fb;      /* colleague plans when router does not answer; may be NULL */
     rw_counter_t *answered, *failed, *cancelled, *redirected, *fb_plan, *fb_devices;
+    rw_counter_t *adopted;        /* branches taken over from NTA at their first provisional */
+    struct rw_branches *branches; /* ringing branches kept after NTA's (branch.h); NULL = NTA keeps them */
+    struct rw_edge *edge;         /* names this process in Via branches (rw_edge_branch); may be NULL */
     rw_exec_t *live;              /* calls in progress (owned by their exec) */
     unsigned n_live;              /* how many */
 } rw_exec_env_t;

@@ -15,7 +15,10 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "protocols/route.h"
+#include "services/sip-edge/branch.h"
 #include "services/sip-edge/plan_exec.h"
+
+#define BRANCHES_MAX (1u << 18)   /* ringing branches plus ACKs kept for retransmissions */
 
 typedef struct pending {
     rw_proxy_t *px;               /* NULL once the proxy is gone */
@@ -157,7 +160,10 @@ static int in_dialog(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
     f->irq = irq;
     if (sip->sip_request->rq_method == sip_method_invite)
         nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
-    f->orq = nta_outgoing_mcreate(px->nta, on_fwd, (nta_outgoing_magic_t *) f, NULL, msg, TAG_END());
+    char key[64];
+    const char *branch = rw_edge_branch(px->edge, key, sizeof key);
+    f->orq = nta_outgoing_mcreate(px->nta, on_fwd, (nta_outgoing_magic_t *) f, NULL, msg,
+                                  TAG_IF(branch, NTATAG_BRANCH_KEY(branch)), TAG_END());
     if (!f->orq) {
         free(f);
         return 500;
@@ -170,7 +176,10 @@ static int in_dialog(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
 
 int rw_proxy_stray(rw_proxy_t *px, msg_t *msg, sip_t *sip)
 {
-    /* Responses only (2xx retransmissions): nta_msg_tsend pops our Via itself. */
+    /* An adopted branch's response (branch.h), or a retransmitted non-2xx it ACKs again. */
+    if (rw_branches_response(px->env.branches, msg, sip))
+        return 0;
+    /* Other responses (2xx retransmissions): nta_msg_tsend pops our Via itself. */
     if (sip && sip->sip_status && sip->sip_via && sip->sip_via->v_next)
         nta_msg_tsend(px->nta, msg, NULL, TAG_END());
     else
@@ -465,7 +474,11 @@ rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_l
     snprintf(px->vm, sizeof px->vm, "%s", opts->voicemail_uri ? opts->voicemail_uri : "");
     px->env = (rw_exec_env_t){ .root = root, .nta = px->nta, .loc = loc, .peers = opts->peers,
                                .pub = pub, .realm = px->realm, .voicemail_uri = px->vm,
-                               .router = router, .deadline_ms = px->deadline_ms, .fb = fb };
+                               .router = router, .deadline_ms = px->deadline_ms, .fb = fb,
+                               .edge = edge };
+    px->env.branches = rw_branches_new(root, px->nta, BRANCHES_MAX, 0, 0);
+    if (!px->env.branches)
+        goto fail;
     if (m) {
         px->offered = rw_metrics_counter(m, "calls_offered_total", "initial INVITEs accepted for routing");
         px->env.answered = rw_metrics_counter(m, "calls_answered_total", "calls answered (first 2xx relayed)");
@@ -474,11 +487,15 @@ rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_l
         px->env.redirected = rw_metrics_counter(m, "calls_redirected_total", "calls answered 302 (redirect mode)");
         px->env.fb_plan = rw_metrics_counter(m, "fallback_last_plan_total", "calls routed by a stored fallback plan");
         px->env.fb_devices = rw_metrics_counter(m, "fallback_devices_total", "calls routed straight to the user's devices");
+        px->env.adopted = rw_metrics_counter(m, "branches_adopted_total",
+                                             "INVITE branches kept by sip-edge after their first provisional (NTA's transaction ended)");
         px->loops = rw_metrics_counter(m, "loops_total", "requests answered 482 Loop Detected");
         px->too_many_hops = rw_metrics_counter(m, "too_many_hops_total", "requests answered 483");
     }
     return px;
 fail:
+    if (px)
+        rw_branches_destroy(&px->env.branches);
     free(px);
     return NULL;
 }
@@ -489,6 +506,7 @@ void rw_proxy_destroy(rw_proxy_t **pself)
     if (!px)
         return;
     rw_exec_abort_all(&px->env);
+    rw_branches_destroy(&px->env.branches);
     while (px->fwds) {
         fwd_t *f = px->fwds;
         nta_incoming_treply(f->irq, SIP_503_SERVICE_UNAVAILABLE, TAG_END());

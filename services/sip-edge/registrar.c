@@ -362,6 +362,14 @@ int rw_registrar_handle(rw_registrar_t *self, nta_incoming_t *irq, const sip_t *
     return 0;
 }
 
+int rw_registrar_challenge(rw_registrar_t *self, nta_agent_t *agent, msg_t *msg, const sip_t *sip)
+{
+    if (!self || !sip || !sip->sip_to || (sip->sip_to->a_url->url_type != url_sip
+                                          && sip->sip_to->a_url->url_type != url_sips))
+        return 0;
+    return rw_auth_challenge_stateless(self->auth, agent, msg, sip, 0);
+}
+
 unsigned rw_registrar_in_flight(const rw_registrar_t *self)
 {
     return self ? self->in_flight : 0;

@@ -31,6 +31,9 @@ rw_registrar_t *rw_registrar_new(nta_agent_t *nta, rw_auth_t *auth, rw_location_
 /* Returns 0 when it took irq (it answers and destroys it), or a status for the caller to
  * answer (500 when it could not start). */
 int rw_registrar_handle(rw_registrar_t *self, nta_incoming_t *irq, const sip_t *sip);
+/* A valid REGISTER without credentials is challenged statelessly (no transaction kept): 1 and
+ * msg consumed; 0: msg untouched, handle it with rw_registrar_handle. */
+int rw_registrar_challenge(rw_registrar_t *self, nta_agent_t *agent, msg_t *msg, const sip_t *sip);
 /* REGISTER transactions taken and not yet answered (the overload guard reads it). */
 unsigned rw_registrar_in_flight(const rw_registrar_t *self);
 /* Requests still in progress are answered 503 and destroyed when auth or the location store

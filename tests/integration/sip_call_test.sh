@@ -4,7 +4,8 @@
 # ringing, rejecting), as callers (a device with digest auth, a trusted peer, a redirect-mode
 # PBX) and as trunks and voicemail. Each scenario checks both sides' SIPp exit codes (0 = every
 # expected message was seen). Scenarios: register and call; two devices fork, one answers, the
-# other is cancelled; busy diverts to voicemail; caller cancels; BYE both ways; trunk failover
+# other is cancelled; busy diverts to voicemail (also after ringing: sip-edge ACKs the 486 itself);
+# caller cancels; BYE both ways; trunk failover
 # (503 then answer); redirect 302; router killed -> fallback plan (two stages); Redis stopped ->
 # cached bindings and plans.
 set -uo pipefail
@@ -14,6 +15,8 @@ sc=$top/tests/integration/sip
 pass=0; failed=0
 check() { local what=$1; shift; if "$@"; then pass=$((pass+1)); echo "ok: $what"; else failed=$((failed+1)); echo "FAIL: $what" >&2; fi; }
 
+# shellcheck source=tests/harness/wrap.sh
+. "$top/tests/harness/wrap.sh"     # RINGWAY_WRAP (make valgrind): router and sip-edge run under it
 read -r rport bus http sip a1 b1 b2 vm t1 t2 peer pbx cal d1 ua1 ua2 < <("$RINGWAY_FREE_PORT" 16 | tr '\n' ' ')
 dir=$(mktemp -d)
 pids=()
@@ -47,29 +50,29 @@ JSON
 
 start_router() {
   RINGWAY_HTTP_PORT=0 RINGWAY_ROUTER_BIND="tcp://127.0.0.1:$bus" RINGWAY_BUS_PUB="" \
-    "$build/services/router/ringway-router" 2>>"$dir/router.log" &
-  router_pid=$!; pids+=($router_pid); sleep 0.5
+    "${RW_WRAP[@]}" "$build/services/router/ringway-router" 2>>"$dir/router.log" &
+  router_pid=$!; pids+=($router_pid); rw_wait_tcp "$bus"; sleep 0.5
 }
 start_router
 RINGWAY_HTTP_PORT=$http RINGWAY_SIP_PORT=$sip RINGWAY_SIP_ADDR6=::1 RINGWAY_BUS_PUB="" RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$bus" \
 RINGWAY_VOICEMAIL_URI="sip:vm@127.0.0.1:$vm" RINGWAY_FALLBACK_RING_MS=1500 RINGWAY_LOG_LEVEL=info \
 RINGWAY_SIP_PEERS="peer 127.0.0.1:$peer proxy; pbx 127.0.0.1:$pbx redirect; t1 127.0.0.1:$t1 trunk +44; t2 127.0.0.1:$t2 trunk +44" \
-  "$build/services/sip-edge/ringway-sip-edge" 2>>"$dir/edge.log" &
-pids+=($!)
-for _ in $(seq 1 50); do curl -fsS "http://127.0.0.1:$http/health" >/dev/null 2>&1 && break; sleep 0.1; done
+  "${RW_WRAP[@]}" "$build/services/sip-edge/ringway-sip-edge" 2>>"$dir/edge.log" &
+edge_pid=$!; pids+=($edge_pid)
+rw_wait_health "$http"
 check "sip-edge /health" curl -fsS "http://127.0.0.1:$http/health"
 
 S="127.0.0.1:$sip"
 fg() {  # name, args...: runs in foreground, returns sipp's code
   local name=$1; shift
-  timeout 20 sipp -m 1 -timeout 15s -timeout_error -nostdin -trace_err -error_file "$dir/$name.err" "$@" >"$dir/$name.out" 2>&1
+  timeout "$(rw_secs 20)" sipp -m 1 -timeout "$(rw_secs 15)s" -timeout_error -nostdin -trace_err -error_file "$dir/$name.err" "$@" >"$dir/$name.out" 2>&1
 }
 status_uas() {  # status: a copy of uas_status.xml answering that status (SIPp checks it at load time)
   sed "s/\[status\]/$1/" "$sc/uas_status.xml" >"$dir/uas_$1.xml"; echo "$dir/uas_$1.xml"
 }
 bgs() {  # name, args...: background; pid in $!
   local name=$1; shift
-  timeout 20 sipp -m 1 -timeout 15s -timeout_error -nostdin -trace_err -error_file "$dir/$name.err" -trace_msg -message_file "$dir/$name.msg" "$@" >"$dir/$name.out" 2>&1 &
+  timeout "$(rw_secs 20)" sipp -m 1 -timeout "$(rw_secs 15)s" -timeout_error -nostdin -trace_err -error_file "$dir/$name.err" -trace_msg -message_file "$dir/$name.msg" "$@" >"$dir/$name.out" 2>&1 &
 }
 register() {  # ext password local-port
   fg "reg-$1-$3" -sf "$sc/call_register.xml" -s "$1" -au "$1" -ap "$2" -i 127.0.0.1 -p "$3" "$S"
@@ -104,6 +107,28 @@ check "busy bob diverts to voicemail (200)" fg call3 -sf "$sc/call_uac_peer.xml"
 wait $u1; check "bob's phone 1 said 486" [ $? -eq 0 ]
 wait $u2; check "bob's phone 2 said 486" [ $? -eq 0 ]
 wait $u3; check "voicemail answered" [ $? -eq 0 ]
+
+# 4b. Busy after ringing: phone 1 rings, then says 486 (repeated until ACKed). sip-edge let NTA's
+#     transaction go at the 180 and ACKs the 486 itself: same Request-URI and Via branch.
+bgs uas-b1 -sf "$sc/uas_ring_busy.xml" -i 127.0.0.1 -p "$b1"; u1=$!
+bgs uas-b2 -sf "$s486" -i 127.0.0.1 -p "$b2"; u2=$!
+bgs uas-vm -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$vm"; u3=$!
+sleep 0.3
+check "bob rings then is busy: diverts to voicemail (200)" fg call3b -sf "$sc/call_uac_peer.xml" -s 2002 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "bob's ringing phone got the ACK for its 486" [ $? -eq 0 ]
+wait $u2; wait $u3
+first_of() {  # file method field: the first METHOD request's Request-URI (field 2) or top Via branch (via)
+  awk -v m="$2" -v f="$3" '$1 == m && $2 ~ /^sip:/ { if (f != "via") { print $2; exit } s = 1; next }
+    s && /^Via:/ { match($0, /branch=[^;, ]*/); print substr($0, RSTART + 7, RLENGTH - 7); exit }' "$1"
+}
+ack_matches() {
+  local f=$dir/uas-b1.msg
+  [ -n "$(first_of "$f" INVITE via)" ] && [ "$(first_of "$f" ACK via)" = "$(first_of "$f" INVITE via)" ] &&
+    [ "$(first_of "$f" ACK uri)" = "$(first_of "$f" INVITE uri)" ]
+}
+check "that ACK matches the INVITE (Request-URI, Via branch)" ack_matches
+check "ringing branches were taken over from NTA (branches_adopted_total)" \
+  bash -c "curl -fsS http://127.0.0.1:$http/metrics | grep -qE '^ringway_sip_edge_branches_adopted_total [1-9]'"
 
 # 5. Caller cancels while alice's phone rings.
 bgs uas-a1 -sf "$sc/uas_cancelled.xml" -i 127.0.0.1 -p "$a1"; u1=$!
@@ -143,15 +168,15 @@ baresip_ua() {  # name port ext password [commands]
     "module_app account.so" "module_app menu.so" >"$d/config"
   echo "<sip:$3@ringway.local>;auth_pass=$4;outbound=\"sip:127.0.0.1:$sip;lr\";regint=120;answermode=auto" >"$d/accounts"
   shift 4
-  timeout 15 baresip -f "$d" "$@" </dev/null >"$dir/${d##*/}.log" 2>&1 &
+  timeout "$(rw_secs 15)" baresip -f "$d" "$@" </dev/null >"$dir/${d##*/}.log" 2>&1 &
 }
 if command -v baresip >/dev/null; then
   before=$(curl -fsS "http://127.0.0.1:$http/metrics" | awk '/^ringway_sip_edge_calls_answered_total/ {print $2}')
-  baresip_ua erin "$ua1" 2005 erin-pw -t 12; e_pid=$!
-  for _ in $(seq 1 50); do [ "$(redis-cli -p "$rport" exists rw:loc:sip:2005@ringway.local)" = 1 ] && break; sleep 0.1; done
+  baresip_ua erin "$ua1" 2005 erin-pw -t "$(rw_secs 12)"; e_pid=$!
+  for _ in $(seq 1 $((50 * RW_SCALE))); do [ "$(redis-cli -p "$rport" exists rw:loc:sip:2005@ringway.local)" = 1 ] && break; sleep 0.1; done
   check "baresip registered through its outbound proxy (Route to the edge)" [ "$(redis-cli -p "$rport" exists rw:loc:sip:2005@ringway.local)" = 1 ]
-  baresip_ua alice-ua "$ua2" 2001 alice-pw -t 12 -e "/dial 2005"; c_pid=$!
-  for _ in $(seq 1 80); do grep -qi "established" "$dir/alice-ua.log" && break; sleep 0.1; done
+  baresip_ua alice-ua "$ua2" 2001 alice-pw -t "$(rw_secs 12)" -e "/dial 2005"; c_pid=$!
+  for _ in $(seq 1 $((80 * RW_SCALE))); do grep -qi "established" "$dir/alice-ua.log" && break; sleep 0.1; done
   check "baresip call alice -> erin answered (caller side)" grep -qi "established" "$dir/alice-ua.log"
   check "baresip call answered (callee side)" grep -qi "established" "$dir/erin.log"
   after=$(curl -fsS "http://127.0.0.1:$http/metrics" | awk '/^ringway_sip_edge_calls_answered_total/ {print $2}')
@@ -175,7 +200,11 @@ wait $u1; check "IPv6: alice's phone answered and got the BYE" [ $? -eq 0 ]
 check "redirect peer gets 302" fg call6 -sf "$sc/call_uac_redirect.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$pbx" "$S"
 
 # 11. Router killed: calls still complete from the fallback plan the router stored in Redis.
-kill "$router_pid"; wait "$router_pid" 2>/dev/null
+for _ in $(seq 1 $((50 * RW_SCALE))); do   # the router writes the fallback plans after it starts
+  [ "$(redis-cli -p "$rport" exists rw:fallback:alice rw:fallback:dave)" = 2 ] && break; sleep 0.1
+done
+rw_stop "$router_pid"; rc=$?
+check "router exits 0 on SIGTERM" [ $rc -eq 0 ]
 bgs uas-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; u1=$!
 sleep 0.3
 check "router gone: call to alice completes" fg call7 -sf "$sc/call_uac_peer.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
@@ -189,6 +218,10 @@ bgs uas-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; u1=$!
 sleep 0.3
 check "redis gone: call to alice completes" fg call8 -sf "$sc/call_uac_peer.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
 wait $u1; check "alice's phone answered (memory)" [ $? -eq 0 ]
+
+rw_stop "$edge_pid"; rc=$?
+check "sip-edge exits 0 on SIGTERM" [ $rc -eq 0 ]
+check "no valgrind report" rw_valgrind_clean "$dir/edge.log" "$dir/router.log"
 
 echo "sip_call_test: $pass passed, $failed failed"
 if [ "$failed" -ne 0 ]; then tail -n 30 "$dir/edge.log" >&2; fi

@@ -1,0 +1,57 @@
+/* services/sip-edge/reuseport.c — SO_REUSEPORT for the SIP port's sockets (reuseport.h).
+ * bind() here replaces libc's for the whole process; the real one is found once with
+ * dlsym(RTLD_NEXT). Kept to the one option and the one port: a bind() that is not ours is
+ * passed through byte for byte, errno included. */
+#include "services/sip-edge/reuseport.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+typedef int bind_fn(int, const struct sockaddr *, socklen_t);
+
+static atomic_uint shared_port;
+
+void rw_reuseport_enable(unsigned port)
+{
+    atomic_store(&shared_port, port <= 65535 ? port : 0);
+}
+
+unsigned rw_reuseport_port(void)
+{
+    return atomic_load(&shared_port);
+}
+
+static unsigned port_of(const struct sockaddr *addr, socklen_t len)
+{
+    if (!addr)
+        return 0;
+    if (addr->sa_family == AF_INET && len >= (socklen_t) sizeof(struct sockaddr_in))
+        return ntohs(((const struct sockaddr_in *) addr)->sin_port);
+    if (addr->sa_family == AF_INET6 && len >= (socklen_t) sizeof(struct sockaddr_in6))
+        return ntohs(((const struct sockaddr_in6 *) addr)->sin6_port);
+    return 0;
+}
+
+int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    static _Atomic(bind_fn *) next_bind;
+    bind_fn *real_bind = atomic_load(&next_bind);
+    if (!real_bind) {
+        real_bind = (bind_fn *) dlsym(RTLD_NEXT, "bind");
+        if (!real_bind) {
+            errno = ENOSYS;
+            return -1;
+        }
+        atomic_store(&next_bind, real_bind);
+    }
+    unsigned port = atomic_load(&shared_port);
+    if (port && port_of(addr, len) == port) {
+        int on = 1;
+        if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+            return -1;
+    }
+    return real_bind(fd, addr, len);
+}

@@ -1,0 +1,14 @@
+/* services/sip-edge/reuseport.h — lets several sip-edge processes bind the same SIP port.
+ * Sofia-SIP binds its sockets itself and offers no hook to set options before bind(), so the
+ * executable defines bind() (exported with -Wl,--export-dynamic-symbol=bind; libsofia's calls
+ * land there): once rw_reuseport_enable(port) has run, an IPv4/IPv6 socket bound to that port
+ * (UDP or TCP) gets SO_REUSEPORT first; every other bind() goes to libc untouched. The setting
+ * is process-wide (bind() is); it never changes a socket bound to another port. */
+#ifndef RW_SIPEDGE_REUSEPORT_H
+#define RW_SIPEDGE_REUSEPORT_H
+
+/* port 0 turns it off (the default). */
+void rw_reuseport_enable(unsigned port);
+unsigned rw_reuseport_port(void);
+
+#endif
