@@ -291,7 +291,8 @@ rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts)
     self->nta = nta_agent_create(root, URL_STRING_MAKE(url), on_message, (nta_agent_magic_t *) self,
                                  NTATAG_MCLASS(mc), TPTAG_STUN_SERVER(0), /* its error path leaks */
                                  NTATAG_UA(0), NTATAG_SERVER_RPORT(1), NTATAG_CANCEL_487(0),
-                                 NTATAG_MAXSIZE(opts->max_size), NTATAG_TIMEOUT_408(1), TAG_END());
+                                 NTATAG_MAXSIZE(opts->max_size), NTATAG_TIMEOUT_408(1),
+                                 TAG_IF(opts->t1x64_ms, NTATAG_SIP_T1X64(opts->t1x64_ms)), TAG_END());
     if (!self->nta) {
         rw_log_error("sip_bind_failed", RW_S("url", url));
         goto fail;

@@ -18,6 +18,7 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "sip.processes", RW_CFG_INT, "1", 0, RW_WORKERS_MAX, "worker processes sharing the SIP port (0: one per online CPU; 1: no supervisor)" },
     { "sip.relay_port", RW_CFG_INT, "0", 0, 65535, "with several processes: worker I takes responses its siblings received for it on 127.0.0.1 UDP port relay_port + I (0: free ports chosen at start)" },
     { "sip.relay_ports", RW_CFG_STR, "", 0, 0, "set by the supervisor for its workers: every worker's relay port, comma-separated" },
+    { "sip.transaction_timeout_ms", RW_CFG_INT, "8000", 2000, 32000, "SIP 64*T1: a request forwarded without any answer fails 408 after this, and a finished non-INVITE transaction (REGISTER, BYE) is kept this long to absorb retransmissions (RFC 3261: 32000)" },
     { "sip.realm", RW_CFG_STR, "ringway.local", 0, 0, "SIP domain and digest realm: AORs are sip:<ext>@<realm>" },
     { "sip.max_size", RW_CFG_INT, "65536", 1024, 1048576, "largest SIP message accepted (bigger: 413)" },
     { "sip.peers", RW_CFG_STR, "", 0, 0, "trusted peers and trunks: 'NAME HOST:PORT proxy|redirect|trunk [PREFIX,...]; ...'" },
@@ -91,7 +92,8 @@ static int build(rw_service_t *svc, parts_t *p, int worker)
     }
     rw_edge_opts_t eo = { rw_config_str(cfg, "sip.addr"), rw_config_str(cfg, "sip.addr6"),
                           (unsigned) rw_config_int(cfg, "sip.port"), rw_config_str(cfg, "sip.transports"),
-                          (unsigned) rw_config_int(cfg, "sip.max_size"), realm, m, -1, 0, NULL };
+                          (unsigned) rw_config_int(cfg, "sip.max_size"), realm, m,
+                          (unsigned) rw_config_int(cfg, "sip.transaction_timeout_ms"), -1, 0, NULL };
     unsigned short relay_ports[RW_WORKERS_MAX];
     if (worker >= 0 && share_port(cfg, worker, &eo, relay_ports) != 0)
         return -1;
