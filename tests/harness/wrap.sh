@@ -40,6 +40,17 @@ rw_wait_tcp() {
   return 1
 }
 
+# rw_wait_udp PORT [SECONDS=5]: until a UDP socket is bound to 127.0.0.1:PORT (scaled), e.g. a
+# SIPp UAS just started in the background (a fixed sleep races a loaded machine).
+rw_wait_udp() {
+  local i n=$(( ${2:-5} * 10 * RW_SCALE ))
+  for ((i = 0; i < n; i++)); do
+    [ -n "$(ss -Hlun "sport = :$1" 2>/dev/null)" ] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 # rw_stop PID: SIGTERM, then up to 10 s (scaled) for it to exit; returns its exit status
 # (valgrind's --error-exitcode when it found an error or a leak), 124 when it had to be
 # killed. PID must be a child of the calling shell.

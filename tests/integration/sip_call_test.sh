@@ -86,14 +86,14 @@ check "register dave's phone" register 2004 dave-pw "$d1"
 # 2. Two devices ring in parallel: b1 answers, b2 is cancelled; alice hangs up with BYE.
 bgs uas-b1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$b1"; u1=$!
 bgs uas-b2 -sf "$sc/uas_cancelled.xml" -i 127.0.0.1 -p "$b2"; u2=$!
-sleep 0.3
+rw_wait_udp "$b2" 5
 check "alice calls bob with digest auth: 407, 200, BYE 200" fg call1 -sf "$sc/call_uac_auth.xml" -s 2002 -key caller 2001 -au 2001 -ap alice-pw -i 127.0.0.1 -p "$cal" "$S"
 wait $u1; check "bob's phone 1 answered and got the BYE" [ $? -eq 0 ]
 wait $u2; check "bob's phone 2 got CANCEL and answered 487" [ $? -eq 0 ]
 
 # 3. Callee hangs up: BYE from the called side through the Record-Route.
 bgs uas-a1 -sf "$sc/uas_answer_bye.xml" -i 127.0.0.1 -p "$a1"; u1=$!
-sleep 0.3
+rw_wait_udp "$a1" 5
 check "peer calls alice, alice hangs up" fg call2 -sf "$sc/call_uac_peer_callee_bye.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
 wait $u1; check "alice's phone sent BYE and got 200" [ $? -eq 0 ]
 
@@ -102,7 +102,7 @@ s486=$(status_uas 486)   # written once: rewriting it while the first SIPp reads
 bgs uas-b1 -sf "$s486" -i 127.0.0.1 -p "$b1"; u1=$!
 bgs uas-b2 -sf "$s486" -i 127.0.0.1 -p "$b2"; u2=$!
 bgs uas-vm -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$vm"; u3=$!
-sleep 0.3
+rw_wait_udp "$vm" 5
 check "busy bob diverts to voicemail (200)" fg call3 -sf "$sc/call_uac_peer.xml" -s 2002 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
 wait $u1; check "bob's phone 1 said 486" [ $? -eq 0 ]
 wait $u2; check "bob's phone 2 said 486" [ $? -eq 0 ]
@@ -113,7 +113,7 @@ wait $u3; check "voicemail answered" [ $? -eq 0 ]
 bgs uas-b1 -sf "$sc/uas_ring_busy.xml" -i 127.0.0.1 -p "$b1"; u1=$!
 bgs uas-b2 -sf "$s486" -i 127.0.0.1 -p "$b2"; u2=$!
 bgs uas-vm -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$vm"; u3=$!
-sleep 0.3
+rw_wait_udp "$vm" 5
 check "bob rings then is busy: diverts to voicemail (200)" fg call3b -sf "$sc/call_uac_peer.xml" -s 2002 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
 wait $u1; check "bob's ringing phone got the ACK for its 486" [ $? -eq 0 ]
 wait $u2; wait $u3
@@ -132,14 +132,14 @@ check "ringing branches were taken over from NTA (branches_adopted_total)" \
 
 # 5. Caller cancels while alice's phone rings.
 bgs uas-a1 -sf "$sc/uas_cancelled.xml" -i 127.0.0.1 -p "$a1"; u1=$!
-sleep 0.3
+rw_wait_udp "$a1" 5
 check "caller cancels: 200 for CANCEL, 487" fg call4 -sf "$sc/call_uac_peer_cancel.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
 wait $u1; check "alice's phone got the CANCEL" [ $? -eq 0 ]
 
 # 6. External number through trunks: t1 answers 503, t2 answers.
 bgs t1 -sf "$(status_uas 503)" -i 127.0.0.1 -p "$t1"; u1=$!
 bgs t2 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$t2"; u2=$!
-sleep 0.3
+rw_wait_udp "$t2" 5
 check "call to carol's mobile via trunks: first 503, second answers" fg call5 -sf "$sc/call_uac_peer.xml" -s 2003 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
 wait $u1; check "trunk 1 answered 503" [ $? -eq 0 ]
 wait $u2; check "trunk 2 answered the call" [ $? -eq 0 ]
@@ -150,7 +150,7 @@ wait $u2; check "trunk 2 answered the call" [ $? -eq 0 ]
 two_stage() {  # label
   bgs uas-d1 -sf "$sc/uas_cancelled.xml" -i 127.0.0.1 -p "$d1"; local u1=$!
   bgs uas-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; local u2=$!
-  sleep 0.3
+  rw_wait_udp "$a1" 5
   check "$1: call to dave is answered by alice after dave's 2 s" fg "call-2st-$1" -sf "$sc/call_uac_peer.xml" -s 2004 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
   wait $u1; check "$1: dave's phone rang and was cancelled at the end of stage 1" [ $? -eq 0 ]
   wait $u2; check "$1: alice's phone answered stage 2" [ $? -eq 0 ]
@@ -188,11 +188,11 @@ fi
 
 # 9. Other transports: bob calls alice over TCP, then over UDP on IPv6 loopback (digest both).
 bgs uas-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; u1=$!
-sleep 0.3
+rw_wait_udp "$a1" 5
 check "TCP: bob calls alice: 407, 200, BYE 200" fg call-tcp -sf "$sc/call_uac_auth.xml" -t t1 -s 2001 -key caller 2002 -au 2002 -ap bob-pw -i 127.0.0.1 "$S"
 wait $u1; check "TCP: alice's phone answered and got the BYE" [ $? -eq 0 ]
 bgs uas-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; u1=$!
-sleep 0.3
+rw_wait_udp "$a1" 5
 check "IPv6: bob calls alice via [::1]: 407, 200, BYE 200" fg call-v6 -sf "$sc/call_uac_auth.xml" -s 2001 -key caller 2002 -au 2002 -ap bob-pw -i ::1 -p "$cal" "[::1]:$sip"
 wait $u1; check "IPv6: alice's phone answered and got the BYE" [ $? -eq 0 ]
 
@@ -206,7 +206,7 @@ done
 rw_stop "$router_pid"; rc=$?
 check "router exits 0 on SIGTERM" [ $rc -eq 0 ]
 bgs uas-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; u1=$!
-sleep 0.3
+rw_wait_udp "$a1" 5
 check "router gone: call to alice completes" fg call7 -sf "$sc/call_uac_peer.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
 wait $u1; check "alice's phone answered (fallback)" [ $? -eq 0 ]
 check "stored fallback plan used and counted in /metrics" bash -c "curl -fsS http://127.0.0.1:$http/metrics | grep -E '^ringway_sip_edge_fallback_last_plan_total [1-9]'"
@@ -215,7 +215,7 @@ two_stage fallback
 # 12. Redis stopped too: cached bindings/plans still deliver calls to registered users.
 kill "$redis_pid"; wait "$redis_pid" 2>/dev/null
 bgs uas-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; u1=$!
-sleep 0.3
+rw_wait_udp "$a1" 5
 check "redis gone: call to alice completes" fg call8 -sf "$sc/call_uac_peer.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
 wait $u1; check "alice's phone answered (memory)" [ $? -eq 0 ]
 

@@ -99,7 +99,7 @@ calls() {  # name count -> 0 when every call completed
   local name=$1 n=$2
   timeout 90 sipp -sf "$bsc/uas.xml" -i 127.0.0.1 -p "$uas" -nostdin -timeout 60s >"$dir/uas-$name.out" 2>&1 &
   local u=$!
-  sleep 0.3
+  rw_wait_udp "$uas" 5
   run_sipp "$name" -sf "$bsc/uac.xml" -inf "$dir/callees.csv" -d 50 -t un -i 127.0.0.1 -r 40 -m "$n" "127.0.0.1:$sip"
   kill "$u" 2>/dev/null; wait "$u" 2>/dev/null
   read -r ok bad < <(sipp_ok "$name")
@@ -135,7 +135,7 @@ check "the hanging-up device registered" [ "$ok" -eq 1 ]
 timeout 60 sipp -sf "$sc/uas_answer_bye.xml" -i 127.0.0.1 -p "$dev" -m 20 -nostdin -timeout 40s \
   -trace_err -error_file "$dir/dev.err" >"$dir/dev.out" 2>&1 &
 u=$!
-sleep 0.3
+rw_wait_udp "$dev" 5
 w0a=$(metric $((http + 1)) ringway_sip_edge_calls_offered_total)
 run_sipp calleebye -sf "$sc/call_uac_peer_callee_bye.xml" -s 2019 -key caller 3000 -t un -i 127.0.0.1 \
   -r 10 -m 20 "127.0.0.1:$sip"
