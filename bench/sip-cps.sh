@@ -15,10 +15,14 @@
 #
 # Usage: bench/sip-cps.sh [--full] [--users N] [--rates "R1 R2 ..."] [--seconds S] [--hold MS]
 #                         [--targets "direct kamailio-tuned kamailio-default ringway"]
-#                         [--keep-going] [--sustain SECONDS] [--processes N] [BUILD_DIR]
+#                         [--keep-going] [--sustain SECONDS] [--overload SECONDS] [--processes N]
+#                         [BUILD_DIR]
 # Defaults (quick): 500 users, rates 1000 2000 4000, 5 s per step, 100 ms hold; --full: 1000 users,
 # rates 1000 2000 4000 6000 8000 10000 12000, 10 s per step. A target's ladder stops at its first
 # unclean step unless --keep-going. Without a built sip-edge the ringway target is skipped.
+# --overload S: last, each proxy target is offered twice its highest clean rate for S seconds;
+#   it prints the calls completed (of those offered), the rate carried (180s per second), the
+#   retransmissions and, for Ringway, the INVITEs answered 503 + Retry-After (shed_total).
 # --sustain S: after its ladder, each proxy target runs its highest clean rate once more for S
 # seconds (a fresh proxy) and prints the proxy's memory at the end (sip-edge: VmRSS and VmHWM
 # from /proc of every sip-edge process) next to the calls/s it carried.
@@ -31,7 +35,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
 
-users=500 rates="1000 2000 4000" secs=5 hold=100 keep=0 sustain=0 build=build/release sipp_tr=()
+users=500 rates="1000 2000 4000" secs=5 hold=100 keep=0 sustain=0 overload=0 build=build/release sipp_tr=()
 targets="direct kamailio-tuned kamailio-default ringway"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -43,6 +47,7 @@ while [ $# -gt 0 ]; do
     --targets) targets=$2; shift ;;
     --keep-going) keep=1 ;;
     --sustain) sustain=$2; shift ;;
+    --overload) overload=$2; shift ;;
     --processes) BENCH_EDGE_PROCESSES=$2 BENCH_EDGE_ENV+=("RINGWAY_SIP_PROCESSES=$2") sipp_tr=(-t un -max_socket 10000); shift ;;
     -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     -*) echo "sip-cps: unknown option $1" >&2; exit 2 ;;
@@ -102,7 +107,18 @@ register_all() {  # dir uas_port -> 0 when every user registered
   [ "$ok" -eq "$users" ] || { bench_log "only $ok of $users registrations succeeded"; return 1; }
 }
 
-declare -A best direct_p50 direct_p99 sustain_line
+declare -A best direct_p50 direct_p99 sustain_line overload_line
+
+# bench_edge_shed: INVITEs sip-edge answered 503 under overload, summed over its processes.
+bench_edge_shed() {
+  local i n=0 v
+  for i in $(seq 0 "$BENCH_EDGE_PROCESSES"); do
+    v=$(curl -fsS "http://127.0.0.1:$((BENCH_EDGE_HTTP + i))/metrics" 2>/dev/null |
+        awk '$1 ~ /^ringway_sip_edge_shed_total\{reason="(routing|latency|queue|calls)"\}$/ { s += $2 } END { print s + 0 }')
+    n=$((n + ${v:-0}))
+  done
+  echo "$n"
+}
 
 # bench_proxy_mem TARGET PID...: memory of the proxy after a sustained run. sip-edge: VmRSS and
 # VmHWM of every ringway-sip-edge process among PID... and their descendants; others: total RSS.
@@ -128,11 +144,13 @@ for t in $targets; do
   best[$t]=0
   if [ "$t" = ringway ] && ! ringway_ready; then best[$t]=skipped; continue; fi
   # shellcheck disable=SC2086
-  set -- $rates; sustained=0
-  while :; do  # the ladder, then (--sustain) its highest clean rate for longer
+  set -- $rates; sustained=0 over=0 phase=ladder
+  while :; do  # the ladder, then (--sustain) its highest clean rate for longer, then (--overload) twice it
     if [ $# -gt 0 ]; then r=$1 step=$secs; shift
     elif [ "$sustain" -gt 0 ] && [ "$sustained" -eq 0 ] && [ "$t" != direct ] && [[ "${best[$t]}" =~ ^[1-9][0-9]*$ ]]; then
-      r=${best[$t]} step=$sustain sustained=1
+      r=${best[$t]} step=$sustain sustained=1 phase=sustain
+    elif [ "$overload" -gt 0 ] && [ "$over" -eq 0 ] && [ "$t" != direct ] && [[ "${best[$t]}" =~ ^[1-9][0-9]*$ ]]; then
+      r=$((2 * best[$t])) step=$overload over=1 phase=overload
     else break; fi
     d="$work/$t-$r-$step"; mkdir -p "$d"
     load=$(cut -d' ' -f1 /proc/loadavg)
@@ -152,7 +170,8 @@ for t in $targets; do
         -p "$(bench_free_port)" -r "$r" -m "$calls" -l "$limit" -timeout "$((step + 40))s" -nostdin \
         -trace_stat -stf uac.csv -fd 1 -trace_rtt -rtt_freq 1000 "127.0.0.1:$target_port" >uac.out 2>&1)
     cpu1=0; [ ${#target_pids[@]} -gt 0 ] && cpu1=$(bench_tree_cpu_ms "${target_pids[@]}")
-    [ "$sustained" -eq 1 ] && mem=$(bench_proxy_mem "$t" "${target_pids[@]}")
+    [ "$phase" = sustain ] && mem=$(bench_proxy_mem "$t" "${target_pids[@]}")
+    shed=-; [ "$phase" = overload ] && [ "$t" = ringway ] && shed=$(bench_edge_shed)
     bench_stop "${target_pids[@]}" "$uas_pid"
     ok=$(bench_stat "$d/uac.csv" "SuccessfulCall(C)")
     retr=$(bench_stat "$d/uac.csv" "Retransmissions(C)")
@@ -167,7 +186,10 @@ for t in $targets; do
     add99=$(awk -v a="$p99" -v b="${direct_p99[$r]:-}" 'BEGIN { print (b == "" ? "-" : sprintf("%.3f", a - b)) }')
     printf '%-17s %6d %8d %7d %8d %8d %8s %8s %9s %9s %-5s %6s %s\n' "$t" "$r" "$ok" "$failed" "$retr" \
       "$achieved" "$p50" "$p99" "$add50" "$add99" "$clean" "$us_call" "$load"
-    if [ "$sustained" -eq 1 ]; then
+    if [ "$phase" = overload ]; then
+      echo "overload $t: $r calls/s offered for ${step} s: $ok of $calls calls completed, $achieved calls/s carried, $retr retransmissions, 503 + Retry-After: $shed"
+      overload_line[$t]="$r/s offered: $ok of $calls completed, $achieved/s carried, $retr retransmissions, 503s $shed (highest clean rate ${best[$t]})"
+    elif [ "$phase" = sustain ]; then
       echo "sustained $t: ${step} s at $r calls/s offered, $achieved achieved, clean=$clean; $mem"
       sustain_line[$t]="${step} s at $r calls/s (achieved $achieved, clean=$clean): $mem"
     elif [ "$clean" = yes ]; then best[$t]=$r; elif [ "$keep" -eq 0 ]; then set --; fi
@@ -187,3 +209,8 @@ if [ "$sustain" -gt 0 ]; then
   echo "sustained runs (--sustain $sustain):"
   for t in $targets; do [ -n "${sustain_line[$t]:-}" ] && printf '  %-17s %s\n' "$t" "${sustain_line[$t]}"; done
 fi
+if [ "$overload" -gt 0 ]; then
+  echo "overload, twice the highest clean rate for $overload s (--overload):"
+  for t in $targets; do [ -n "${overload_line[$t]:-}" ] && printf '  %-17s %s\n' "$t" "${overload_line[$t]}"; done
+fi
+exit 0

@@ -25,6 +25,7 @@
 #include "common/log.h"
 #include "services/sip-edge/proxy.h"
 #include "services/sip-edge/registrar.h"
+#include "services/sip-edge/reuseport.h"
 #include "services/sip-edge/sipcheck.h"
 
 struct rw_edge {
@@ -42,6 +43,9 @@ struct rw_edge {
     unsigned short relay[RW_EDGE_WORKERS_MAX];   /* each worker's loopback relay port */
     int relay_fd;                 /* sends responses on to the worker they belong to */
     uint64_t branch_seq;
+    unsigned udp_buffer;
+    su_timer_t *stats;            /* every second: NTA's transaction counts into the gauges */
+    rw_gauge_t *g_irq, *g_orq;
     rw_counter_t *relayed;        /* responses passed on to another worker */
 };
 
@@ -127,6 +131,10 @@ static int shed(rw_edge_t *self, const sip_t *sip)
     if (self->proxy)
         rw_proxy_load(self->proxy, &load.routing, &load.calls, &load.oldest_ms);
     load.registers = rw_registrar_in_flight(self->reg);
+    if (rw_overload_watches_queue(self->ov)) {
+        int fds[RW_REUSEPORT_TRACKED_MAX];
+        load.queued_kb = rw_overload_queued_kb(fds, rw_reuseport_udp_fds(fds, RW_REUSEPORT_TRACKED_MAX));
+    }
     return rw_overload_admit(self->ov, reg, &load) != NULL;
 }
 
@@ -177,7 +185,8 @@ static int make_url(char *buf, size_t len, const char *host, unsigned port, cons
 
 static int add_tport(rw_edge_t *self, const char *url)
 {
-    if (nta_agent_add_tport(self->nta, URL_STRING_MAKE(url), TAG_END()) < 0) {
+    if (nta_agent_add_tport(self->nta, URL_STRING_MAKE(url), TAG_IF(self->udp_buffer, TPTAG_UDP_RMEM(self->udp_buffer)),
+                            TAG_IF(self->udp_buffer, TPTAG_UDP_WMEM(self->udp_buffer)), TAG_END()) < 0) {
         rw_log_error("sip_bind_failed", RW_S("url", url));
         return -1;
     }
@@ -246,6 +255,29 @@ const char *rw_edge_branch(rw_edge_t *self, char *buf, size_t len)
     return n > 0 && (size_t) n < len ? buf : NULL;
 }
 
+static void on_stats(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    rw_edge_t *self = (rw_edge_t *) arg;
+    usize_t irq = 0, orq = 0;
+    (void) m;
+    (void) t;
+    nta_agent_get_stats(self->nta, NTATAG_S_IRQ_HASH_USED_REF(irq), NTATAG_S_ORQ_HASH_USED_REF(orq), TAG_END());
+    rw_gauge_set(self->g_irq, (double) irq);
+    rw_gauge_set(self->g_orq, (double) orq);
+}
+
+/* Gauges of the transactions NTA holds, refreshed every second (no timer without metrics). */
+static void start_stats(rw_edge_t *self, su_root_t *root, rw_metrics_t *m)
+{
+    if (!m)
+        return;
+    self->g_irq = rw_metrics_gauge(m, "transactions{side=\"server\"}", "SIP transactions NTA holds (server: requests received; client: requests sent)");
+    self->g_orq = rw_metrics_gauge(m, "transactions{side=\"client\"}", "SIP transactions NTA holds (server: requests received; client: requests sent)");
+    self->stats = su_timer_create(su_root_task(root), 1000);
+    if (self->stats)
+        su_timer_run(self->stats, on_stats, (su_timer_arg_t *) self);
+}
+
 /* One worker of several sharing the SIP port: its index, its siblings' relay ports, a branch seed. */
 static void take_workers(rw_edge_t *self, const rw_edge_opts_t *opts)
 {
@@ -283,6 +315,7 @@ rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts)
     snprintf(self->rr6, sizeof self->rr6, "<sip:[%s]:%u;lr>", self->addr6, self->port);
     su_log_redirect(NULL, sofia_log, self);
     take_workers(self, opts);
+    self->udp_buffer = opts->udp_buffer;
     if (make_url(url, sizeof url, self->addr, self->port, opts->transports))
         goto fail;
     const msg_mclass_t *mc = rw_sipcheck_mclass();
@@ -292,13 +325,16 @@ rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts)
                                  NTATAG_MCLASS(mc), TPTAG_STUN_SERVER(0), /* its error path leaks */
                                  NTATAG_UA(0), NTATAG_SERVER_RPORT(1), NTATAG_CANCEL_487(0),
                                  NTATAG_MAXSIZE(opts->max_size), NTATAG_TIMEOUT_408(1),
-                                 TAG_IF(opts->t1x64_ms, NTATAG_SIP_T1X64(opts->t1x64_ms)), TAG_END());
+                                 TAG_IF(opts->t1x64_ms, NTATAG_SIP_T1X64(opts->t1x64_ms)),
+                                 TAG_IF(opts->udp_buffer, TPTAG_UDP_RMEM(opts->udp_buffer)),
+                                 TAG_IF(opts->udp_buffer, TPTAG_UDP_WMEM(opts->udp_buffer)), TAG_END());
     if (!self->nta) {
         rw_log_error("sip_bind_failed", RW_S("url", url));
         goto fail;
     }
     if (add_tports(self, opts) != 0)
         goto fail;
+    start_stats(self, root, opts->metrics);
     return self;
 fail:
     rw_edge_destroy(&self);
@@ -310,6 +346,7 @@ void rw_edge_destroy(rw_edge_t **pself)
     rw_edge_t *self = pself ? *pself : NULL;
     if (!self)
         return;
+    su_timer_destroy(self->stats);
     if (self->nta)
         nta_agent_destroy(self->nta);
     if (self->relay_fd >= 0)

@@ -36,6 +36,7 @@ typedef struct {
     const char *realm;            /* OPTIONS for the realm is for the edge; may be NULL */
     rw_metrics_t *metrics;        /* may be NULL */
     unsigned t1x64_ms;            /* SIP 64*T1 (timers B, F, H, J); 0 = RFC 3261's 32000 */
+    unsigned udp_buffer;          /* SO_RCVBUF/SO_SNDBUF of the UDP sockets, bytes; 0 = the kernel's */
     int worker;                   /* index among processes sharing the SIP port; -1: the only one */
     unsigned n_workers;           /* processes sharing the port (relay_ports has this many) */
     const unsigned short *relay_ports;  /* worker I takes relayed responses on 127.0.0.1:relay_ports[I] */

@@ -10,6 +10,8 @@
 #include "bus/bus.h"
 #include "common/log.h"
 
+#include <sys/socket.h>
+
 static const rw_cfg_spec_t edge_spec[] = {
     { "sip.addr", RW_CFG_STR, "127.0.0.1", 0, 0, "IPv4 address SIP listens on (UDP and TCP)" },
     { "sip.addr6", RW_CFG_STR, "", 0, 0, "IPv6 address SIP also listens on, e.g. ::1 (empty: none)" },
@@ -18,6 +20,7 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "sip.processes", RW_CFG_INT, "1", 0, RW_WORKERS_MAX, "worker processes sharing the SIP port (0: one per online CPU; 1: no supervisor)" },
     { "sip.relay_port", RW_CFG_INT, "0", 0, 65535, "with several processes: worker I takes responses its siblings received for it on 127.0.0.1 UDP port relay_port + I (0: free ports chosen at start)" },
     { "sip.relay_ports", RW_CFG_STR, "", 0, 0, "set by the supervisor for its workers: every worker's relay port, comma-separated" },
+    { "sip.udp_buffer_kb", RW_CFG_INT, "4096", 0, 262144, "receive and send buffer of each UDP socket (0: the kernel's default; capped by net.core.rmem_max/wmem_max)" },
     { "sip.transaction_timeout_ms", RW_CFG_INT, "8000", 2000, 32000, "SIP 64*T1: a request forwarded without any answer fails 408 after this, and a finished non-INVITE transaction (REGISTER, BYE) is kept this long to absorb retransmissions (RFC 3261: 32000)" },
     { "sip.realm", RW_CFG_STR, "ringway.local", 0, 0, "SIP domain and digest realm: AORs are sip:<ext>@<realm>" },
     { "sip.max_size", RW_CFG_INT, "65536", 1024, 1048576, "largest SIP message accepted (bigger: 413)" },
@@ -40,6 +43,7 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "fallback.num_slots", RW_CFG_INT, "4096", 1, 1048576, "recent number -> user mappings kept in memory" },
     { "overload.max_routing", RW_CFG_INT, "2000", 0, 1000000, "INVITEs waiting for a routing decision before new ones get 503 (0: off)" },
     { "overload.max_wait_ms", RW_CFG_INT, "1000", 0, 600000, "new INVITEs get 503 while the oldest waiting one has waited this long (0: off)" },
+    { "overload.max_queue_kb", RW_CFG_INT, "1024", 0, 1048576, "new INVITEs and REGISTERs get 503 while the SIP port's unread datagrams hold this much kernel memory (0: off)" },
     { "overload.max_calls", RW_CFG_INT, "20000", 0, 10000000, "calls in progress before new INVITEs get 503 (0: off)" },
     { "overload.max_registers", RW_CFG_INT, "2000", 0, 1000000, "REGISTER transactions in flight before new ones get 503 (0: off)" },
     { "overload.retry_after_s", RW_CFG_INT, "5", 1, 3600, "Retry-After of those 503s" },
@@ -77,6 +81,23 @@ static int share_port(const rw_config_t *cfg, int worker, rw_edge_opts_t *eo, un
     return 0;
 }
 
+/* The UDP receive buffers the kernel granted (it caps them at net.core.rmem_max) next to the
+ * overload guard's queue limit, which must stay well below them to act before datagrams drop. */
+static void log_udp_buffers(const rw_config_t *cfg)
+{
+    int fds[RW_REUSEPORT_TRACKED_MAX], rcvbuf = 0;
+    socklen_t len = sizeof rcvbuf;
+    int n = rw_reuseport_udp_fds(fds, RW_REUSEPORT_TRACKED_MAX);
+    if (n > 0)
+        getsockopt(fds[0], SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len);
+    long limit = rw_config_int(cfg, "overload.max_queue_kb");
+    rw_log_info("sip_udp_buffers", RW_I("sockets", n), RW_I("rcvbuf_kb", rcvbuf / 1024),
+                RW_I("max_queue_kb", limit));
+    if (n > 0 && limit && limit * 2 > rcvbuf / 1024)
+        rw_log_warn("overload_queue_limit_high", RW_I("rcvbuf_kb", rcvbuf / 1024), RW_I("max_queue_kb", limit),
+                    RW_S("hint", "raise sip.udp_buffer_kb (and net.core.rmem_max) or lower overload.max_queue_kb"));
+}
+
 /* worker: its index when one of several processes sharing the SIP port, else -1. */
 static int build(rw_service_t *svc, parts_t *p, int worker)
 {
@@ -93,12 +114,14 @@ static int build(rw_service_t *svc, parts_t *p, int worker)
     rw_edge_opts_t eo = { rw_config_str(cfg, "sip.addr"), rw_config_str(cfg, "sip.addr6"),
                           (unsigned) rw_config_int(cfg, "sip.port"), rw_config_str(cfg, "sip.transports"),
                           (unsigned) rw_config_int(cfg, "sip.max_size"), realm, m,
-                          (unsigned) rw_config_int(cfg, "sip.transaction_timeout_ms"), -1, 0, NULL };
+                          (unsigned) rw_config_int(cfg, "sip.transaction_timeout_ms"),
+                          (unsigned) rw_config_int(cfg, "sip.udp_buffer_kb") * 1024u, -1, 0, NULL };
     unsigned short relay_ports[RW_WORKERS_MAX];
     if (worker >= 0 && share_port(cfg, worker, &eo, relay_ports) != 0)
         return -1;
     rw_overload_opts_t oo = { (unsigned) rw_config_int(cfg, "overload.max_routing"),
                               (unsigned) rw_config_int(cfg, "overload.max_wait_ms"),
+                              (unsigned) rw_config_int(cfg, "overload.max_queue_kb"),
                               (unsigned) rw_config_int(cfg, "overload.max_calls"),
                               (unsigned) rw_config_int(cfg, "overload.max_registers"),
                               (unsigned) rw_config_int(cfg, "overload.retry_after_s") };
@@ -110,6 +133,7 @@ static int build(rw_service_t *svc, parts_t *p, int worker)
                                (unsigned) rw_config_int(cfg, "reg.max_expires"),
                                (unsigned) rw_config_int(cfg, "reg.default_expires"),
                                (unsigned) rw_config_int(cfg, "reg.max_bindings") };
+    rw_reuseport_track(eo.port);          /* the overload guard reads these sockets' queues */
     if (!(p->edge = rw_edge_new(root, &eo)) || !(p->auth = rw_auth_new(root, redis, m, &ao))
         || !(p->loc = rw_location_new(root, redis, m))
         || !(p->reg = rw_registrar_new(rw_edge_agent(p->edge), p->auth, p->loc, rw_service_pub(svc), m, &ro))
@@ -129,6 +153,7 @@ static int build(rw_service_t *svc, parts_t *p, int worker)
         return -1;
     if (!(p->ov = rw_overload_new(m, &oo)))
         return -1;
+    log_udp_buffers(cfg);
     rw_edge_set_handlers(p->edge, p->reg, p->proxy);
     rw_edge_set_overload(p->edge, p->ov);
     return 0;

@@ -1,11 +1,13 @@
 /* services/sip-edge/overload.c — the overload guard (overload.h). */
 #include "services/sip-edge/overload.h"
 
+#include <linux/sock_diag.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 struct rw_overload {
     rw_overload_opts_t o;
-    rw_counter_t *routing, *latency, *calls, *registers;
+    rw_counter_t *routing, *latency, *queue, *calls, *registers;
 };
 
 rw_overload_t *rw_overload_new(rw_metrics_t *m, const rw_overload_opts_t *opts)
@@ -22,6 +24,7 @@ rw_overload_t *rw_overload_new(rw_metrics_t *m, const rw_overload_opts_t *opts)
         const char *help = "new INVITEs and REGISTERs answered 503 by the overload guard";
         self->routing = rw_metrics_counter(m, "shed_total{reason=\"routing\"}", help);
         self->latency = rw_metrics_counter(m, "shed_total{reason=\"latency\"}", help);
+        self->queue = rw_metrics_counter(m, "shed_total{reason=\"queue\"}", help);
         self->calls = rw_metrics_counter(m, "shed_total{reason=\"calls\"}", help);
         self->registers = rw_metrics_counter(m, "shed_total{reason=\"registers\"}", help);
     }
@@ -41,6 +44,8 @@ const char *rw_overload_admit(rw_overload_t *self, int is_register, const rw_loa
     if (!self)
         return NULL;
     const rw_overload_opts_t *o = &self->o;
+    if (o->max_queue_kb && l->queued_kb >= o->max_queue_kb)
+        return rw_counter_inc(self->queue), "queue";
     if (is_register) {
         if (o->max_registers && l->registers >= o->max_registers)
             return rw_counter_inc(self->registers), "registers";
@@ -53,6 +58,23 @@ const char *rw_overload_admit(rw_overload_t *self, int is_register, const rw_loa
     if (o->max_calls && l->calls >= o->max_calls)
         return rw_counter_inc(self->calls), "calls";
     return NULL;
+}
+
+int rw_overload_watches_queue(const rw_overload_t *self)
+{
+    return self && self->o.max_queue_kb;
+}
+
+unsigned rw_overload_queued_kb(const int *fds, int n)
+{
+    uint64_t bytes = 0;
+    for (int i = 0; i < n; i++) {
+        uint32_t mem[SK_MEMINFO_VARS];
+        socklen_t len = sizeof mem;
+        if (getsockopt(fds[i], SOL_SOCKET, SO_MEMINFO, mem, &len) == 0 && len > SK_MEMINFO_RMEM_ALLOC * sizeof *mem)
+            bytes += mem[SK_MEMINFO_RMEM_ALLOC];
+    }
+    return (unsigned) (bytes / 1024);
 }
 
 unsigned rw_overload_retry_after(const rw_overload_t *self)

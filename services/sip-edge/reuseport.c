@@ -13,6 +13,37 @@
 typedef int bind_fn(int, const struct sockaddr *, socklen_t);
 
 static atomic_uint shared_port;
+static atomic_uint tracked_port;
+static atomic_int tracked_fds[RW_REUSEPORT_TRACKED_MAX];
+static atomic_int n_tracked;
+
+void rw_reuseport_track(unsigned port)
+{
+    atomic_store(&tracked_port, port <= 65535 ? port : 0);
+}
+
+int rw_reuseport_udp_fds(int *fds, int max)
+{
+    int n = atomic_load(&n_tracked);
+    n = n < max ? n : max;
+    for (int i = 0; i < n; i++)
+        fds[i] = atomic_load(&tracked_fds[i]);
+    return n;
+}
+
+/* Remembers fd when it is a datagram socket (after a successful bind to the tracked port). */
+static void track(int fd)
+{
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_DGRAM)
+        return;
+    int i = atomic_load(&n_tracked);
+    if (i < RW_REUSEPORT_TRACKED_MAX) {
+        atomic_store(&tracked_fds[i], fd);
+        atomic_store(&n_tracked, i + 1);
+    }
+}
 
 void rw_reuseport_enable(unsigned port)
 {
@@ -53,5 +84,9 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
         if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
             return -1;
     }
-    return real_bind(fd, addr, len);
+    int rc = real_bind(fd, addr, len);
+    unsigned tracked = atomic_load(&tracked_port);
+    if (rc == 0 && tracked && port_of(addr, len) == tracked)
+        track(fd);
+    return rc;
 }

@@ -7,6 +7,15 @@
 #ifndef RW_SIPEDGE_REUSEPORT_H
 #define RW_SIPEDGE_REUSEPORT_H
 
+#define RW_REUSEPORT_TRACKED_MAX 8
+
+/* Datagram sockets bound to `port` (shared or not) are remembered, at most 8, so the overload
+ * guard can read their receive queues. port 0 turns it off (the default). */
+void rw_reuseport_track(unsigned port);
+/* The remembered sockets (at most max) into fds; their count. Not closed-socket aware: the
+ * process binds its SIP sockets once and keeps them. */
+int rw_reuseport_udp_fds(int *fds, int max);
+
 /* port 0 turns it off (the default). */
 void rw_reuseport_enable(unsigned port);
 unsigned rw_reuseport_port(void);
