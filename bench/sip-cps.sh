@@ -92,6 +92,10 @@ start_target() {
       target_pids=($!)
       bench_wait_udp "$target_port" 10 || { bench_log "$1 did not start (see $2/kamailio.log)"; return 1; } ;;
     ringway)
+      # Each step registers its users again with that step's UAS port: the bindings of the
+      # step before (a UAS that is gone) must go, as a fresh Kamailio's in-memory usrloc has
+      # none, or every INVITE would fork to a dead contact as well.
+      redis-cli -p "$BENCH_REDIS_PORT" --scan --pattern 'rw:loc:*' | xargs -r -n 500 redis-cli -p "$BENCH_REDIS_PORT" unlink >/dev/null
       bench_ringway_start "$build" "$2" || return 1
       target_port=$BENCH_SIP_PORT
       target_pids=("$BENCH_EDGE_PID" "$BENCH_ROUTER_PID") ;;
