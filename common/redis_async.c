@@ -304,7 +304,8 @@ int rw_aredis_commandargv(rw_aredis_t *self, rw_aredis_fn *fn, void *arg,
         return RW_EINVAL;
     if (!self->connected)
         return RW_EAGAIN;
-    return command_formatted(self, fn, arg, cmd, format_argv(&cmd, argc, argv, argvlen));
+    int len = format_argv(&cmd, argc, argv, argvlen);
+    return command_formatted(self, fn, arg, cmd, len);
 }
 
 /* ---- Connection --------------------------------------------------------------------------- */

@@ -344,11 +344,9 @@ static int decode_plan_body(const msgpack_object *root, rw_plan_t *out)
     }
     if ((rc = rw_mp_get_array(root, "stages", false, RW_PLAN_MAX_STAGES, &stages)) != 0)
         return rc;
-    for (uint32_t i = 0; stages && i < stages->size; i++) {
-        out->stages[i].n_targets = 0;
+    for (uint32_t i = 0; stages && i < stages->size; i++)
         if ((rc = decode_stage(&stages->ptr[i], &out->stages[i])) != 0)
             return rc;
-    }
     out->n_stages = stages ? stages->size : 0;
     return unpack_str_list(root, "trace", RW_PLAN_MAX_TRACE, out->trace[0], sizeof out->trace[0],
                            &out->n_trace, true);
@@ -362,8 +360,8 @@ int rw_proto_plan_decode(const void *data, size_t len, rw_plan_t *out)
     /* Only what the decoder may leave unset is zeroed, not the whole 26 KB: every element
      * below its count is written (a target is zeroed before it is decoded), and nothing past
      * the counts is read by anyone. A failed decode still zeroes everything. */
-    memset(out, 0, offsetof(rw_plan_t, stages));
-    out->n_stages = out->n_trace = 0;
+    memset(out, 0, offsetof(rw_plan_t, stages));      /* n_stages included */
+    out->n_trace = 0;
     memset(&out->final_target, 0, sizeof out->final_target);
     if ((rc = rw_mp_open(&doc, data, len, RW_ROUTE_VERSION)) != 0)
         goto fail;

@@ -95,6 +95,8 @@ int rw_proto_plan_encode(const rw_plan_t *plan, msgpack_sbuffer *out);
  * wrong type, missing required field, unknown major version, trailing bytes) or RW_ERANGE (a
  * string, array or the message beyond its limit). Unknown keys are ignored. */
 int rw_proto_route_req_decode(const void *data, size_t len, rw_route_req_t *out);
+/* The same for a plan, except that on success only the header and the elements below each
+ * count are defined (26 KB are not zeroed per decode); on failure *out is all zero. */
 int rw_proto_plan_decode(const void *data, size_t len, rw_plan_t *out);
 
 /* Human-readable text of a plan, one line per stage / final / trace line, for the CLI and

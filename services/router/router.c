@@ -159,10 +159,8 @@ static void send_lookup(decision_t *d)
 send:;
     const char *args[] = { key, mode, tv };
     rc = rw_redis_script_run(r->lookup, r->redis, 1, 3, args, NULL, on_lookup, d);
-    if (rc < 0 && d->fallback)
-        write_fallback(d, NULL);
-    else if (rc < 0)
-        reply_error(d, "directory unreachable (Redis)");
+    if (rc < 0)
+        reply_error(d, "directory unreachable (Redis)");   /* a rebuild: logged, plan kept */
 }
 
 static void on_fallback_written(void *arg, redisReply *rep)

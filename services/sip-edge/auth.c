@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "services/sip-edge/digest.h"
 #include "services/sip-edge/nonce.h"
+#include "services/sip-edge/peers.h"
 #include "services/sip-edge/ttlmap.h"
 
 #define HA1_CACHE_MS (3600 * 1000ULL) /* used only when Redis does not answer */
@@ -237,15 +238,9 @@ static void conclude(check_t *c, int verdict, unsigned delay_ms)
 
 static void msg_source(msg_t *m, char *out, size_t len)
 {
-    snprintf(out, len, "?");
     su_addrinfo_t *ai = m ? msg_addrinfo(m) : NULL;
-    if (ai && ai->ai_addr) {
-        const struct sockaddr *sa = (const struct sockaddr *) ai->ai_addr;
-        if (sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, out, (socklen_t) len);
-        else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, out, (socklen_t) len);
-    }
+    if (!ai || rw_peers_addr_host((const struct sockaddr *) ai->ai_addr, out, len, NULL) != 0)
+        snprintf(out, len, "?");
 }
 
 static void source_of(nta_incoming_t *irq, char *out, size_t len)

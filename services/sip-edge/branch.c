@@ -187,6 +187,7 @@ int rw_branch_adopt(rw_branches_t *s, nta_outgoing_t *orq, const char *next_hop,
     uint64_t now = rw_clock_mono_ms();
     if (!key || strlen(key) >= KEY_MAX || !fn)
         return RW_EINVAL;
+    sweep_acks(s, now);           /* kept ACKs expire even when no response comes in */
     rw_branch_t *b = calloc(1, sizeof *b + hop_len + 1);
     if (!b)
         return RW_ENOMEM;

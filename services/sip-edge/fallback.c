@@ -148,7 +148,7 @@ static void answer_from_memory(fb_req_t *r)
     if (r->user[0]) {
         plan_slot_t *p = &self->plans[hash(r->user, self->n_plans)];
         if (!strcmp(p->user, r->user)) {
-            self->scratch = p->plan;
+            rw_proto_plan_copy(&self->scratch, &p->plan);
             r->fn(r->arg, RW_OK, &self->scratch, RW_FALLBACK_LAST_PLAN);
             return;
         }

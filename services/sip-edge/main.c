@@ -182,13 +182,8 @@ static int supervise(rw_service_t *svc, int worker, int argc, char **argv)
 {
     const rw_config_t *cfg = rw_service_config(svc);
     unsigned n = rw_workers_count(rw_config_int(cfg, "sip.processes"));
-    long relay_port = rw_config_int(cfg, "sip.relay_port");
     if (worker >= 0 || n <= 1)
         return -1;
-    if (relay_port && relay_port + (long) n - 1 > 65535) {
-        rw_log_error("config_invalid", RW_S("error", "sip.relay_port + sip.processes - 1 > 65535"));
-        return 2;
-    }
     return rw_workers_run(cfg, rw_service_instance(svc), n, argc, argv);
 }
 

@@ -122,21 +122,30 @@ int rw_peers_parse(rw_peers_t *out, const char *text, char *err, size_t err_len)
     return 0;
 }
 
+int rw_peers_addr_host(const struct sockaddr *sa, char *host, size_t len, unsigned *port)
+{
+    unsigned p = 0;
+    host[0] = '\0';
+    if (sa && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *) sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, (socklen_t) len);
+        p = ntohs(in->sin_port);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, (socklen_t) len);
+        p = ntohs(in6->sin6_port);
+    } else
+        return -1;
+    if (port)
+        *port = p;
+    return 0;
+}
+
 const rw_peer_t *rw_peers_match(const rw_peers_t *self, const struct sockaddr *sa)
 {
     char host[INET6_ADDRSTRLEN];
     unsigned port;
-    if (!sa)
-        return NULL;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *) sa;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        port = ntohs(in->sin_port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        port = ntohs(in6->sin6_port);
-    } else
+    if (rw_peers_addr_host(sa, host, sizeof host, &port) != 0)
         return NULL;
     for (size_t i = 0; i < self->n; i++) {
         const rw_peer_t *p = &self->peers[i];

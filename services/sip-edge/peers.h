@@ -33,6 +33,9 @@ typedef struct {
 int rw_peers_parse(rw_peers_t *out, const char *text, char *err, size_t err_len);
 /* The peer a request came from (address family, host and, when the peer has one, port), or NULL. */
 const rw_peer_t *rw_peers_match(const rw_peers_t *self, const struct sockaddr *sa);
+/* The numeric host (IPv6 without brackets) and port of an IPv4/IPv6 address: 0; -1 for any
+ * other family (host "" then). port may be NULL. */
+int rw_peers_addr_host(const struct sockaddr *sa, char *host, size_t len, unsigned *port);
 const rw_peer_t *rw_peers_find(const rw_peers_t *self, const char *name);
 /* Trunks for number, in order: the longest matching prefix first, then config order. Returns
  * how many were written (at most max). A trunk without prefixes matches every number. */

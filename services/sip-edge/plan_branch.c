@@ -63,6 +63,12 @@ void rw_exec_drop_branches(rw_exec_t *ex)
     }
 }
 
+void rw_exec_add_contact(rw_exec_t *ex, const char *uri)
+{
+    if (ex->n_contacts < RW_EXEC_MAX_BRANCHES)
+        snprintf(ex->contacts[ex->n_contacts++], sizeof *ex->contacts, "%s", uri);
+}
+
 void rw_exec_relay(rw_exec_t *ex, msg_t *rsp)
 {
     sip_t *rs = sip_object(rsp);
@@ -157,7 +163,7 @@ int rw_exec_start_number(rw_exec_t *ex, const rw_target_t *t, unsigned from)
         if (rw_peer_uri(tr[i], t->number, uri, sizeof uri) != 0)
             continue;
         if (ex->redirect) {
-            snprintf(ex->contacts[ex->n_contacts++ % RW_EXEC_MAX_BRANCHES], 512, "%s", uri);
+            rw_exec_add_contact(ex, uri);
             return 0;
         }
         if (rw_exec_send_branch(ex, t, uri, NULL, NULL, i) == 0)
@@ -247,7 +253,6 @@ static void on_response(branch_t *b, msg_t *rsp, int st)
         on_answer(ex, b, rsp);
     else
         on_failure(ex, b, rsp, st);
-    b->status = st;
 }
 
 /* An adopted branch's response (branch.c); after a final one it is gone. */

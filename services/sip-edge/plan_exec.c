@@ -144,10 +144,9 @@ static void on_lookup(void *arg, int status, const rw_binding_t *b, size_t n, in
     }
     if (status == 0 && current) {
         for (size_t i = 0; i < n; i++) {
-            if (ex->redirect) {
-                if (ex->n_contacts < RW_EXEC_MAX_BRANCHES)
-                    snprintf(ex->contacts[ex->n_contacts++], 512, "%s", b[i].contact);
-            } else
+            if (ex->redirect)
+                rw_exec_add_contact(ex, b[i].contact);
+            else
                 rw_exec_send_branch(ex, lk->t, b[i].contact, b[i].path, b[i].received, 0);
         }
     }
@@ -232,9 +231,9 @@ static void start_target(rw_exec_t *ex, const rw_target_t *t)
     case RW_TARGET_VOICEMAIL:
         if (voicemail_uri(ex, t->mailbox, uri, sizeof uri) != 0)
             return;
-        if (ex->redirect && ex->n_contacts < RW_EXEC_MAX_BRANCHES)
-            snprintf(ex->contacts[ex->n_contacts++], 512, "%s", uri);
-        else if (!ex->redirect)
+        if (ex->redirect)
+            rw_exec_add_contact(ex, uri);
+        else
             rw_exec_send_branch(ex, t, uri, NULL, NULL, 0);
         return;
     default:

@@ -16,7 +16,6 @@ typedef struct {
     const rw_target_t *t;
     unsigned gen;                 /* the stage generation it belongs to */
     unsigned trunk;               /* NUMBER: index of the trunk in use */
-    int status;                   /* 0 = no final response yet */
     int cancelled;
     char uri[256];
 } branch_t;
@@ -68,6 +67,8 @@ int rw_exec_live_branches(const rw_exec_t *ex);   /* of the current stage, looku
 int rw_exec_any_branch(const rw_exec_t *ex);
 void rw_exec_cancel_all(rw_exec_t *ex, int except);
 void rw_exec_drop_branches(rw_exec_t *ex);        /* frees them without CANCEL */
+/* Redirect mode: one more Contact for the 302 (at most RW_EXEC_MAX_BRANCHES, the rest dropped). */
+void rw_exec_add_contact(rw_exec_t *ex, const char *uri);
 void rw_exec_relay(rw_exec_t *ex, msg_t *rsp);    /* takes rsp (our Via already removed) */
 
 #endif

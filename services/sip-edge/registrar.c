@@ -18,11 +18,11 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "services/sip-edge/peers.h"
 
 typedef struct reg_op reg_op_t;
 
 struct rw_registrar {
-    nta_agent_t *nta;
     rw_auth_t *auth;
     rw_location_t *loc;
     rw_pub_t *pub;
@@ -38,7 +38,6 @@ struct reg_op {
     rw_registrar_t *reg;              /* NULL once the registrar is gone */
     nta_incoming_t *irq;
     const sip_t *sip;                 /* the request's, valid while irq lives */
-    int query;                        /* no Contact: only list the bindings */
     size_t n_bound;
     uint64_t bound[RW_LOCATION_MAX_BINDINGS];   /* key hashes of the bindings it (re)binds */
     char aor[128];
@@ -169,25 +168,15 @@ static void on_listed(void *arg, int status, const rw_binding_t *b, size_t n, in
  * how a phone behind NAT stays reachable), and over UDP when the source differs from the top
  * Via's sent-by (the device does not know its public address: NAT). Otherwise "": the Contact
  * is used as given, which also lets one client register a contact elsewhere (RFC 3261 10.2.1). */
-static void received_of(nta_incoming_t *irq, const sip_contact_t *m, char *out, size_t len)
+static void received_of(nta_incoming_t *irq, char *out, size_t len)
 {
-    char host[64] = "";
+    char host[64] = "", h[48] = "";
     unsigned port = 0;
     out[0] = '\0';
     msg_t *msg = nta_incoming_getrequest(irq);
     su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
-    if (ai && ai->ai_addr) {
-        const struct sockaddr *sa = (const struct sockaddr *) ai->ai_addr;
-        if (sa->sa_family == AF_INET) {
-            inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr, host, sizeof host);
-            port = ntohs(((const struct sockaddr_in *) sa)->sin_port);
-        } else if (sa->sa_family == AF_INET6) {
-            char h6[48] = "";
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) sa)->sin6_addr, h6, sizeof h6);
-            snprintf(host, sizeof host, "[%s]", h6);
-            port = ntohs(((const struct sockaddr_in6 *) sa)->sin6_port);
-        }
-    }
+    if (ai && rw_peers_addr_host((const struct sockaddr *) ai->ai_addr, h, sizeof h, &port) == 0)
+        snprintf(host, sizeof host, strchr(h, ':') ? "[%s]" : "%s", h);
     int tcp = ai && ai->ai_protocol == IPPROTO_TCP;
     const sip_t *sip = msg ? sip_object(msg) : NULL;
     const sip_via_t *via = sip ? sip->sip_via : NULL;
@@ -197,7 +186,6 @@ static void received_of(nta_incoming_t *irq, const sip_contact_t *m, char *out, 
         behind_nat = strcasecmp(via->v_host, host) != 0 || vport != port;
     }
     msg_destroy(msg);
-    (void) m;
     if (!host[0] || (!tcp && !behind_nat))
         return;
     snprintf(out, len, "sip:%s:%u;transport=%s", host, port, tcp ? "tcp" : "udp");
@@ -252,7 +240,7 @@ static int binding_of(rw_registrar_t *r, reg_op_t *o, const sip_contact_t *m, rw
     }
     if (sip->sip_user_agent && sip->sip_user_agent->g_string)
         snprintf(b->user_agent, sizeof b->user_agent, "%s", sip->sip_user_agent->g_string);
-    received_of(o->irq, m, b->received, sizeof b->received);
+    received_of(o->irq, b->received, sizeof b->received);
     b->expires_ms = exp ? rw_clock_wall_ms() + exp * 1000ULL : 0;
 done:
     su_home_deinit(home);
@@ -264,7 +252,6 @@ static void apply(rw_registrar_t *r, reg_op_t *o)
     const sip_t *sip = o->sip;
     const sip_contact_t *m = sip->sip_contact;
     if (!m) {
-        o->query = 1;
         if (rw_location_lookup(r->loc, o->aor, on_listed, o) < 0)
             op_end(o, SIP_500_INTERNAL_SERVER_ERROR);
         return;
@@ -384,7 +371,7 @@ rw_registrar_t *rw_registrar_new(nta_agent_t *nta, rw_auth_t *auth, rw_location_
     rw_registrar_t *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->nta = nta;
+    (void) nta;                       /* the answers go through each request's own transaction */
     r->auth = auth;
     r->loc = loc;
     r->pub = pub;

@@ -146,10 +146,18 @@ fail:
     return -1;
 }
 
+unsigned rw_proc_wrap_scale(void)
+{
+    const char *w = getenv("RINGWAY_WRAP"), *s = getenv("RINGWAY_WRAP_SCALE");
+    if (!w || !*w)
+        return 1;
+    long n = s && *s ? strtol(s, NULL, 10) : 10;
+    return n >= 1 && n <= 1000 ? (unsigned) n : 10;
+}
+
 int rw_proc_wait_http(int port, const char *path, int timeout_ms)
 {
-    if (getenv("RINGWAY_WRAP") && *getenv("RINGWAY_WRAP"))
-        timeout_ms *= 10;            /* valgrind starts a service ten times slower */
+    timeout_ms *= (int) rw_proc_wrap_scale();   /* valgrind starts a service that much slower */
     for (int waited = 0; waited <= timeout_ms; waited += 50) {
         int status = 0;
         if (rw_proc_http_get(port, path, &status, NULL, 0) == 0 && status == 200)
@@ -162,8 +170,7 @@ int rw_proc_wait_http(int port, const char *path, int timeout_ms)
 int rw_proc_stop(pid_t pid, int grace_ms)
 {
     int st;
-    if (getenv("RINGWAY_WRAP") && *getenv("RINGWAY_WRAP"))
-        grace_ms *= 10;
+    grace_ms *= (int) rw_proc_wrap_scale();
     if (pid <= 0)
         return -1;
     kill(pid, SIGTERM);

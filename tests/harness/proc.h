@@ -16,7 +16,9 @@ pid_t rw_proc_spawn(const char *const *argv, const char *const *env, const char 
 int rw_proc_http_get(int port, const char *path, int *status, char *body, size_t body_len);
 int rw_proc_wait_http(int port, const char *path, int timeout_ms);
 /* With RINGWAY_WRAP set (e.g. "valgrind --error-exitcode=99"), rw_proc_spawn runs the program
- * under that command and the waits below are ten times longer. */
+ * under that command and the waits here are rw_proc_wrap_scale() times longer. */
+/* 1, or under RINGWAY_WRAP its slow-down factor: RINGWAY_WRAP_SCALE, default 10 (as wrap.sh). */
+unsigned rw_proc_wrap_scale(void);
 /* Exit code when it exited by itself, 128+signal when killed, -1 when it ignored SIGTERM. */
 int rw_proc_stop(pid_t pid, int grace_ms);
 /* Path of a built binary: $RINGWAY_BUILD_DIR/<rel> (e.g. "services/router/ringway-router"). */

@@ -42,12 +42,6 @@ static void load_directory(void)
 
 static char pub_env[96] = "RINGWAY_BUS_PUB=tcp://127.0.0.1:0";
 
-/* Under RINGWAY_WRAP (valgrind, `make valgrind`) every deadline is ten times longer. */
-static unsigned wrap_scale(void)
-{
-    const char *w = getenv("RINGWAY_WRAP");
-    return w && *w ? 10 : 1;
-}
 
 static void start_router(router_proc_t *rp, const char *name)
 {
@@ -62,7 +56,7 @@ static void start_router(router_proc_t *rp, const char *name)
     snprintf(log, sizeof log, "%s/%s.log", logdir, name);
     const char *argv[] = { rw_proc_build_path("services/router/ringway-router", bin, sizeof bin), NULL };
     char e_cmd[64];
-    snprintf(e_cmd, sizeof e_cmd, "RINGWAY_REDIS_COMMAND_TIMEOUT_MS=%u", 200 * wrap_scale());
+    snprintf(e_cmd, sizeof e_cmd, "RINGWAY_REDIS_COMMAND_TIMEOUT_MS=%u", 200 * rw_proc_wrap_scale());
     const char *env[] = { e_http, e_bind, e_redis, e_inst, e_cmd, pub_env, NULL };
     rp->pid = rw_proc_spawn(argv, env, log);
     ck_assert_int_gt(rp->pid, 0);
@@ -120,7 +114,7 @@ static void asker_fini(asker_t *a)
 static int ask_raw(asker_t *a, const void *body, size_t len, unsigned deadline_ms)
 {
     uint64_t t0 = rw_clock_mono_ms();
-    deadline_ms *= wrap_scale();
+    deadline_ms *= rw_proc_wrap_scale();
     a->done = 0;
     memset(&a->plan, 0, sizeof a->plan);
     ck_assert_int_eq(rw_client_request(a->cli, body, len, deadline_ms, on_answer, a), 0);
@@ -202,7 +196,7 @@ START_TEST(test_redis_away_gives_an_error_plan_at_once_and_recovers)
     rw_redis_fixture_kill(&redis);
     ck_assert_int_eq(ask(&a, "2003", 1000), 0);
     ck_assert_int_eq(a.plan.status, RW_PLAN_ERROR);     /* answered, not timed out */
-    ck_assert_uint_lt(a.took_ms, 500 * wrap_scale());
+    ck_assert_uint_lt(a.took_ms, 500 * rw_proc_wrap_scale());
     usleep(300000);
     ck_assert_int_eq(rw_proc_http_get(rp.http_port, "/health", &status, NULL, 0), 0);
     ck_assert_int_eq(status, 503);
@@ -241,7 +235,7 @@ START_TEST(test_killing_one_of_two_routers_loses_no_request)
     for (int i = 0; i < 50; i++) {
         ck_assert_int_eq(ask(&a, "2004", 200), 0);
         ck_assert_int_eq(a.plan.status, RW_PLAN_OK);
-        ck_assert_uint_le(a.took_ms, 250 * wrap_scale());
+        ck_assert_uint_le(a.took_ms, 250 * rw_proc_wrap_scale());
     }
     asker_fini(&a);
     ck_assert_int_eq(rw_proc_stop(r2.pid, 5000), 0);

@@ -80,7 +80,7 @@ check "wrong password -> 403" sipp_run "$sip1" register_forbidden.xml 2001 wrong
 wrong=$(grep -A1 "^SIP/2.0 403" "$dir/sipp$n.msg" | head -1)
 check "unknown user -> 403" sipp_run "$sip1" register_forbidden.xml 2999 alice-pw "<sip:2999@127.0.0.1:$ua>" 120
 unknown=$(grep -A1 "^SIP/2.0 403" "$dir/sipp$n.msg" | head -1)
-check "both answers identical" [ -n "$wrong" ] && [ "$wrong" = "$unknown" ]
+check "both answers identical" bash -c '[ -n "$1" ] && [ "$1" = "$2" ]' _ "$wrong" "$unknown"
 check "no binding for the unknown user" [ "$(R exists rw:loc:sip:2999@$realm)" = 0 ]
 check "failures logged" grep -q '"event":"auth_failed"' "$dir/edge1.log"
 

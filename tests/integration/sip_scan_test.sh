@@ -46,7 +46,7 @@ else
     "${RW_WRAP[@]}" "$edge" 2>"$work/sip-edge.log" &
   edge_pid=$!
   bench_pids+=($edge_pid)
-  rw_wait_health "$http" 10 && bench_wait_udp "$port" 5 ||
+  rw_wait_health "$http" 10 && rw_wait_udp "$port" 5 ||
     { echo "sip_scan: sip-edge did not start"; cat "$work/sip-edge.log"; exit 1; }
 fi
 
