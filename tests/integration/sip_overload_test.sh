@@ -3,7 +3,7 @@
 # router and sip-edge with a small call cap (overload.max_calls), a trunk (SIPp UAS) that only
 # rings, and a SIPp trusted peer sending 2,000 INVITEs at 1,000/s that each ring 1 s and are
 # cancelled. Checks: the excess is answered 503 with Retry-After before any state (counted in
-# ringway_sip_edge_shed_total{reason="calls"}), every call the edge took ends cleanly (SIPp
+# ringway_sip_edge_shed_total), every call the edge took ends cleanly (SIPp
 # sees no unexpected message), the edge's RSS stays under a bound, and afterwards a normal call
 # completes.
 set -uo pipefail
@@ -63,15 +63,18 @@ timeout "$(rw_secs 40)" sipp -sf "$sc/flood_uac.xml" -s 2003 -key caller 3000 -i
 flood=$!
 while kill -0 "$flood" 2>/dev/null; do r=$(rss); [ "${r:-0}" -gt "$peak" ] && peak=$r; sleep 0.2; done
 wait "$flood"; code=$?
-shed=$(metric 'ringway_sip_edge_shed_total{reason="calls"}')
+# the call cap sheds most; on a loaded machine the SIP socket's queue signal may shed some too
+shed_calls=$(metric 'ringway_sip_edge_shed_total{reason="calls"}')
+shed=$(curl -fsS "http://127.0.0.1:$http/metrics" | awk '$1 ~ /^ringway_sip_edge_shed_total\{reason="(calls|queue|routing|latency)"\}$/ { s += $2 } END { print s + 0 }')
 # calls answered 503 (distinct Call-IDs: a retransmitted INVITE may get the 503 again)
 n503=$(awk '/^SIP\/2.0 / { s = $2 } /^Call-ID:/ { if (s == 503 && !($2 in ids)) { ids[$2] = 1; n++ } s = 0 }
             END { print n + 0 }' "$dir/flood.msg")
-echo "flood: sipp exit $code, $n503 answered 503, shed_total{calls}=$shed, RSS ${rss0} -> peak ${peak} kB"
+echo "flood: sipp exit $code, $n503 answered 503, shed_total{calls}=$shed_calls (all INVITE reasons $shed), RSS ${rss0} -> peak ${peak} kB"
 check "the flood finished with every call ending as expected (sipp exit 0)" [ "$code" -eq 0 ]
 check "the excess got 503" [ "${n503:-0}" -gt 0 ]
 check "the 503s carry Retry-After" grep -q '^Retry-After: 7' "$dir/flood.msg"
-check "shed_total{reason=calls} counts them" [ "${shed:-0}" -ge "$n503" ]
+check "shed_total counts them" [ "${shed:-0}" -ge "$n503" ]
+check "the call cap shed some" [ "${shed_calls:-0}" -gt 0 ]
 check "calls within the cap were carried (at least $max_calls)" [ $((total - n503)) -ge "$max_calls" ]
 # (under a wrapper the RSS is valgrind's, not the edge's)
 rw_wrapped || check "RSS grew less than 150 MB during the flood" [ $((peak - rss0)) -lt 153600 ]
