@@ -10,10 +10,15 @@
  * steady: a figure independent of the machine's load. It runs the router of its own build
  * (RINGWAY_BUILD_DIR overrides). Usage:
  *   bench/bench_router [users=10000] [rate=5000] [seconds=3] [window=256] [clients=2]
- *   bench/bench_router --callgrind [users=10000] */
+ *   bench/bench_router --callgrind [users=10000]
+ * Environment: BENCH_ROUTER_CPU_PCT=P caps each router at P % of one core (a cgroup quota),
+ * so that one instance against two measures the routers, not a machine too small to hold two
+ * routers, Redis and the clients; BENCH_RT_PRIORITY=N runs the routers
+ * (process.rt_priority), redis-server and the clients with real-time priority N. */
 #include <sofia-sip/su_wait.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <hiredis/hiredis.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/cpucap.h"
 #include "bus/bus.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -266,11 +272,33 @@ static int start_router(int redis_port, router_t *r, const char *name)
     snprintf(e_redis, sizeof e_redis, "RINGWAY_REDIS_PORT=%d", redis_port);
     snprintf(e_inst, sizeof e_inst, "RINGWAY_INSTANCE=%s", name);
     const char *argv[] = { rw_proc_build_path("services/router/ringway-router", bin, sizeof bin), NULL };
-    const char *env[] = { e_http, e_bind, e_redis, e_inst, "RINGWAY_LOG_LEVEL=warn", NULL };
+    const char *rt = getenv("BENCH_RT_PRIORITY"), *cap = getenv("BENCH_ROUTER_CPU_PCT");
+    char e_rt[64];
+    snprintf(e_rt, sizeof e_rt, "RINGWAY_PROCESS_RT_PRIORITY=%s", rt ? rt : "0");
+    const char *env[] = { e_http, e_bind, e_redis, e_inst, "RINGWAY_LOG_LEVEL=warn", e_rt, NULL };
     r->pid = rw_proc_spawn(argv, env, "/dev/null");
     if (r->pid <= 0 || rw_proc_wait_http(r->http_port, "/health", 5000) < 0)
         return -1;
+    if (cap && atoi(cap) > 0 && rw_cpucap_put(r->pid, name, (unsigned) atoi(cap)) < 0)
+        fprintf(stderr, "bench: could not cap %s at %s %% of a core (cgroup cpu controller)\n", name, cap);
     return 0;
+}
+
+static void stop_router(const router_t *r, const char *name)
+{
+    rw_proc_stop(r->pid, 2000);
+    if (getenv("BENCH_ROUTER_CPU_PCT"))
+        rw_cpucap_remove(name);
+}
+
+/* BENCH_RT_PRIORITY: redis-server and this process (and so its client processes) too. */
+static void set_rt(pid_t redis_pid)
+{
+    const char *rt = getenv("BENCH_RT_PRIORITY");
+    struct sched_param sp = { .sched_priority = rt ? atoi(rt) : 0 };
+    if (sp.sched_priority > 0 && (sched_setscheduler(redis_pid, SCHED_RR, &sp) < 0
+                                  || sched_setscheduler(0, SCHED_RR, &sp) < 0))
+        fprintf(stderr, "bench: real-time priority refused: %s\n", strerror(errno));
 }
 
 static void endpoints_of(const router_t *r, int n, char *out, size_t len)
@@ -397,6 +425,7 @@ static void paced(client_t *c, const router_t *r, int n, unsigned rate, double s
     c->lat = calloc(total, sizeof *c->lat);
     c->n_lat = 0;
     c->done = c->sent = c->failed = 0;
+    fprintf(stderr, "bench: paced phase starts (%u/s for %.0f s)\n", rate, secs);  /* for tracers */
     while (c->lat && c->sent < total) {
         uint64_t due = (rw_clock_mono_us() - t0) * rate / 1000000;
         while (c->sent < due && c->sent < total)
@@ -527,15 +556,23 @@ int main(int argc, char **argv)
     }
     if (start_router(redis.port, &r[0], "bench-r1") < 0)
         return fprintf(stderr, "bench: router did not start (is it built?)\n"), 1;
-    printf("users=%u in redis (half with a rule profile), %ld cores\n", users, sysconf(_SC_NPROCESSORS_ONLN));
+    set_rt(redis.pid);
+    printf("users=%u in redis (half with a rule profile), %ld cores; each router capped at %s %% of a core; "
+           "real-time priority %s\n", users, sysconf(_SC_NPROCESSORS_ONLN),
+           getenv("BENCH_ROUTER_CPU_PCT") ? getenv("BENCH_ROUTER_CPU_PCT") : "no cap (100)",
+           getenv("BENCH_RT_PRIORITY") ? getenv("BENCH_RT_PRIORITY") : "none");
     su_init();
     client_t c;
     warm(&r[0], users);
     capacity_t one = capacity(r, 1, redis.pid, users, window, clients, secs);
     endpoints_of(r, 1, eps, sizeof eps);
-    if (client_open(&c, eps, users, 7777777u, 200) == 0)
+    int capped = getenv("BENCH_ROUTER_CPU_PCT") != NULL;
+    if (capped)
+        printf("paced: not measured while the routers are capped\n");
+    else if (client_open(&c, eps, users, 7777777u, 200) == 0)
         paced(&c, r, 1, rate, secs);
-    client_close(&c);
+    if (!capped)
+        client_close(&c);
     if (start_router(redis.port, &r[1], "bench-r2") == 0) {
         warm(&r[1], users);
         capacity_t two = capacity(r, 2, redis.pid, users, window, clients, secs);
@@ -543,13 +580,14 @@ int main(int argc, char **argv)
                "(CPU-derived capacity %.2fx)\n", one.rate > 0 ? two.rate / one.rate : 0, two.router_us,
                one.router_us, two.router_us > 0 ? 2 * one.router_us / two.router_us : 0);
         endpoints_of(r, 2, eps, sizeof eps);
-        if (client_open(&c, eps, users, 8888888u, 200) == 0)
+        if (!capped && client_open(&c, eps, users, 8888888u, 200) == 0)
             paced(&c, r, 2, rate, secs);
-        client_close(&c);
-        rw_proc_stop(r[1].pid, 2000);
+        if (!capped)
+            client_close(&c);
+        stop_router(&r[1], "bench-r2");
     }
     su_deinit();
-    rw_proc_stop(r[0].pid, 2000);
+    stop_router(&r[0], "bench-r1");
     rw_redis_fixture_stop(&redis);
     return 0;
 }

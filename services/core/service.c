@@ -11,6 +11,8 @@
 #include "common/log.h"
 #include "common/clock.h"
 
+#include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define N_COMMON_KEYS 13
+#define N_COMMON_KEYS 14
 
 struct rw_service {
     const rw_service_def_t *def;
@@ -53,6 +55,8 @@ static const rw_cfg_spec_t common_spec[N_COMMON_KEYS] = {
     { "redis.db", RW_CFG_INT, "0", 0, 15, "Redis database number" },
     { "redis.connect_timeout_ms", RW_CFG_INT, "500", 1, 60000, "Redis connect timeout" },
     { "redis.command_timeout_ms", RW_CFG_INT, "500", 1, 60000, "Redis command timeout" },
+    { "process.rt_priority", RW_CFG_INT, "0", 0, 99,
+      "0 = normal scheduling; 1-99 = real-time SCHED_RR at this priority (every thread)" },
     { NULL, 0, NULL, 0, 0, NULL },
 };
 
@@ -242,8 +246,22 @@ fail:
     return NULL;
 }
 
+/* Real-time scheduling before any thread exists, so libzmq's I/O thread inherits it. Not
+ * being allowed (no CAP_SYS_NICE, RLIMIT_RTPRIO 0) is logged and the service runs on. */
+static void set_priority(const rw_config_t *cfg)
+{
+    struct sched_param sp = { .sched_priority = (int) rw_config_int(cfg, "process.rt_priority") };
+    if (sp.sched_priority == 0)
+        return;
+    if (sched_setscheduler(0, SCHED_RR, &sp) == 0)
+        rw_log_info("rt_priority_set", RW_S("policy", "SCHED_RR"), RW_I("priority", sp.sched_priority));
+    else
+        rw_log_warn("rt_priority_refused", RW_I("priority", sp.sched_priority), RW_S("error", strerror(errno)));
+}
+
 int rw_service_start(rw_service_t *self)
 {
+    set_priority(self->cfg);
     if (su_init() != 0 || !(self->root = su_root_create(NULL)))
         return RW_EIO;
     if (setup_signals(self) < 0 || start_parts(self) < 0)

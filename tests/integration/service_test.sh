@@ -44,5 +44,34 @@ check "SIGTERM exits 0" [ $rc -eq 0 ]
 check "logs are JSON lines" bash -c "grep -v '^==' '$dir/log' | grep -v '^{\"ts\":\"[0-9T:.-]*Z\",\"level\":\"[a-z]*\",\"svc\":\"router\"' | wc -l | grep -q '^0$'"
 check "stop logged" grep -q '"event":"stopped"' "$dir/log"
 
+RINGWAY_PROCESS_RT_PRIORITY=100 "$bin" 2>"$dir/err"; rc=$?
+check "rt_priority above 99 exits 2" [ $rc -eq 2 ]
+
+# process.rt_priority: every thread (libzmq's too) runs SCHED_RR at that priority, or, where
+# real-time scheduling is not allowed, the refusal is logged and the service runs on.
+RINGWAY_PROCESS_RT_PRIORITY=3 RINGWAY_HTTP_PORT=$http RINGWAY_ROUTER_BIND=tcp://127.0.0.1:$bus \
+  RINGWAY_REDIS_PORT=$dead ${RINGWAY_WRAP:-} "$bin" 2>"$dir/rtlog" &
+pid=$!
+up=0
+for _ in $(seq 1 300); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http/health")" = 503 ] && { up=1; break; }
+  sleep 0.1
+done
+check "serves with rt_priority set" [ $up -eq 1 ]
+if chrt -r 1 true 2>/dev/null; then
+  rr=0; all=0
+  for t in /proc/$pid/task/*; do
+    all=$((all+1))
+    chrt -p "${t##*/}" | tr '\n' ' ' | grep -q "SCHED_RR.*priority: 3" && rr=$((rr+1))
+  done
+  check "every thread is SCHED_RR 3 ($rr of $all)" [ "$all" -ge 2 -a "$rr" -eq "$all" ]
+  check "rt_priority_set logged" grep -q '"event":"rt_priority_set"' "$dir/rtlog"
+else
+  check "rt_priority_refused logged" grep -q '"event":"rt_priority_refused"' "$dir/rtlog"
+fi
+kill -TERM $pid
+wait $pid
+check "SIGTERM exits 0 with rt_priority" [ $? -eq 0 ]
+
 echo "service_test: $pass passed, $failed failed"
 [ $failed -eq 0 ]

@@ -290,6 +290,47 @@ START_TEST(test_async_answers_1000_pipelined_incrs_in_order)
 }
 END_TEST
 
+/* A command far larger than the socket buffer leaves in several writes (the adapter waits
+ * for EPOLLOUT after a partial one); a command issued from a reply callback still leaves
+ * before the loop sleeps. */
+typedef struct {
+    rw_aredis_t *a;
+    int left, answers;
+    long long len;
+} chain_t;
+
+static void on_chain(void *arg, redisReply *r)
+{
+    chain_t *ch = arg;
+    if (!r)
+        return;
+    ch->answers++;
+    if (r->type == REDIS_REPLY_INTEGER)
+        ch->len = r->integer;
+    if (ch->left > 0 && ch->left--)
+        rw_aredis_command(ch->a, on_chain, ch, "STRLEN %s", "big");
+}
+
+START_TEST(test_async_large_command_and_commands_from_callbacks_are_written)
+{
+    rw_redis_opts_t o = opts_for(fx.port);
+    rw_aredis_t *a = connected_aredis(&o, NULL);
+    size_t big = 16u << 20;
+    char *value = malloc(big);
+    ck_assert_ptr_nonnull(value);
+    memset(value, 'v', big);
+    const char *argv[] = { "SET", "big", value };
+    size_t lens[] = { 3, 3, big };
+    chain_t ch = { .a = a, .left = 100 };
+    ck_assert_int_eq(rw_aredis_commandargv(a, on_chain, &ch, 3, argv, lens), 0);
+    free(value);
+    RUN_UNTIL(ch.answers == 101, 10000);
+    ck_assert_int_eq(ch.answers, 101);
+    ck_assert_int_eq(ch.len, (long long) big);
+    rw_aredis_destroy(&a);
+}
+END_TEST
+
 START_TEST(test_async_stopped_server_fails_pending_after_command_timeout)
 {
     rw_redis_opts_t o = opts_for(fx.port);
@@ -571,6 +612,7 @@ int main(void)
     tc = tcase_create("async");
     tcase_add_checked_fixture(tc, setup_redis, teardown_redis);
     tcase_add_test(tc, test_async_answers_1000_pipelined_incrs_in_order);
+    tcase_add_test(tc, test_async_large_command_and_commands_from_callbacks_are_written);
     tcase_add_test(tc, test_async_stopped_server_fails_pending_after_command_timeout);
     tcase_add_test(tc, test_async_killed_server_fails_pending_and_reconnects_by_itself);
     tcase_add_test(tc, test_async_destroy_calls_every_pending_callback_with_null);
