@@ -146,11 +146,12 @@ static int parse_conditions(json_t *jr, const rw_numplan_t *plan, rw_rule_t *r, 
             return fail(pe, "days '%s' is not like mon-fri or sat,sun", days);
         r->days = (uint8_t) m;
     }
-    if (time && sscanf(time, "%7[0-9:]-%7[0-9:]", from, to) != 2)
+    char extra;
+    if (time && sscanf(time, "%7[0-9:]-%7[0-9:]%c", from, to, &extra) != 2)
         return fail(pe, "time '%s' is not HH:MM-HH:MM", time);
     if (time) {
-        if ((r->from_min = (int16_t) hhmm(from)) < 0)
-            return fail(pe, "from '%s' is not HH:MM", from);
+        if ((r->from_min = (int16_t) hhmm(from)) < 0 || r->from_min >= 24 * 60)
+            return fail(pe, "from '%s' is not HH:MM (00:00-23:59)", from);
         if ((r->to_min = (int16_t) hhmm(to)) < 0)
             return fail(pe, "to '%s' is not HH:MM", to);
         if (r->from_min == r->to_min)

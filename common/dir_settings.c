@@ -1,7 +1,8 @@
-/* common/dir_settings.c — the writes of routing settings, trunks and calendar diverts, and the
+/* common/dir_settings.c — the writes of routing settings and calendar diverts, and the
  * change notice every directory write leaves for the routers (directory.h, docs/routing.md).
  * Validation happens here because it needs the directory: devices and colleagues must exist,
- * schedules in one profile may not overlap, and no divert may close a loop between users. */
+ * schedules in one profile may not overlap, and no divert may close a loop between users; a
+ * rule an earlier one leaves no call to is saved with a warning. */
 #include "common/directory.h"
 #include "common/dir_rules.h"
 #include "common/err.h"
@@ -100,46 +101,104 @@ int rw_dir_check_loop(rw_redis_t *r, const rw_numplan_t *plan, const char *user_
     return 0;
 }
 
+/* A rule's window as spans of minutes in the week (Monday 00:00 = 0, end exclusive). A window
+ * that wraps past midnight runs into the next day as the router reads it, Sunday's into Monday. */
+typedef struct { int from, to; } span_t;
+#define WEEK_MIN (7 * 1440)
+
+static int week_spans(const rw_rule_t *r, span_t out[14])
+{
+    uint8_t days = r->days ? r->days : 0x7f;
+    int n = 0;
+    for (int d = 0; d < 7; d++) {
+        if (!(days & (1 << d)))
+            continue;
+        int from = d * 1440 + (r->from_min < 0 ? 0 : r->from_min);
+        int to = r->from_min < 0 ? d * 1440 + 1440
+               : d * 1440 + r->to_min + (r->to_min <= r->from_min ? 1440 : 0);
+        if (to > WEEK_MIN) {
+            out[n++] = (span_t) { 0, to - WEEK_MIN };
+            to = WEEK_MIN;
+        }
+        out[n++] = (span_t) { from, to };
+    }
+    return n;
+}
+
 static bool windows_overlap(const rw_rule_t *a, const rw_rule_t *b)
 {
-    uint8_t da = a->days ? a->days : 0x7f, db = b->days ? b->days : 0x7f;
-    if (!(da & db) || a->from_min < 0 || b->from_min < 0)
+    span_t sa[14], sb[14];
+    if (a->from_min < 0 || b->from_min < 0)
         return false;                /* only two explicit time windows can overlap */
-    if (a->to_min <= a->from_min || b->to_min <= b->from_min)
-        return true;                 /* wrapping windows on a shared day: refuse, be safe */
-    return a->from_min < b->to_min && b->from_min < a->to_min;
+    int na = week_spans(a, sa), nb = week_spans(b, sb);
+    for (int i = 0; i < na; i++)
+        for (int j = 0; j < nb; j++)
+            if (sa[i].from < sb[j].to && sb[j].from < sa[i].to)
+                return true;
+    return false;
+}
+
+/* Whether every minute of b's window is in a's (a rule without a time holds whole days). */
+static bool window_covers(const rw_rule_t *a, const rw_rule_t *b)
+{
+    uint64_t week[WEEK_MIN / 64 + 1] = { 0 };
+    span_t sa[14], sb[14];
+    int na = week_spans(a, sa), nb = week_spans(b, sb);
+    for (int i = 0; i < na; i++)
+        for (int m = sa[i].from; m < sa[i].to; m++)
+            week[m / 64] |= 1ull << (m % 64);
+    for (int i = 0; i < nb; i++)
+        for (int m = sb[i].from; m < sb[i].to; m++)
+            if (!(week[m / 64] & (1ull << (m % 64))))
+                return false;
+    return true;
+}
+
+static bool primary(const rw_rule_t *r)
+{
+    return r->action != RW_ACT_DIVERT || r->on == RW_ON_ALWAYS;
+}
+
+/* An earlier rule a takes every call the later rule b could take (same kind, conditions no
+ * narrower, no exceptions to let calls past it): b can never apply. */
+static bool shadows(const rw_rule_t *a, const rw_rule_t *b)
+{
+    if (primary(a) != primary(b) || (!primary(a) && a->on != b->on) || a->n_except)
+        return false;
+    if (a->presence && (!b->presence || (b->presence & ~a->presence)))
+        return false;
+    if (a->n_callers && (a->n_callers != b->n_callers || memcmp(a->callers, b->callers, sizeof a->callers)))
+        return false;
+    return window_covers(a, b);
 }
 
 static bool same_kind(const rw_rule_t *a, const rw_rule_t *b)
 {
-    bool pa = a->action != RW_ACT_DIVERT || a->on == RW_ON_ALWAYS;
-    bool pb = b->action != RW_ACT_DIVERT || b->on == RW_ON_ALWAYS;
+    bool pa = primary(a), pb = primary(b);
     return pa == pb && (pa || a->on == b->on) && a->presence == b->presence &&
            a->n_callers == b->n_callers && !memcmp(a->callers, b->callers, sizeof a->callers);
+}
+
+static bool has_device(rw_redis_t *r, const char *user_id, const char *device_id)
+{
+    redisReply *e = rw_redis_command(r, "HEXISTS rw:user:%s:devices %s", user_id, device_id);
+    long long ok = e && e->type == REDIS_REPLY_INTEGER ? e->integer : 0;
+    if (e)
+        freeReplyObject(e);
+    return ok != 0;
 }
 
 static int check_set(rw_redis_t *r, const char *user_id, const rw_rule_set_t *set, char *err, size_t len)
 {
     for (int i = 0; i < set->n_rules; i++) {
         const rw_rule_t *a = &set->rules[i];
-        for (int j = 0; j < a->n_ring; j++) {
-            redisReply *e = rw_redis_command(r, "HEXISTS rw:user:%s:devices %s", user_id, a->ring[j].device);
-            long long ok = e && e->type == REDIS_REPLY_INTEGER ? e->integer : 0;
-            if (e)
-                freeReplyObject(e);
-            if (!ok)
+        for (int j = 0; j < a->n_ring; j++)
+            if (!has_device(r, user_id, a->ring[j].device))
                 return snprintf(err, len, "%s: rule '%s' rings device '%s' which does not exist",
                                 set->name, a->name, a->ring[j].device), RW_EINVAL;
-        }
-        if (a->action == RW_ACT_DIVERT && a->to.kind == RW_DEST_DEVICE) {
-            redisReply *e = rw_redis_command(r, "HEXISTS rw:user:%s:devices %s", user_id, a->to.ref);
-            long long ok = e && e->type == REDIS_REPLY_INTEGER ? e->integer : 0;
-            if (e)
-                freeReplyObject(e);
-            if (!ok)
-                return snprintf(err, len, "%s: rule '%s' diverts to device '%s' which does not exist",
-                                set->name, a->name, a->to.ref), RW_EINVAL;
-        }
+        if (a->action == RW_ACT_DIVERT && a->to.kind == RW_DEST_DEVICE && !has_device(r, user_id, a->to.ref))
+            return snprintf(err, len, "%s: rule '%s' diverts to device '%s' which does not exist",
+                            set->name, a->name, a->to.ref), RW_EINVAL;
         for (int j = 0; j < i; j++)
             if (same_kind(a, &set->rules[j]) && windows_overlap(a, &set->rules[j]))
                 return snprintf(err, len, "%s: schedules of rules '%s' and '%s' overlap", set->name,
@@ -178,6 +237,23 @@ static int annotate(rw_redis_t *r, json_t *root, char *err, size_t len)
     return 0;
 }
 
+/* A warning for the first rule that can never apply (saved all the same: order is the user's
+ * to choose, and there is no command to insert a rule before another), else "". */
+static void dead_rules(const rw_settings_t *s, char *out, size_t len)
+{
+    out[0] = '\0';
+    for (int p = -1; p < s->n_profiles; p++) {
+        const rw_rule_set_t *set = p < 0 ? &s->pinned : &s->profiles[p];
+        for (int i = 1; i < set->n_rules; i++)
+            for (int j = 0; j < i; j++)
+                if (shadows(&set->rules[j], &set->rules[i])) {
+                    snprintf(out, len, "warning: %s: rule '%s' can never apply: rule '%s' before it takes "
+                             "every such call", set->name, set->rules[i].name, set->rules[j].name);
+                    return;
+                }
+    }
+}
+
 int rw_dir_settings_put_json(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
                              json_t *root, char *err, size_t len)
 {
@@ -204,6 +280,8 @@ int rw_dir_settings_put_json(rw_redis_t *r, const rw_numplan_t *plan, const char
             freeReplyObject(rep);
         if (rc < 0)
             snprintf(err, len, "redis write failed");
+        else
+            dead_rules(&s, err, len);
     }
     free(json);
     return rc;
@@ -322,6 +400,8 @@ int rw_dir_divert_set(rw_redis_t *r, const rw_numplan_t *plan, const char *user_
         return snprintf(err, len, "a divert must end after it starts"), RW_EINVAL;
     if (rw_rules_parse_dest(to, plan, &d) < 0)
         return snprintf(err, len, "'%s' is not a device, user:<id>, a number or voicemail", to), RW_EINVAL;
+    if (d.kind == RW_DEST_DEVICE && !has_device(r, user_id, d.ref))
+        return snprintf(err, len, "divert to device '%s' which does not exist", d.ref), RW_EINVAL;
     if (d.kind == RW_DEST_USER) {
         if (rw_dir_user_get(r, d.ref, &col) < 0)
             return snprintf(err, len, "unknown user '%s'", d.ref), RW_EINVAL;
@@ -371,7 +451,14 @@ int rw_dir_device_rm(rw_redis_t *r, const rw_numplan_t *plan, const char *user_i
     }
     if (rc < 0)
         return rc;
-    redisReply *a = rw_redis_command(r, "HDEL rw:user:%s:devices %s", user_id, device_id);
+    redisReply *a = rw_redis_command(r, "HGET rw:divert:%s to", user_id);
+    bool diverted = a && a->type == REDIS_REPLY_STRING && !strcmp(a->str, device_id);
+    if (a)
+        freeReplyObject(a);
+    if (diverted)
+        return snprintf(err, len, "device '%s' is the calendar divert's destination: clear it first",
+                        device_id), RW_EEXIST;
+    a = rw_redis_command(r, "HDEL rw:user:%s:devices %s", user_id, device_id);
     rc = a && a->type == REDIS_REPLY_INTEGER ? (a->integer ? 0 : RW_ENOTFOUND) : RW_EIO;
     if (a)
         freeReplyObject(a);
@@ -418,6 +505,50 @@ static int check_referrers(rw_redis_t *r, const char *user_id, char *err, size_t
     return rc;
 }
 
+/* Sets the calendar divert's "ext" only while the divert exists (it expires by itself). */
+static const char divert_ext_lua[] =
+    "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'ext', ARGV[1]) end\n"
+    "return 0\n";
+
+/* Rewrites one referrer: its settings are saved again (which stores every colleague's current
+ * extension with the rule), or its calendar divert gets ext. */
+static int refresh_one(rw_redis_t *r, const rw_numplan_t *plan, const char *who, const char *ext,
+                       char *err, size_t len)
+{
+    char id[64];
+    const char *cal = strstr(who, " (calendar divert)");
+    snprintf(id, sizeof id, "%.*s", (int) (cal ? (size_t) (cal - who) : strlen(who)), who);
+    if (cal) {
+        redisReply *a = rw_redis_command(r, "EVAL %s 1 rw:divert:%s %s", divert_ext_lua, id, ext);
+        int ok = a && a->type != REDIS_REPLY_ERROR;
+        if (a)
+            freeReplyObject(a);
+        return ok ? rw_dir_changed(r, id) : RW_EIO;
+    }
+    json_t *root = load_settings(r, id);
+    int rc = root ? rw_dir_settings_put_json(r, plan, id, root, err, len) : RW_EIO;
+    json_decref(root);
+    return rc;
+}
+
+int rw_dir_refresh_referrers(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                             const char *ext, char *err, size_t len)
+{
+    char why[256] = "redis unreachable";
+    redisReply *a = rw_redis_command(r, "EVAL %s 0 %s", referrers_lua, user_id);
+    int rc = a && a->type == REDIS_REPLY_ARRAY ? 0 : RW_EIO;
+    for (size_t i = 0; rc == 0 && i < a->elements; i++) {
+        const char *who = a->element[i]->type == REDIS_REPLY_STRING ? a->element[i]->str : "";
+        if ((rc = refresh_one(r, plan, who, ext, why, sizeof why)) < 0)
+            snprintf(err, len, "'%s' saved, but %s still dials the old extension: %s", user_id, who, why);
+    }
+    if (rc < 0 && !(a && a->type == REDIS_REPLY_ARRAY))
+        snprintf(err, len, "'%s' saved, but its colleagues' rules could not be read: %s", user_id, why);
+    if (a)
+        freeReplyObject(a);
+    return rc;
+}
+
 int rw_dir_user_rm(rw_redis_t *r, const char *user_id, char *err, size_t len)
 {
     rw_dir_user_t u;
@@ -441,49 +572,4 @@ int rw_dir_user_rm(rw_redis_t *r, const char *user_id, char *err, size_t len)
     if (a)
         freeReplyObject(a);
     return 0;
-}
-
-int rw_dir_trunk_put(rw_redis_t *r, const char *name, const char *prefixes, int order,
-                     const char *address, char *err, size_t len)
-{
-    char list[256];
-    json_t *j = json_pack("{s:[],s:i,s:s}", "prefixes", "order", order, "address", address);
-    snprintf(list, sizeof list, "%s", prefixes);
-    int n = 0;
-    for (char *save = NULL, *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save), n++) {
-        if (p[0] != '+' || strlen(p) > 15 || strspn(p + 1, "0123456789") != strlen(p) - 1 || n == 4) {
-            json_decref(j);
-            return snprintf(err, len, "trunk prefixes are 1-4 comma-separated +digits, not '%s'", p), RW_EINVAL;
-        }
-        json_array_append_new(json_object_get(j, "prefixes"), json_string(p));
-    }
-    if (!name[0] || strlen(name) > 31 || strchr(name, ' ') || strncmp(address, "sip:", 4) || !n) {
-        json_decref(j);
-        return snprintf(err, len, "a trunk needs a name (1-31, no spaces), prefixes and a sip: address"),
-               RW_EINVAL;
-    }
-    char *s = json_dumps(j, JSON_COMPACT);
-    json_decref(j);
-    redisReply *a = s ? rw_redis_command(r, "HSET rw:trunks %s %s", name, s) : NULL;
-    redisReply *b = a ? rw_redis_command(r, "INCR rw:trunks:ver") : NULL;
-    int ok = a && b && a->type != REDIS_REPLY_ERROR;
-    free(s);
-    if (a)
-        freeReplyObject(a);
-    if (b)
-        freeReplyObject(b);
-    return ok ? 0 : (snprintf(err, len, "redis write failed"), RW_EIO);
-}
-
-int rw_dir_trunk_rm(rw_redis_t *r, const char *name, char *err, size_t len)
-{
-    redisReply *a = rw_redis_command(r, "HDEL rw:trunks %s", name);
-    int rc = a && a->type == REDIS_REPLY_INTEGER ? (a->integer ? 0 : RW_ENOTFOUND) : RW_EIO;
-    if (a)
-        freeReplyObject(a);
-    if (rc == 0 && (a = rw_redis_command(r, "INCR rw:trunks:ver")))
-        freeReplyObject(a);
-    if (rc < 0)
-        snprintf(err, len, rc == RW_ENOTFOUND ? "no trunk '%s'" : "redis write failed (%s)", name);
-    return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 void rw_dir_ha1(const char *user, const char *realm, const char *password, char out[33])
 {
@@ -71,6 +72,15 @@ static int num_owner(rw_redis_t *r, const char *num, char *owner, size_t len)
     return rc;
 }
 
+int rw_dir_zone_exists(const char *tz)
+{
+    char path[128];
+    if (!tz || !tz[0] || strstr(tz, "..") || tz[0] == '/' || strlen(tz) > 60)
+        return 0;
+    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
+    return access(path, R_OK) == 0;
+}
+
 static int check_user(rw_redis_t *r, const rw_numplan_t *plan, rw_dir_user_t *u, char *err, size_t len)
 {
     char norm[32], owner[64];
@@ -88,6 +98,10 @@ static int check_user(rw_redis_t *r, const rw_numplan_t *plan, rw_dir_user_t *u,
     }
     if (!printable(u->name) || !printable(u->site) || !printable(u->tz) || !valid_id(u->realm))
         return snprintf(err, len, "name, site, tz or realm holds control characters"), RW_EINVAL;
+    /* the router would read an unknown zone as UTC: schedules an hour or more off, silently */
+    if (u->tz[0] && !rw_dir_zone_exists(u->tz))
+        return snprintf(err, len, "tz '%s' is not a time zone (an IANA name like Europe/London)", u->tz),
+               RW_EINVAL;
     const char *keys[2] = { u->ext, u->number };
     for (int i = 0; i < 2; i++) {
         if (!keys[i][0])
@@ -151,7 +165,10 @@ int rw_dir_user_put(rw_redis_t *r, const rw_numplan_t *plan, rw_dir_user_t *u,
      * and the connection never stays inside a MULTI. */
     if (exec_ok(r) < 0 || rc)
         return snprintf(err, len, "redis write failed"), RW_EIO;
-    return rw_dir_changed(r, u->id);
+    rc = rw_dir_changed(r, u->id);
+    if (rc == 0 && had && strcmp(old.ext, u->ext))   /* colleagues divert to the extension */
+        rc = rw_dir_refresh_referrers(r, plan, u->id, u->ext, err, len);
+    return rc;
 }
 
 int rw_dir_device_put(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
@@ -319,13 +336,15 @@ int rw_dir_import_file(rw_redis_t *r, const rw_numplan_t *plan, const char *path
         }
         (*n_users)++;
     }
+    if (rc == 0)
+        err[0] = '\0';
     json_array_foreach(rc == 0 ? users : NULL, i, ju) {
-        char uerr[400];
+        char uerr[400] = "";
         rc = import_settings(r, plan, ju, uerr, sizeof uerr);
-        if (rc < 0) {
+        if (rc < 0 || (uerr[0] && !err[0]))   /* an error, or the first warning */
             snprintf(err, len, "%s: users[%zu].rules: %s", path, i, uerr);
+        if (rc < 0)
             break;
-        }
     }
     if (rc == 0 && (rc = import_trunks(r, json_object_get(root, "trunks"), err, len)) < 0) {
         char tmp[400];

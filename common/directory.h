@@ -41,10 +41,13 @@ int rw_dir_user_put(rw_redis_t *r, const rw_numplan_t *plan, rw_dir_user_t *u,
 int rw_dir_device_put(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
                       const char *device_id, const char *kind, const char *address,
                       char *err, size_t err_len);
+/* Whether an IANA zone name exists in the TZ database (/usr/share/zoneinfo): 1 or 0. */
+int rw_dir_zone_exists(const char *tz);
 /* Look a user up by id. RW_ENOTFOUND, RW_EIO. */
 int rw_dir_user_get(rw_redis_t *r, const char *id, rw_dir_user_t *u);
 /* Load a JSON directory file (format in docs/directory.md). On error names the entry
- * ("users[3].number: ...") and returns; entries before it stay written. *n_users counts. */
+ * ("users[3].number: ...") and returns; entries before it stay written. *n_users counts. On
+ * success err holds "" or the first warning of a user's rules (rw_dir_settings_put). */
 int rw_dir_import_file(rw_redis_t *r, const rw_numplan_t *plan, const char *path,
                        int *n_users, char *err, size_t err_len);
 
@@ -56,7 +59,9 @@ int rw_dir_changed(rw_redis_t *r, const char *user_id);
 char *rw_dir_settings_get(rw_redis_t *r, const char *user_id);
 /* Validate and store a user's whole settings (format: docs/routing.md). RW_EINVAL names the
  * problem: syntax, a missing device or colleague, overlapping schedules, or a divert loop
- * ("this would close a divert loop: alice -> bob -> alice"). */
+ * ("this would close a divert loop: alice -> bob -> alice"). On success err holds "" or a
+ * warning ("warning: home: rule 'night' can never apply: ..."); the rule_set, rule_clear and
+ * profile_switch calls below, which store through this one, pass it on. */
 int rw_dir_settings_put(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
                         const char *json, char *err, size_t err_len);
 int rw_dir_settings_put_json(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
@@ -73,13 +78,18 @@ int rw_dir_profile_switch(rw_redis_t *r, const rw_numplan_t *plan, const char *u
  * would let a divert chain come back to user_id. */
 int rw_dir_check_loop(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
                       const rw_settings_t *s, const char *extra_target, char *err, size_t err_len);
-/* Calendar divert rw:divert:<id> from start_ms to end_ms (it expires by itself at end_ms). */
+/* Calendar divert rw:divert:<id> from start_ms to end_ms (it expires by itself at end_ms).
+ * RW_EINVAL for an unknown user, device or colleague, an empty window, or a loop. */
 int rw_dir_divert_set(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id, const char *to,
                       uint64_t start_ms, uint64_t end_ms, char *err, size_t err_len);
 int rw_dir_divert_clear(rw_redis_t *r, const char *user_id);
-/* Remove a device; refused (RW_EEXIST) while a rule names it. */
+/* Remove a device; refused (RW_EEXIST) while a rule or the calendar divert names it. */
 int rw_dir_device_rm(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
                      const char *device_id, char *err, size_t err_len);
+/* A user's extension changed: every rule (saved again) and calendar divert of other users that
+ * sends calls to them is given the new one, which the router dials. Called by rw_dir_user_put. */
+int rw_dir_refresh_referrers(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                             const char *ext, char *err, size_t err_len);
 /* Remove a user, their index keys, devices, settings and fallback plan; refused (RW_EINVAL, the
  * users named) while another user's rules or calendar divert still send calls to them. */
 int rw_dir_user_rm(rw_redis_t *r, const char *user_id, char *err, size_t err_len);

@@ -175,6 +175,8 @@ int cli_dir_command(const cli_opts_t *o, int n, const char **args)
             fprintf(stderr, "ringway: %s\n", err[0] ? err : rw_strerror(rc));
             return 1;
         }
+        if (err[0])                  /* saved, with a warning (a rule that can never apply) */
+            fprintf(stderr, "ringway: %s\n", err);
         return 0;
     }
     return usage();

@@ -87,6 +87,8 @@ static int cmd_import(const cli_opts_t *o, const char *path)
         fprintf(stderr, "ringway: import stopped: %s (%d users loaded before it)\n", err, n);
         return 1;
     }
+    if (err[0])
+        fprintf(stderr, "ringway: %s\n", err);
     if (o->json)
         printf("{\"imported_users\":%d}\n", n);
     else
@@ -142,19 +144,25 @@ static int cmd_user_show(const cli_opts_t *o, const char *id)
         return 1;
     }
     redisReply *devs = rw_redis_command(r, "HGETALL rw:user:%s:devices", id);
+    redisReply *ver = rw_redis_command(r, "HGET rw:user:%s ver", id);
+    long long version = ver && ver->type == REDIS_REPLY_STRING ? atoll(ver->str) : 0;
+    if (ver)
+        freeReplyObject(ver);
     json_t *jd = json_object();
     for (size_t i = 0; devs && devs->type == REDIS_REPLY_ARRAY && i + 1 < devs->elements; i += 2)
         json_object_set_new(jd, devs->element[i]->str, json_string(devs->element[i + 1]->str));
     if (o->json) {
-        json_t *ju = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "id", u.id, "ext", u.ext, "number",
-                               u.number, "name", u.name, "site", u.site, "tz", u.tz, "devices", jd);
+        json_t *ju = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "id", u.id, "ext", u.ext, "number",
+                               u.number, "name", u.name, "site", u.site, "tz", u.tz, "ver",
+                               (json_int_t) version, "devices", jd);
         char *s = json_dumps(ju, JSON_COMPACT);
         printf("%s\n", s);
         free(s);
         json_decref(ju);
     } else {
-        printf("id      %s\next     %s\nnumber  %s\nname    %s\nsite    %s\ntz      %s\ndevices\n",
-               u.id, u.ext, u.number, u.name, u.site, u.tz);
+        printf("id      %s\next     %s\nnumber  %s\nname    %s\nsite    %s\ntz      %s\n"
+               "version %lld (directory writes to this user)\ndevices\n",
+               u.id, u.ext, u.number, u.name, u.site, u.tz, version);
         const char *k;
         json_t *v;
         json_object_foreach(jd, k, v) printf("  %-12s %s\n", k, json_string_value(v));

@@ -11,9 +11,11 @@
 #include <string.h>
 
 /* ARGV[1] "num" (KEYS[1] = rw:num:<n>) or "id" (KEYS[1] = user id); ARGV[2] = the trunk table
- * version the router holds. Reply: nil, or one string, a msgpack array (fields F_* below):
+ * version the router holds; ARGV[3] (optional) = the extension of a colleague calling from
+ * their device. Reply: nil, or one string, a msgpack array (fields F_* below):
  * [id, ext, name, realm, tz, settings, [dev, "kind address", ...], [live per device],
- * presence, until_ms, divert start_ms, end_ms, to, ext, trunk_ver, [trunk, json, ...] or false].
+ * presence, until_ms, divert start_ms, end_ms, to, ext, trunk_ver, [trunk, json, ...] or false,
+ * the calling colleague's public number or ""].
  * One bulk string costs hiredis one object instead of some thirty: less to parse and free. */
 const char rw_router_lookup_lua[] =
     "local id = KEYS[1]\n"
@@ -36,11 +38,16 @@ const char rw_router_lookup_lua[] =
     "local tv = redis.call('GET', 'rw:trunks:ver') or '0'\n"
     "local trunks = false\n"
     "if tv ~= ARGV[2] then trunks = redis.call('HGETALL', 'rw:trunks') end\n"
+    "local alt = ''\n"
+    "if ARGV[3] and ARGV[3] ~= '' then\n"
+    "  local cid = redis.call('GET', 'rw:num:' .. ARGV[3])\n"
+    "  if cid then alt = redis.call('HGET', 'rw:user:' .. cid, 'number') or '' end\n"
+    "end\n"
     "return cmsgpack.pack({id, u[1], u[2] or '', u[3] or '', u[4] or '', u[5] or '', devs, live,\n"
-    "  p[1] or '', p[2] or '0', d[1] or '0', d[2] or '0', d[3] or '', d[4] or '', tv, trunks})\n";
+    "  p[1] or '', p[2] or '0', d[1] or '0', d[2] or '0', d[3] or '', d[4] or '', tv, trunks, alt})\n";
 
 enum { F_ID, F_EXT, F_NAME, F_REALM, F_TZ, F_SETTINGS, F_DEVS, F_LIVE, F_PRES, F_PRES_UNTIL,
-       F_DIV_START, F_DIV_END, F_DIV_TO, F_DIV_EXT, F_TRUNK_VER, F_TRUNKS, N_FIELDS };
+       F_DIV_START, F_DIV_END, F_DIV_TO, F_DIV_EXT, F_TRUNK_VER, F_TRUNKS, F_CALLER_NUMBER, N_FIELDS };
 
 /* Parsed settings per user. A hit needs the same user id and byte-for-byte the same settings
  * text as the reply carries (the script reads the settings on every decision), so a change is
@@ -346,8 +353,9 @@ static void parse_state(const msgpack_object *f, const rw_numplan_t *np, uint64_
         copy(u->divert_to.ext, sizeof u->divert_to.ext, &f[F_DIV_EXT]);
 }
 
-/* The reply's fields, unpacked into c->zone (strings point into the reply). */
-static int unpack(rw_router_cache_t *c, const redisReply *rep, const msgpack_object **fields)
+/* The reply's fields, unpacked into c->zone (strings point into the reply); *n is N_FIELDS,
+ * or one less for a reply without the caller's number. */
+static int unpack(rw_router_cache_t *c, const redisReply *rep, const msgpack_object **fields, size_t *n)
 {
     msgpack_object root;
     size_t off = 0;
@@ -355,11 +363,13 @@ static int unpack(rw_router_cache_t *c, const redisReply *rep, const msgpack_obj
         return RW_EPROTO;
     msgpack_zone_clear(&c->zone);
     if (msgpack_unpack(rep->str, rep->len, &off, &c->zone, &root) != MSGPACK_UNPACK_SUCCESS ||
-        root.type != MSGPACK_OBJECT_ARRAY || root.via.array.size != N_FIELDS ||
+        root.type != MSGPACK_OBJECT_ARRAY ||
+        (root.via.array.size != N_FIELDS && root.via.array.size != N_FIELDS - 1) ||
         root.via.array.ptr[F_DEVS].type != MSGPACK_OBJECT_ARRAY ||
         root.via.array.ptr[F_LIVE].type != MSGPACK_OBJECT_ARRAY)
         return RW_EPROTO;
     *fields = root.via.array.ptr;
+    *n = root.via.array.size;
     return 0;
 }
 
@@ -368,13 +378,14 @@ int rw_router_fetch_parse(rw_router_cache_t *c, const rw_numplan_t *np, const re
 {
     rw_local_time_t lt;
     const msgpack_object *f = NULL;
+    size_t n = 0;
     /* Only the fields below are set: zeroing the whole user (6 KB) each decision is not needed. */
     u->id[0] = u->ext[0] = '\0';
     u->n_devices = 0;
     u->settings = NULL;
     if (rep->type == REDIS_REPLY_NIL)
         return RW_ENOTFOUND;
-    if (unpack(c, rep, &f) < 0)
+    if (unpack(c, rep, &f, &n) < 0)
         return RW_EPROTO;
     copy(u->id, sizeof u->id, &f[F_ID]);
     copy(u->ext, sizeof u->ext, &f[F_EXT]);
@@ -384,6 +395,9 @@ int rw_router_fetch_parse(rw_router_cache_t *c, const rw_numplan_t *np, const re
     u->settings = settings_for(c, np, u->id, &f[F_SETTINGS]);
     parse_devices(&f[F_DEVS].via.array, &f[F_LIVE].via.array, u);
     parse_state(f, np, now_ms, u);
+    u->caller_number[0] = '\0';
+    if (n > F_CALLER_NUMBER)
+        copy(u->caller_number, sizeof u->caller_number, &f[F_CALLER_NUMBER]);
     if (f[F_TRUNKS].type == MSGPACK_OBJECT_ARRAY) {
         parse_trunks(&f[F_TRUNKS].via.array, pol);
         copy(c->trunk_ver, sizeof c->trunk_ver, &f[F_TRUNK_VER]);

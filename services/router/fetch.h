@@ -1,6 +1,7 @@
 /* services/router/fetch.h — the one Redis round trip of a decision: the Lua script that reads
- * the callee's user, devices (with live-binding flags), settings, presence, calendar divert
- * and, when changed, the trunks; and the parser of its reply into a rw_router_user_t.
+ * the callee's user, devices (with live-binding flags), settings, presence, calendar divert,
+ * a calling colleague's public number and, when changed, the trunks; and the parser of its
+ * reply into a rw_router_user_t.
  * Parsed settings are cached per user and reused while the settings text the script returns is
  * byte-for-byte the one parsed, so a change is seen by the next decision and a hit neither
  * parses nor allocates. Bounded (oldest entries go first). Owned by one router; single-threaded. */

@@ -33,6 +33,9 @@ typedef struct {
     int local_wday;                  /* 0 Monday .. 6 Sunday, in the user's zone */
     int local_min;                   /* minutes since local midnight */
     char local_text[64];             /* "10:04 Tue, Europe/London" for the trace */
+    char caller_number[24];          /* a colleague calling from their device (the request's
+                                        caller is their extension): their public number, which
+                                        caller conditions and exceptions also match; else "" */
 } rw_router_user_t;
 
 typedef struct {

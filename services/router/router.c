@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct rw_router {
     su_root_t *root;
@@ -18,7 +19,7 @@ struct rw_router {
     rw_server_t *server;
     const rw_numplan_t *numplan;
     rw_router_policy_t policy;
-    rw_redis_script_t *lookup, *pop; /* the decision's one round trip; popping rw:dir:changes */
+    rw_redis_script_t *lookup;       /* the decision's one round trip */
     rw_router_cache_t *cache;        /* parsed settings per user, trunks */
     su_timer_t *fallback_timer;      /* polls rw:dir:changes */
     rw_pub_t *pub;                   /* directory.changed events, may be NULL */
@@ -140,6 +141,17 @@ static void on_lookup(void *arg, redisReply *rep)
     reply_plan(d, &plan);
 }
 
+/* A caller authenticated on a device presents their extension (`ringway explain` stands for
+ * one): the script finds their public number too. Never for trunk callers, who could present
+ * any digits. "" when the caller is not such a colleague. */
+static const char *colleague_ext(const decision_t *d)
+{
+    const char *caller = d->rq.caller;
+    bool device = !strcmp(d->rq.source, "device") || !strcmp(d->rq.source, "cli");
+    return !d->fallback && device && caller[0] && strspn(caller, "0123456789") == strlen(caller)
+           ? caller : "";
+}
+
 static void send_lookup(decision_t *d)
 {
     rw_router_t *r = d->router;
@@ -157,8 +169,8 @@ static void send_lookup(decision_t *d)
     memcpy(key, "rw:num:", 7);
     rw_plan_copy(key + 7, sizeof key - 7, norm);
 send:;
-    const char *args[] = { key, mode, tv };
-    rc = rw_redis_script_run(r->lookup, r->redis, 1, 3, args, NULL, on_lookup, d);
+    const char *args[] = { key, mode, tv, colleague_ext(d) };
+    rc = rw_redis_script_run(r->lookup, r->redis, 1, 4, args, NULL, on_lookup, d);
     if (rc < 0)
         reply_error(d, "directory unreachable (Redis)");   /* a rebuild: logged, plan kept */
 }
@@ -244,10 +256,6 @@ static void on_changes(void *arg, redisReply *rep)
     }
 }
 
-static const char pop_lua[] =
-    "local out = {} for i = 1, 100 do local v = redis.call('LPOP', KEYS[1])\n"
-    "if not v then break end out[#out + 1] = v end return out";
-
 static void on_fallback_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
 {
     rw_router_t *r = (rw_router_t *) arg;
@@ -259,11 +267,23 @@ static void on_fallback_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t 
     if (!poll)
         return;
     poll->fallback = 2;
-    const char *keys[] = { "rw:dir:changes" };
-    if (rw_redis_script_run(r->pop, r->redis, 1, 1, keys, NULL, on_changes, poll) == 0)
+    /* LPOP with a count (Redis 6.2): up to 100 ids, atomically this router's; nil when empty */
+    if (rw_aredis_command(r->redis, on_changes, poll, "LPOP rw:dir:changes 100") == 0)
         r->fallback_busy = 1;
     else
         finish(poll);
+}
+
+/* Rules hold callers in E.164 (or as extensions, or "anonymous"): a caller presented in the
+ * national format or as a SIP URI is compared in E.164, "Anonymous" as "anonymous". */
+static void normalise_caller(const rw_numplan_t *np, rw_route_req_t *rq)
+{
+    char norm[sizeof rq->caller];
+    rw_num_kind_t kind;
+    if (!strcasecmp(rq->caller, "anonymous"))
+        rw_plan_copy(rq->caller, sizeof rq->caller, "anonymous");
+    else if (rw_e164_normalise(np, rq->caller, norm, sizeof norm, &kind) == 0)
+        rw_plan_copy(rq->caller, sizeof rq->caller, norm);
 }
 
 static void on_request(void *arg, rw_request_t *req, const void *body, size_t len)
@@ -283,6 +303,7 @@ static void on_request(void *arg, rw_request_t *req, const void *body, size_t le
         reply_error(d, "malformed route request");
         return;
     }
+    normalise_caller(r->numplan, &d->rq);
     send_lookup(d);
 }
 
@@ -306,12 +327,10 @@ rw_router_t *rw_router_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *m,
     msgpack_sbuffer_init(&r->sb);
     r->cache = rw_router_cache_new(0);
     r->lookup = rw_redis_script_new(rw_router_lookup_lua);
-    r->pop = rw_redis_script_new(pop_lua);
-    r->server = r->cache && r->lookup && r->pop ? rw_server_new(root, bind, on_request, r) : NULL;
+    r->server = r->cache && r->lookup ? rw_server_new(root, bind, on_request, r) : NULL;
     if (!r->server) {
         rw_log_error("bind_failed", RW_S("endpoint", bind));
         rw_redis_script_destroy(&r->lookup);
-        rw_redis_script_destroy(&r->pop);
         rw_router_cache_destroy(&r->cache);
         free(r);
         return NULL;
@@ -338,7 +357,6 @@ void rw_router_destroy(rw_router_t **pself)
     rw_server_destroy(&r->server);
     su_timer_destroy(r->fallback_timer);
     rw_redis_script_destroy(&r->lookup);
-    rw_redis_script_destroy(&r->pop);
     rw_router_cache_destroy(&r->cache);
     for (decision_t *d = r->spare, *next; d; d = next) {
         next = d->next;

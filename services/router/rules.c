@@ -14,10 +14,12 @@ typedef struct {
     const rw_rule_t *busy, *no_answer, *unreachable;
 } choice_t;
 
-static bool in_list(const char list[][24], uint8_t n, const char *caller)
+/* A caller matches by what they presented, or, for a colleague calling from their device,
+ * by their public number too (rules are mostly written with public numbers). */
+static bool in_list(const char list[][24], uint8_t n, const char *caller, const char *number)
 {
     for (uint8_t i = 0; i < n; i++)
-        if (rw_rules_caller_match(list[i], caller))
+        if (rw_rules_caller_match(list[i], caller) || (number[0] && rw_rules_caller_match(list[i], number)))
             return true;
     return false;
 }
@@ -45,7 +47,7 @@ static bool rule_matches(const rw_rule_t *r, const rw_router_user_t *u, const ch
         return false;
     if (r->presence && !(r->presence & pres))
         return false;
-    return !r->n_callers || in_list(r->callers, r->n_callers, caller);
+    return !r->n_callers || in_list(r->callers, r->n_callers, caller, u->caller_number);
 }
 
 static void consider(const rw_rule_t *r, const rw_router_user_t *u, const rw_route_req_t *req,
@@ -53,9 +55,10 @@ static void consider(const rw_rule_t *r, const rw_router_user_t *u, const rw_rou
 {
     if (!rule_matches(r, u, req->caller))
         return;
-    if (r->action == RW_ACT_DND && in_list(r->except, r->n_except, req->caller)) {
-        rw_proto_plan_trace(plan, "rule '%s' (do not disturb): caller %s is an exception", r->name,
-                            req->caller);
+    if (r->action == RW_ACT_DND && in_list(r->except, r->n_except, req->caller, u->caller_number)) {
+        if (!c->primary)             /* said only when it changes the decision */
+            rw_proto_plan_trace(plan, "rule '%s' (do not disturb): caller %s is an exception", r->name,
+                                req->caller);
         return;
     }
     if (r->action == RW_ACT_DIVERT && r->on != RW_ON_ALWAYS) {
@@ -93,11 +96,13 @@ static bool add_dest(const rw_router_policy_t *pol, const rw_router_user_t *u,
         rw_proto_plan_trace(plan, "loop: the call already passed %s, divert to them refused", d->ref);
         return false;
     }
-    if (d->kind == RW_DEST_USER && !d->ext[0])
+    if (d->kind == RW_DEST_USER && !d->ext[0]) {
+        rw_proto_plan_trace(plan, "colleague %s has no extension on record: no divert there", d->ref);
         return false;
+    }
     int dev = d->kind == RW_DEST_DEVICE ? rw_plan_device_index(u, d->ref) : 0;
     if (dev < 0) {
-        rw_proto_plan_trace(plan, "device '%s' does not exist: divert skipped", d->ref);
+        rw_proto_plan_trace(plan, "device '%s' does not exist: no divert there", d->ref);
         return false;
     }
     if (rw_proto_plan_add_stage(plan, d->kind == RW_DEST_DEVICE ? pol->ring_ms : 0, &st) < 0)
@@ -129,6 +134,7 @@ static void ring_stages(const rw_router_policy_t *pol, const rw_router_user_t *u
                         const rw_rule_t *r, const rw_rule_t *na, rw_plan_t *plan)
 {
     rw_stage_t *st = NULL;
+    uint32_t first = plan->n_stages;
     if (!r) {                        /* default: every SIP device at once */
         unsigned ring = na && na->after_s ? na->after_s * 1000u : pol->ring_ms;
         if (rw_proto_plan_add_stage(plan, ring, &st) < 0)
@@ -153,14 +159,16 @@ static void ring_stages(const rw_router_policy_t *pol, const rw_router_user_t *u
                 rw_proto_plan_trace(plan, "device '%s' does not exist: skipped", r->ring[i].device);
             else
                 rw_plan_add_device(pol, u, (size_t) dev, st, NULL, plan);
-            if (r->sequential && !st->n_targets)
-                plan->n_stages--;
+            if (r->sequential && !st->n_targets) {
+                plan->n_stages--;    /* this device's stage only: the earlier ones stay */
+                st = NULL;
+            }
         }
     }
-    if (st && !st->n_targets) {      /* everything skipped: drop the empty stage */
+    if (st && !st->n_targets)        /* everything skipped: drop the empty stage */
         plan->n_stages--;
-        rw_proto_plan_trace(plan, "no SIP device to ring");
-    }
+    if (plan->n_stages == first)
+        rw_proto_plan_trace(plan, "no %sdevice to ring", r ? "" : "SIP ");
 }
 
 /* The user's ring phase failed to produce a target and a rule says where to go instead. */
@@ -178,6 +186,16 @@ static void apply_conditionals(const rw_router_policy_t *pol, const rw_router_us
                             dest_text(&c->busy->to, buf, sizeof buf));
         add_dest(pol, u, req, &c->busy->to, "user-busy", plan);
     }
+}
+
+/* The ring phase has a SIP device (numbers and mailboxes are always "reachable"). */
+static bool rings_sip(const rw_plan_t *plan)
+{
+    for (uint32_t s = 0; s < plan->n_stages; s++)
+        for (uint32_t t = 0; t < plan->stages[s].n_targets; t++)
+            if (plan->stages[s].targets[t].type == RW_TARGET_DEVICES)
+                return true;
+    return false;
 }
 
 /* Every target of the ring phase is a SIP device known to have no live binding. */
@@ -279,7 +297,7 @@ void rw_router_build_plan(const rw_router_policy_t *pol, const rw_route_req_t *r
         add_dest(pol, u, req, &c.unreachable->to, "unavailable", plan);
     } else {
         apply_conditionals(pol, u, req, &c, plan);
-        if (c.unreachable && !c.no_answer && !c.busy) {
+        if (c.unreachable && !c.no_answer && !c.busy && rings_sip(plan)) {
             /* Registrations may end before the call: sip-edge skips a DEVICES target with no
              * binding at once, which moves the call to this stage. */
             rw_proto_plan_trace(plan, "rule '%s': if no device is registered -> %s", c.unreachable->name,

@@ -1,22 +1,18 @@
 /* services/router/schedule.c — local time in an IANA zone for schedules (schedule.h). */
 #include "services/router/schedule.h"
+#include "common/directory.h"
 #include "common/err.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 static char current_tz[64];          /* zone TZ is set to (documented: single-threaded) */
 
 int rw_schedule_zone_exists(const char *tz)
 {
-    char path[128];
-    if (!tz || !tz[0] || strstr(tz, "..") || tz[0] == '/' || strlen(tz) > 60)
-        return 0;
-    snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", tz);
-    return access(path, R_OK) == 0;
+    return rw_dir_zone_exists(tz);   /* the same check the directory makes on save */
 }
 
 int rw_schedule_local(const char *tz, uint64_t time_ms, rw_local_time_t *out)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/integration/cli_test.sh — the `ringway` CLI against a real redis-server: imports (good,
-# invalid JSON, bad entries named), user list/show in text and JSON, exit codes.
+# invalid JSON, bad entries named), user list/show in text and JSON, exit codes, what the
+# directory refuses on save, and `explain` against a router for combinations of rules.
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -25,6 +26,7 @@ export RINGWAY_REDIS_PORT=$port
 out=$("$rw" import "$top/compose/demo-directory.json" 2>&1)
 check "import demo directory" [ $? -eq 0 ]
 check "import says how many" grep -q "imported 4 users" <<<"$out"
+check "the demo's rules all can apply (no warning)" bash -c "! grep -q warning <<<\"\$0\"" "$out"
 
 check "user list" bash -c "'$rw' user list | grep -q '^alice *2001 *+441632960001 *Alice Archer'"
 check "user list --json" bash -c "'$rw' --json user list | grep -q '\"id\":\"bob\",\"ext\":\"2002\"'"
@@ -75,6 +77,26 @@ check "bad trunk exits 1" bash -c "! '$rw' trunk add bad 33 sip:x 2>/dev/null"
 check "rule set usage exits 2" bash -c "'$rw' rule set alice 2>/dev/null; [ \$? -eq 2 ]"
 check "fallback rebuild queues every user" bash -c "'$rw' --json fallback rebuild | grep -q '\"queued_users\":4'"
 check "divert set" bash -c "'$rw' divert set bob +447700900777 2026-01-01T00:00:00Z 2030-01-01T00:00:00Z | grep -q saved"
+# What the directory refuses on save, and the change counter `user show` prints.
+out=$("$rw" divert set alice pager 2036-01-01T09:00:00Z 2036-01-01T10:00:00Z 2>&1); rc=$?
+check "calendar divert to a missing device exits 1" [ $rc -eq 1 ]
+check "calendar divert to a missing device is named" grep -q "divert to device 'pager' which does not exist" <<<"$out"
+out=$("$rw" user add eve --ext 2005 --tz Europe/Londn --password x 2>&1); rc=$?
+check "unknown time zone refused" bash -c "[ $rc -eq 1 ] && grep -q \"tz 'Europe/Londn' is not a time zone\" <<<\"\$0\"" "$out"
+"$rw" rule set dev office '{"name":"all","action":"ring","ring":["softphone"]}' >/dev/null
+out=$("$rw" rule set dev office '{"name":"night","time":"22:00-06:00","action":"dnd"}' 2>&1); rc=$?
+check "a rule after a rule for every call is saved (exit 0)" [ $rc -eq 0 ]
+check "with a warning that it can never apply" grep -q "warning: office: rule 'night' can never apply: rule 'all' before it" <<<"$out"
+"$rw" rule clear dev office >/dev/null
+check "overnight and working-day windows live together" bash -c "'$rw' rule set dev office '{\"name\":\"night\",\"time\":\"22:00-06:00\",\"action\":\"dnd\"}' >/dev/null && '$rw' rule set dev office '{\"name\":\"day\",\"days\":\"mon-fri\",\"time\":\"09:00-17:00\",\"action\":\"ring\",\"ring\":[\"softphone\"]}' >/dev/null"
+v1=$("$rw" --json user show dev | sed -n 's/.*"ver":\([0-9]*\).*/\1/p')
+"$rw" profile switch dev office >/dev/null
+v2=$("$rw" --json user show dev | sed -n 's/.*"ver":\([0-9]*\).*/\1/p')
+check "every write bumps the version user show prints ($v1 -> $v2)" test -n "$v1" -a "$v2" = "$((v1 + 1))"
+check "user show prints the version" bash -c "'$rw' user show dev | grep -q '^version $v2 '"
+"$rw" rule clear dev office >/dev/null
+"$rw" rule set carol pinned '{"name":"withheld","callers":["anonymous"],"action":"dnd"}' >/dev/null
+"$rw" divert set dev +447700900777 2036-01-01T09:00:00Z 2036-01-01T10:00:00Z >/dev/null
 rport=$("$RINGWAY_FREE_PORT" 1); hport=$("$RINGWAY_FREE_PORT" 1)
 RINGWAY_HTTP_PORT=$hport RINGWAY_ROUTER_BIND=tcp://127.0.0.1:$rport "${RW_WRAP[@]}" "$build/services/router/ringway-router" 2>"$dir/router.log" &
 router=$!
@@ -90,6 +112,31 @@ check "explain: pinned school rule beats leave" grep -q "rule 'school' matched" 
 out=$("$rw" explain 2002 --router tcp://127.0.0.1:$rport --at 2026-03-30T09:04:00Z --json 2>&1)
 check "explain --json shows the calendar divert" grep -q '"dest":"+447700900777"' <<<"$out"
 check "bad --at exits 2" bash -c "'$rw' explain 2001 --at yesterday 2>/dev/null; [ \$? -eq 2 ]"
+# Combinations: the evening rule of the home profile, its exception for bob calling from his
+# desk (his extension, matched by his public number), callers in national format or withheld,
+# office hours across the spring DST change, and the calendar divert's [start, end).
+ex() { "$rw" explain "$@" --router "tcp://127.0.0.1:$rport" 2>&1; }
+"$rw" profile switch alice home >/dev/null
+out=$(ex 2001 --at 2026-06-01T20:00:00Z)
+check "home in the evening: do not disturb" grep -q "rule 'quiet-evening' matched: do not disturb" <<<"$out"
+out=$(ex 2001 --from 2002 --at 2026-06-01T20:00:00Z)
+check "bob at his desk is the exception" grep -q "caller 2002 is an exception" <<<"$out"
+check "and rings both" grep -q "rule 'both' matched" <<<"$out"
+out=$(ex 2001 --from "01632 960500" --at 2026-06-01T20:00:00Z)
+check "a national-format caller matches the pinned rule" grep -q "rule 'school' matched" <<<"$out"
+out=$(ex 2003 --from Anonymous)
+check "a withheld caller (any case) meets the withheld rule" grep -q "rule 'withheld' matched" <<<"$out"
+check "dnd without a mailbox is busy" grep -q "then: busy" <<<"$out"
+"$rw" profile switch alice office >/dev/null
+out=$(ex 2001 --at 2026-03-27T07:30:00Z)
+check "07:30 GMT before the change: out of hours" grep -q "07:30 Fri, Europe/London" <<<"$out"
+check "out of hours rings the default" grep -q "no ring rule" <<<"$out"
+out=$(ex 2001 --at 2026-03-30T07:30:00Z)
+check "07:30Z after the change is 08:30 BST: in hours" bash -c "grep -q '08:30 Mon' <<<\"\$0\" && grep -q \"rule 'workday' matched\" <<<\"\$0\"" "$out"
+out=$(ex 2004 --at 2036-01-01T09:00:00Z)
+check "calendar divert in force at its start" grep -q "calendar divert' matched" <<<"$out"
+out=$(ex 2004 --at 2036-01-01T10:00:00Z)
+check "calendar divert over at its end" bash -c "! grep -q 'calendar divert' <<<\"\$0\"" "$out"
 rw_stop $router; rc=$?
 trap 'kill $redis 2>/dev/null; wait $redis 2>/dev/null; rm -rf "$dir"' EXIT
 check "router exits 0 on SIGTERM" [ $rc -eq 0 ]

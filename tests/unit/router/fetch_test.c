@@ -3,7 +3,7 @@
  * version bump, a profile switch, removed or unreadable settings) is seen by the very next
  * decision; repeated decisions are cache hits; users never see each other's rules; a bounded
  * cache evicts and still answers right; devices, presence, calendar divert and trunks are
- * read; a malformed reply is refused. */
+ * read, and a calling colleague's public number; a malformed reply is refused. */
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -280,6 +280,34 @@ START_TEST(test_trunks_are_read_when_their_version_changes)
 }
 END_TEST
 
+/* The script with a calling colleague's extension as ARGV[3]. */
+static int fetch_from(const char *number, const char *caller_ext)
+{
+    char key[64];
+    snprintf(key, sizeof key, "rw:num:%s", number);
+    redisReply *r = redisCommand(rc, "EVAL %s 1 %s num %s %s", rw_router_lookup_lua, key,
+                                 rw_router_cache_trunk_ver(cache), caller_ext);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_ne(r->type, REDIS_REPLY_ERROR);
+    int rc_parse = rw_router_fetch_parse(cache, &rw_numplan_uk, r, NOW_MS, &user, &policy);
+    freeReplyObject(r);
+    return rc_parse;
+}
+
+START_TEST(test_a_calling_colleagues_public_number_is_read)
+{
+    add_user("alice", "+441632960001", RING);
+    cmd("HSET rw:user:bob id bob ext 2002 number +441632960002");
+    cmd("SET rw:num:2002 bob");
+    ck_assert_int_eq(fetch_from("+441632960001", "2002"), 0);
+    ck_assert_str_eq(user.caller_number, "+441632960002");
+    ck_assert_int_eq(fetch_from("+441632960001", "2999"), 0);     /* nobody's extension */
+    ck_assert_str_eq(user.caller_number, "");
+    ck_assert_int_eq(fetch("+441632960001"), 0);                  /* no caller given */
+    ck_assert_str_eq(user.caller_number, "");
+}
+END_TEST
+
 START_TEST(test_a_malformed_reply_is_refused)
 {
     redisReply *r = redisCommand(rc, "EVAL %s 0", "return cmsgpack.pack({'alice', '2001'})");
@@ -311,6 +339,7 @@ int main(void)
     tcase_add_test(tc, test_a_bounded_cache_evicts_the_oldest_and_still_answers_right);
     tcase_add_test(tc, test_devices_presence_and_calendar_divert_are_read);
     tcase_add_test(tc, test_trunks_are_read_when_their_version_changes);
+    tcase_add_test(tc, test_a_calling_colleagues_public_number_is_read);
     tcase_add_test(tc, test_a_malformed_reply_is_refused);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
