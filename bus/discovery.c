@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/sutimer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,7 +108,7 @@ rw_announcer_t *rw_announcer_new(su_root_t *root, rw_aredis_t *redis, const char
     int n = snprintf(a->member, sizeof a->member, "%s|%s", instance, endpoint);
     if (key_of(a->key, sizeof a->key, service) != 0 || n < 0 || (size_t) n >= sizeof a->member)
         goto fail;
-    a->beat = su_timer_create(su_root_task(root), ANNOUNCE_RETRY_MS);
+    a->beat = rw_sutimer_lazy(root, ANNOUNCE_RETRY_MS);
     if (!a->beat || su_timer_set_for_ever(a->beat, on_beat, a) != 0)
         goto fail;
     announce(a);
@@ -273,7 +274,7 @@ rw_watcher_t *rw_watcher_new(su_root_t *root, rw_aredis_t *redis, const char *se
     *w = (rw_watcher_t){ .redis = redis, .cli = cli, .fn = fn, .arg = arg, .redis_ok = 1 };
     if (key_of(w->key, sizeof w->key, service) != 0)
         goto fail;
-    w->poll = su_timer_create(su_root_task(root), poll_ms ? poll_ms : 500);
+    w->poll = rw_sutimer_lazy(root, poll_ms ? poll_ms : 500);
     if (!w->poll || su_timer_set_for_ever(w->poll, on_poll, w) != 0)
         goto fail;
     poll_registry(w);

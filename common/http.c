@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/sutimer.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -301,7 +302,7 @@ rw_http_t *rw_http_new(su_root_t *root, const char *addr, uint16_t port, rw_metr
     h->windex = su_root_register(root, &h->wait, on_epoll, (su_wakeup_arg_t *) h, 0);
     if (h->windex <= 0)
         goto fail;
-    if (!(h->timer = su_timer_create(su_root_task(root), HTTP_MAX_TICK_MS)))
+    if (!(h->timer = rw_sutimer_lazy(root, HTTP_MAX_TICK_MS)))
         goto fail;
     run_mhd(h);
     return h;

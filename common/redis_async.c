@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/redis_conf.h"
 #include "common/redis_su.h"
+#include "common/sutimer.h"
 
 typedef struct pending {
     struct pending *prev, *next;
@@ -433,8 +434,8 @@ rw_aredis_t *rw_aredis_new(su_root_t *root, const rw_redis_opts_t *opts)
         free(self);
         return NULL;
     }
-    self->retry_timer = su_timer_create(su_root_task(root), 0);
-    self->deadline_timer = su_timer_create(su_root_task(root), 0);
+    self->retry_timer = rw_sutimer_lazy(root, 0);
+    self->deadline_timer = rw_sutimer_lazy(root, 0);
     if (!self->retry_timer || !self->deadline_timer)
         goto fail;
     start_connect(self);

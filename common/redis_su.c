@@ -92,7 +92,10 @@ static void add_write(void *p)
     }
     if (e->flush_armed)
         return;
-    if (su_timer_set_interval(e->flush, on_flush, (su_timer_arg_t *) e, 0) == 0)
+    /* Due at once: armed from inside another timer's callback it still runs in the same
+     * pass, before the loop polls (an interval of 0 would count from now and wait a turn). */
+    static const su_time_t due = { 0, 0 };
+    if (su_timer_set_at(e->flush, on_flush, (su_wakeup_arg_t *) e, due) == 0)
         e->flush_armed = 1;
     else
         su_redis_mask(e, e->mask | SU_WAIT_OUT);   /* cannot defer: wait for EPOLLOUT */

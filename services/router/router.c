@@ -5,6 +5,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/redis_script.h"
+#include "common/sutimer.h"
 #include "protocols/route.h"
 #include "services/router/fetch.h"
 #include <sofia-sip/su_wait.h>
@@ -335,7 +336,7 @@ rw_router_t *rw_router_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *m,
         free(r);
         return NULL;
     }
-    r->fallback_timer = su_timer_create(su_root_task(root), 200);
+    r->fallback_timer = rw_sutimer_lazy(root, 200);
     if (r->fallback_timer)
         su_timer_set_for_ever(r->fallback_timer, on_fallback_timer, (su_timer_arg_t *) r);
     return r;
