@@ -60,52 +60,49 @@ static void sofia_log(void *arg, char const *fmt, va_list ap)
     rw_log_debug("sofia", RW_S("line", line));
 }
 
-/* Answers a request the edge took: Allow with 405, Unsupported with 420, Retry-After with 503. */
+/* Answers a request the edge took: Allow with 405 (only requests for the edge itself get one:
+ * the methods it implements there), Unsupported with 420, Retry-After with 503. */
 static void answer(rw_edge_t *self, nta_incoming_t *irq, int status, const char *phrase, const char *unsupported)
 {
     char retry[16];
     snprintf(retry, sizeof retry, "%u", rw_overload_retry_after(self->ov));
     nta_incoming_treply(irq, status, phrase ? phrase : sip_status_phrase(status),
-                        TAG_IF(status == 405, SIPTAG_ALLOW_STR(RW_SIPCHECK_ALLOW)),
+                        TAG_IF(status == 405, SIPTAG_ALLOW_STR(RW_SIPCHECK_ALLOW_SELF)),
                         TAG_IF(status == 420 && unsupported, SIPTAG_UNSUPPORTED_STR(unsupported)),
                         TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR(retry)), TAG_END());
     nta_incoming_destroy(irq);
 }
 
-/* The request's validation (chk->status 0: valid) and where it goes. */
+/* Where the request goes and its validation, once (chk->status 0: valid). Validation needs
+ * the target first: the edge as the final recipient (REGISTER, OPTIONS to itself) also
+ * checks Require. */
 static rw_sipcheck_target_t check(const rw_edge_t *self, const sip_t *sip, rw_sipcheck_t *chk)
 {
-    rw_sipcheck_target_t target = RW_TARGET_PROXY;
-    if (rw_sipcheck_request(sip, 0, chk) == 0) {
-        target = rw_sipcheck_target(&self->me, sip);
-        if (target != RW_TARGET_PROXY)
-            rw_sipcheck_request(sip, 1, chk);
-    }
+    rw_sipcheck_target_t target = rw_sipcheck_target(&self->me, sip);
+    rw_sipcheck_request(sip, target != RW_TARGET_PROXY, chk);
     return target;
 }
 
 /* 1 when a valid REGISTER without credentials was challenged statelessly (msg consumed): the
  * challenge keeps no transaction, so a registration costs one transaction, not two. */
-static int challenged(rw_edge_t *self, nta_agent_t *agent, msg_t *msg, const sip_t *sip)
+static int challenged(rw_edge_t *self, nta_agent_t *agent, msg_t *msg, const sip_t *sip,
+                      rw_sipcheck_target_t target, const rw_sipcheck_t *chk)
 {
-    rw_sipcheck_t chk;
-    if (sip->sip_request->rq_method != sip_method_register || sip->sip_authorization || !self->reg
-        || check(self, sip, &chk) != RW_TARGET_REGISTRAR || chk.status)
+    if (target != RW_TARGET_REGISTRAR || chk->status || sip->sip_authorization || !self->reg)
         return 0;
     return rw_registrar_challenge(self->reg, agent, msg, sip);
 }
 
-static int dispatch(rw_edge_t *self, nta_incoming_t *irq, const sip_t *sip)
+static int dispatch(rw_edge_t *self, nta_incoming_t *irq, const sip_t *sip, rw_sipcheck_target_t target,
+                    const rw_sipcheck_t *chk)
 {
-    rw_sipcheck_t chk;
-    rw_sipcheck_target_t target = check(self, sip, &chk);
-    if (chk.status) {
+    if (chk->status) {
         rw_counter_inc(self->rejected);
         if (sip->sip_request && sip->sip_request->rq_method == sip_method_ack) {
             nta_incoming_destroy(irq);
             return 0;
         }
-        answer(self, irq, chk.status, chk.phrase, chk.unsupported);
+        answer(self, irq, chk->status, chk->phrase, chk->unsupported);
         return 0;
     }
     if (target == RW_TARGET_REGISTRAR)
@@ -159,12 +156,14 @@ static int on_message(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg, 
         nta_msg_treply(agent, msg, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR(retry), TAG_END());
         return 0;
     }
-    if (challenged(self, agent, msg, sip))
+    rw_sipcheck_t chk;
+    rw_sipcheck_target_t target = check(self, sip, &chk);
+    if (challenged(self, agent, msg, sip, target, &chk))
         return 0;
     nta_incoming_t *irq = nta_incoming_create(agent, NULL, msg, sip, TAG_END());
     if (!irq)
         return 0;                 /* NTA freed msg */
-    int status = dispatch(self, irq, sip);
+    int status = dispatch(self, irq, sip, target, &chk);
     if (status >= 100 && status < 200)
         status = 500;
     if (status >= 200) {
@@ -374,6 +373,11 @@ nta_agent_t *rw_edge_agent(const rw_edge_t *self)
 int rw_edge_is_self(const rw_edge_t *self, const url_t *url)
 {
     return rw_sipcheck_is_self(&self->me, url);
+}
+
+const rw_sipcheck_self_t *rw_edge_self(const rw_edge_t *self)
+{
+    return &self->me;
 }
 
 const char *rw_edge_record_route(const rw_edge_t *self, int family)

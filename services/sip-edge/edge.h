@@ -20,6 +20,7 @@
 
 #include "common/metrics.h"
 #include "services/sip-edge/overload.h"
+#include "services/sip-edge/sipcheck.h"
 
 #define RW_EDGE_WORKERS_MAX 64
 
@@ -50,6 +51,8 @@ nta_agent_t *rw_edge_agent(const rw_edge_t *self);
 void rw_edge_set_overload(rw_edge_t *self, rw_overload_t *ov);
 /* 1 when url names this edge (one of its addresses and its port; no port = 5060). */
 int rw_edge_is_self(const rw_edge_t *self, const url_t *url);
+/* The edge's addresses, port and realm, for sipcheck.h's tests (owned by the edge). */
+const rw_sipcheck_self_t *rw_edge_self(const rw_edge_t *self);
 /* Record-Route value for requests that arrived over family (AF_INET / AF_INET6), e.g.
  * "<sip:127.0.0.1:5060;lr>". */
 const char *rw_edge_record_route(const rw_edge_t *self, int family);

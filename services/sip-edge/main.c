@@ -147,7 +147,7 @@ static int build(rw_service_t *svc, parts_t *p, int worker)
                             (size_t) rw_config_int(cfg, "fallback.plan_slots"),
                             (size_t) rw_config_int(cfg, "fallback.num_slots"));
     rw_proxy_opts_t po = { realm, rw_config_str(cfg, "voicemail.uri"),
-                           (unsigned) rw_config_int(cfg, "router.deadline_ms"), &p->peers };
+                           (unsigned) rw_config_int(cfg, "router.deadline_ms"), &p->peers, redis };
     if (!p->fb || !(p->proxy = rw_proxy_new(root, p->edge, p->auth, p->loc, p->router, p->fb,
                                             rw_service_pub(svc), m, &po)))
         return -1;

@@ -72,14 +72,29 @@ void rw_exec_add_contact(rw_exec_t *ex, const char *uri)
 void rw_exec_relay(rw_exec_t *ex, msg_t *rsp)
 {
     sip_t *rs = sip_object(rsp);
-    int st = rs && rs->sip_status ? rs->sip_status->st_status : 500;
-    if (!rs || !rs->sip_via) {   /* a response with only our Via cannot be relayed */
-        msg_destroy(rsp);
-        nta_incoming_treply(ex->irq, st, sip_status_phrase(st), TAG_END());
-        return;
+    rw_exec_relay_response(ex->irq, rsp, rs && rs->sip_status ? rs->sip_status->st_status : 500);
+}
+
+msg_t *rw_exec_retarget(msg_t *req, const char *uri, const char *path)
+{
+    msg_t *fwd = msg_dup(req);
+    sip_t *fs = sip_object(fwd);
+    if (!fs || !fs->sip_request)
+        goto fail;
+    su_home_t *home = msg_home(fwd);
+    sip_request_t *rq = sip_request_create(home, fs->sip_request->rq_method, fs->sip_request->rq_method_name,
+                                           URL_STRING_MAKE(uri), NULL);
+    if (!rq || msg_header_replace(fwd, (msg_pub_t *) fs, (msg_header_t *) fs->sip_request, (msg_header_t *) rq) < 0)
+        goto fail;
+    if (path && *path) {
+        sip_route_t *r = sip_route_make(home, path);
+        if (r)
+            msg_header_insert(fwd, (msg_pub_t *) fs, (msg_header_t *) r);
     }
-    rw_exec_strip_identity(rsp, rs);
-    nta_incoming_mreply(ex->irq, rsp);
+    return fwd;
+fail:
+    msg_destroy(fwd);
+    return NULL;
 }
 
 static const char *diversion_of(const rw_exec_t *ex, const rw_target_t *t)
@@ -101,19 +116,11 @@ int rw_exec_send_branch(rw_exec_t *ex, const rw_target_t *t, const char *uri, co
     if (ex->n_br == RW_EXEC_MAX_BRANCHES)
         return RW_ERANGE;
     branch_t *b = &ex->br[ex->n_br];
-    msg_t *fwd = msg_dup(ex->req);
+    msg_t *fwd = rw_exec_retarget(ex->req, uri, path);
     sip_t *fs = sip_object(fwd);
-    su_home_t *home = msg_home(fwd);
-    sip_request_t *rq = fwd ? sip_request_create(home, SIP_METHOD_INVITE, URL_STRING_MAKE(uri), NULL) : NULL;
-    if (!rq)
-        goto fail;
-    msg_header_replace(fwd, (msg_pub_t *) fs, (msg_header_t *) fs->sip_request, (msg_header_t *) rq);
-    msg_header_insert(fwd, (msg_pub_t *) fs, (msg_header_t *) sip_record_route_make(home, ex->rr));
-    if (path && *path) {
-        sip_route_t *r = sip_route_make(home, path);
-        if (r)
-            msg_header_insert(fwd, (msg_pub_t *) fs, (msg_header_t *) r);
-    }
+    if (!fs)
+        return RW_ENOMEM;
+    msg_header_insert(fwd, (msg_pub_t *) fs, (msg_header_t *) sip_record_route_make(msg_home(fwd), ex->rr));
     const char *why = diversion_of(ex, t);
     if (why) {
         char div[400];
@@ -136,10 +143,6 @@ int rw_exec_send_branch(rw_exec_t *ex, const rw_target_t *t, const char *uri, co
         return RW_EIO;
     ex->n_br++;
     return 0;
-fail:
-    if (fwd)
-        msg_destroy(fwd);
-    return RW_ENOMEM;
 }
 
 /* The trunks of a NUMBER target: named in the plan, else chosen by prefix. */

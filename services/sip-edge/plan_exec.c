@@ -48,6 +48,18 @@ void rw_exec_strip_identity(msg_t *msg, sip_t *sip)
     }
 }
 
+void rw_exec_relay_response(nta_incoming_t *irq, msg_t *rsp, int status)
+{
+    sip_t *rs = sip_object(rsp);
+    if (!rs || !rs->sip_via) {
+        msg_destroy(rsp);
+        nta_incoming_treply(irq, status, sip_status_phrase(status), TAG_END());
+        return;
+    }
+    rw_exec_strip_identity(rsp, rs);
+    nta_incoming_mreply(irq, rsp);
+}
+
 static void free_exec(rw_exec_t *ex)
 {
     rw_exec_env_t *env = ex->env;

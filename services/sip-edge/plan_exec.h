@@ -63,6 +63,13 @@ void rw_exec_publish(rw_exec_env_t *env, const char *type, const rw_ev_call_t *e
                      const char *reason);
 /* Remove our identity headers that could reveal a private target from a response. */
 void rw_exec_strip_identity(msg_t *msg, sip_t *sip);
+/* Relays a response (takes rsp, our Via already removed; may be NULL) on irq without the
+ * identity headers above: every response the proxy relays goes through here. A response with
+ * no Via left (one NTA made itself, a 408) cannot be relayed: irq is answered status instead. */
+void rw_exec_relay_response(nta_incoming_t *irq, msg_t *rsp, int status);
+/* A copy of req (as prepared for forwarding) sent to uri: the Request-URI replaced (same
+ * method), path (a binding's Path, "" or NULL: none) put in front as Route. NULL: no memory. */
+msg_t *rw_exec_retarget(msg_t *req, const char *uri, const char *path);
 /* 1 when a call with this Call-ID, From tag and CSeq is in progress (loop detection). */
 int rw_exec_find(const rw_exec_env_t *env, const sip_t *sip);
 

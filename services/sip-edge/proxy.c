@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "protocols/route.h"
 #include "services/sip-edge/branch.h"
+#include "services/sip-edge/forward.h"
 #include "services/sip-edge/plan_exec.h"
 
 #define BRANCHES_MAX (1u << 18)   /* ringing branches plus ACKs kept for retransmissions */
@@ -53,6 +54,7 @@ struct rw_proxy {
     pending_t *pending, *pending_tail;   /* newest first: the tail waited longest */
     unsigned n_pending;
     fwd_t *fwds;
+    rw_forward_t *ood;            /* out-of-dialog requests other than INVITE (forward.h) */
     rw_counter_t *offered, *loops, *too_many_hops;
 };
 
@@ -66,20 +68,10 @@ static int family_of(msg_t *msg)
     return ai && ai->ai_addr ? ai->ai_addr->sa_family : AF_INET;
 }
 
-/* Loose routing: our own Route entries go; Max-Forwards goes down by one (-1 when exhausted). */
+/* Loose routing and Max-Forwards (sipcheck.h): -1 when Max-Forwards is exhausted or no memory. */
 static int prepare_forward(rw_proxy_t *px, msg_t *msg, sip_t *s)
 {
-    while (s->sip_route && rw_edge_is_self(px->edge, s->sip_route->r_url))
-        sip_header_remove(msg, s, (sip_header_t *) s->sip_route);
-    if (!s->sip_max_forwards) {
-        msg_header_insert(msg, (msg_pub_t *) s, (msg_header_t *) sip_max_forwards_make(msg_home(msg), "70"));
-        return 0;
-    }
-    if (s->sip_max_forwards->mf_count == 0)
-        return -1;
-    s->sip_max_forwards->mf_count--;
-    msg_fragment_clear(s->sip_max_forwards->mf_common);
-    return 0;
+    return rw_sipcheck_prepare_forward(rw_edge_self(px->edge), msg, s) == 0 ? 0 : -1;
 }
 
 /* ---- In-dialog requests and strays ------------------------------------------------------ */
@@ -94,33 +86,21 @@ static void fwd_end(fwd_t *f)
     free(f);
 }
 
+/* Responses to an in-dialog request: provisionals (not 100) and the final one relayed like
+ * every relayed response (rw_exec_relay_response: identity headers removed). */
 static int on_fwd(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t *sip)
 {
     fwd_t *f = (fwd_t *) magic;
     int st = sip && sip->sip_status ? sip->sip_status->st_status : 408;
-    if (st < 200 && st != 100 && st > 100) {
-        msg_t *rsp = nta_outgoing_getresponse(orq);
-        sip_t *rs = sip_object(rsp);
-        if (rs && rs->sip_via && rs->sip_via->v_next) {
-            sip_header_remove(rsp, rs, (sip_header_t *) rs->sip_via);
-            nta_incoming_mreply(f->irq, rsp);
-        } else if (rsp)
-            msg_destroy(rsp);
-    }
-    if (st < 200)
+    if (st == 100)
         return 0;
     msg_t *rsp = nta_outgoing_getresponse(orq);
     sip_t *rs = sip_object(rsp);
-    if (rs && rs->sip_via && rs->sip_via->v_next) {
+    if (rs && rs->sip_via)
         sip_header_remove(rsp, rs, (sip_header_t *) rs->sip_via);
-        rw_exec_strip_identity(rsp, rs);
-        nta_incoming_mreply(f->irq, rsp);
-    } else {
-        if (rsp)
-            msg_destroy(rsp);
-        nta_incoming_treply(f->irq, st, sip_status_phrase(st), TAG_END());
-    }
-    fwd_end(f);
+    rw_exec_relay_response(f->irq, rsp, st);
+    if (st >= 200)
+        fwd_end(f);
     return 0;
 }
 
@@ -422,6 +402,22 @@ static int initial_invite(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
     return 0;
 }
 
+/* Out of dialog, not INVITE: to a user's registrations (forward.h). Without a user part it is
+ * for the edge, which implements only OPTIONS (answered by edge.c) and REGISTER there: 405;
+ * for anyone else: 404, as for an INVITE. */
+static int other_request(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
+{
+    const url_t *ru = sip->sip_request->rq_url;
+    if (!ru->url_user || !*ru->url_user)
+        return sip->sip_request->rq_method != sip_method_options
+               && rw_sipcheck_names_edge(rw_edge_self(px->edge), ru) ? 405 : 404;
+    if (via_has_self(px, sip) && rw_forward_find(px->ood, sip)) {
+        rw_counter_inc(px->loops);
+        return 482;
+    }
+    return rw_forward_request(px->ood, irq, sip);
+}
+
 int rw_proxy_request(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
 {
     sip_method_t m = sip->sip_request->rq_method;
@@ -446,7 +442,7 @@ int rw_proxy_request(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
         return 481;
     if (m == sip_method_bye || m == sip_method_prack || m == sip_method_update || m == sip_method_info)
         return 481;
-    return 405;
+    return other_request(px, irq, sip);
 }
 
 void rw_proxy_load(const rw_proxy_t *px, unsigned *routing, unsigned *calls, uint64_t *oldest_ms)
@@ -477,7 +473,8 @@ rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_l
                                .router = router, .deadline_ms = px->deadline_ms, .fb = fb,
                                .edge = edge };
     px->env.branches = rw_branches_new(root, px->nta, BRANCHES_MAX, 0, 0);
-    if (!px->env.branches)
+    px->ood = rw_forward_new(edge, auth, loc, opts->redis, opts->peers, px->realm, m);
+    if (!px->env.branches || !px->ood)
         goto fail;
     if (m) {
         px->offered = rw_metrics_counter(m, "calls_offered_total", "initial INVITEs accepted for routing");
@@ -494,8 +491,10 @@ rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_l
     }
     return px;
 fail:
-    if (px)
+    if (px) {
         rw_branches_destroy(&px->env.branches);
+        rw_forward_destroy(&px->ood);
+    }
     free(px);
     return NULL;
 }
@@ -506,6 +505,7 @@ void rw_proxy_destroy(rw_proxy_t **pself)
     if (!px)
         return;
     rw_exec_abort_all(&px->env);
+    rw_forward_destroy(&px->ood);
     rw_branches_destroy(&px->env.branches);
     while (px->fwds) {
         fwd_t *f = px->fwds;

@@ -2,9 +2,11 @@
  * An initial INVITE gets 100 Trying, the Max-Forwards (483) and loop (482) checks, digest
  * authentication unless it comes from a trusted peer, a route request to `router` with a
  * deadline (else the fallback plan), then plan_exec carries it out (or answers 302 for a peer in
- * redirect mode when no target is private). In-dialog requests follow their Route headers
- * (our own Route removed); ACK for 2xx and stray 2xx retransmissions pass statelessly.
- * call.* events and sipedge counters. The proxy borrows every part given to rw_proxy_new. */
+ * redirect mode when no target is private). Other out-of-dialog requests for a user go to the
+ * user's registrations (forward.h); without a user part, 405 for the edge, else 404.
+ * In-dialog requests follow their Route headers (our own Route removed); ACK for 2xx and stray
+ * 2xx retransmissions pass statelessly. call.* events and sipedge counters. The proxy borrows
+ * every part given to rw_proxy_new. */
 #ifndef RW_SIPEDGE_PROXY_H
 #define RW_SIPEDGE_PROXY_H
 
@@ -15,6 +17,7 @@
 
 #include "bus/bus.h"
 #include "common/metrics.h"
+#include "common/redis.h"
 #include "services/sip-edge/auth.h"
 #include "services/sip-edge/edge.h"
 #include "services/sip-edge/fallback.h"
@@ -28,6 +31,7 @@ typedef struct {
     const char *voicemail_uri;    /* "" = none */
     unsigned deadline_ms;         /* router deadline, default 150 */
     const rw_peers_t *peers;
+    rw_aredis_t *redis;           /* the directory for non-INVITE requests to users; may be NULL */
 } rw_proxy_opts_t;
 
 rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_location_t *loc,

@@ -8,8 +8,11 @@
 
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/sip_header.h>
+#include <sofia-sip/sip_protos.h>
 #include <sofia-sip/su_alloc.h>
 #include <sofia-sip/su_string.h>
+
+#include "common/err.h"
 
 /* Marks on rq_version: each reads "SIP/2.0" (so NTA makes a transaction and the response goes
  * back by the Via, rport included), told apart by address. */
@@ -240,16 +243,35 @@ const sip_route_t *rw_sipcheck_foreign_route(const rw_sipcheck_self_t *me, const
     return r;
 }
 
+int rw_sipcheck_names_edge(const rw_sipcheck_self_t *me, const url_t *ru)
+{
+    return ru && (!ru->url_user || !*ru->url_user) && ru->url_host
+           && (rw_sipcheck_is_self(me, ru) || (me->realm && su_casematch(ru->url_host, me->realm))
+               || (!ru->url_port && host_is_ours(me, ru->url_host)));
+}
+
 rw_sipcheck_target_t rw_sipcheck_target(const rw_sipcheck_self_t *me, const sip_t *sip)
 {
     const sip_request_t *rq = sip->sip_request;
-    const url_t *ru = rq->rq_url;
     if (rq->rq_method == sip_method_register && !rw_sipcheck_foreign_route(me, sip))
         return RW_TARGET_REGISTRAR;
-    if (rq->rq_method == sip_method_options && (!ru->url_user || !*ru->url_user)
-        && (!sip->sip_to || !sip->sip_to->a_tag) && !rw_sipcheck_foreign_route(me, sip) && ru->url_host
-        && (rw_sipcheck_is_self(me, ru) || (me->realm && su_casematch(ru->url_host, me->realm))
-            || (!ru->url_port && host_is_ours(me, ru->url_host))))
+    if (rq->rq_method == sip_method_options && (!sip->sip_to || !sip->sip_to->a_tag)
+        && !rw_sipcheck_foreign_route(me, sip) && rw_sipcheck_names_edge(me, rq->rq_url))
         return RW_TARGET_SELF;
     return RW_TARGET_PROXY;
+}
+
+int rw_sipcheck_prepare_forward(const rw_sipcheck_self_t *me, msg_t *msg, sip_t *sip)
+{
+    while (sip->sip_route && rw_sipcheck_is_self(me, sip->sip_route->r_url))
+        sip_header_remove(msg, sip, (sip_header_t *) sip->sip_route);
+    if (!sip->sip_max_forwards) {
+        sip_max_forwards_t *mf = sip_max_forwards_make(msg_home(msg), "70");
+        return mf && msg_header_insert(msg, (msg_pub_t *) sip, (msg_header_t *) mf) == 0 ? 0 : RW_ENOMEM;
+    }
+    if (sip->sip_max_forwards->mf_count == 0)
+        return RW_ERANGE;
+    sip->sip_max_forwards->mf_count--;
+    msg_fragment_clear(sip->sip_max_forwards->mf_common);
+    return 0;
 }

@@ -1,8 +1,9 @@
 /* services/sip-edge/sipcheck.h — the edge's request validation, free of sockets and NTA so a
  * fuzzer can drive it: a message class whose request-line parser is strict (RFC 3261 25.1) yet
  * lets a faulty line through marked, the checks of RFC 3261 8.2 and 16.3 (version, required and
- * malformed headers, Proxy-Require/Require, Max-Forwards), "is this URI us?" and the choice of
- * handler. Answers name the fault in the reason phrase ("400 Bad Max-Forwards").
+ * malformed headers, Proxy-Require/Require, Max-Forwards), "is this URI us?", the choice of
+ * handler and the hop changes of a forwarded request (16.6, the proxy's one copy). Answers name
+ * the fault in the reason phrase ("400 Bad Max-Forwards").
  * Global state: one message class built on first use (rw_sipcheck_mclass), read-only after. */
 #ifndef RW_SIPEDGE_SIPCHECK_H
 #define RW_SIPEDGE_SIPCHECK_H
@@ -52,7 +53,21 @@ rw_sipcheck_target_t rw_sipcheck_target(const rw_sipcheck_self_t *me, const sip_
 /* The first Route entry that does not name this edge (NULL: none). */
 const sip_route_t *rw_sipcheck_foreign_route(const rw_sipcheck_self_t *me, const sip_t *sip);
 
-#define RW_SIPCHECK_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, PRACK"
+/* 1 when a Request-URI without user part names the edge: target SELF's test (its address and
+ * port, its address without a port, or the realm), whatever the method. */
+int rw_sipcheck_names_edge(const rw_sipcheck_self_t *me, const url_t *ru);
+
+/* The hop changes RFC 3261 16.6 makes to a request the proxy forwards, on msg (its sip): the
+ * leading Route entries naming this edge are removed (loose routing, step 6), Max-Forwards
+ * goes down by one, or is added as 70 (step 3). RW_ERANGE when Max-Forwards is already 0
+ * (483: the Routes are gone, nothing else changed), RW_ENOMEM. */
+int rw_sipcheck_prepare_forward(const rw_sipcheck_self_t *me, msg_t *msg, sip_t *sip);
+
+/* Methods the edge answers or forwards (OPTIONS to the edge: Allow). */
+#define RW_SIPCHECK_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, PRACK, " \
+                          "MESSAGE, SUBSCRIBE, NOTIFY, REFER"
+/* Methods the edge itself implements as the final recipient (405 to a request for the edge). */
+#define RW_SIPCHECK_ALLOW_SELF "OPTIONS, REGISTER"
 #define RW_SIPCHECK_SUPPORTED "path"
 
 #endif

@@ -3,7 +3,8 @@
 # and two workers sharing one SIP port. Real redis-server, router and sip-edge; SIPp as devices
 # and callers, the callers from one UDP socket per call (sipp -t un) so the kernel spreads them
 # over the workers. Proves: both workers hold the SIP port (UDP and TCP); registrations and calls
-# complete with no failure and both workers carried calls; BYEs from the called side (which land
+# complete with no failure and both workers carried calls; MESSAGEs spread over both workers are
+# all answered (responses relayed to their worker); BYEs from the called side (which land
 # on whichever worker their address hashes to) complete; a worker killed with SIGKILL is
 # restarted and calls go on; SIGTERM to the supervisor stops everything with exit code 0.
 # sip-edge is not run under RINGWAY_WRAP here: its workers are exec'd without the wrapper.
@@ -125,6 +126,29 @@ r0=$(metric $((http + 1)) ringway_sip_edge_responses_relayed_total)
 r1=$(metric $((http + 2)) ringway_sip_edge_responses_relayed_total)
 echo "responses relayed: worker 0 ${r0:-0}, worker 1 ${r1:-0}"
 check "responses that reached the wrong worker were relayed to the right one" true_if $(( ${r0:-0} + ${r1:-0} > 0 ))
+
+# 2b. MESSAGEs (forward.c) from one socket each, to 2000's registration (the same UAS): both
+#     workers forward them, the UAS's answers all land on one worker and reach the other by the
+#     relay (the legs' Via branches name their worker), so every MESSAGE gets its 200.
+sed -e 's/\[method\]/MESSAGE/g' -e 's/\[status\]/200/g' "$sc/uac_request.xml" >"$dir/uac_message.xml"
+sed -e 's/\[method\]/MESSAGE/g' -e 's/\[status\]/200/g' "$sc/uas_request.xml" >"$dir/uas_message.xml"
+timeout 60 sipp -sf "$dir/uas_message.xml" -i 127.0.0.1 -p "$uas" -m 40 -nostdin -timeout 40s >"$dir/uas-msg.out" 2>&1 &
+u=$!
+rw_wait_udp "$uas" 5
+f0=$(metric $((http + 1)) ringway_sip_edge_requests_forwarded_total)
+f1=$(metric $((http + 2)) ringway_sip_edge_requests_forwarded_total)
+rl=$(( $(metric $((http + 1)) ringway_sip_edge_responses_relayed_total) + $(metric $((http + 2)) ringway_sip_edge_responses_relayed_total) ))
+run_sipp messages -sf "$dir/uac_message.xml" -s 2000 -t un -i 127.0.0.1 -r 20 -m 40 "127.0.0.1:$sip"
+wait $u; uas_rc=$?
+read -r ok bad < <(sipp_ok messages)
+f0=$(( $(metric $((http + 1)) ringway_sip_edge_requests_forwarded_total) - f0 ))
+f1=$(( $(metric $((http + 2)) ringway_sip_edge_requests_forwarded_total) - f1 ))
+echo "MESSAGEs forwarded: worker 0 $f0, worker 1 $f1"
+check "40 MESSAGEs from many source ports: all answered 200 ($ok ok, $bad failed)" true_if $(( ok == 40 && bad == 0 ))
+check "the UAS got all 40 with Max-Forwards 69" [ "$uas_rc" -eq 0 ]
+check "both workers forwarded MESSAGEs ($f0 + $f1 = 40)" true_if $(( f0 > 0 && f1 > 0 && f0 + f1 == 40 ))
+rl=$(( $(metric $((http + 1)) ringway_sip_edge_responses_relayed_total) + $(metric $((http + 2)) ringway_sip_edge_responses_relayed_total) - rl ))
+check "the answers for one worker's MESSAGEs were relayed to it ($rl)" true_if $(( rl >= (f0 < f1 ? f0 : f1) && rl > 0 ))
 
 # 3. The called side hangs up. Its BYEs all come from one address and so reach one worker,
 #    while the INVITEs were spread over both: the other worker's calls end by a BYE handled by

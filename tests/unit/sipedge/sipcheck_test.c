@@ -1,6 +1,6 @@
 /* tests/unit/sipedge/sipcheck_test.c — the edge's request validation (sipcheck.h): messages
  * parsed with its strict message class and the status and reason phrase each one gets, the
- * choice of handler, and the kept fuzz/torture findings (every file in tests/unit/sipedge/fuzz_regress),
+ * choice of handler, the hop changes of a forwarded request, and the kept fuzz/torture findings (every file in tests/unit/sipedge/fuzz_regress),
  * each of which must parse and validate without a crash and without a status out of range. */
 #include <check.h>
 #include <dirent.h>
@@ -12,6 +12,7 @@
 #include <sofia-sip/msg_buffer.h>
 #include <sofia-sip/sip_header.h>
 
+#include "common/err.h"
 #include "services/sip-edge/sipcheck.h"
 
 static const rw_sipcheck_self_t ME = { "127.0.0.1", "::1", 5060, "ringway.local" };
@@ -119,6 +120,68 @@ START_TEST(chooses_the_handler)
 }
 END_TEST
 
+/* Which Request-URIs without a user part name the edge (a 405 for methods it does not implement). */
+START_TEST(names_the_edge_only_without_a_user_part)
+{
+    static const struct { const char *uri; int edge; } URIS[] = {
+        { "sip:127.0.0.1:5060", 1 }, { "sip:127.0.0.1", 1 }, { "sip:ringway.local", 1 },
+        { "sip:[::1]:5060", 1 }, { "sip:127.0.0.1:5070", 0 }, { "sip:example.com", 0 },
+        { "sip:2001@ringway.local", 0 }, { "sip:2001@127.0.0.1:5060", 0 },
+    };
+    for (size_t i = 0; i < sizeof URIS / sizeof URIS[0]; i++) {
+        url_t u[1];
+        char buf[64];
+        snprintf(buf, sizeof buf, "%s", URIS[i].uri);
+        ck_assert_int_eq(url_d(u, buf), 0);
+        ck_assert_msg(rw_sipcheck_names_edge(&ME, u) == URIS[i].edge, "%s", URIS[i].uri);
+    }
+}
+END_TEST
+
+static const struct {
+    const char *extra;
+    int rc;
+    const char *max_forwards;     /* after; NULL: not checked */
+    int routes;                   /* Route entries left */
+} FORWARDS[] = {
+    { "Max-Forwards: 70\n", 0, "69", 0 },
+    { "", 0, "70", 0 },           /* none: 70 added (RFC 3261 16.6 step 3) */
+    { "Max-Forwards: 1\n", 0, "0", 0 },
+    { "Max-Forwards: 0\n", RW_ERANGE, NULL, 0 },
+    { "Max-Forwards: 9\nRoute: <sip:127.0.0.1:5060;lr>, <sip:192.0.2.1;lr>\n", 0, "8", 1 },
+    { "Max-Forwards: 9\nRoute: <sip:127.0.0.1:5060;lr>\nRoute: <sip:ringway.local;lr>\n", 0, "8", 1 },
+    { "Max-Forwards: 9\nRoute: <sip:192.0.2.1;lr>, <sip:127.0.0.1:5060;lr>\n", 0, "8", 2 },
+};
+
+START_TEST(prepares_a_forwarded_request)
+{
+    char text[512];
+    snprintf(text, sizeof text, "MESSAGE sip:2001@ringway.local SIP/2.0\n" HDRS "CSeq: 1 MESSAGE\n%s\n",
+             FORWARDS[_i].extra);
+    msg_t *msg = parse(text, strlen(text));
+    ck_assert_ptr_nonnull(msg);
+    sip_t *sip = sip_object(msg);
+    ck_assert_int_eq(rw_sipcheck_prepare_forward(&ME, msg, sip), FORWARDS[_i].rc);
+    int routes = 0;
+    for (const sip_route_t *r = sip->sip_route; r; r = r->r_next)
+        routes++;
+    ck_assert_int_eq(routes, FORWARDS[_i].routes);
+    if (FORWARDS[_i].max_forwards) {
+        ck_assert_ptr_nonnull(sip->sip_max_forwards);
+        char mf[16];
+        snprintf(mf, sizeof mf, "%lu", sip->sip_max_forwards->mf_count);
+        ck_assert_str_eq(mf, FORWARDS[_i].max_forwards);
+        ck_assert_int_eq(msg_serialize(msg, (msg_pub_t *) sip), 0);
+        size_t len = 0;
+        char *out = msg_as_string(msg_home(msg), msg, NULL, 0, &len);
+        char want[32];
+        snprintf(want, sizeof want, "Max-Forwards: %s\r\n", FORWARDS[_i].max_forwards);
+        ck_assert_msg(out && strstr(out, want), "encoded without %s", want);
+    }
+    msg_destroy(msg);
+}
+END_TEST
+
 START_TEST(kept_findings_validate_without_harm)
 {
     const char *src = getenv("RINGWAY_SOURCE_DIR");
@@ -159,6 +222,8 @@ int main(void)
     tcase_add_loop_test(tc, answers_each_fault_with_its_status_and_phrase, 0, (int) (sizeof CASES / sizeof CASES[0]));
     tcase_add_test(tc, lists_every_unsupported_option);
     tcase_add_loop_test(tc, chooses_the_handler, 0, (int) (sizeof TARGETS / sizeof TARGETS[0]));
+    tcase_add_test(tc, names_the_edge_only_without_a_user_part);
+    tcase_add_loop_test(tc, prepares_a_forwarded_request, 0, (int) (sizeof FORWARDS / sizeof FORWARDS[0]));
     tcase_add_test(tc, kept_findings_validate_without_harm);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

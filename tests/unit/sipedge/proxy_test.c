@@ -1,0 +1,241 @@
+/* tests/unit/sipedge/proxy_test.c — the proxy's answers and relays over real UDP on loopback:
+ * an edge and its proxy (no router, no Redis: the location store in memory), a raw socket as
+ * the caller (listed as a trusted peer) and another as the called device. In-dialog responses,
+ * provisional and final, reach the caller without identity headers; out-of-dialog requests other
+ * than INVITE get 405 with Allow for the edge itself, 404 without a user part elsewhere, 483 at
+ * Max-Forwards 0, 480 for a user with no registration (Redis away: the user part taken as an
+ * extension, the location store's memory copy empty). */
+#include <check.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sofia-sip/su_wait.h>
+
+#include "common/clock.h"
+#include "services/sip-edge/edge.h"
+#include "services/sip-edge/location.h"
+#include "services/sip-edge/proxy.h"
+#include "tests/harness/proc.h"
+
+static su_root_t *root;
+static rw_edge_t *edge;
+static rw_proxy_t *proxy;
+static rw_location_t *loc;
+static rw_peers_t peers;
+static int caller, device;        /* raw sockets */
+static unsigned edge_port, caller_port, device_port;
+static char got[8192];
+
+static int udp_socket(unsigned *port)
+{
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof a;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *) &a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static void setup(void)
+{
+    char spec[128], err[128];
+    su_init();
+    root = su_root_create(NULL);
+    caller = udp_socket(&caller_port);
+    device = udp_socket(&device_port);
+    snprintf(spec, sizeof spec, "pbx 127.0.0.1:%u proxy", caller_port);
+    ck_assert_int_eq(rw_peers_parse(&peers, spec, err, sizeof err), 0);
+    edge_port = (unsigned) rw_proc_free_port();
+    rw_edge_opts_t eo = { "127.0.0.1", "", edge_port, "udp", 65536, "ringway.local", NULL, 0, 0, -1, 0, NULL };
+    edge = rw_edge_new(root, &eo);
+    ck_assert_ptr_nonnull(edge);
+    loc = rw_location_new(root, NULL, NULL);
+    ck_assert_ptr_nonnull(loc);
+    rw_proxy_opts_t po = { "ringway.local", "", 150, &peers, NULL };
+    proxy = rw_proxy_new(root, edge, NULL, loc, NULL, NULL, NULL, NULL, &po);
+    ck_assert_ptr_nonnull(proxy);
+    rw_edge_set_handlers(edge, NULL, proxy);
+}
+
+static void teardown(void)
+{
+    rw_edge_set_handlers(edge, NULL, NULL);
+    rw_proxy_destroy(&proxy);
+    rw_location_destroy(&loc);
+    rw_edge_destroy(&edge);
+    su_root_destroy(root);
+    close(caller);
+    close(device);
+    su_deinit();
+}
+
+static void send_to(int fd, unsigned port, const char *text)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    size_t n = strlen(text);
+    ck_assert_int_eq(sendto(fd, text, n, 0, (struct sockaddr *) &a, sizeof a), (ssize_t) n);
+}
+
+/* Runs the loop until fd receives a datagram starting with `start` (into got). */
+static int recv_on(int fd, const char *start, int ms)
+{
+    uint64_t end = rw_clock_mono_ms() + (uint64_t) (ms * (int) rw_proc_wrap_scale());
+    while (rw_clock_mono_ms() < end) {
+        su_root_step(root, 5);
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (poll(&p, 1, 0) == 1) {
+            ssize_t n = recv(fd, got, sizeof got - 1, 0);
+            got[n > 0 ? n : 0] = '\0';
+            if (!strncmp(got, start, strlen(start)))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* The value of header `name` in a raw message ("" when absent): the first one. */
+static void header(const char *raw, const char *name, char *out, size_t len)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\r\n%s:", name);
+    const char *h = strcasestr(raw, key);
+    out[0] = '\0';
+    if (!h)
+        return;
+    h += strlen(key);
+    while (*h == ' ')
+        h++;
+    size_t n = strcspn(h, "\r\n");
+    snprintf(out, len, "%.*s", (int) (n < len ? n : len - 1), h);
+}
+
+/* The device answers the request in got (both Vias kept) with status and identity headers. */
+static void device_answer(int status)
+{
+    char via[1024] = "", fromh[256], to[256], cid[128], cseq[64], buf[4096];
+    const char *p = got;
+    size_t off = 0;
+    while ((p = strstr(p, "\r\nVia:")) && off < sizeof via) {   /* every Via, in order */
+        size_t n = strcspn(p + 2, "\r");
+        off += (size_t) snprintf(via + off, sizeof via - off, "%.*s\r\n", (int) n, p + 2);
+        p += 2;
+    }
+    header(got, "From", fromh, sizeof fromh);
+    header(got, "To", to, sizeof to);
+    header(got, "Call-ID", cid, sizeof cid);
+    header(got, "CSeq", cseq, sizeof cseq);
+    int n = snprintf(buf, sizeof buf, "SIP/2.0 %d Whatever\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\n"
+                     "CSeq: %s\r\nP-Asserted-Identity: <sip:+447700900123@ringway.local>\r\n"
+                     "Remote-Party-ID: <sip:+447700900123@ringway.local>\r\nX-Keep: yes\r\n"
+                     "Content-Length: 0\r\n\r\n", status, via, fromh, to, cid, cseq);
+    ck_assert_int_lt(n, (int) sizeof buf);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t) edge_port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    ck_assert_int_eq(sendto(device, buf, (size_t) n, 0, (struct sockaddr *) &a, sizeof a), n);
+}
+
+static void assert_no_identity(void)
+{
+    ck_assert_msg(!strcasestr(got, "P-Asserted-Identity") && !strcasestr(got, "Remote-Party-ID"),
+                  "identity relayed: %.300s", got);
+    ck_assert_ptr_nonnull(strstr(got, "X-Keep: yes"));
+}
+
+START_TEST(in_dialog_responses_lose_identity_headers)
+{
+    char req[2048];
+    snprintf(req, sizeof req,
+             "INVITE sip:bob@127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKreinv1;rport\r\n"
+             "Route: <sip:127.0.0.1:%u;lr>\r\nFrom: <sip:alice@ringway.local>;tag=a1\r\n"
+             "To: <sip:bob@ringway.local>;tag=b1\r\nCall-ID: proxy-test-reinvite\r\nCSeq: 2 INVITE\r\n"
+             "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n", device_port, caller_port, edge_port);
+    send_to(caller, edge_port, req);
+    ck_assert(recv_on(device, "INVITE sip:bob@", 3000));
+    ck_assert_ptr_null(strstr(got, "Route:"));                  /* ours removed */
+    char mf[16];
+    header(got, "Max-Forwards", mf, sizeof mf);
+    ck_assert_str_eq(mf, "69");
+    char invite[8192];
+    memcpy(invite, got, sizeof invite);
+    device_answer(180);
+    ck_assert(recv_on(caller, "SIP/2.0 180", 3000));
+    assert_no_identity();
+    memcpy(got, invite, sizeof got);
+    device_answer(200);
+    ck_assert(recv_on(caller, "SIP/2.0 200", 3000));
+    assert_no_identity();
+}
+END_TEST
+
+/* A request from the peer; the status line the caller gets back (into got). */
+static void ask(const char *method, const char *ruri, const char *extra, const char *expect)
+{
+    static int seq;
+    char req[2048];
+    seq++;
+    snprintf(req, sizeof req,
+             "%s %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKask%d;rport\r\n"
+             "From: <sip:3000@ringway.local>;tag=p%d\r\nTo: <%s>\r\nCall-ID: proxy-test-%d\r\n"
+             "CSeq: 1 %s\r\n%sContent-Length: 0\r\n\r\n", method, ruri, caller_port, seq, seq, ruri, seq,
+             method, extra);
+    send_to(caller, edge_port, req);
+    ck_assert_msg(recv_on(caller, expect, 3000), "%s %s: wanted %s, last got %.80s", method, ruri, expect, got);
+}
+
+START_TEST(method_for_the_edge_itself_is_405_with_allow)
+{
+    char uri[64], allow[128];
+    snprintf(uri, sizeof uri, "sip:127.0.0.1:%u", edge_port);
+    ask("MESSAGE", uri, "Max-Forwards: 70\r\n", "SIP/2.0 405");
+    header(got, "Allow", allow, sizeof allow);
+    ck_assert_str_eq(allow, RW_SIPCHECK_ALLOW_SELF);
+    ask("SUBSCRIBE", "sip:ringway.local", "", "SIP/2.0 405");
+    ask("NEWMETHOD", "sip:ringway.local", "", "SIP/2.0 405");
+    ask("OPTIONS", "sip:ringway.local", "", "SIP/2.0 200");     /* the edge answers OPTIONS itself */
+}
+END_TEST
+
+START_TEST(no_user_part_elsewhere_is_404)
+{
+    ask("MESSAGE", "sip:example.com", "", "SIP/2.0 404");
+    ask("OPTIONS", "sip:192.0.2.7:5060", "", "SIP/2.0 404");
+}
+END_TEST
+
+START_TEST(exhausted_max_forwards_is_483)
+{
+    ask("MESSAGE", "sip:2001@ringway.local", "Max-Forwards: 0\r\n", "SIP/2.0 483");
+}
+END_TEST
+
+START_TEST(user_without_registration_is_480)
+{
+    ask("MESSAGE", "sip:2001@ringway.local", "", "SIP/2.0 480");   /* no Max-Forwards: 70 added */
+    ask("OPTIONS", "tel:+441632960001", "Max-Forwards: 5\r\n", "SIP/2.0 480");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("proxy");
+    TCase *tc = tcase_create("proxy");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, in_dialog_responses_lose_identity_headers);
+    tcase_add_test(tc, method_for_the_edge_itself_is_405_with_allow);
+    tcase_add_test(tc, no_user_part_elsewhere_is_404);
+    tcase_add_test(tc, exhausted_max_forwards_is_483);
+    tcase_add_test(tc, user_without_registration_is_480);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
