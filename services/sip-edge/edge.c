@@ -23,6 +23,7 @@
 #include <sofia-sip/tport_tag.h>
 
 #include "common/log.h"
+#include "common/sutimer.h"
 #include "services/sip-edge/proxy.h"
 #include "services/sip-edge/registrar.h"
 #include "services/sip-edge/reuseport.h"
@@ -272,7 +273,7 @@ static void start_stats(rw_edge_t *self, su_root_t *root, rw_metrics_t *m)
         return;
     self->g_irq = rw_metrics_gauge(m, "transactions{side=\"server\"}", "SIP transactions NTA holds (server: requests received; client: requests sent)");
     self->g_orq = rw_metrics_gauge(m, "transactions{side=\"client\"}", "SIP transactions NTA holds (server: requests received; client: requests sent)");
-    self->stats = su_timer_create(su_root_task(root), 1000);
+    self->stats = rw_sutimer_lazy(root, 1000);
     if (self->stats)
         su_timer_run(self->stats, on_stats, (su_timer_arg_t *) self);
 }

@@ -13,6 +13,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/redis_script.h"
+#include "common/sutimer.h"
 #include "services/sip-edge/ttlmap.h"
 
 #define CACHE_CAP 65536
@@ -527,7 +528,7 @@ rw_location_t *rw_location_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t
     l->root = root;
     l->redis = redis;
     l->cache = rw_ttlmap_new(sizeof(cached_t), CACHE_CAP);
-    l->sweep = su_timer_create(su_root_task(root), SWEEP_MS);
+    l->sweep = rw_sutimer_lazy(root, SWEEP_MS);
     l->update = rw_redis_script_new(UPDATE_SCRIPT);
     if (!l->cache || !l->sweep || !l->update || su_timer_set_for_ever(l->sweep, on_sweep, (su_timer_arg_t *) l) < 0) {
         rw_location_destroy(&l);
