@@ -144,13 +144,7 @@ void rw_bus_watch_kick(rw_bus_watch_t *w)
     if (loop->kick_armed)
         return;
     if (su_timer_set_interval(loop->kick, on_kick, loop, 0) == 0)
-        loop->kick_armed = 1;
-    else {            /* no timer: check now */
-        w->kicked = 0;
-        loop->depth++;
-        drain(w);
-        leave(loop);
-    }
+        loop->kick_armed = 1;   /* if not, the next kick or the sweep checks it */
 }
 
 static rw_bus_loop_t *loop_for(su_root_t *root)

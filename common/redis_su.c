@@ -1,5 +1,5 @@
 /* common/redis_su.c — the hiredis event adapter for su_root (see redis_su.h).
- * Writes are batched: once connected, hiredis' request for a write event arms a 0 ms timer
+ * Writes are batched: once connected, hiredis' request for a write event arms a timer due at once
  * instead of registering for EPOLLOUT, so every command issued in one loop turn leaves in
  * one write() before the loop sleeps, with no epoll_ctl pair and no extra wake per command.
  * Only when that write is partial (the socket is full), or while connecting, does the
@@ -54,8 +54,6 @@ static void on_flush(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
     (void) magic;
     (void) t;
     e->flush_armed = 0;
-    if (e->dead)
-        return;
     e->in_wake = e->flushing = 1;
     redisAsyncHandleWrite(e->ac);
     e->in_wake = e->flushing = 0;
@@ -92,8 +90,10 @@ static void add_write(void *p)
     }
     if (e->flush_armed)
         return;
-    /* Due at once: armed from inside another timer's callback it still runs in the same
-     * pass, before the loop polls (an interval of 0 would count from now and wait a turn). */
+    /* Due at once, and deferrable: Sofia expires the ordinary timers, then the deferrable
+     * ones, then polls, so armed from any callback (a socket's, an ordinary or a lazy timer's)
+     * the flush still runs before the loop sleeps. (An interval of 0 would count from now and
+     * wait a turn; an ordinary timer armed from a lazy one would wait for the next wake.) */
     static const su_time_t due = { 0, 0 };
     if (su_timer_set_at(e->flush, on_flush, (su_wakeup_arg_t *) e, due) == 0)
         e->flush_armed = 1;
@@ -122,7 +122,8 @@ int rw_redis_su_attach(su_root_t *root, redisAsyncContext *ac)
 
     if (!root || !ac || ac->ev.data || !(e = calloc(1, sizeof *e)))
         return REDIS_ERR;
-    if (!(e->flush = su_timer_create(su_root_task(root), 0))) {
+    if (!(e->flush = su_timer_create(su_root_task(root), 0)) || su_timer_deferrable(e->flush, 1) != 0) {
+        su_timer_destroy(e->flush);
         free(e);
         return REDIS_ERR;
     }

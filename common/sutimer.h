@@ -5,7 +5,8 @@
  * when the loop wakes at or after its time, and the loop wakes at least every
  * RW_SUTIMER_SLACK_MS (the root's max_defer, lowered to that once). So it may run up to
  * that late. Safety nets, polls, keep-alives and timeouts of 100 ms and more use these;
- * timers due at once (kicks) and protocol timers stay ordinary. */
+ * protocol timers stay ordinary. (A deferrable timer due at once runs before the loop sleeps
+ * even when armed from another timer: common/redis_su.c's flush relies on it.) */
 #ifndef RW_SUTIMER_H
 #define RW_SUTIMER_H
 

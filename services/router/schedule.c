@@ -10,16 +10,11 @@
 
 static char current_tz[64];          /* zone TZ is set to (documented: single-threaded) */
 
-int rw_schedule_zone_exists(const char *tz)
-{
-    return rw_dir_zone_exists(tz);   /* the same check the directory makes on save */
-}
-
 int rw_schedule_local(const char *tz, uint64_t time_ms, rw_local_time_t *out)
 {
     static const char *const days[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
     /* current_tz only ever holds a zone that exists (or UTC): no file check for it again */
-    int ok = (tz && tz[0] && !strcmp(tz, current_tz)) || rw_schedule_zone_exists(tz);
+    int ok = (tz && tz[0] && !strcmp(tz, current_tz)) || rw_dir_zone_exists(tz);
     const char *zone = ok ? tz : "UTC";
     time_t t = (time_t) (time_ms / 1000);
     struct tm tm;

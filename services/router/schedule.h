@@ -16,7 +16,5 @@ typedef struct {
 
 /* 0, or RW_EINVAL when the zone is not in the TZ database (out is then UTC). */
 int rw_schedule_local(const char *tz, uint64_t time_ms, rw_local_time_t *out);
-/* Whether a zone name exists in the TZ database (for validation at save time). */
-int rw_schedule_zone_exists(const char *tz);
 
 #endif

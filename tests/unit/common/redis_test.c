@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/redis.h"
+#include "common/sutimer.h"
 #include "tests/harness/proc.h"
 #include "tests/harness/redis_fixture.h"
 
@@ -331,6 +332,50 @@ START_TEST(test_async_large_command_and_commands_from_callbacks_are_written)
 }
 END_TEST
 
+/* A command issued from a lazy (deferrable) timer's callback is written before the loop
+ * sleeps: Sofia runs deferrable timers after computing how long to sleep, so a flush that
+ * waited for the next turn would sleep up to max_defer (3 s here) with the command unsent. */
+typedef struct {
+    rw_aredis_t *a;
+    int answered;
+} lazy_t;
+
+static void on_lazy_pong(void *arg, redisReply *r)
+{
+    lazy_t *lz = arg;
+    lz->answered = r && r->type == REDIS_REPLY_STATUS;
+    su_root_break(root);
+}
+
+static void on_lazy(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    lazy_t *lz = (lazy_t *) arg;
+    (void) m;
+    (void) t;
+    if (rw_aredis_command(lz->a, on_lazy_pong, lz, "PING") != 0)
+        su_root_break(root);
+}
+
+START_TEST(test_async_command_from_a_lazy_timer_is_written_before_the_loop_sleeps)
+{
+    rw_redis_opts_t o = opts_for(fx.port);
+    rw_aredis_t *a = connected_aredis(&o, NULL);
+    lazy_t lz = { .a = a };
+    su_timer_t *t = rw_sutimer_lazy(root, 0);
+    ck_assert_ptr_nonnull(t);
+    su_root_set_max_defer(root, 3000);
+    ck_assert_int_eq(su_timer_set_interval(t, on_lazy, (su_timer_arg_t *) &lz, 0), 0);
+    uint64_t t0 = rw_clock_mono_ms();
+    su_root_run(root);
+    uint64_t took = rw_clock_mono_ms() - t0;
+    su_root_set_max_defer(root, RW_SUTIMER_SLACK_MS);
+    su_timer_destroy(t);
+    rw_aredis_destroy(&a);
+    ck_assert(lz.answered);
+    ck_assert_msg(took < 1000, "PING from a lazy timer answered after %llu ms", (unsigned long long) took);
+}
+END_TEST
+
 START_TEST(test_async_stopped_server_fails_pending_after_command_timeout)
 {
     rw_redis_opts_t o = opts_for(fx.port);
@@ -613,6 +658,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup_redis, teardown_redis);
     tcase_add_test(tc, test_async_answers_1000_pipelined_incrs_in_order);
     tcase_add_test(tc, test_async_large_command_and_commands_from_callbacks_are_written);
+    tcase_add_test(tc, test_async_command_from_a_lazy_timer_is_written_before_the_loop_sleeps);
     tcase_add_test(tc, test_async_stopped_server_fails_pending_after_command_timeout);
     tcase_add_test(tc, test_async_killed_server_fails_pending_and_reconnects_by_itself);
     tcase_add_test(tc, test_async_destroy_calls_every_pending_callback_with_null);

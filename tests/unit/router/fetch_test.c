@@ -296,9 +296,12 @@ static int fetch_from(const char *number, const char *caller_ext)
 
 START_TEST(test_a_calling_colleagues_public_number_is_read)
 {
-    add_user("alice", "+441632960001", RING);
+    add_user("alice", "+441632960001", RING);        /* no rule reads the caller's number */
     cmd("HSET rw:user:bob id bob ext 2002 number +441632960002");
     cmd("SET rw:num:2002 bob");
+    ck_assert_int_eq(fetch_from("+441632960001", "2002"), 0);
+    ck_assert_str_eq(user.caller_number, "");                  /* so it is not looked up */
+    add_user("alice", "+441632960001", TWO);          /* a pinned rule with "callers" */
     ck_assert_int_eq(fetch_from("+441632960001", "2002"), 0);
     ck_assert_str_eq(user.caller_number, "+441632960002");
     ck_assert_int_eq(fetch_from("+441632960001", "2999"), 0);     /* nobody's extension */
