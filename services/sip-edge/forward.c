@@ -13,9 +13,11 @@
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 
+#include "common/clock.h"
 #include "common/e164.h"
 #include "common/err.h"
 #include "common/redis_script.h"
+#include "common/sutimer.h"
 #include "services/sip-edge/plan_exec.h"
 
 typedef struct req req_t;
@@ -33,7 +35,8 @@ struct req {
     nta_incoming_t *irq;
     msg_t *req;                   /* as received, our Route removed, Max-Forwards decremented */
     int wait;
-    int replied;
+    uint64_t t0;                  /* received (rw_clock_mono_ms) */
+    su_timer_t *hold;             /* no final response: kept until the caller's transaction is over */
     int best;                     /* best final failure so far (0: none) */
     msg_t *best_msg;              /* its response, our Via removed */
     unsigned n_legs, n_open;      /* legs sent, legs without a final response */
@@ -42,6 +45,7 @@ struct req {
 };
 
 struct rw_forward {
+    su_root_t *root;
     nta_agent_t *nta;
     rw_edge_t *edge;
     rw_auth_t *auth;
@@ -81,6 +85,8 @@ static void req_free(req_t *r)
             nta_outgoing_destroy(r->legs[i].orq);   /* NTA finishes it and drops its answer */
     if (r->irq)
         nta_incoming_destroy(r->irq);
+    if (r->hold)
+        su_timer_destroy(r->hold);
     msg_destroy(r->req);
     msg_destroy(r->best_msg);
     free(r);
@@ -89,10 +95,8 @@ static void req_free(req_t *r)
 /* Our own final answer (a 503 with Retry-After, as the registrar's), then the request is gone. */
 static void answer(req_t *r, int status)
 {
-    if (!r->replied)
-        nta_incoming_treply(r->irq, status, sip_status_phrase(status),
-                            TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR("5")), TAG_END());
-    r->replied = 1;
+    nta_incoming_treply(r->irq, status, sip_status_phrase(status),
+                        TAG_IF(status == 503, SIPTAG_RETRY_AFTER_STR("5")), TAG_END());
     req_free(r);
 }
 
@@ -111,17 +115,38 @@ static int rank(int st)
     return st < 500 ? 3 : 2;
 }
 
+/* The silent end of a request that gets no final response (answer_best). */
+static void on_hold(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void) m;
+    (void) t;
+    answer((req_t *) arg, 408);
+}
+
 /* Every leg is final and none said 2xx: the best failure goes to the caller (a 503 as 500,
- * 16.7 step 6: it is about the next hop, not us), 408 when nothing came back. */
+ * 16.7 step 6: it is about the next hop, not us). A 408 (every leg timed out, or said 408) is
+ * never sent (RFC 4320: no 408 to a non-INVITE request; no final response at all).
+ * nta_incoming_destroy() would answer the unanswered transaction 500; NTA's own 408 to a
+ * non-INVITE request is recorded and not sent (the agent does not set NTATAG_PASS_408), but it
+ * is sent again for every retransmission of the request while the transaction lingers (timer
+ * J). So the transaction stays unanswered (NTA absorbs the retransmissions) until the caller's
+ * has surely expired, RW_FORWARD_HOLD_MS after the request came, and ends with that 408. */
 static void answer_best(req_t *r)
 {
-    if (r->best == 503 || !r->best) {
-        answer(r, r->best ? 500 : 408);
+    if (r->best == 408) {
+        uint64_t now = rw_clock_mono_ms(), end = r->t0 + RW_FORWARD_HOLD_MS;
+        su_duration_t left = now < end ? (su_duration_t) (end - now) : 0;
+        if (!left || !(r->hold = rw_sutimer_lazy(r->fw->root, left))
+            || su_timer_set(r->hold, on_hold, (su_timer_arg_t *) r) != 0)
+            answer(r, 408);
+        return;
+    }
+    if (r->best == 503) {
+        answer(r, 500);
         return;
     }
     rw_exec_relay_response(r->irq, r->best_msg, r->best);
     r->best_msg = NULL;
-    r->replied = 1;
     req_free(r);
 }
 
@@ -143,23 +168,21 @@ static int on_leg(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t 
     leg_t *l = (leg_t *) magic;
     req_t *r = l->r;
     int st = sip && sip->sip_status ? sip->sip_status->st_status : 408;
-    if (st == 100)                /* a request answered is freed: its legs call no more */
+    if (st < 200)                 /* RFC 4320: no provisional goes to a non-INVITE's caller */
         return 0;
     msg_t *rsp = nta_outgoing_getresponse(orq);
     sip_t *rs = sip_object(rsp);
     if (rs && rs->sip_via)
         sip_header_remove(rsp, rs, (sip_header_t *) rs->sip_via);
-    if (st < 200) {               /* 16.7 step 5: provisionals go on at once */
-        rw_exec_relay_response(r->irq, rsp, st);
-        return 0;
-    }
     nta_outgoing_destroy(orq);
     l->orq = NULL;
     r->n_open--;
-    if (st < 300 && !r->replied) {   /* the first 2xx goes on at once; later ones are dropped */
+    if (st < 300) {               /* the first 2xx goes on at once and ends the request */
         rw_exec_relay_response(r->irq, rsp, st);
-        r->replied = 1;
-    } else if (st >= 300 && (!r->best || rank(st) > rank(r->best))) {
+        req_free(r);              /* the legs still open are NTA's to finish, they call no more */
+        return 0;
+    }
+    if (!r->best || rank(st) > rank(r->best)) {
         r->best = st;
         msg_destroy(r->best_msg);
         r->best_msg = rsp;
@@ -167,9 +190,7 @@ static int on_leg(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t 
         add_challenges(r, rsp, st);
         msg_destroy(rsp);
     }
-    if (r->replied)
-        req_free(r);              /* the legs still open are NTA's to finish */
-    else if (!r->n_open)
+    if (!r->n_open)
         answer_best(r);
     return 0;
 }
@@ -271,13 +292,10 @@ static void on_auth(void *arg, rw_auth_result_t res, const char *ext, const char
     (void) user_id;
     r->wait = W_NONE;
     if (res != RW_AUTH_OK || !r->fw) {
-        r->replied = 1;           /* auth answered the caller, or the module is gone */
-        req_free(r);
+        req_free(r);              /* auth answered the caller, or the module is gone */
         return;
     }
-    sip_t *s = sip_object(r->req);
-    while (s->sip_proxy_authorization)   /* our credentials go no further */
-        sip_header_remove(r->req, s, (sip_header_t *) s->sip_proxy_authorization);
+    rw_exec_strip_credentials(r->req, sip_object(r->req));
     lookup_user(r);
 }
 
@@ -291,13 +309,14 @@ int rw_forward_request(rw_forward_t *fw, nta_incoming_t *irq, const sip_t *sip)
     req_t *r = calloc(1, sizeof *r);
     if (!r)
         return 500;
+    r->t0 = rw_clock_mono_ms();
     r->req = nta_incoming_getrequest(irq);
     sip_t *s = sip_object(r->req);
     int rc = s ? rw_sipcheck_prepare_forward(rw_edge_self(fw->edge), r->req, s) : RW_ENOMEM;
-    if (rc != 0) {
+    if (rc != 0) {                /* no memory: Max-Forwards 0 was answered 483 before */
         msg_destroy(r->req);
         free(r);
-        return rc == RW_ERANGE ? 483 : 500;
+        return 500;
     }
     snprintf(r->user, sizeof r->user, "%s", ru->url_user);
     su_addrinfo_t *ai = msg_addrinfo(r->req);
@@ -323,23 +342,19 @@ int rw_forward_request(rw_forward_t *fw, nta_incoming_t *irq, const sip_t *sip)
 
 int rw_forward_find(const rw_forward_t *fw, const sip_t *sip)
 {
-    for (const req_t *r = fw->live; r; r = r->next) {
-        const sip_t *o = sip_object(r->req);
-        if (o && o->sip_call_id && o->sip_cseq && o->sip_from && sip->sip_from && sip->sip_cseq
-            && !strcmp(o->sip_call_id->i_id, sip->sip_call_id->i_id)
-            && o->sip_cseq->cs_seq == sip->sip_cseq->cs_seq
-            && !strcmp(o->sip_from->a_tag ? o->sip_from->a_tag : "", sip->sip_from->a_tag ? sip->sip_from->a_tag : ""))
+    for (const req_t *r = fw->live; r; r = r->next)
+        if (rw_exec_same_request(sip_object(r->req), sip))
             return 1;
-    }
     return 0;
 }
 
-rw_forward_t *rw_forward_new(rw_edge_t *edge, rw_auth_t *auth, rw_location_t *loc, rw_aredis_t *redis,
-                             const rw_peers_t *peers, const char *realm, rw_metrics_t *m)
+rw_forward_t *rw_forward_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_location_t *loc,
+                             rw_aredis_t *redis, const rw_peers_t *peers, const char *realm, rw_metrics_t *m)
 {
     rw_forward_t *fw = calloc(1, sizeof *fw);
-    if (!fw || !edge)
+    if (!fw || !root || !edge)
         goto fail;
+    fw->root = root;
     fw->nta = rw_edge_agent(edge);
     fw->edge = edge;
     fw->auth = auth;
@@ -365,9 +380,7 @@ void rw_forward_destroy(rw_forward_t **pself)
         return;
     while (fw->live) {
         req_t *r = fw->live;
-        if (!r->replied)
-            nta_incoming_treply(r->irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
-        r->replied = 1;
+        nta_incoming_treply(r->irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
         if (r->wait == W_NONE) {
             req_free(r);
             continue;

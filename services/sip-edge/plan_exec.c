@@ -48,6 +48,12 @@ void rw_exec_strip_identity(msg_t *msg, sip_t *sip)
     }
 }
 
+void rw_exec_strip_credentials(msg_t *msg, sip_t *sip)
+{
+    while (sip->sip_proxy_authorization)
+        sip_header_remove(msg, sip, (sip_header_t *) sip->sip_proxy_authorization);
+}
+
 void rw_exec_relay_response(nta_incoming_t *irq, msg_t *rsp, int status)
 {
     sip_t *rs = sip_object(rsp);
@@ -427,13 +433,20 @@ void rw_exec_abort_all(rw_exec_env_t *env)
 
 int rw_exec_find(const rw_exec_env_t *env, const sip_t *sip)
 {
-    for (const rw_exec_t *ex = env->live; ex; ex = ex->next) {
-        const sip_t *o = sip_object(ex->req);
-        if (o && o->sip_call_id && o->sip_cseq && o->sip_from && sip->sip_from
-            && !strcmp(o->sip_call_id->i_id, sip->sip_call_id->i_id)
-            && o->sip_cseq->cs_seq == sip->sip_cseq->cs_seq
-            && !strcmp(o->sip_from->a_tag ? o->sip_from->a_tag : "", sip->sip_from->a_tag ? sip->sip_from->a_tag : ""))
+    for (const rw_exec_t *ex = env->live; ex; ex = ex->next)
+        if (rw_exec_same_request(sip_object(ex->req), sip))
             return 1;
-    }
     return 0;
+}
+
+int rw_exec_same_request(const sip_t *a, const sip_t *b)
+{
+    const char *ta, *tb;
+    if (!a || !b || !a->sip_call_id || !b->sip_call_id || !a->sip_cseq || !b->sip_cseq || !a->sip_from
+        || !b->sip_from)
+        return 0;
+    ta = a->sip_from->a_tag ? a->sip_from->a_tag : "";
+    tb = b->sip_from->a_tag ? b->sip_from->a_tag : "";
+    return !strcmp(a->sip_call_id->i_id, b->sip_call_id->i_id) && a->sip_cseq->cs_seq == b->sip_cseq->cs_seq
+           && !strcmp(ta, tb);
 }

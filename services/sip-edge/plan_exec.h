@@ -63,6 +63,9 @@ void rw_exec_publish(rw_exec_env_t *env, const char *type, const rw_ev_call_t *e
                      const char *reason);
 /* Remove our identity headers that could reveal a private target from a response. */
 void rw_exec_strip_identity(msg_t *msg, sip_t *sip);
+/* Remove the caller's credentials (every Proxy-Authorization) from a request the edge has
+ * authenticated: they go no further than the edge. */
+void rw_exec_strip_credentials(msg_t *msg, sip_t *sip);
 /* Relays a response (takes rsp, our Via already removed; may be NULL) on irq without the
  * identity headers above: every response the proxy relays goes through here. A response with
  * no Via left (one NTA made itself, a 408) cannot be relayed: irq is answered status instead. */
@@ -72,5 +75,8 @@ void rw_exec_relay_response(nta_incoming_t *irq, msg_t *rsp, int status);
 msg_t *rw_exec_retarget(msg_t *req, const char *uri, const char *path);
 /* 1 when a call with this Call-ID, From tag and CSeq is in progress (loop detection). */
 int rw_exec_find(const rw_exec_env_t *env, const sip_t *sip);
+/* 1 when a and b (either may be NULL: 0) have the same Call-ID, CSeq number and From tag (an
+ * absent tag matching an absent one): the same request, for loop detection. */
+int rw_exec_same_request(const sip_t *a, const sip_t *b);
 
 #endif

@@ -68,12 +68,6 @@ static int family_of(msg_t *msg)
     return ai && ai->ai_addr ? ai->ai_addr->sa_family : AF_INET;
 }
 
-/* Loose routing and Max-Forwards (sipcheck.h): -1 when Max-Forwards is exhausted or no memory. */
-static int prepare_forward(rw_proxy_t *px, msg_t *msg, sip_t *s)
-{
-    return rw_sipcheck_prepare_forward(rw_edge_self(px->edge), msg, s) == 0 ? 0 : -1;
-}
-
 /* ---- In-dialog requests and strays ------------------------------------------------------ */
 static void fwd_end(fwd_t *f)
 {
@@ -122,9 +116,10 @@ static int in_dialog(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
     sip_t *s = sip_object(msg);
     if (!s)
         return 500;
-    if (prepare_forward(px, msg, s) != 0) {
+    int rc = rw_sipcheck_prepare_forward(rw_edge_self(px->edge), msg, s);
+    if (rc != 0) {
         msg_destroy(msg);
-        return 483;
+        return rc == RW_ERANGE ? 483 : 500;
     }
     if (sip->sip_request->rq_method == sip_method_ack) {
         nta_msg_tsend(px->nta, msg, NULL, TAG_END());
@@ -302,9 +297,7 @@ static void on_auth(void *arg, rw_auth_result_t res, const char *ext, const char
     if (res != RW_AUTH_OK)
         p->done = 1;              /* auth answered the caller */
     else if (p->px && !p->done) {
-        sip_t *s = sip_object(p->req);
-        while (s->sip_proxy_authorization)
-            sip_header_remove(p->req, s, (sip_header_t *) s->sip_proxy_authorization);
+        rw_exec_strip_credentials(p->req, sip_object(p->req));
         snprintf(p->rq.caller, sizeof p->rq.caller, "%s", ext);
         snprintf(p->ev.from, sizeof p->ev.from, "%s", ext);
         route(p);
@@ -384,7 +377,7 @@ static int initial_invite(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
     nta_incoming_bind(irq, on_cancel_pending, (nta_incoming_magic_t *) p);
     su_addrinfo_t *ai = p->req ? msg_addrinfo(p->req) : NULL;
     p->peer = ai ? rw_peers_match(px->env.peers, ai->ai_addr) : NULL;
-    if (!p->req || prepare_forward(px, p->req, sip_object(p->req)) != 0)
+    if (!p->req || rw_sipcheck_prepare_forward(rw_edge_self(px->edge), p->req, sip_object(p->req)) != 0)
         pending_answer(p, SIP_500_INTERNAL_SERVER_ERROR, "internal");
     else {
         fill_request(p, sip);
@@ -473,7 +466,7 @@ rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_l
                                .router = router, .deadline_ms = px->deadline_ms, .fb = fb,
                                .edge = edge };
     px->env.branches = rw_branches_new(root, px->nta, BRANCHES_MAX, 0, 0);
-    px->ood = rw_forward_new(edge, auth, loc, opts->redis, opts->peers, px->realm, m);
+    px->ood = rw_forward_new(root, edge, auth, loc, opts->redis, opts->peers, px->realm, m);
     if (!px->env.branches || !px->ood)
         goto fail;
     if (m) {

@@ -65,7 +65,7 @@ int rw_sipcheck_prepare_forward(const rw_sipcheck_self_t *me, msg_t *msg, sip_t 
 
 /* Methods the edge answers or forwards (OPTIONS to the edge: Allow). */
 #define RW_SIPCHECK_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, PRACK, " \
-                          "MESSAGE, SUBSCRIBE, NOTIFY, REFER"
+                          "MESSAGE, SUBSCRIBE, NOTIFY, REFER, PUBLISH"
 /* Methods the edge itself implements as the final recipient (405 to a request for the edge). */
 #define RW_SIPCHECK_ALLOW_SELF "OPTIONS, REGISTER"
 #define RW_SIPCHECK_SUPPORTED "path"

@@ -4,7 +4,8 @@
  * provisional and final, reach the caller without identity headers; out-of-dialog requests other
  * than INVITE get 405 with Allow for the edge itself, 404 without a user part elsewhere, 483 at
  * Max-Forwards 0, 480 for a user with no registration (Redis away: the user part taken as an
- * extension, the location store's memory copy empty). */
+ * extension, the location store's memory copy empty); forwarded to a registered device, no
+ * provisional reaches the caller and a 408 (RFC 4320) no answer at all. */
 #include <check.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -21,11 +22,14 @@
 #include "services/sip-edge/location.h"
 #include "services/sip-edge/proxy.h"
 #include "tests/harness/proc.h"
+#include "tests/harness/redis_fixture.h"
 
 static su_root_t *root;
 static rw_edge_t *edge;
 static rw_proxy_t *proxy;
 static rw_location_t *loc;
+static rw_redis_fixture_t fx;     /* the forwarding tests' location store (fx.pid 0: memory only) */
+static rw_aredis_t *redis;
 static rw_peers_t peers;
 static int caller, device;        /* raw sockets */
 static unsigned edge_port, caller_port, device_port;
@@ -55,7 +59,17 @@ static void setup(void)
     rw_edge_opts_t eo = { "127.0.0.1", "", edge_port, "udp", 65536, "ringway.local", NULL, 0, 0, -1, 0, NULL };
     edge = rw_edge_new(root, &eo);
     ck_assert_ptr_nonnull(edge);
-    loc = rw_location_new(root, NULL, NULL);
+    if (fx.pid) {
+        rw_redis_opts_t o = { .host = "127.0.0.1", .port = fx.port, .command_timeout_ms = 300,
+                              .backoff_max_ms = 200 };
+        redis = rw_aredis_new(root, &o);
+        uint64_t end = rw_clock_mono_ms() + 3000;
+        while (!rw_aredis_connected(redis) && rw_clock_mono_ms() < end)
+            su_root_step(root, 10);
+        ck_assert(rw_aredis_connected(redis));
+        rw_aredis_command(redis, NULL, NULL, "FLUSHALL");
+    }
+    loc = rw_location_new(root, redis, NULL);
     ck_assert_ptr_nonnull(loc);
     rw_proxy_opts_t po = { "ringway.local", "", 150, &peers, NULL };
     proxy = rw_proxy_new(root, edge, NULL, loc, NULL, NULL, NULL, NULL, &po);
@@ -68,6 +82,7 @@ static void teardown(void)
     rw_edge_set_handlers(edge, NULL, NULL);
     rw_proxy_destroy(&proxy);
     rw_location_destroy(&loc);
+    rw_aredis_destroy(&redis);
     rw_edge_destroy(&edge);
     su_root_destroy(root);
     close(caller);
@@ -222,6 +237,80 @@ START_TEST(user_without_registration_is_480)
 }
 END_TEST
 
+static void on_updated(void *arg, int status, const rw_binding_t *live, size_t n_live,
+                       const rw_location_gone_t *gone, size_t n_gone)
+{
+    (void) live;
+    (void) gone;
+    (void) n_gone;
+    *(int *) arg = status == 0 && n_live == 1 ? 1 : -1;
+}
+
+static void setup_redis(void)
+{
+    ck_assert_int_eq(rw_redis_fixture_start(&fx), 0);
+}
+
+static void teardown_redis(void)
+{
+    rw_redis_fixture_stop(&fx);
+}
+
+/* 2001 registered at the device socket. */
+static void register_device(void)
+{
+    rw_binding_t b;
+    int done = 0;
+    memset(&b, 0, sizeof b);
+    snprintf(b.aor, sizeof b.aor, "sip:2001@ringway.local");
+    snprintf(b.contact, sizeof b.contact, "sip:2001@127.0.0.1:%u", device_port);
+    b.q = 1.0f;
+    b.expires_ms = rw_clock_wall_ms() + 60000;
+    ck_assert_int_eq(rw_location_update(loc, b.aor, 0, &b, 1, 0, on_updated, &done), 0);
+    uint64_t end = rw_clock_mono_ms() + 3000 * rw_proc_wrap_scale();
+    while (!done && rw_clock_mono_ms() < end)
+        su_root_step(root, 5);
+    ck_assert_int_eq(done, 1);
+}
+
+static const char *const message_2001 =
+    "MESSAGE sip:2001@ringway.local SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKfwd%s;rport\r\n"
+    "From: <sip:3000@ringway.local>;tag=f%s\r\nTo: <sip:2001@ringway.local>\r\nCall-ID: fwd-%s\r\n"
+    "CSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+
+/* RFC 4320: a forwarded non-INVITE request's caller gets no provisional, only the final answer. */
+START_TEST(forwarded_request_relays_no_provisional)
+{
+    char req[1024], request[8192];
+    register_device();
+    snprintf(req, sizeof req, message_2001, caller_port, "p", "p", "p");
+    send_to(caller, edge_port, req);
+    ck_assert_msg(recv_on(device, "MESSAGE sip:2001@127.0.0.1", 3000), "not forwarded: %.80s", got);
+    memcpy(request, got, sizeof request);
+    device_answer(180);
+    memcpy(got, request, sizeof got);
+    device_answer(200);
+    ck_assert(recv_on(caller, "SIP/2.0 ", 3000));
+    ck_assert_msg(!strncmp(got, "SIP/2.0 200", 11), "first answer: %.40s", got);
+}
+END_TEST
+
+/* RFC 4320: no 408 to a non-INVITE request; a request whose only answer is 408 gets none at all,
+ * nor anything for its retransmissions (held until the caller's transaction is over). */
+START_TEST(forwarded_request_gets_no_408)
+{
+    char req[1024];
+    register_device();
+    snprintf(req, sizeof req, message_2001, caller_port, "t", "t", "t");
+    send_to(caller, edge_port, req);
+    ck_assert_msg(recv_on(device, "MESSAGE sip:2001@127.0.0.1", 3000), "not forwarded: %.80s", got);
+    device_answer(408);
+    ck_assert_msg(!recv_on(caller, "SIP/2.0 ", 1000), "answered: %.40s", got);
+    send_to(caller, edge_port, req);                  /* a retransmission */
+    ck_assert_msg(!recv_on(caller, "SIP/2.0 ", 1000), "retransmission answered: %.40s", got);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("proxy");
@@ -233,6 +322,13 @@ int main(void)
     tcase_add_test(tc, exhausted_max_forwards_is_483);
     tcase_add_test(tc, user_without_registration_is_480);
     suite_add_tcase(s, tc);
+    TCase *fwd = tcase_create("forward");                  /* bindings in a real Redis */
+    tcase_add_unchecked_fixture(fwd, setup_redis, teardown_redis);
+    tcase_add_checked_fixture(fwd, setup, teardown);
+    tcase_set_timeout(fwd, 20);
+    tcase_add_test(fwd, forwarded_request_relays_no_provisional);
+    tcase_add_test(fwd, forwarded_request_gets_no_408);
+    suite_add_tcase(s, fwd);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
     int failed = srunner_ntests_failed(sr);
