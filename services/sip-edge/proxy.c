@@ -86,8 +86,8 @@ static int on_fwd(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t 
 {
     fwd_t *f = (fwd_t *) magic;
     int st = sip && sip->sip_status ? sip->sip_status->st_status : 408;
-    if (st == 100)
-        return 0;
+    if (st == 100 || (st < 200 && nta_incoming_method(f->irq) != sip_method_invite))
+        return 0;    /* RFC 4320: no provisional answers a non-INVITE (a BYE, an INFO) */
     msg_t *rsp = nta_outgoing_getresponse(orq);
     sip_t *rs = sip_object(rsp);
     if (rs && rs->sip_via)

@@ -189,6 +189,27 @@ START_TEST(in_dialog_responses_lose_identity_headers)
 }
 END_TEST
 
+/* RFC 4320: a provisional never answers a non-INVITE, also inside a dialog. */
+START_TEST(in_dialog_info_relays_no_provisional)
+{
+    char req[2048];
+    snprintf(req, sizeof req,
+             "INFO sip:bob@127.0.0.1:%u SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKinfo1;rport\r\n"
+             "Route: <sip:127.0.0.1:%u;lr>\r\nFrom: <sip:alice@ringway.local>;tag=a1\r\n"
+             "To: <sip:bob@ringway.local>;tag=b1\r\nCall-ID: proxy-test-info\r\nCSeq: 3 INFO\r\n"
+             "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n", device_port, caller_port, edge_port);
+    send_to(caller, edge_port, req);
+    ck_assert(recv_on(device, "INFO sip:bob@", 3000));
+    char info[8192];
+    memcpy(info, got, sizeof info);
+    device_answer(180);
+    ck_assert(!recv_on(caller, "SIP/2.0 180", 500));
+    memcpy(got, info, sizeof got);
+    device_answer(200);
+    ck_assert(recv_on(caller, "SIP/2.0 200", 3000));
+}
+END_TEST
+
 /* A request from the peer; the status line the caller gets back (into got). */
 static void ask(const char *method, const char *ruri, const char *extra, const char *expect)
 {
@@ -317,6 +338,7 @@ int main(void)
     TCase *tc = tcase_create("proxy");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, in_dialog_responses_lose_identity_headers);
+    tcase_add_test(tc, in_dialog_info_relays_no_provisional);
     tcase_add_test(tc, method_for_the_edge_itself_is_405_with_allow);
     tcase_add_test(tc, no_user_part_elsewhere_is_404);
     tcase_add_test(tc, exhausted_max_forwards_is_483);
