@@ -1,4 +1,5 @@
-# tests/harness/wrap.sh — sourced by the shell integration tests that start Ringway services:
+# tests/harness/wrap.sh — sourced by the shell integration tests: check() and a private
+# redis-server (rw_redis_start) for all of them, and for those that start Ringway services
 # the shell side of RINGWAY_WRAP (tests/harness/proc.c is the C side). With
 # RINGWAY_WRAP="valgrind --error-exitcode=99 ..." (`make valgrind`) every service a test starts
 # runs as "${RW_WRAP[@]}" SERVICE ..., its waits are RW_SCALE times longer (default 10,
@@ -75,4 +76,26 @@ rw_valgrind_clean() {
     return 1
   fi
   return 0
+}
+
+# check WHAT COMMAND...: runs COMMAND and counts it in pass or failed, saying which.
+pass=0; failed=0
+check() {
+  local what=$1; shift
+  if "$@"; then pass=$((pass+1)); echo "ok: $what"; else failed=$((failed+1)); echo "FAIL: $what" >&2; fi
+}
+
+# rw_redis_start PORT DIR: a private redis-server on 127.0.0.1:PORT in the background (no
+# persistence; its log in DIR/redis.log), its pid in RW_REDIS_PID; true once it answers PING
+# (5 s, scaled).
+rw_redis_start() {
+  redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no --dir "$2" \
+    --logfile "$2/redis.log" >/dev/null 2>&1 &
+  RW_REDIS_PID=$!
+  local i n=$(( 50 * RW_SCALE ))
+  for ((i = 0; i < n; i++)); do
+    redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0
+    sleep 0.1
+  done
+  return 1
 }

@@ -6,21 +6,14 @@ set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
 rw=$build/tools/ringway
-pass=0; failed=0
-check() {  # description, command...
-  local what=$1; shift
-  if "$@"; then pass=$((pass+1)); else failed=$((failed+1)); echo "FAIL: $what" >&2; fi
-}
 
 # shellcheck source=tests/harness/wrap.sh
 . "$top/tests/harness/wrap.sh"     # RINGWAY_WRAP (make valgrind): the router runs under it
 port=$("$RINGWAY_FREE_PORT" 1)
 dir=$(mktemp -d)
-redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
-  --logfile "$dir/redis.log" --daemonize no &
-redis=$!
+rw_redis_start "$port" "$dir"
+redis=$RW_REDIS_PID
 trap 'kill $redis 2>/dev/null; wait $redis 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 1 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 export RINGWAY_REDIS_PORT=$port
 
 out=$("$rw" import "$top/compose/demo-directory.json" 2>&1)

@@ -13,8 +13,6 @@ build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
 sc=$top/tests/integration/sip
 bsc=$top/bench/sip
-pass=0; failed=0
-check() { local what=$1; shift; if "$@"; then pass=$((pass+1)); echo "ok: $what"; else failed=$((failed+1)); echo "FAIL: $what" >&2; fi; }
 true_if() { [ "$1" -eq 1 ]; }    # check "what" true_if $(( a == b && c > 0 ))
 
 # shellcheck source=tests/harness/wrap.sh
@@ -32,9 +30,8 @@ trap cleanup EXIT
 keep() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; echo "kept $dir"; }
 [ -n "${KEEP:-}" ] && trap keep EXIT
 
-redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --logfile "$dir/redis.log" &
-pids+=($!)
-for _ in $(seq 1 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+rw_redis_start "$rport" "$dir" || { echo "FAIL: redis-server did not start" >&2; exit 1; }
+pids+=("$RW_REDIS_PID")
 export RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT=$rport
 users=20
 awk -v n=$users 'BEGIN { printf "{ \"realm\": \"ringway.local\", \"users\": [\n"

@@ -9,8 +9,6 @@ src=${RINGWAY_SOURCE_DIR:?}
 edge_bin=$build/services/sip-edge/ringway-sip-edge
 cli=$build/tools/ringway
 sc=$src/tests/integration/sip
-pass=0; failed=0
-check() { local what=$1; shift; if "$@"; then pass=$((pass+1)); echo "ok: $what"; else failed=$((failed+1)); echo "FAIL: $what" >&2; fi; }
 if [ ! -x "$edge_bin" ] || ! command -v sipp >/dev/null; then
   echo "sip_register_test: ringway-sip-edge or sipp missing" >&2; exit 1
 fi
@@ -25,10 +23,8 @@ read -r rport sip1 http1 sip2 http2 ua bua < <("$RINGWAY_FREE_PORT" 7 | tr '\n' 
 secret=test-secret-$$
 realm=ringway.local
 
-redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" \
-  --logfile "$dir/redis.log" >/dev/null 2>&1 &
-pids+=($!)
-for _ in $(seq 1 50); do redis-cli -p "$rport" ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done
+rw_redis_start "$rport" "$dir" || { echo "FAIL: redis-server did not start" >&2; exit 1; }
+pids+=("$RW_REDIS_PID")
 R() { redis-cli -p "$rport" "$@"; }
 
 cat >"$dir/dir.json" <<EOF
