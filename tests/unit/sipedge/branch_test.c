@@ -18,6 +18,7 @@
 
 #include "common/clock.h"
 #include "services/sip-edge/branch.h"
+#include "tests/harness/sipraw.h"
 
 static su_root_t *root;
 static nta_agent_t *nta;
@@ -82,45 +83,17 @@ static void run(int ms)
 /* Runs the loop until the device receives a datagram starting with `start` (into got). */
 static int device_recv(const char *start, int ms)
 {
-    uint64_t end = rw_clock_mono_ms() + (uint64_t) ms;
-    while (rw_clock_mono_ms() < end) {
-        su_root_step(root, 5);
-        struct pollfd p = { dev, POLLIN, 0 };
-        socklen_t len = sizeof from;
-        if (poll(&p, 1, 0) == 1) {
-            ssize_t n = recvfrom(dev, got, sizeof got - 1, 0, (struct sockaddr *) &from, &len);
-            got[n > 0 ? n : 0] = '\0';
-            if (!strncmp(got, start, strlen(start)))
-                return 1;
-        }
-    }
-    return 0;
-}
-
-/* The value of header `name` in a raw message ("" when absent). */
-static void header(const char *raw, const char *name, char *out, size_t len)
-{
-    char key[64];
-    snprintf(key, sizeof key, "\r\n%s:", name);
-    const char *h = strstr(raw, key);
-    out[0] = '\0';
-    if (!h)
-        return;
-    h += strlen(key);
-    while (*h == ' ')
-        h++;
-    size_t n = strcspn(h, "\r\n");
-    snprintf(out, len, "%.*s", (int) (n < len ? n : len - 1), h);
+    return rw_sipraw_await(root, dev, start, ms, got, sizeof got, &from);
 }
 
 static void device_send(int status, const char *cseq_method, int to_tag)
 {
     char via[512], fromh[256], to[256], cid[128], cseq[64], buf[2048];
-    header(invite, "Via", via, sizeof via);
-    header(invite, "From", fromh, sizeof fromh);
-    header(invite, "To", to, sizeof to);
-    header(invite, "Call-ID", cid, sizeof cid);
-    header(invite, "CSeq", cseq, sizeof cseq);
+    rw_sipraw_header(invite, "Via", via, sizeof via);
+    rw_sipraw_header(invite, "From", fromh, sizeof fromh);
+    rw_sipraw_header(invite, "To", to, sizeof to);
+    rw_sipraw_header(invite, "Call-ID", cid, sizeof cid);
+    rw_sipraw_header(invite, "CSeq", cseq, sizeof cseq);
     int n = snprintf(buf, sizeof buf, "SIP/2.0 %d Whatever\r\nVia: %s\r\nVia: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKcaller\r\n"
                      "From: %s\r\nTo: %s%s\r\nCall-ID: %s\r\nCSeq: %d %s\r\nContent-Length: 0\r\n\r\n",
                      status, via, fromh, to, to_tag ? ";tag=dev1" : "", cid, atoi(cseq), cseq_method);
@@ -130,7 +103,7 @@ static void device_send(int status, const char *cseq_method, int to_tag)
 static void branch_of(const char *raw, char *out, size_t len)
 {
     char via[512];
-    header(raw, "Via", via, sizeof via);
+    rw_sipraw_header(raw, "Via", via, sizeof via);
     const char *b = strstr(via, "branch=");
     snprintf(out, len, "%.*s", b ? (int) strcspn(b + 7, ";, ") : 0, b ? b + 7 : "");
 }
@@ -195,16 +168,16 @@ static void assert_same_transaction(const char *method, int to_tag)
     ck_assert_str_eq(a, b);
     ck_assert_ptr_null(strstr(got, "z9hG4bKcaller"));             /* only our Via */
     snprintf(want, sizeof want, "7 %s", method);
-    header(got, "CSeq", have, sizeof have);
+    rw_sipraw_header(got, "CSeq", have, sizeof have);
     ck_assert_str_eq(have, want);
-    header(got, "Call-ID", have, sizeof have);
+    rw_sipraw_header(got, "Call-ID", have, sizeof have);
     ck_assert_str_eq(have, "branch-test-1");
-    header(got, "Route", a, sizeof a);
-    header(invite, "Route", b, sizeof b);
+    rw_sipraw_header(got, "Route", a, sizeof a);
+    rw_sipraw_header(invite, "Route", b, sizeof b);
     ck_assert_str_eq(a, b);
-    header(got, "To", have, sizeof have);
+    rw_sipraw_header(got, "To", have, sizeof have);
     ck_assert_int_eq(strstr(have, "tag=dev1") != NULL, to_tag);
-    header(got, "From", have, sizeof have);
+    rw_sipraw_header(got, "From", have, sizeof have);
     ck_assert_ptr_nonnull(strstr(have, "tag=a1"));
 }
 

@@ -23,6 +23,7 @@
 #include "services/sip-edge/proxy.h"
 #include "tests/harness/proc.h"
 #include "tests/harness/redis_fixture.h"
+#include "tests/harness/sipraw.h"
 
 static su_root_t *root;
 static rw_edge_t *edge;
@@ -101,34 +102,7 @@ static void send_to(int fd, unsigned port, const char *text)
 /* Runs the loop until fd receives a datagram starting with `start` (into got). */
 static int recv_on(int fd, const char *start, int ms)
 {
-    uint64_t end = rw_clock_mono_ms() + (uint64_t) (ms * (int) rw_proc_wrap_scale());
-    while (rw_clock_mono_ms() < end) {
-        su_root_step(root, 5);
-        struct pollfd p = { fd, POLLIN, 0 };
-        if (poll(&p, 1, 0) == 1) {
-            ssize_t n = recv(fd, got, sizeof got - 1, 0);
-            got[n > 0 ? n : 0] = '\0';
-            if (!strncmp(got, start, strlen(start)))
-                return 1;
-        }
-    }
-    return 0;
-}
-
-/* The value of header `name` in a raw message ("" when absent): the first one. */
-static void header(const char *raw, const char *name, char *out, size_t len)
-{
-    char key[64];
-    snprintf(key, sizeof key, "\r\n%s:", name);
-    const char *h = strcasestr(raw, key);
-    out[0] = '\0';
-    if (!h)
-        return;
-    h += strlen(key);
-    while (*h == ' ')
-        h++;
-    size_t n = strcspn(h, "\r\n");
-    snprintf(out, len, "%.*s", (int) (n < len ? n : len - 1), h);
+    return rw_sipraw_await(root, fd, start, ms, got, sizeof got, NULL);
 }
 
 /* The device answers the request in got (both Vias kept) with status and identity headers. */
@@ -142,10 +116,10 @@ static void device_answer(int status)
         off += (size_t) snprintf(via + off, sizeof via - off, "%.*s\r\n", (int) n, p + 2);
         p += 2;
     }
-    header(got, "From", fromh, sizeof fromh);
-    header(got, "To", to, sizeof to);
-    header(got, "Call-ID", cid, sizeof cid);
-    header(got, "CSeq", cseq, sizeof cseq);
+    rw_sipraw_header(got, "From", fromh, sizeof fromh);
+    rw_sipraw_header(got, "To", to, sizeof to);
+    rw_sipraw_header(got, "Call-ID", cid, sizeof cid);
+    rw_sipraw_header(got, "CSeq", cseq, sizeof cseq);
     int n = snprintf(buf, sizeof buf, "SIP/2.0 %d Whatever\r\n%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\n"
                      "CSeq: %s\r\nP-Asserted-Identity: <sip:+447700900123@ringway.local>\r\n"
                      "Remote-Party-ID: <sip:+447700900123@ringway.local>\r\nX-Keep: yes\r\n"
@@ -175,7 +149,7 @@ START_TEST(in_dialog_responses_lose_identity_headers)
     ck_assert(recv_on(device, "INVITE sip:bob@", 3000));
     ck_assert_ptr_null(strstr(got, "Route:"));                  /* ours removed */
     char mf[16];
-    header(got, "Max-Forwards", mf, sizeof mf);
+    rw_sipraw_header(got, "Max-Forwards", mf, sizeof mf);
     ck_assert_str_eq(mf, "69");
     char invite[8192];
     memcpy(invite, got, sizeof invite);
@@ -230,7 +204,7 @@ START_TEST(method_for_the_edge_itself_is_405_with_allow)
     char uri[64], allow[128];
     snprintf(uri, sizeof uri, "sip:127.0.0.1:%u", edge_port);
     ask("MESSAGE", uri, "Max-Forwards: 70\r\n", "SIP/2.0 405");
-    header(got, "Allow", allow, sizeof allow);
+    rw_sipraw_header(got, "Allow", allow, sizeof allow);
     ck_assert_str_eq(allow, RW_SIPCHECK_ALLOW_SELF);
     ask("SUBSCRIBE", "sip:ringway.local", "", "SIP/2.0 405");
     ask("NEWMETHOD", "sip:ringway.local", "", "SIP/2.0 405");
