@@ -5,6 +5,7 @@
  * rule an earlier one leaves no call to is saved with a warning. */
 #include "common/directory.h"
 #include "common/dir_rules.h"
+#include "common/rule_check.h"
 #include "common/err.h"
 
 #include <jansson.h>
@@ -101,84 +102,6 @@ int rw_dir_check_loop(rw_redis_t *r, const rw_numplan_t *plan, const char *user_
     return 0;
 }
 
-/* A rule's window as spans of minutes in the week (Monday 00:00 = 0, end exclusive). A window
- * that wraps past midnight runs into the next day as the router reads it, Sunday's into Monday. */
-typedef struct { int from, to; } span_t;
-#define WEEK_MIN (7 * 1440)
-
-static int week_spans(const rw_rule_t *r, span_t out[14])
-{
-    uint8_t days = r->days ? r->days : 0x7f;
-    int n = 0;
-    for (int d = 0; d < 7; d++) {
-        if (!(days & (1 << d)))
-            continue;
-        int from = d * 1440 + (r->from_min < 0 ? 0 : r->from_min);
-        int to = r->from_min < 0 ? d * 1440 + 1440
-               : d * 1440 + r->to_min + (r->to_min <= r->from_min ? 1440 : 0);
-        if (to > WEEK_MIN) {
-            out[n++] = (span_t) { 0, to - WEEK_MIN };
-            to = WEEK_MIN;
-        }
-        out[n++] = (span_t) { from, to };
-    }
-    return n;
-}
-
-static bool windows_overlap(const rw_rule_t *a, const rw_rule_t *b)
-{
-    span_t sa[14], sb[14];
-    if (a->from_min < 0 || b->from_min < 0)
-        return false;                /* only two explicit time windows can overlap */
-    int na = week_spans(a, sa), nb = week_spans(b, sb);
-    for (int i = 0; i < na; i++)
-        for (int j = 0; j < nb; j++)
-            if (sa[i].from < sb[j].to && sb[j].from < sa[i].to)
-                return true;
-    return false;
-}
-
-/* Whether every minute of b's window is in a's (a rule without a time holds whole days). */
-static bool window_covers(const rw_rule_t *a, const rw_rule_t *b)
-{
-    uint64_t week[WEEK_MIN / 64 + 1] = { 0 };
-    span_t sa[14], sb[14];
-    int na = week_spans(a, sa), nb = week_spans(b, sb);
-    for (int i = 0; i < na; i++)
-        for (int m = sa[i].from; m < sa[i].to; m++)
-            week[m / 64] |= 1ull << (m % 64);
-    for (int i = 0; i < nb; i++)
-        for (int m = sb[i].from; m < sb[i].to; m++)
-            if (!(week[m / 64] & (1ull << (m % 64))))
-                return false;
-    return true;
-}
-
-static bool primary(const rw_rule_t *r)
-{
-    return r->action != RW_ACT_DIVERT || r->on == RW_ON_ALWAYS;
-}
-
-/* An earlier rule a takes every call the later rule b could take (same kind, conditions no
- * narrower, no exceptions to let calls past it): b can never apply. */
-static bool shadows(const rw_rule_t *a, const rw_rule_t *b)
-{
-    if (primary(a) != primary(b) || (!primary(a) && a->on != b->on) || a->n_except)
-        return false;
-    if (a->presence && (!b->presence || (b->presence & ~a->presence)))
-        return false;
-    if (a->n_callers && (a->n_callers != b->n_callers || memcmp(a->callers, b->callers, sizeof a->callers)))
-        return false;
-    return window_covers(a, b);
-}
-
-static bool same_kind(const rw_rule_t *a, const rw_rule_t *b)
-{
-    bool pa = primary(a), pb = primary(b);
-    return pa == pb && (pa || a->on == b->on) && a->presence == b->presence &&
-           a->n_callers == b->n_callers && !memcmp(a->callers, b->callers, sizeof a->callers);
-}
-
 static bool has_device(rw_redis_t *r, const char *user_id, const char *device_id)
 {
     redisReply *e = rw_redis_command(r, "HEXISTS rw:user:%s:devices %s", user_id, device_id);
@@ -200,7 +123,7 @@ static int check_set(rw_redis_t *r, const char *user_id, const rw_rule_set_t *se
             return snprintf(err, len, "%s: rule '%s' diverts to device '%s' which does not exist",
                             set->name, a->name, a->to.ref), RW_EINVAL;
         for (int j = 0; j < i; j++)
-            if (same_kind(a, &set->rules[j]) && windows_overlap(a, &set->rules[j]))
+            if (rw_rule_check_overlap(a, &set->rules[j]))
                 return snprintf(err, len, "%s: schedules of rules '%s' and '%s' overlap", set->name,
                                 set->rules[j].name, a->name), RW_EINVAL;
     }
@@ -237,25 +160,15 @@ static int annotate(rw_redis_t *r, json_t *root, char *err, size_t len)
     return 0;
 }
 
-/* A warning for the first rule that can never apply (saved all the same: order is the user's
- * to choose, and there is no command to insert a rule before another), else "". */
-static void dead_rules(const rw_settings_t *s, char *out, size_t len)
-{
-    out[0] = '\0';
-    for (int p = -1; p < s->n_profiles; p++) {
-        const rw_rule_set_t *set = p < 0 ? &s->pinned : &s->profiles[p];
-        for (int i = 1; i < set->n_rules; i++)
-            for (int j = 0; j < i; j++)
-                if (shadows(&set->rules[j], &set->rules[i])) {
-                    snprintf(out, len, "warning: %s: rule '%s' can never apply: rule '%s' before it takes "
-                             "every such call", set->name, set->rules[i].name, set->rules[j].name);
-                    return;
-                }
-    }
-}
+/* Writes settings only while the stored text is still `expected` (NULL: whatever it is). */
+static const char cas_lua[] =
+    "if ARGV[1] == '1' and (redis.call('HGET', KEYS[1], 'settings') or '') ~= ARGV[2] then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'settings', ARGV[3])\n"
+    "return 1\n";
 
-int rw_dir_settings_put_json(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
-                             json_t *root, char *err, size_t len)
+/* rw_dir_settings_put_json(), or RW_EAGAIN when the stored settings are no longer `expected`. */
+static int put_checked(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id, json_t *root,
+                       const char *expected, char *err, size_t len)
 {
     static rw_settings_t s;
     rw_dir_user_t u;
@@ -274,17 +187,47 @@ int rw_dir_settings_put_json(rw_redis_t *r, const rw_numplan_t *plan, const char
     if (rc == 0)
         rc = rw_dir_check_loop(r, plan, user_id, &s, NULL, err, len);
     if (rc == 0) {
-        redisReply *rep = rw_redis_command(r, "HSET rw:user:%s settings %s", user_id, json);
-        rc = rep && rep->type != REDIS_REPLY_ERROR ? rw_dir_changed(r, user_id) : RW_EIO;
+        redisReply *rep = rw_redis_command(r, "EVAL %s 1 rw:user:%s %s %s %s", cas_lua, user_id,
+                                           expected ? "1" : "0", expected ? expected : "", json);
+        rc = !rep || rep->type != REDIS_REPLY_INTEGER ? RW_EIO
+             : rep->integer == 0                      ? RW_EAGAIN
+                                                      : rw_dir_changed(r, user_id);
         if (rep)
             freeReplyObject(rep);
-        if (rc < 0)
+        if (rc == RW_EIO)
             snprintf(err, len, "redis write failed");
-        else
-            dead_rules(&s, err, len);
+        else if (rc == 0)
+            rw_rule_check_dead(&s, err, len);
     }
     free(json);
     return rc;
+}
+
+int rw_dir_settings_put_json(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                             json_t *root, char *err, size_t len)
+{
+    return put_checked(r, plan, user_id, root, NULL, err, len);
+}
+
+/* Read, edit, write back only if nobody wrote in between (else read again): two operators, or
+ * an operator and a calendar, changing the same user's rules at once both keep their change. */
+typedef int edit_fn(json_t *root, const void *arg, char *err, size_t len);
+
+static int update(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id, edit_fn *edit,
+                  const void *arg, char *err, size_t len)
+{
+    for (int attempt = 0; attempt < 16; attempt++) {
+        char *text = rw_dir_settings_get(r, user_id);
+        json_t *root = text && text[0] ? json_loads(text, 0, NULL) : (text ? json_object() : NULL);
+        int rc = root ? edit(root, arg, err, len) : (snprintf(err, len, "redis unreachable"), RW_EIO);
+        if (rc == 0)
+            rc = put_checked(r, plan, user_id, root, text, err, len);
+        json_decref(root);
+        free(text);
+        if (rc != RW_EAGAIN)
+            return rc;
+    }
+    return snprintf(err, len, "the settings of '%s' kept changing while saving: try again", user_id), RW_EAGAIN;
 }
 
 int rw_dir_settings_put(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
@@ -302,40 +245,32 @@ int rw_dir_settings_put(rw_redis_t *r, const rw_numplan_t *plan, const char *use
     return rc;
 }
 
-/* Loads the stored settings as a JSON object (an empty one when none). */
-static json_t *load_settings(rw_redis_t *r, const char *user_id)
-{
-    char *s = rw_dir_settings_get(r, user_id);
-    json_t *root = s && s[0] ? json_loads(s, 0, NULL) : (s ? json_object() : NULL);
-    free(s);
-    return root;
-}
+typedef struct {
+    const char *profile, *rule_json, *name;
+} rule_arg_t;
 
-int rw_dir_rule_set(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
-                    const char *profile, const char *rule_json, char *err, size_t len)
+static int rule_set_edit(json_t *root, const void *arg, char *err, size_t len)
 {
-    json_t *root = load_settings(r, user_id), *rule = json_loads(rule_json, 0, NULL), *arr;
-    int rc = RW_EINVAL;
+    const rule_arg_t *a = arg;
+    json_t *rule = json_loads(a->rule_json, 0, NULL), *arr, *old;
     const char *name = json_string_value(json_object_get(rule, "name"));
-    if (!root || !json_is_object(rule) || !name) {
-        snprintf(err, len, root ? "a rule is a JSON object with a \"name\"" : "redis unreachable");
-        goto done;
+    if (!json_is_object(rule) || !name) {
+        json_decref(rule);
+        return snprintf(err, len, "a rule is a JSON object with a \"name\""), RW_EINVAL;
     }
-    if (!strcmp(profile, "pinned")) {
-        arr = json_object_get(root, "pinned");
-        if (!arr)
+    if (!strcmp(a->profile, "pinned")) {
+        if (!(arr = json_object_get(root, "pinned")))
             json_object_set_new(root, "pinned", arr = json_array());
     } else {
         json_t *profiles = json_object_get(root, "profiles");
         if (!profiles)
             json_object_set_new(root, "profiles", profiles = json_object());
-        if (!(arr = json_object_get(profiles, profile)))
-            json_object_set_new(profiles, profile, arr = json_array());
+        if (!(arr = json_object_get(profiles, a->profile)))
+            json_object_set_new(profiles, a->profile, arr = json_array());
         if (!json_object_get(root, "active"))
-            json_object_set_new(root, "active", json_string(profile));
+            json_object_set_new(root, "active", json_string(a->profile));
     }
     size_t i, at = json_array_size(arr);
-    json_t *old;
     json_array_foreach(arr, i, old)
         if (!strcmp(json_string_value(json_object_get(old, "name")) ?: "", name))
             at = i;
@@ -343,49 +278,60 @@ int rw_dir_rule_set(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id
         json_array_set(arr, at, rule);
     else
         json_array_append(arr, rule);
-    rc = rw_dir_settings_put_json(r, plan, user_id, root, err, len);
-done:
     json_decref(rule);
-    json_decref(root);
+    return 0;
+}
+
+int rw_dir_rule_set(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
+                    const char *profile, const char *rule_json, char *err, size_t len)
+{
+    rule_arg_t a = { .profile = profile, .rule_json = rule_json };
+    return update(r, plan, user_id, rule_set_edit, &a, err, len);
+}
+
+static int rule_clear_edit(json_t *root, const void *arg, char *err, size_t len)
+{
+    const rule_arg_t *a = arg;
+    json_t *arr = !strcmp(a->profile, "pinned") ? json_object_get(root, "pinned")
+                  : json_object_get(json_object_get(root, "profiles"), a->profile);
+    int rc = RW_ENOTFOUND;
+    for (size_t i = json_array_size(arr); i-- > 0;)
+        if (!a->name || !strcmp(json_string_value(json_object_get(json_array_get(arr, i), "name")) ?: "", a->name)) {
+            json_array_remove(arr, i);
+            rc = 0;
+        }
+    if (rc)
+        snprintf(err, len, "no rule '%s' in %s", a->name ? a->name : "*", a->profile);
     return rc;
 }
 
 int rw_dir_rule_clear(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
                       const char *profile, const char *name, char *err, size_t len)
 {
-    json_t *root = load_settings(r, user_id), *arr;
-    int rc = RW_ENOTFOUND;
-    if (!root)
-        return snprintf(err, len, "redis unreachable"), RW_EIO;
-    arr = !strcmp(profile, "pinned") ? json_object_get(root, "pinned")
-                                      : json_object_get(json_object_get(root, "profiles"), profile);
-    for (size_t i = json_array_size(arr); i-- > 0;)
-        if (!name || !strcmp(json_string_value(json_object_get(json_array_get(arr, i), "name")) ?: "", name)) {
-            json_array_remove(arr, i);
-            rc = 0;
-        }
-    if (rc == 0)
-        rc = rw_dir_settings_put_json(r, plan, user_id, root, err, len);
-    else
-        snprintf(err, len, "no rule '%s' in %s", name ? name : "*", profile);
-    json_decref(root);
-    return rc;
+    rule_arg_t a = { .profile = profile, .name = name };
+    return update(r, plan, user_id, rule_clear_edit, &a, err, len);
+}
+
+static int switch_edit(json_t *root, const void *arg, char *err, size_t len)
+{
+    const rule_arg_t *a = arg;
+    if (!json_object_get(json_object_get(root, "profiles"), a->profile))
+        return snprintf(err, len, "user '%s' has no profile '%s'", a->name, a->profile), RW_ENOTFOUND;
+    json_object_set_new(root, "active", json_string(a->profile));
+    return 0;
 }
 
 int rw_dir_profile_switch(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
                           const char *profile, char *err, size_t len)
 {
-    json_t *root = load_settings(r, user_id);
-    if (!root)
-        return snprintf(err, len, "redis unreachable"), RW_EIO;
-    if (!json_object_get(json_object_get(root, "profiles"), profile)) {
-        json_decref(root);
-        return snprintf(err, len, "user '%s' has no profile '%s'", user_id, profile), RW_ENOTFOUND;
-    }
-    json_object_set_new(root, "active", json_string(profile));
-    int rc = rw_dir_settings_put_json(r, plan, user_id, root, err, len);
-    json_decref(root);
-    return rc;
+    rule_arg_t a = { .profile = profile, .name = user_id };
+    return update(r, plan, user_id, switch_edit, &a, err, len);
+}
+
+static int keep_edit(json_t *root, const void *arg, char *err, size_t len)
+{
+    (void) root, (void) arg, (void) err, (void) len;
+    return 0;
 }
 
 int rw_dir_divert_set(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id, const char *to,
@@ -525,10 +471,7 @@ static int refresh_one(rw_redis_t *r, const rw_numplan_t *plan, const char *who,
             freeReplyObject(a);
         return ok ? rw_dir_changed(r, id) : RW_EIO;
     }
-    json_t *root = load_settings(r, id);
-    int rc = root ? rw_dir_settings_put_json(r, plan, id, root, err, len) : RW_EIO;
-    json_decref(root);
-    return rc;
+    return update(r, plan, id, keep_edit, NULL, err, len);   /* saving refreshes the stored ext */
 }
 
 int rw_dir_refresh_referrers(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,

@@ -135,5 +135,22 @@ trap 'kill $redis 2>/dev/null; wait $redis 2>/dev/null; rm -rf "$dir"' EXIT
 check "router exits 0 on SIGTERM" [ $rc -eq 0 ]
 check "no valgrind report" rw_valgrind_clean "$dir/router.log"
 
+# Two writers changing one user's rules at once (12 rules each, into two profiles): each change
+# is kept (a write lands only while the settings are still what its writer read; the loser
+# reads again).
+"$rw" rule clear dev office >/dev/null 2>&1
+writer() {
+  for i in $(seq 10 21); do
+    "$rw" rule set dev "race$1" "{\"name\":\"$1$i\",\"callers\":[\"+44207946$2$i\"],\"action\":\"divert\",\"to\":\"voicemail\"}" \
+      >/dev/null 2>"$dir/err$1" || { echo "$1$i failed:"; cat "$dir/err$1"; }
+  done
+}
+writer a 01 >"$dir/wa" & wa=$!
+writer b 02 >"$dir/wb" & wb=$!
+wait $wa $wb
+kept=$("$rw" --json rule show dev | grep -o '"name":"[ab][0-9]*"' | sort -u | wc -l)
+check "two concurrent writers: all 24 rules kept ($kept)" [ "$kept" -eq 24 ]
+check "no concurrent write failed" bash -c "! [ -s '$dir/wa' ] && ! [ -s '$dir/wb' ]"
+
 echo "cli_test: $pass passed, $failed failed"
 [ $failed -eq 0 ]
