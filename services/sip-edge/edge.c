@@ -118,12 +118,17 @@ static int dispatch(rw_edge_t *self, nta_incoming_t *irq, const sip_t *sip, rw_s
     return self->proxy ? rw_proxy_request(self->proxy, irq, sip) : 503;
 }
 
-/* 1 when a new INVITE or REGISTER must be refused before any state exists. */
+/* 1 when new work must be refused before any state exists: a REGISTER, or a request outside
+ * a dialog (an INVITE, a MESSAGE or SUBSCRIBE to a user...). Never ACK, CANCEL, requests inside
+ * a dialog (they end calls) or OPTIONS to the edge itself (peers' keep-alives: a 503 there
+ * would take the edge out of their rotation for longer than the overload lasts). */
 static int shed(rw_edge_t *self, const sip_t *sip)
 {
     sip_method_t m = sip->sip_request->rq_method;
     int reg = m == sip_method_register;
-    if (!self->ov || (!reg && (m != sip_method_invite || (sip->sip_to && sip->sip_to->a_tag))))
+    if (!self->ov || (sip->sip_to && sip->sip_to->a_tag) || m == sip_method_ack || m == sip_method_cancel)
+        return 0;
+    if (m == sip_method_options && !sip->sip_request->rq_url->url_user)
         return 0;
     rw_load_t load = { 0 };
     if (self->proxy)

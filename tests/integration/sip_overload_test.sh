@@ -15,7 +15,7 @@ sc=$top/tests/integration/sip
 . "$top/tests/harness/wrap.sh"     # RINGWAY_WRAP (make valgrind): router and sip-edge run under it
 # Under a wrapper the flood and the cap are RW_SCALE times smaller (valgrind is that much slower).
 rate=$((1000 / RW_SCALE)) total=$((2000 / RW_SCALE))
-read -r rport bus http sip t1 peer < <("$RINGWAY_FREE_PORT" 6 | tr '\n' ' ')
+read -r rport bus http sip t1 peer msgport < <("$RINGWAY_FREE_PORT" 7 | tr '\n' ' ')
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$dir"; }
@@ -58,7 +58,18 @@ timeout "$(rw_secs 40)" sipp -sf "$sc/flood_uac.xml" -s 2003 -key caller 3000 -i
   -l 3000 -timeout "$(rw_secs 30)s" -nostdin -trace_err -error_file "$dir/flood.err" -trace_stat -stf "$dir/flood.csv" \
   -trace_msg -message_file "$dir/flood.msg" "127.0.0.1:$sip" >"$dir/flood.out" 2>&1 &
 flood=$!
-while kill -0 "$flood" 2>/dev/null; do r=$(rss); [ "${r:-0}" -gt "$peak" ] && peak=$r; sleep 0.2; done
+# While the cap sheds INVITEs, a MESSAGE to a user is new work too: 503 before any state.
+sed -e 's/\[method\]/MESSAGE/g; s/\[service\]/2003/g; s/\[status\]/503/g' "$sc/uac_request.xml" >"$dir/message.xml"
+msg_code=none
+while kill -0 "$flood" 2>/dev/null; do
+  r=$(rss); [ "${r:-0}" -gt "$peak" ] && peak=$r
+  if [ "$msg_code" = none ] && [ "$(metric 'ringway_sip_edge_shed_total{reason="calls"}')" -gt 0 ] 2>/dev/null; then
+    timeout "$(rw_secs 10)" sipp -sf "$dir/message.xml" -m 1 -i 127.0.0.1 -p "$msgport" -timeout "$(rw_secs 5)s" \
+      -timeout_error -nostdin "127.0.0.1:$sip" >"$dir/message.out" 2>&1
+    msg_code=$?
+  fi
+  sleep 0.2
+done
 wait "$flood"; code=$?
 # the call cap sheds most; on a loaded machine the SIP socket's queue signal may shed some too
 shed_calls=$(metric 'ringway_sip_edge_shed_total{reason="calls"}')
@@ -73,6 +84,7 @@ check "the 503s carry Retry-After" grep -q '^Retry-After: 7' "$dir/flood.msg"
 check "shed_total counts them" [ "${shed:-0}" -ge "$n503" ]
 check "the call cap shed some" [ "${shed_calls:-0}" -gt 0 ]
 check "calls within the cap were carried (at least $max_calls)" [ $((total - n503)) -ge "$max_calls" ]
+check "a MESSAGE to a user during the overload got 503 (sipp exit $msg_code)" [ "$msg_code" = 0 ]
 # (under a wrapper the RSS is valgrind's, not the edge's)
 rw_wrapped || check "RSS grew less than 150 MB during the flood" [ $((peak - rss0)) -lt 153600 ]
 
