@@ -6,6 +6,7 @@
 #include <sofia-sip/su_wait.h>
 
 #include "services/core/service.h"
+#include "services/core/loopnap.h"
 #include "bus/bus.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -262,7 +263,12 @@ static void set_priority(const rw_config_t *cfg)
 int rw_service_start(rw_service_t *self)
 {
     set_priority(self->cfg);
-    if (su_init() != 0 || !(self->root = su_root_create(NULL)))
+    if (su_init() != 0)
+        return RW_EIO;
+    rw_loopnap_capture(1);           /* the loop's epoll descriptor: no spin before timers */
+    self->root = su_root_create(NULL);
+    rw_loopnap_capture(0);
+    if (!self->root)
         return RW_EIO;
     if (setup_signals(self) < 0 || start_parts(self) < 0)
         return RW_EIO;
