@@ -5,8 +5,8 @@
  * This module exports epoll_create() and epoll_wait() for the whole process (the real ones are
  * found with dlsym(RTLD_NEXT)): the epoll descriptor created while capture is on is the loop's,
  * and on it a zero-timeout poll that follows one which found nothing waits up to
- * RW_LOOPNAP_US instead (epoll_pwait2): any event still ends it at once; a timer runs at most
- * that late. Every other descriptor and thread is passed through untouched. */
+ * RW_LOOPNAP_US instead (ppoll on the epoll descriptor): any event still ends it at once; a
+ * timer runs at most that late. Every other descriptor and thread is passed through untouched. */
 #ifndef RW_LOOPNAP_H
 #define RW_LOOPNAP_H
 
