@@ -246,7 +246,7 @@ int rw_dir_settings_put(rw_redis_t *r, const rw_numplan_t *plan, const char *use
 }
 
 typedef struct {
-    const char *profile, *rule_json, *name;
+    const char *profile, *rule_json, *name, *user;
 } rule_arg_t;
 
 static int rule_set_edit(json_t *root, const void *arg, char *err, size_t len)
@@ -316,7 +316,7 @@ static int switch_edit(json_t *root, const void *arg, char *err, size_t len)
 {
     const rule_arg_t *a = arg;
     if (!json_object_get(json_object_get(root, "profiles"), a->profile))
-        return snprintf(err, len, "user '%s' has no profile '%s'", a->name, a->profile), RW_ENOTFOUND;
+        return snprintf(err, len, "user '%s' has no profile '%s'", a->user, a->profile), RW_ENOTFOUND;
     json_object_set_new(root, "active", json_string(a->profile));
     return 0;
 }
@@ -324,7 +324,7 @@ static int switch_edit(json_t *root, const void *arg, char *err, size_t len)
 int rw_dir_profile_switch(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
                           const char *profile, char *err, size_t len)
 {
-    rule_arg_t a = { .profile = profile, .name = user_id };
+    rule_arg_t a = { .profile = profile, .user = user_id };
     return update(r, plan, user_id, switch_edit, &a, err, len);
 }
 

@@ -12,7 +12,7 @@ typedef int epoll_wait_fn(int, struct epoll_event *, int, int);
 
 static atomic_int loop_fd = -1;
 static _Thread_local int capturing;
-static int idle_zero;                /* the loop thread's last zero-timeout poll found nothing */
+static _Thread_local int idle_zero;  /* this thread's last zero-timeout poll of the loop fd found nothing */
 static atomic_uint_fast64_t n_polls, n_naps;
 
 static epoll_wait_fn *real_wait(void)
@@ -64,6 +64,12 @@ int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout)
 void rw_loopnap_capture(int on)
 {
     capturing = on;
+}
+
+void rw_loopnap_release(void)
+{
+    atomic_store(&loop_fd, -1);
+    idle_zero = 0;
 }
 
 void rw_loopnap_stats(uint64_t *polls, uint64_t *naps)

@@ -16,6 +16,8 @@
 
 /* Around su_root_create(): on = 1 before, 0 after. */
 void rw_loopnap_capture(int on);
+/* Before su_root_destroy(): its descriptor number may be reused by anything afterwards. */
+void rw_loopnap_release(void);
 /* Zero-timeout polls of the loop descriptor passed through, and naps taken instead. */
 void rw_loopnap_stats(uint64_t *polls, uint64_t *naps);
 

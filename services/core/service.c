@@ -297,6 +297,7 @@ void rw_service_destroy(rw_service_t **pself)
     if (self->root) {
         if (self->sig_index > 0)
             su_root_deregister(self->root, self->sig_index);
+        rw_loopnap_release();
         su_root_destroy(self->root);
         su_deinit();
     }

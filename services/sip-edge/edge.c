@@ -128,7 +128,7 @@ static int shed(rw_edge_t *self, const sip_t *sip)
     int reg = m == sip_method_register;
     if (!self->ov || (sip->sip_to && sip->sip_to->a_tag) || m == sip_method_ack || m == sip_method_cancel)
         return 0;
-    if (m == sip_method_options && !sip->sip_request->rq_url->url_user)
+    if (m == sip_method_options && rw_sipcheck_target(&self->me, sip) == RW_TARGET_SELF)
         return 0;
     rw_load_t load = { 0 };
     if (self->proxy)

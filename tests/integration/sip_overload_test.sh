@@ -63,7 +63,7 @@ sed -e 's/\[method\]/MESSAGE/g; s/\[service\]/2003/g; s/\[status\]/503/g' "$sc/u
 msg_code=none
 while kill -0 "$flood" 2>/dev/null; do
   r=$(rss); [ "${r:-0}" -gt "$peak" ] && peak=$r
-  if [ "$msg_code" = none ] && [ "$(metric 'ringway_sip_edge_shed_total{reason="calls"}')" -gt 0 ] 2>/dev/null; then
+  if [ "$msg_code" != 0 ] && [ "$(metric 'ringway_sip_edge_shed_total{reason="calls"}')" -gt 0 ] 2>/dev/null; then
     timeout "$(rw_secs 10)" sipp -sf "$dir/message.xml" -m 1 -i 127.0.0.1 -p "$msgport" -timeout "$(rw_secs 5)s" \
       -timeout_error -nostdin "127.0.0.1:$sip" >"$dir/message.out" 2>&1
     msg_code=$?
