@@ -160,13 +160,17 @@ static int annotate(rw_redis_t *r, json_t *root, char *err, size_t len)
     return 0;
 }
 
-/* Writes settings only while the stored text is still `expected` (NULL: whatever it is). */
+/* Writes settings, bumps `ver` and leaves the change notice in one step, only while `ver` is
+ * still `expected` (NULL: whatever it is). `ver` counts every write to the user, devices
+ * included, so a rule checked against devices that changed since is checked again. */
 static const char cas_lua[] =
-    "if ARGV[1] == '1' and (redis.call('HGET', KEYS[1], 'settings') or '') ~= ARGV[2] then return 0 end\n"
+    "if ARGV[1] == '1' and (redis.call('HGET', KEYS[1], 'ver') or '0') ~= ARGV[2] then return 0 end\n"
     "redis.call('HSET', KEYS[1], 'settings', ARGV[3])\n"
+    "redis.call('HINCRBY', KEYS[1], 'ver', 1)\n"
+    "redis.call('RPUSH', KEYS[2], ARGV[4])\n"
     "return 1\n";
 
-/* rw_dir_settings_put_json(), or RW_EAGAIN when the stored settings are no longer `expected`. */
+/* rw_dir_settings_put_json(), or RW_EAGAIN when the user's `ver` is no longer `expected`. */
 static int put_checked(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id, json_t *root,
                        const char *expected, char *err, size_t len)
 {
@@ -187,11 +191,10 @@ static int put_checked(rw_redis_t *r, const rw_numplan_t *plan, const char *user
     if (rc == 0)
         rc = rw_dir_check_loop(r, plan, user_id, &s, NULL, err, len);
     if (rc == 0) {
-        redisReply *rep = rw_redis_command(r, "EVAL %s 1 rw:user:%s %s %s %s", cas_lua, user_id,
-                                           expected ? "1" : "0", expected ? expected : "", json);
-        rc = !rep || rep->type != REDIS_REPLY_INTEGER ? RW_EIO
-             : rep->integer == 0                      ? RW_EAGAIN
-                                                      : rw_dir_changed(r, user_id);
+        redisReply *rep = rw_redis_command(r, "EVAL %s 2 rw:user:%s rw:dir:changes %s %s %s %s", cas_lua,
+                                           user_id, expected ? "1" : "0", expected ? expected : "", json,
+                                           user_id);
+        rc = !rep || rep->type != REDIS_REPLY_INTEGER ? RW_EIO : rep->integer == 0 ? RW_EAGAIN : 0;
         if (rep)
             freeReplyObject(rep);
         if (rc == RW_EIO)
@@ -209,21 +212,29 @@ int rw_dir_settings_put_json(rw_redis_t *r, const rw_numplan_t *plan, const char
     return put_checked(r, plan, user_id, root, NULL, err, len);
 }
 
-/* Read, edit, write back only if nobody wrote in between (else read again): two operators, or
- * an operator and a calendar, changing the same user's rules at once both keep their change. */
+/* Read, edit, write back only if nobody wrote to the user in between (else read again): two
+ * operators, or an operator and a tool, changing the same user at once both keep their change. */
 typedef int edit_fn(json_t *root, const void *arg, char *err, size_t len);
 
 static int update(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id, edit_fn *edit,
                   const void *arg, char *err, size_t len)
 {
     for (int attempt = 0; attempt < 16; attempt++) {
-        char *text = rw_dir_settings_get(r, user_id);
-        json_t *root = text && text[0] ? json_loads(text, 0, NULL) : (text ? json_object() : NULL);
+        redisReply *rep = rw_redis_command(r, "HMGET rw:user:%s settings ver", user_id);
+        json_t *root = NULL;
+        char ver[24] = "0";
+        if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
+            redisReply *st = rep->element[0], *v = rep->element[1];
+            root = st->type == REDIS_REPLY_STRING && st->len ? json_loads(st->str, 0, NULL) : json_object();
+            if (v->type == REDIS_REPLY_STRING)
+                snprintf(ver, sizeof ver, "%s", v->str);
+        }
+        if (rep)
+            freeReplyObject(rep);
         int rc = root ? edit(root, arg, err, len) : (snprintf(err, len, "redis unreachable"), RW_EIO);
         if (rc == 0)
-            rc = put_checked(r, plan, user_id, root, text, err, len);
+            rc = put_checked(r, plan, user_id, root, ver, err, len);
         json_decref(root);
-        free(text);
         if (rc != RW_EAGAIN)
             return rc;
     }
