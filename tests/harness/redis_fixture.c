@@ -1,6 +1,7 @@
 /* tests/harness/redis_fixture.c — a real redis-server per test (see redis_fixture.h). */
 #include "tests/harness/redis_fixture.h"
 #include "tests/harness/proc.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -135,4 +136,19 @@ void rw_redis_fixture_stop(rw_redis_fixture_t *f)
         rmdir(f->dir);
         f->dir[0] = '\0';
     }
+}
+
+rw_aredis_t *rw_redis_fixture_client(const rw_redis_fixture_t *f, su_root_t *root)
+{
+    rw_redis_opts_t o = { .host = "127.0.0.1", .port = f->port, .command_timeout_ms = 300,
+                          .backoff_max_ms = 200 };
+    rw_aredis_t *a = rw_aredis_new(root, &o);
+    uint64_t end = rw_clock_mono_ms() + 3000 * (uint64_t) rw_proc_wrap_scale();
+    while (a && !rw_aredis_connected(a) && rw_clock_mono_ms() < end)
+        su_root_step(root, 10);
+    if (a && !rw_aredis_connected(a))
+        rw_aredis_destroy(&a);
+    if (a)
+        rw_aredis_command(a, NULL, NULL, "FLUSHALL");
+    return a;
 }

@@ -6,7 +6,9 @@
 #ifndef RW_REDIS_FIXTURE_H
 #define RW_REDIS_FIXTURE_H
 
+#include <sofia-sip/su_wait.h>
 #include <sys/types.h>
+#include "common/redis.h"
 
 typedef struct {
     int port;          /* the port Redis listens on (127.0.0.1) */
@@ -24,5 +26,9 @@ void rw_redis_fixture_suspend(rw_redis_fixture_t *f);
 void rw_redis_fixture_resume(rw_redis_fixture_t *f);
 /* SIGTERM, reap, remove the directory. Safe to call twice. */
 void rw_redis_fixture_stop(rw_redis_fixture_t *f);
+/* An asynchronous client of f on root with short timeouts (commands 300 ms, reconnect back-off
+ * up to 200 ms), once connected (the loop turned for up to 3 s, scaled for RINGWAY_WRAP), with a
+ * FLUSHALL queued; NULL when it did not connect. */
+rw_aredis_t *rw_redis_fixture_client(const rw_redis_fixture_t *f, su_root_t *root);
 
 #endif

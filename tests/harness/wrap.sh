@@ -99,3 +99,18 @@ rw_redis_start() {
   done
   return 1
 }
+
+# rw_workdir: a temporary directory in $dir and an empty list $pids of background processes;
+# on exit every one of them is stopped and the directory removed (KEEP=1 keeps it, to read the
+# logs and SIPp traces).
+rw_workdir() {
+  dir=$(mktemp -d)
+  pids=()
+  trap rw_cleanup EXIT
+}
+rw_cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  if [ -n "${KEEP:-}" ]; then echo "kept $dir"; else rm -rf "$dir"; fi
+}

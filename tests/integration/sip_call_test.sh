@@ -16,12 +16,7 @@ sc=$top/tests/integration/sip
 # shellcheck source=tests/harness/wrap.sh
 . "$top/tests/harness/wrap.sh"     # RINGWAY_WRAP (make valgrind): router and sip-edge run under it
 read -r rport bus http sip a1 b1 b2 vm t1 t2 peer pbx cal d1 ua1 ua2 < <("$RINGWAY_FREE_PORT" 16 | tr '\n' ' ')
-dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-keep() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; echo "kept $dir"; }
-[ -n "${KEEP:-}" ] && trap keep EXIT     # KEEP=1: leave the logs and SIPp traces for a look
+rw_workdir                         # $dir and $pids, cleaned up on exit (KEEP=1 keeps $dir)
 
 rw_redis_start "$rport" "$dir" || { echo "FAIL: redis-server did not start" >&2; exit 1; }
 redis_pid=$RW_REDIS_PID; pids+=($redis_pid)

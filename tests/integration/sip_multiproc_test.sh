@@ -23,12 +23,7 @@ for _ in $(seq 1 20); do
   http=$("$RINGWAY_FREE_PORT" 1)
   [ -z "$(ss -Hltn "( sport = :$((http + 1)) or sport = :$((http + 2)) )")" ] && break
 done
-dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-keep() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; echo "kept $dir"; }
-[ -n "${KEEP:-}" ] && trap keep EXIT
+rw_workdir                         # $dir and $pids, cleaned up on exit (KEEP=1 keeps $dir)
 
 rw_redis_start "$rport" "$dir" || { echo "FAIL: redis-server did not start" >&2; exit 1; }
 pids+=("$RW_REDIS_PID")

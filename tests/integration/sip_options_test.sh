@@ -17,12 +17,7 @@ if ! command -v sipp >/dev/null; then echo "sip_options_test: sipp missing" >&2;
 # shellcheck source=tests/harness/wrap.sh
 . "$top/tests/harness/wrap.sh"     # RINGWAY_WRAP (make valgrind): sip-edge runs under it
 read -r rport http sip a1 b1 b2 peer dev < <("$RINGWAY_FREE_PORT" 8 | tr '\n' ' ')
-dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-keep() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; echo "kept $dir"; }
-[ -n "${KEEP:-}" ] && trap keep EXIT     # KEEP=1: leave the logs and SIPp traces for a look
+rw_workdir                         # $dir and $pids, cleaned up on exit (KEEP=1 keeps $dir)
 
 rw_redis_start "$rport" "$dir" || { echo "FAIL: redis-server did not start" >&2; exit 1; }
 pids+=("$RW_REDIS_PID")

@@ -16,11 +16,7 @@ sc=$top/tests/integration/sip
 # Under a wrapper the flood and the cap are RW_SCALE times smaller (valgrind is that much slower).
 rate=$((1000 / RW_SCALE)) total=$((2000 / RW_SCALE))
 read -r rport bus http sip t1 peer msgport < <("$RINGWAY_FREE_PORT" 7 | tr '\n' ' ')
-dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-[ -n "${KEEP:-}" ] && trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; echo "kept $dir"' EXIT
+rw_workdir                         # $dir and $pids, cleaned up on exit (KEEP=1 keeps $dir)
 
 rw_redis_start "$rport" "$dir" || { echo "FAIL: redis-server did not start" >&2; exit 1; }
 pids+=("$RW_REDIS_PID")

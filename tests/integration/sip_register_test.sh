@@ -15,10 +15,7 @@ fi
 
 # shellcheck source=tests/harness/wrap.sh
 . "$src/tests/harness/wrap.sh"     # RINGWAY_WRAP (make valgrind): sip-edge runs under it
-dir=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
+rw_workdir                         # $dir and $pids, cleaned up on exit (KEEP=1 keeps $dir)
 read -r rport sip1 http1 sip2 http2 ua bua < <("$RINGWAY_FREE_PORT" 7 | tr '\n' ' ')
 secret=test-secret-$$
 realm=ringway.local

@@ -61,14 +61,8 @@ static void setup(void)
     edge = rw_edge_new(root, &eo);
     ck_assert_ptr_nonnull(edge);
     if (fx.pid) {
-        rw_redis_opts_t o = { .host = "127.0.0.1", .port = fx.port, .command_timeout_ms = 300,
-                              .backoff_max_ms = 200 };
-        redis = rw_aredis_new(root, &o);
-        uint64_t end = rw_clock_mono_ms() + 3000;
-        while (!rw_aredis_connected(redis) && rw_clock_mono_ms() < end)
-            su_root_step(root, 10);
-        ck_assert(rw_aredis_connected(redis));
-        rw_aredis_command(redis, NULL, NULL, "FLUSHALL");
+        redis = rw_redis_fixture_client(&fx, root);
+        ck_assert_ptr_nonnull(redis);
     }
     loc = rw_location_new(root, redis, NULL);
     ck_assert_ptr_nonnull(loc);
