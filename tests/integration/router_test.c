@@ -310,7 +310,8 @@ START_TEST(test_a_change_rebuilds_the_fallback_plan_once_and_is_published)
     rw_redis_t *r = rw_redis_new(&o);
     redisReply *rep;
     /* The import queued every user: let the routers work through it first. */
-    for (int i = 0; i < 100; i++) {
+    unsigned scale = rw_proc_wrap_scale();   /* routers under valgrind are slower */
+    for (unsigned i = 0; i < 100 * scale; i++) {
         rep = rw_redis_command(r, "LLEN rw:dir:changes");
         int left = rep && rep->type == REDIS_REPLY_INTEGER ? (int) rep->integer : -1;
         freeReplyObject(rep);
@@ -325,9 +326,9 @@ START_TEST(test_a_change_rebuilds_the_fallback_plan_once_and_is_published)
     freeReplyObject(rep);
     ck_assert_int_eq(rw_dir_changed(r, "dev"), 0);
     uint64_t t0 = rw_clock_mono_ms();
-    while (got.seen == 0 && rw_clock_mono_ms() - t0 < 3000)
+    while (got.seen == 0 && rw_clock_mono_ms() - t0 < 3000 * scale)
         su_root_step(root, 20);
-    for (int i = 0; i < 25; i++)       /* a second (wrong) event would arrive by now */
+    for (unsigned i = 0; i < 25 * scale; i++)   /* a second (wrong) event would arrive by now */
         su_root_step(root, 20);
     ck_assert_int_eq(got.seen, 1);
     ck_assert_str_eq(got.user, "dev");
