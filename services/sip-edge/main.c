@@ -19,6 +19,7 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "sip.transports", RW_CFG_STR, "udp,tcp", 0, 0, "udp,tcp | udp | tcp" },
     { "sip.processes", RW_CFG_INT, "1", 0, RW_WORKERS_MAX, "worker processes sharing the SIP port (0: one per online CPU; 1: no supervisor)" },
     { "sip.relay_port", RW_CFG_INT, "0", 0, 65535, "with several processes: worker I takes responses its siblings received for it on 127.0.0.1 UDP port relay_port + I (0: free ports chosen at start)" },
+    { "sip.run_dir", RW_CFG_STR, "", 0, 0, "with several processes: directory of the supervisor's run file, which names the running workers so a restarted supervisor adopts them (empty: $XDG_RUNTIME_DIR, else /tmp)" },
     { "sip.relay_ports", RW_CFG_STR, "", 0, 0, "set by the supervisor for its workers: every worker's relay port, comma-separated" },
     { "sip.udp_buffer_kb", RW_CFG_INT, "4096", 0, 262144, "receive and send buffer of each UDP socket (0: the kernel's default; capped by net.core.rmem_max/wmem_max)" },
     { "sip.transaction_timeout_ms", RW_CFG_INT, "8000", 2000, 32000, "SIP 64*T1: a forwarded INVITE without any answer fails 408 after this (a non-INVITE gets no 408: RFC 4320), and a finished non-INVITE transaction (REGISTER, BYE) is kept this long to absorb retransmissions (RFC 3261: 32000)" },

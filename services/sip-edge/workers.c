@@ -2,7 +2,10 @@
  * Workers are started with fork() + execve() of this same executable, so each one starts from
  * a clean process (no inherited loop, sockets or threads) and a restart is the same path as
  * the first start. The supervisor's own loop is an su_root with a signalfd for SIGTERM, SIGINT
- * and SIGCHLD (blocked before anything else exists) and the usual HTTP server; no Redis. */
+ * and SIGCHLD (blocked before anything else exists) and the usual HTTP server; no Redis.
+ * Workers outlive their supervisor: the run file (one per SIP port, locked while a supervisor
+ * lives) names their pids and relay ports, and the next supervisor adopts the ones still
+ * running, watching them through a pidfd since they are not its children. */
 #include "services/sip-edge/workers.h"
 
 #include <sofia-sip/su.h>
@@ -15,9 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +46,9 @@ typedef struct {
     sup_t *sup;
     unsigned index;
     pid_t pid;                    /* 0 while not running */
+    unsigned long long start;     /* its start time in /proc (clock ticks since boot) */
+    int pidfd, pidfd_index;       /* an adopted worker: watched through this, not SIGCHLD */
+    su_wait_t pidfd_wait;
     uint64_t started_ms;
     unsigned backoff_ms;
     unsigned restarts;
@@ -56,12 +65,13 @@ struct sup {
     int sig_fd, sig_index;
     su_wait_t sig_wait;
     sigset_t orig_mask;
-    pid_t self_pid;
+    int run_fd;                   /* the run file, locked (flock) while this supervisor lives */
+    char run_path[4096];
     char exe[4096];               /* this executable, so workers show its name in ps */
     rw_metrics_t *metrics;
     rw_http_t *http;
     rw_gauge_t *g_alive;
-    rw_counter_t *c_restarts, *c_exits;
+    rw_counter_t *c_restarts, *c_exits, *c_adopted;
     su_timer_t *kill_timer;
     worker_t *w;
     unsigned n, alive;
@@ -173,7 +183,121 @@ int rw_workers_relay_env(const rw_config_t *cfg, unsigned n, char *out, size_t l
     return k < len ? 0 : RW_ERANGE;
 }
 
-/* ---- Starting and reaping ---------------------------------------------------------------- */
+/* ---- The run file ------------------------------------------------------------------------ */
+
+int rw_workers_run_parse(const char *text, char *relay, size_t relay_len, rw_worker_rec_t *recs,
+                         unsigned max)
+{
+    int named = 0;
+    if (relay_len)
+        relay[0] = '\0';
+    for (unsigned i = 0; i < max; i++)
+        recs[i] = (rw_worker_rec_t) { 0, 0 };
+    for (const char *line = text; line && *line;) {
+        const char *eol = strchr(line, '\n');
+        size_t n = eol ? (size_t) (eol - line) : strlen(line);
+        char buf[512];
+        unsigned index;
+        int pid, used = 0;
+        unsigned long long start;
+        if (n < sizeof buf) {
+            memcpy(buf, line, n);
+            buf[n] = '\0';
+            if (!strncmp(buf, "relay ", 6) && n - 6 < relay_len
+                && strspn(buf + 6, "0123456789,") == n - 6)
+                memcpy(relay, buf + 6, n - 6 + 1);
+            else if (sscanf(buf, "worker %u %d %llu%n", &index, &pid, &start, &used) == 3
+                     && (size_t) used == n && index < max && pid > 1 && start > 0 && !recs[index].pid) {
+                recs[index] = (rw_worker_rec_t) { pid, start };
+                named++;
+            }
+        }
+        line = eol ? eol + 1 : NULL;
+    }
+    return named;
+}
+
+unsigned long long rw_workers_proc_start(int pid)
+{
+    char path[64], stat[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, stat, sizeof stat - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    stat[n] = '\0';
+    /* "pid (comm) state ppid ... starttime": comm may hold spaces and ')', so from the last ')'. */
+    char *p = strrchr(stat, ')');
+    if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X' || p[2] == '\0')
+        return 0;
+    p += 2;
+    for (int field = 3; field < 22 && p; field++) {
+        p = strchr(p, ' ');
+        p = p ? p + 1 : NULL;
+    }
+    return p ? strtoull(p, NULL, 10) : 0;
+}
+
+static const char *run_dir(const rw_config_t *cfg)
+{
+    const char *dir = rw_config_str(cfg, "sip.run_dir");
+    if (!dir[0])
+        dir = getenv("XDG_RUNTIME_DIR");
+    return dir && dir[0] ? dir : "/tmp";
+}
+
+/* Opens and locks the run file of this address and port; RW_EEXIST when another supervisor
+ * holds it (it runs, or it is stopping: its workers are its own). */
+static int run_file_lock(sup_t *s, const rw_config_t *cfg)
+{
+    const char *dir = run_dir(cfg);
+    int n = snprintf(s->run_path, sizeof s->run_path, "%s/ringway-sip-edge-%s-%ld.run", dir,
+                     rw_config_str(cfg, "sip.addr"), rw_config_int(cfg, "sip.port"));
+    if (n < 0 || (size_t) n >= sizeof s->run_path)
+        return RW_ERANGE;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+        rw_log_warn("run_dir_failed", RW_S("dir", dir), RW_S("error", strerror(errno)));
+    s->run_fd = open(s->run_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->run_fd < 0) {
+        rw_log_error("run_file_failed", RW_S("path", s->run_path), RW_S("error", strerror(errno)));
+        return RW_EIO;
+    }
+    if (flock(s->run_fd, LOCK_EX | LOCK_NB) != 0) {
+        rw_log_error("supervisor_already_running", RW_S("path", s->run_path),
+                     RW_S("error", errno == EWOULDBLOCK ? "another supervisor holds the run file" : strerror(errno)));
+        return RW_EEXIST;
+    }
+    return 0;
+}
+
+/* The relay ports and every running worker, rewritten in place (never an empty file between). */
+static void run_file_write(sup_t *s)
+{
+    char text[128 + RW_WORKERS_MAX * 64];
+    size_t off = (size_t) snprintf(text, sizeof text, "relay %s\n", strchr(s->relay_env, '=') + 1);
+    for (unsigned i = 0; i < s->n && off < sizeof text; i++)
+        if (s->w[i].pid)
+            off += (size_t) snprintf(text + off, sizeof text - off, "worker %u %d %llu\n", i,
+                                     (int) s->w[i].pid, s->w[i].start);
+    if (s->run_fd < 0 || off >= sizeof text)
+        return;
+    if (pwrite(s->run_fd, text, off, 0) != (ssize_t) off || ftruncate(s->run_fd, (off_t) off) != 0)
+        rw_log_warn("run_file_failed", RW_S("path", s->run_path), RW_S("error", strerror(errno)));
+}
+
+/* ---- Starting, watching and reaping ---------------------------------------------------------- */
+
+static void running(sup_t *s, worker_t *w, pid_t pid, unsigned long long start)
+{
+    w->pid = pid;
+    w->start = start;
+    w->started_ms = rw_clock_mono_ms();
+    s->alive++;
+    rw_gauge_set(s->g_alive, s->alive);
+}
 
 static int spawn(worker_t *w)
 {
@@ -185,19 +309,92 @@ static int spawn(worker_t *w)
     }
     if (pid == 0) {               /* only async-signal-safe calls until execve */
         sigprocmask(SIG_SETMASK, &s->orig_mask, NULL);
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != s->self_pid)
-            _exit(1);
         execve(s->exe, w->argv, w->envp);
         _exit(127);
     }
-    w->pid = pid;
-    w->started_ms = rw_clock_mono_ms();
-    s->alive++;
-    rw_gauge_set(s->g_alive, s->alive);
+    running(s, w, pid, rw_workers_proc_start(pid));
+    run_file_write(s);
     rw_log_info("worker_started", RW_U("worker", w->index), RW_I("pid", pid),
                 RW_I("http_port", w->http_port));
     return 0;
+}
+
+static void worker_exited(sup_t *s, worker_t *w, int code, int sig);
+
+static void unwatch(sup_t *s, worker_t *w)
+{
+    if (w->pidfd < 0)
+        return;
+    if (w->pidfd_index > 0)
+        su_root_deregister(s->root, w->pidfd_index);
+    close(w->pidfd);
+    w->pidfd = -1;
+    w->pidfd_index = 0;
+}
+
+/* An adopted worker ended: its pidfd is readable. Its exit status went to its new parent. */
+static int on_pidfd(su_root_magic_t *m, su_wait_t *wt, su_wakeup_arg_t *arg)
+{
+    worker_t *w = (worker_t *) arg;
+    (void) m;
+    (void) wt;
+    worker_exited(w->sup, w, -1, -1);
+    unwatch(w->sup, w);
+    return 0;
+}
+
+/* Takes over worker I of a previous supervisor, if that process still runs (same pid and start
+ * time, not a zombie). The pidfd is opened before the start time is checked again, so a pid
+ * reused in between is never watched. */
+static int adopt_one(sup_t *s, worker_t *w, const rw_worker_rec_t *rec)
+{
+    if (rw_workers_proc_start(rec->pid) != rec->start)
+        return RW_ENOTFOUND;
+    int fd = (int) syscall(SYS_pidfd_open, rec->pid, 0);
+    if (fd < 0)
+        return RW_EIO;
+    if (rw_workers_proc_start(rec->pid) != rec->start) {
+        close(fd);
+        return RW_ENOTFOUND;
+    }
+    su_wait_create(&w->pidfd_wait, fd, SU_WAIT_IN);
+    w->pidfd_index = su_root_register(s->root, &w->pidfd_wait, on_pidfd, w, 0);
+    if (w->pidfd_index <= 0) {
+        w->pidfd_index = 0;
+        close(fd);
+        return RW_EIO;
+    }
+    w->pidfd = fd;
+    running(s, w, rec->pid, rec->start);
+    rw_counter_inc(s->c_adopted);
+    rw_log_info("worker_adopted", RW_U("worker", w->index), RW_I("pid", rec->pid),
+                RW_I("http_port", w->http_port));
+    return 0;
+}
+
+/* The workers a previous supervisor left running: adopted when the worker count is the same
+ * (they keep their relay ports, which every new worker then gets too), else stopped. */
+static void adopt(sup_t *s)
+{
+    char text[128 + RW_WORKERS_MAX * 64], relay[sizeof s->relay_env - sizeof "RINGWAY_SIP_RELAY_PORTS="];
+    rw_worker_rec_t recs[RW_WORKERS_MAX];
+    unsigned short ports[RW_WORKERS_MAX];
+    ssize_t len = pread(s->run_fd, text, sizeof text - 1, 0);
+    text[len > 0 ? len : 0] = '\0';
+    if (rw_workers_run_parse(text, relay, sizeof relay, recs, RW_WORKERS_MAX) <= 0)
+        return;
+    int same = rw_workers_parse_ports(relay, ports, RW_WORKERS_MAX) == (int) s->n;
+    for (unsigned i = 0; i < RW_WORKERS_MAX; i++) {
+        if (!recs[i].pid || rw_workers_proc_start(recs[i].pid) != recs[i].start)
+            continue;
+        if (same && i < s->n && adopt_one(s, &s->w[i], &recs[i]) == 0)
+            continue;
+        rw_log_warn("worker_stray_stopped", RW_U("worker", i), RW_I("pid", recs[i].pid),
+                    RW_S("reason", same ? "cannot watch it" : "the worker count changed"));
+        kill(recs[i].pid, SIGTERM);
+    }
+    if (s->alive)
+        snprintf(s->relay_env, sizeof s->relay_env, "RINGWAY_SIP_RELAY_PORTS=%s", relay);
 }
 
 static void on_restart(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
@@ -213,25 +410,28 @@ static void on_restart(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
         su_timer_set_interval(w->restart, on_restart, w, BACKOFF_MAX_MS);
 }
 
-static void begin_stop(sup_t *s, int exit_code);
-
-static void worker_exited(sup_t *s, worker_t *w, int status)
+/* code and sig are -1 for an adopted worker (its status is its new parent's). */
+static void worker_exited(sup_t *s, worker_t *w, int code, int sig)
 {
     uint64_t lived = rw_clock_mono_ms() - w->started_ms;
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    int adopted = w->pidfd >= 0;
     w->pid = 0;
+    w->start = 0;
     s->alive--;
     rw_gauge_set(s->g_alive, s->alive);
     rw_counter_inc(s->c_exits);
     if (s->stopping) {
         rw_log_info("worker_stopped", RW_U("worker", w->index), RW_I("exit_code", code),
-                    RW_I("signal", WIFSIGNALED(status) ? WTERMSIG(status) : 0));
-        if (code != 0)
+                    RW_I("signal", sig), RW_I("adopted", adopted));
+        if (code != 0 && !adopted)
             s->exit_code = 1;
+        if (s->alive == 0)
+            su_root_break(s->root);
         return;
     }
+    run_file_write(s);
     rw_log_error("worker_died", RW_U("worker", w->index), RW_I("exit_code", code),
-                 RW_I("signal", WIFSIGNALED(status) ? WTERMSIG(status) : 0), RW_U("lived_ms", lived));
+                 RW_I("signal", sig), RW_U("lived_ms", lived), RW_I("adopted", adopted));
     if (lived >= STABLE_MS)
         w->backoff_ms = BACKOFF_MIN_MS;
     unsigned delay = w->backoff_ms;
@@ -246,14 +446,23 @@ static void reap(sup_t *s)
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         for (unsigned i = 0; i < s->n; i++)
-            if (s->w[i].pid == pid)
-                worker_exited(s, &s->w[i], status);
+            if (s->w[i].pid == pid && s->w[i].pidfd < 0)
+                worker_exited(s, &s->w[i], WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                              WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     }
     if (s->stopping && s->alive == 0)
         su_root_break(s->root);
 }
 
 /* ---- Stopping ------------------------------------------------------------------------------ */
+
+static void signal_worker(worker_t *w, int sig)
+{
+    if (w->pidfd >= 0)
+        syscall(SYS_pidfd_send_signal, w->pidfd, sig, NULL, 0);
+    else if (w->pid)
+        kill(w->pid, sig);
+}
 
 static void on_kill_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
 {
@@ -263,7 +472,7 @@ static void on_kill_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg
     for (unsigned i = 0; i < s->n; i++)
         if (s->w[i].pid) {
             rw_log_warn("worker_killed", RW_U("worker", i), RW_I("pid", s->w[i].pid));
-            kill(s->w[i].pid, SIGKILL);
+            signal_worker(&s->w[i], SIGKILL);
         }
     s->exit_code = 1;
 }
@@ -277,7 +486,7 @@ static void begin_stop(sup_t *s, int exit_code)
     for (unsigned i = 0; i < s->n; i++) {
         su_timer_reset(s->w[i].restart);
         if (s->w[i].pid)
-            kill(s->w[i].pid, SIGTERM);
+            signal_worker(&s->w[i], SIGTERM);
     }
     su_timer_set_interval(s->kill_timer, on_kill_timer, s, STOP_GRACE_MS);
     if (s->alive == 0)
@@ -327,9 +536,9 @@ static void workers_route(void *arg, const char *method, const char *path, const
     for (unsigned i = 0; i < s->n; i++) {
         const worker_t *w = &s->w[i];
         off += (size_t) snprintf(out + off, cap - off,
-                                 "%s{\"index\":%u,\"pid\":%d,\"alive\":%s,\"http_port\":%ld,\"restarts\":%u}",
+                                 "%s{\"index\":%u,\"pid\":%d,\"alive\":%s,\"adopted\":%s,\"http_port\":%ld,\"restarts\":%u}",
                                  i ? "," : "", i, (int) w->pid, w->pid ? "true" : "false",
-                                 w->http_port, w->restarts);
+                                 w->pidfd >= 0 ? "true" : "false", w->http_port, w->restarts);
     }
     off += (size_t) snprintf(out + off, cap - off, "]}\n");
     *status = 200;
@@ -406,6 +615,7 @@ static int setup_loop(sup_t *s, const rw_config_t *cfg)
     s->g_alive = rw_metrics_gauge(s->metrics, "workers_alive", "worker processes running");
     s->c_restarts = rw_metrics_counter(s->metrics, "worker_restarts_total", "workers started again after they died");
     s->c_exits = rw_metrics_counter(s->metrics, "worker_exits_total", "worker processes that ended, for any reason");
+    s->c_adopted = rw_metrics_counter(s->metrics, "workers_adopted_total", "running workers of a previous supervisor taken over at start");
     s->http = rw_http_new(s->root, rw_config_str(cfg, "http.addr"), (uint16_t) rw_config_int(cfg, "http.port"),
                           s->metrics, health, s);
     if (!s->http) {
@@ -419,6 +629,7 @@ static int setup_loop(sup_t *s, const rw_config_t *cfg)
 static void teardown(sup_t *s)
 {
     for (unsigned i = 0; s->w && i < s->n; i++) {
+        unwatch(s, &s->w[i]);
         su_timer_destroy(s->w[i].restart);
         free(s->w[i].envp);
     }
@@ -432,6 +643,8 @@ static void teardown(sup_t *s)
     }
     if (s->sig_fd >= 0)
         close(s->sig_fd);
+    if (s->run_fd >= 0)
+        close(s->run_fd);             /* releases the lock for the next supervisor */
     rw_metrics_destroy(&s->metrics);
     free(s->w);
 }
@@ -442,15 +655,19 @@ int rw_workers_run(const rw_config_t *cfg, const char *instance, unsigned n, int
     int code = 1;
     memset(&s, 0, sizeof s);
     s.sig_fd = -1;
+    s.run_fd = -1;
     s.n = n;
-    s.self_pid = getpid();
     ssize_t len = readlink("/proc/self/exe", s.exe, sizeof s.exe - 1);
     if (len <= 0 || (size_t) len >= sizeof s.exe - 1
         || (s.exe[len] = '\0', strstr(s.exe, " (deleted)")))   /* replaced on disk: run this copy */
         snprintf(s.exe, sizeof s.exe, "/proc/self/exe");
     else
         s.exe[len] = '\0';
-    if (n < 1 || n > RW_WORKERS_MAX || !(s.w = calloc(n, sizeof *s.w)) || setup_loop(&s, cfg) != 0)
+    if (n < 1 || n > RW_WORKERS_MAX || !(s.w = calloc(n, sizeof *s.w)))
+        goto out;
+    for (unsigned i = 0; i < n; i++)
+        s.w[i].pidfd = -1;
+    if (run_file_lock(&s, cfg) != 0 || setup_loop(&s, cfg) != 0)
         goto out;
     if (rw_workers_relay_env(cfg, n, s.relay_env, sizeof s.relay_env) != 0) {
         rw_log_error("config_invalid", RW_S("error", "no relay ports for the workers (sip.relay_port)"));
@@ -464,15 +681,19 @@ int rw_workers_run(const rw_config_t *cfg, const char *instance, unsigned n, int
             code = 2;
             goto out;
         }
+    adopt(&s);
     rw_log_info("supervisor_started", RW_U("workers", n), RW_I("http_port", rw_http_port(s.http)),
-                RW_I("sip_port", rw_config_int(cfg, "sip.port")),
-                RW_S("relay_ports", strchr(s.relay_env, '=') + 1));
+                RW_I("sip_port", rw_config_int(cfg, "sip.port")), RW_U("adopted", s.alive),
+                RW_S("relay_ports", strchr(s.relay_env, '=') + 1), RW_S("run_file", s.run_path));
     for (unsigned i = 0; i < n && !s.stopping; i++)
-        if (spawn(&s.w[i]) != 0)
+        if (!s.w[i].pid && spawn(&s.w[i]) != 0)
             begin_stop(&s, 1);
+    run_file_write(&s);
     if (!s.stopping || s.alive > 0)
         su_root_run(s.root);
     code = s.exit_code;
+    if (s.alive == 0 && ftruncate(s.run_fd, 0) == 0)
+        unlink(s.run_path);           /* nothing left to adopt */
     rw_log_info("supervisor_stopped", RW_I("exit_code", code));
 out:
     teardown(&s);

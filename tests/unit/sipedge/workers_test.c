@@ -1,7 +1,10 @@
 /* tests/unit/sipedge/workers_test.c — what the supervisor gives each worker: the process count,
- * the --worker flag, the moved bus endpoint and the three environment overrides. */
+ * the --worker flag, the moved bus endpoint and the three environment overrides; the run file a
+ * restarted supervisor reads, and the start time that tells a living worker from a dead one. */
 #include <check.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bus/bus_config.h"
@@ -134,6 +137,54 @@ START_TEST(test_relay_ports_fixed_base_or_distinct_free_ports)
 }
 END_TEST
 
+START_TEST(test_run_file_names_relay_ports_and_workers)
+{
+    rw_worker_rec_t recs[4];
+    char relay[64];
+    const char *text = "relay 40000,40001\nworker 1 4242 99\nworker 0 4241 98\n"
+                       "worker 0 7777 1\n"           /* a second line for 0: ignored */
+                       "worker 9 5000 1\n"           /* beyond max */
+                       "worker 2 1 5\nworker 3 12 0\n"   /* pid 1, no start time */
+                       "worker 3 12 5 extra\nrelay 1;2\n";
+    ck_assert_int_eq(rw_workers_run_parse(text, relay, sizeof relay, recs, 4), 2);
+    ck_assert_str_eq(relay, "40000,40001");
+    ck_assert_int_eq(recs[0].pid, 4241);
+    ck_assert_uint_eq(recs[0].start, 98);
+    ck_assert_int_eq(recs[1].pid, 4242);
+    ck_assert_int_eq(recs[2].pid, 0);
+    ck_assert_int_eq(recs[3].pid, 0);
+    ck_assert_int_eq(rw_workers_run_parse("", relay, sizeof relay, recs, 4), 0);
+    ck_assert_str_eq(relay, "");
+    ck_assert_int_eq(rw_workers_run_parse("relay 40000,40001", relay, 6, recs, 4), 0);
+    ck_assert_str_eq(relay, "");                       /* too long for the buffer: not taken */
+}
+END_TEST
+
+START_TEST(test_start_time_of_living_zombie_and_gone_processes)
+{
+    ck_assert_uint_gt(rw_workers_proc_start(getpid()), 0);
+    int pipefd[2];
+    ck_assert_int_eq(pipe(pipefd), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        char c;
+        close(pipefd[1]);
+        _exit(read(pipefd[0], &c, 1) < 0);
+    }
+    close(pipefd[0]);
+    unsigned long long start = rw_workers_proc_start(child);
+    ck_assert_uint_ge(start, rw_workers_proc_start(getpid()));
+    close(pipefd[1]);                                   /* the child exits: a zombie until reaped */
+    siginfo_t si;
+    ck_assert_int_eq(waitid(P_PID, (id_t) child, &si, WEXITED | WNOWAIT), 0);
+    ck_assert_uint_eq(rw_workers_proc_start(child), 0);
+    ck_assert_int_eq(waitpid(child, NULL, 0), child);
+    ck_assert_uint_eq(rw_workers_proc_start(child), 0);
+    ck_assert_uint_eq(rw_workers_proc_start(0x7ffffff0), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("workers");
@@ -144,6 +195,8 @@ int main(void)
     tcase_add_test(tc, test_env_gives_each_worker_its_own_ports_and_name);
     tcase_add_test(tc, test_port_lists_parse_and_refuse_garbage);
     tcase_add_test(tc, test_relay_ports_fixed_base_or_distinct_free_ports);
+    tcase_add_test(tc, test_run_file_names_relay_ports_and_workers);
+    tcase_add_test(tc, test_start_time_of_living_zombie_and_gone_processes);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
