@@ -54,6 +54,7 @@ static const rw_mp_field_t reg_fields[] = {
     RW_MP_FIELD(rw_ev_reg_t, expires, "expires", RW_MP_U32, false),
     RW_MP_FIELD(rw_ev_reg_t, instance, "instance", RW_MP_STR, false),
     RW_MP_FIELD(rw_ev_reg_t, user_agent, "ua", RW_MP_STR, false),
+    RW_MP_FIELD(rw_ev_reg_t, device, "device", RW_MP_STR, false),
 };
 
 static const rw_mp_field_t presence_fields[] = {

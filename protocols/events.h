@@ -60,6 +60,7 @@ typedef struct {                      /* reg.* */
     uint32_t expires;                 /* seconds */
     char instance[128];               /* +sip.instance, "" if none */
     char user_agent[128];
+    char device[64];                  /* the user's device id the binding belongs to, "" if none */
 } rw_ev_reg_t;
 
 typedef struct {                      /* presence.changed */

@@ -47,6 +47,7 @@ static const rw_mp_field_t plan_fields[] = {
 static const rw_mp_field_t target_fields[] = {
     RW_MP_FIELD(rw_target_t, is_private, "private", RW_MP_BOOL, false),
     RW_MP_FIELD(rw_target_t, diversion, "diversion", RW_MP_STR, false),
+    RW_MP_FIELD(rw_target_t, device, "device", RW_MP_STR, false),
 };
 
 const char *rw_proto_plan_status_name(rw_plan_status_t status)
@@ -178,6 +179,10 @@ static int encode_target(msgpack_packer *pk, const rw_target_t *t)
         return RW_ERANGE;
     if (t->n_trunks && !number)
         return RW_EINVAL;                                /* trunks belong to numbers only */
+    if (rw_mp_cstr_len(t->device, sizeof t->device) < 0)
+        return RW_ERANGE;
+    if (t->device[0] && t->type != RW_TARGET_DEVICES)
+        return RW_EINVAL;                                /* a device belongs to devices only */
     if (rw_mp_cstr_len(t->aor, sizeof t->aor) <= 0)
         return rw_mp_cstr_len(t->aor, sizeof t->aor) < 0 ? RW_ERANGE : RW_EINVAL;
     if (msgpack_pack_map(pk, 2 + (number && t->n_trunks)
@@ -207,6 +212,8 @@ static int decode_target(const msgpack_object *map, rw_target_t *t)
         return RW_EPROTO;
     if ((rc = rw_mp_decode_fields(map, target_fields, N(target_fields), t)) != 0)
         return rc;
+    if (t->type != RW_TARGET_DEVICES)
+        t->device[0] = '\0';                            /* "device" elsewhere is ignored */
     if (t->type != RW_TARGET_NUMBER)
         return 0;                                        /* "trunks" elsewhere is ignored */
     return unpack_str_list(map, "trunks", RW_PLAN_MAX_TRUNKS, t->trunks[0], sizeof t->trunks[0],

@@ -61,6 +61,8 @@ typedef struct {
     };
     uint32_t n_trunks;                /* RW_TARGET_NUMBER only, 0..RW_PLAN_MAX_TRUNKS */
     char trunks[RW_PLAN_MAX_TRUNKS][32];
+    char device[64];                  /* RW_TARGET_DEVICES only: the device id whose bindings ring
+                                         ("desk"); "" = every binding of the aor */
     bool is_private;                  /* never reveal this target in a 302 (wire key "private") */
     char diversion[32];               /* reason for Diversion/History-Info: "unconditional",
                                          "user-busy", "no-answer", "unavailable",

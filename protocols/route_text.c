@@ -52,6 +52,10 @@ static void put_target(text_t *t, const rw_target_t *tg)
     const char *type = rw_proto_target_type_name(tg->type);
     put_fmt(t, "%s ", type ? type : "?");
     put_str(t, tg->aor, sizeof tg->aor);
+    if (tg->type == RW_TARGET_DEVICES && tg->device[0]) {
+        put_fmt(t, " device ");
+        put_str(t, tg->device, sizeof tg->device);
+    }
     for (uint32_t i = 0; i < tg->n_trunks && i < RW_PLAN_MAX_TRUNKS; i++) {
         put_fmt(t, "%s", i ? ", " : " via ");
         put_str(t, tg->trunks[i], sizeof tg->trunks[i]);

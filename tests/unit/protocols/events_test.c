@@ -256,6 +256,7 @@ static const struct { rw_event_family_t f; const char *path; size_t limit; } str
     { RW_EVF_CALL, "body.target", 255 }, { RW_EVF_CALL, "body.reason", 63 },
     { RW_EVF_REG, "body.aor", 127 }, { RW_EVF_REG, "body.contact", 255 },
     { RW_EVF_REG, "body.instance", 127 }, { RW_EVF_REG, "body.ua", 127 },
+    { RW_EVF_REG, "body.device", 63 },
     { RW_EVF_PRESENCE, "body.user", 63 }, { RW_EVF_PRESENCE, "body.source", 31 },
     { RW_EVF_QUEUE, "body.group", 63 }, { RW_EVF_QUEUE, "body.call_id", 127 },
     { RW_EVF_QUEUE, "body.agent", 63 }, { RW_EVF_QUEUE, "body.state", 31 },

@@ -240,6 +240,105 @@ START_TEST(test_trace_lines_are_cut_at_a_character_boundary)
 }
 END_TEST
 
+/* ---- device targets ---- */
+
+/* A plan as an older or newer router might write it: one stage, a devices target naming a
+ * device (or not), a number target carrying a "device" key it should not have. */
+static void hand_plan(msgpack_sbuffer *sb, const char *device, size_t device_len)
+{
+    msgpack_packer pk;
+    msgpack_sbuffer_init(sb);
+    msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+#define KV(k, v) (msgpack_pack_str_with_body(&pk, k, strlen(k)), msgpack_pack_str_with_body(&pk, v, strlen(v)))
+    msgpack_pack_map(&pk, 5);
+    msgpack_pack_str_with_body(&pk, "v", 1);
+    msgpack_pack_uint32(&pk, 1);
+    KV("call_id", "c1");
+    KV("status", "ok");
+    KV("final", "busy");
+    msgpack_pack_str_with_body(&pk, "stages", 6);
+    msgpack_pack_array(&pk, 1);
+    msgpack_pack_map(&pk, 2);
+    msgpack_pack_str_with_body(&pk, "ring_ms", 7);
+    msgpack_pack_uint32(&pk, 1000);
+    msgpack_pack_str_with_body(&pk, "targets", 7);
+    msgpack_pack_array(&pk, 2);
+    msgpack_pack_map(&pk, device ? 3 : 2);
+    KV("type", "devices");
+    KV("aor", "sip:2001@ringway.local");
+    if (device) {
+        msgpack_pack_str_with_body(&pk, "device", 6);
+        msgpack_pack_str_with_body(&pk, device, device_len);
+    }
+    msgpack_pack_map(&pk, 3);
+    KV("type", "number");
+    KV("number", "+447700900123");
+    KV("device", "desk");
+#undef KV
+}
+
+START_TEST(test_device_target_round_trips_and_reads_as_text)
+{
+    static rw_plan_t in, out;
+    msgpack_sbuffer sb;
+    char buf[2048];
+    sample_plan(&in);
+    strcpy(in.stages[0].targets[0].device, "desk");
+    encode_plan(&in, &sb);
+    ck_assert_int_eq(rw_proto_plan_decode(sb.data, sb.size, &out), 0);
+    ck_assert(rw_proto_plan_equal(&in, &out));
+    ck_assert_str_eq(out.stages[0].targets[0].device, "desk");
+    ck_assert_str_eq(out.stages[0].targets[1].device, "");
+    ck_assert_int_eq(rw_proto_plan_format(&out, buf, sizeof buf), 0);
+    ck_assert_ptr_nonnull(strstr(buf, "  devices sip:2001@ringway.example.org device desk\n"));
+    out.stages[0].targets[0].device[0] = '\0';
+    ck_assert(!rw_proto_plan_equal(&in, &out));
+    msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+START_TEST(test_device_key_is_optional_and_ignored_on_other_types)
+{
+    static rw_plan_t out;
+    msgpack_sbuffer sb;
+    hand_plan(&sb, NULL, 0);                               /* a router that knows no devices */
+    ck_assert_int_eq(rw_proto_plan_decode(sb.data, sb.size, &out), 0);
+    ck_assert_str_eq(out.stages[0].targets[0].device, "");
+    ck_assert_str_eq(out.stages[0].targets[1].device, "");   /* on a number: ignored */
+    msgpack_sbuffer_destroy(&sb);
+    char at[64], beyond[65];
+    memset(at, 'd', 63);
+    memset(beyond, 'd', 64);
+    hand_plan(&sb, at, 63);
+    ck_assert_int_eq(rw_proto_plan_decode(sb.data, sb.size, &out), 0);
+    ck_assert_uint_eq(strnlen(out.stages[0].targets[0].device, 64), 63);
+    msgpack_sbuffer_destroy(&sb);
+    hand_plan(&sb, beyond, 64);
+    ck_assert_int_eq(rw_proto_plan_decode(sb.data, sb.size, &out), RW_ERANGE);
+    msgpack_sbuffer_destroy(&sb);
+    hand_plan(&sb, "de\0sk", 5);
+    ck_assert_int_eq(rw_proto_plan_decode(sb.data, sb.size, &out), RW_EPROTO);
+    msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
+START_TEST(test_encoder_refuses_a_device_on_other_targets)
+{
+    static rw_plan_t p;
+    msgpack_sbuffer sb;
+    sample_plan(&p);
+    strcpy(p.stages[0].targets[1].device, "desk");        /* a number */
+    msgpack_sbuffer_init(&sb);
+    ck_assert_int_eq(rw_proto_plan_encode(&p, &sb), RW_EINVAL);
+    msgpack_sbuffer_destroy(&sb);
+    sample_plan(&p);
+    memset(p.stages[0].targets[0].device, 'd', sizeof p.stages[0].targets[0].device);
+    msgpack_sbuffer_init(&sb);
+    ck_assert_int_eq(rw_proto_plan_encode(&p, &sb), RW_ERANGE);
+    msgpack_sbuffer_destroy(&sb);
+}
+END_TEST
+
 /* ---- mutation loop ---- */
 
 static void mutate(const msgpack_sbuffer *valid, unsigned char *buf, size_t *len, uint64_t *seed)
@@ -325,6 +424,9 @@ static Suite *route_suite(void)
     tcase_add_test(tc, test_full_plan_at_every_limit_round_trips);
     tcase_add_test(tc, test_encoder_refuses_impossible_plans);
     tcase_add_test(tc, test_encoder_refuses_bad_requests);
+    tcase_add_test(tc, test_device_target_round_trips_and_reads_as_text);
+    tcase_add_test(tc, test_device_key_is_optional_and_ignored_on_other_types);
+    tcase_add_test(tc, test_encoder_refuses_a_device_on_other_targets);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("text");

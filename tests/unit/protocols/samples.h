@@ -89,6 +89,7 @@ static inline void sample_event(rw_event_t *ev, rw_event_family_t family)
         ev->reg.expires = 3600;
         strcpy(ev->reg.instance, "<urn:uuid:00000000-0000-1000-8000-000a95a0e128>");
         strcpy(ev->reg.user_agent, "Yealink SIP-T46S 66.86.0.15");
+        strcpy(ev->reg.device, "desk");
         break;
     case RW_EVF_PRESENCE:
         strcpy(ev->presence.user, "2001");
