@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # tools/demo.sh BUILD_DIR — run Ringway locally: a private redis-server, every service, the demo
-# directory. Ctrl-C (or SIGTERM) stops everything it started, in reverse order.
+# directory, each kept running: a service that dies is logged and started again after a back-off
+# (100 ms, doubling with each death after less than 10 s of life, at most 10 s) while the others
+# go on. Ctrl-C (or SIGTERM) stops everything it started, in reverse order, sip-edge's workers
+# included. Nothing is touched when one of its ports is already in use.
 # Ports: RINGWAY_REDIS_PORT (6399), RINGWAY_HTTP_PORT (8080: services' HTTP ports count up from
 # it), RINGWAY_BUS_PORT (7100: bus ports count up from it), RINGWAY_SIP_PORT (5060).
 # sip-edge runs as RINGWAY_SIP_PROCESSES (2) workers sharing the SIP port under a supervisor on
-# HTTP port +4; worker I answers on HTTP port +5+I and publishes on bus port +5+I.
+# HTTP port +4; worker I answers on HTTP port +5+I and publishes on bus port +5+I. The workers
+# outlive a supervisor that dies; the one started in its place adopts them (docs/sip-edge.md).
+# Redis keeps its data under the state directory (append-only file, fsync every second), so a
+# restarted redis-server finds it again.
 set -uo pipefail
 
 build=${1:-build/release}
@@ -16,15 +22,97 @@ http_base=${RINGWAY_HTTP_PORT:-8080}
 bus_base=${RINGWAY_BUS_PORT:-7100}
 sip_port=${RINGWAY_SIP_PORT:-5060}
 sip_processes=${RINGWAY_SIP_PROCESSES:-2}
-pids=()
+keepers=()       # one background keeper per service, in start order
+stopping=0
 
 log() { printf 'demo: %s\n' "$*" >&2; }
 
+# ---- Ports: all free, or nothing starts ----------------------------------------------------
+port_busy() {  # port tcp|udp
+  [ -n "$(ss -Hln --"$2" "sport = :$1" 2>/dev/null)" ]
+}
+check_ports() {
+  local busy=() entry port proto what var
+  local want=("$redis_port tcp redis RINGWAY_REDIS_PORT"
+              "$((http_base + 1)) tcp router-HTTP RINGWAY_HTTP_PORT"
+              "$((bus_base + 1)) tcp router-bus RINGWAY_BUS_PORT"
+              "$sip_port udp SIP RINGWAY_SIP_PORT" "$sip_port tcp SIP RINGWAY_SIP_PORT"
+              "$((http_base + 4)) tcp sip-edge-HTTP RINGWAY_HTTP_PORT"
+              "$((bus_base + 4)) tcp sip-edge-bus RINGWAY_BUS_PORT")
+  local i
+  for ((i = 0; sip_processes > 1 && i < sip_processes; i++)); do
+    want+=("$((http_base + 5 + i)) tcp sip-edge-worker-$i-HTTP RINGWAY_HTTP_PORT"
+           "$((bus_base + 5 + i)) tcp sip-edge-worker-$i-bus RINGWAY_BUS_PORT")
+  done
+  for entry in "${want[@]}"; do
+    read -r port proto what var <<<"$entry"
+    port_busy "$port" "$proto" && busy+=("$proto port $port (${what//-/ }; $var)")
+  done
+  [ ${#busy[@]} -eq 0 ] && return 0
+  for entry in "${busy[@]}"; do log "$entry is already in use"; done
+  log "nothing started: stop what holds it (another demo?) or choose other ports by environment"
+  return 1
+}
+check_ports || exit 1
+
+# ---- Keeping services running ----------------------------------------------------------------
+# keep NAME LOG COMMAND...: runs COMMAND in the background (stderr to LOG) and starts it again
+# when it dies, after the back-off; SIGTERM/SIGINT to the keeper stops COMMAND and the keeper.
+keep() {
+  local name=$1 logf=$2; shift 2
+  (
+    exec 3>&2 2>/dev/null        # bash's own "Killed" job notices are not the demo's messages
+    child=0 quit=0 delay=100
+    trap 'quit=1; [ "$child" -gt 0 ] && kill -TERM "$child" 2>/dev/null' TERM INT
+    while [ $quit -eq 0 ]; do
+      started=${EPOCHREALTIME/./}
+      "$@" 2>>"$logf" &
+      child=$!
+      wait "$child"; rc=$?
+      while kill -0 "$child" 2>/dev/null; do wait "$child"; rc=$?; done   # a trap ended the wait
+      child=0
+      [ $quit -eq 0 ] || break
+      lived=$(( (${EPOCHREALTIME/./} - started) / 1000 ))
+      [ "$lived" -ge 10000 ] && delay=100
+      if [ "$rc" -gt 128 ]; then how="signal $((rc - 128))"; else how="exit code $rc"; fi
+      log "$name died ($how) after $((lived / 1000)).$((lived % 1000 / 100)) s; restarting in $((delay / 1000)).$((delay % 1000 / 100)) s" 2>&3
+      sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))" &
+      child=$!
+      wait "$child" 2>/dev/null
+      child=0
+      delay=$(( delay * 2 > 10000 ? 10000 : delay * 2 ))
+    done
+  ) &
+  keepers+=($!)
+}
+
+# sip-edge workers whose supervisor was not running at the stop (it had died and was waiting for
+# its restart): the run file names them.
+stop_orphan_workers() {
+  local f pid left=() i
+  for f in "$state"/run/ringway-sip-edge-*.run; do
+    [ -f "$f" ] || continue
+    while read -r _ _ pid _; do
+      grep -qs ringway-sip-edge "/proc/$pid/cmdline" && kill -TERM "$pid" 2>/dev/null && left+=("$pid")
+    done < <(grep '^worker ' "$f")
+  done
+  for ((i = 0; i < 100 && ${#left[@]} > 0; i++)); do
+    for pid in "${!left[@]}"; do grep -qs ringway-sip-edge "/proc/${left[pid]}/cmdline" || unset "left[pid]"; done
+    [ ${#left[@]} -gt 0 ] && sleep 0.1
+  done
+  [ ${#left[@]} -gt 0 ] && kill -KILL "${left[@]}" 2>/dev/null
+  return 0
+}
+
 stop_all() {
   trap - INT TERM EXIT
+  stopping=1
   local i
-  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null; done
-  for ((i=${#pids[@]}-1; i>=0; i--)); do wait "${pids[i]}" 2>/dev/null; done
+  for ((i=${#keepers[@]}-1; i>=0; i--)); do
+    kill -TERM "${keepers[i]}" 2>/dev/null
+    wait "${keepers[i]}" 2>/dev/null
+  done
+  stop_orphan_workers
   log "stopped"
 }
 trap 'stop_all; exit 0' INT TERM
@@ -38,10 +126,10 @@ wait_http() {  # port name
   log "$2 did not answer /health on port $1"; return 1
 }
 
-mkdir -p "$state/redis" "$state/logs"
-redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$state/redis" --save 60 1 \
-  --appendonly no --daemonize no --logfile "$state/logs/redis.log" &
-pids+=($!)
+mkdir -p "$state/redis" "$state/logs" "$state/run"
+keep redis-server "$state/logs/redis.log" redis-server --port "$redis_port" --bind 127.0.0.1 \
+  --dir "$state/redis" --save 60 1 --appendonly yes --appendfsync everysec --daemonize no \
+  --logfile "$state/logs/redis.log"
 for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 redis-cli -p "$redis_port" ping >/dev/null 2>&1 || { log "redis-server did not start on $redis_port"; exit 1; }
 
@@ -51,9 +139,9 @@ export RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT=$redis_port
 # service name, http port, extra environment
 start() {
   local name=$1 port=$2; shift 2
-  env RINGWAY_HTTP_PORT="$port" RINGWAY_INSTANCE="$name-demo" "$@" \
-    ${RINGWAY_WRAP:-} "$build/services/$name/ringway-$name" 2>>"$state/logs/$name.log" &   # WRAP: make valgrind
-  pids+=($!)
+  # shellcheck disable=SC2086   # RINGWAY_WRAP (make valgrind) is a command line
+  keep "$name" "$state/logs/$name.log" env RINGWAY_HTTP_PORT="$port" RINGWAY_INSTANCE="$name-demo" "$@" \
+    ${RINGWAY_WRAP:-} "$build/services/$name/ringway-$name"
   wait_http "$port" "$name" || exit 1
   services+=("$name  http://127.0.0.1:$port/health  /metrics")
 }
@@ -61,7 +149,7 @@ services=()
 start router $((http_base + 1)) RINGWAY_ROUTER_BIND="tcp://127.0.0.1:$((bus_base + 1))"
 if [ -x "$build/services/sip-edge/ringway-sip-edge" ]; then
   start sip-edge $((http_base + 4)) RINGWAY_SIP_PORT="$sip_port" RINGWAY_SIP_ADDR=127.0.0.1 \
-    RINGWAY_SIP_PROCESSES="$sip_processes" \
+    RINGWAY_SIP_PROCESSES="$sip_processes" RINGWAY_SIP_RUN_DIR="$state/run" \
     RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$((bus_base + 1))" RINGWAY_BUS_PUB="tcp://127.0.0.1:$((bus_base + 4))"
   for ((i = 0; sip_processes > 1 && i < sip_processes; i++)); do   # the supervisor's /health waited for them
     wait_http $((http_base + 5 + i)) "sip-edge worker $i" || exit 1
@@ -78,17 +166,19 @@ done
 cat <<MSG
 
 Ringway demo is running (state and logs in $state).
-  Redis      127.0.0.1:$redis_port
+  Redis      127.0.0.1:$redis_port (append-only file in $state/redis)
   SIP        udp/tcp 127.0.0.1:$sip_port ($sip_processes sip-edge processes), realm ringway.local (register as <ext>@ringway.local, proxy/registrar 127.0.0.1:$sip_port)
   Services:
 $(printf '    %s\n' "${services[@]}")
   Demo accounts (SIP user = extension, realm ringway.local):
     2001 alice  alice-demo-2001     2002 bob    bob-demo-2002
     2003 carol  carol-demo-2003     2004 dev    dev-demo-2004
-  Try:  RINGWAY_REDIS_PORT=$redis_port $build/tools/ringway explain 2001
-Ctrl-C stops everything.
+  The CLI:   RINGWAY_REDIS_PORT=$redis_port $build/tools/ringway explain 2001
+A service that dies is started again (logged here). Ctrl-C stops everything.
 MSG
 
-wait -n "${pids[@]}"
-log "a process ended by itself; stopping the rest"
-exit 1
+# The keepers never end by themselves; wait returns when a signal's trap has run.
+while [ $stopping -eq 0 ]; do
+  wait
+  [ -n "$(jobs -p)" ] || { log "every service keeper ended"; exit 1; }
+done

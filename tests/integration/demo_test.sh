@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # tests/integration/demo_test.sh — `make demo`'s runner as a person uses it: it comes up on
-# ports chosen by environment, every service answers /health and /metrics, the CLI explains a
-# call through the running router, and SIGTERM (as Ctrl-C) leaves no process behind.
+# ports chosen by environment, every service answers /health and /metrics, the CLI line the
+# banner prints explains a call through the running router, a second demo on the same ports
+# stops before touching anything and names them, a service killed with SIGKILL (router,
+# sip-edge's supervisor, redis-server) is logged and started again while the others go on
+# (sip-edge's workers adopted, not replaced; Redis's data kept), and SIGTERM (as Ctrl-C)
+# leaves no process behind, the adopted workers included.
 set -uo pipefail
 top=${RINGWAY_SOURCE_DIR:?}
 build=${RINGWAY_BUILD_DIR:?}
@@ -34,13 +38,79 @@ plan=$(RINGWAY_REDIS_PORT=$redis_port "$build/tools/ringway" explain 2002 --from
 echo "$plan" | grep -q "sip:2002@ringway.local" || fail "explain 2002: $plan"
 grep -q "2001 alice" "$out" || fail "demo accounts not printed"
 
+cli=$(sed -n 's/^  The CLI: *//p' "$out")
+[ -n "$cli" ] || fail "the banner prints no CLI command line"
+plan=$(cd "$top/.." && eval "$(sed "s|explain 2001|explain 2002 --from 2001|" <<<"$cli")") \
+  || fail "the banner's CLI line failed: $cli"
+echo "$plan" | grep -q "sip:2002@ringway.local" || fail "banner's CLI line: $plan"
+
+# A second demo on the same ports: refused before it touches anything, naming the ports.
+second=$state/second.out
+timeout 20 "$top/tools/demo.sh" "$build" >"$second" 2>&1; rc=$?
+[ $rc -eq 1 ] || { cat "$second" >&2; fail "a second demo on busy ports exited $rc, not 1"; }
+grep -q "tcp port $redis_port (redis; RINGWAY_REDIS_PORT) is already in use" "$second" \
+  || { cat "$second" >&2; fail "the second demo did not name the Redis port"; }
+grep -q "udp port $sip_port (SIP; RINGWAY_SIP_PORT) is already in use" "$second" || fail "the SIP port not named"
+grep -q "imported" "$second" && fail "the second demo imported the directory"
+
+# wait_for WHAT COMMAND...: COMMAND true within 10 s (scaled), else fail.
+wait_for() {
+  local what=$1 i; shift
+  for ((i = 0; i < 100 * RW_SCALE; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  fail "$what"
+}
+health() { curl -fsS "http://127.0.0.1:$1/health" | grep -q '"status":"ok"'; }
+service_pid() {  # the running process of a service binary (not a worker)
+  pgrep -f "$build/services/$1/ringway-$1\$" | head -1
+}
+restarted_log() {  # name: the runner logged its death by signal 9 and the restart
+  grep -Eq "^demo: $1 died \(signal 9\) after [0-9]+\.[0-9] s; restarting in 0\.1 s\$" "$out"
+}
+
+# The router killed: logged, started again, answers; the demo goes on.
+router_pid=$(service_pid router)
+[ -n "$router_pid" ] || fail "no router process"
+kill -KILL "$router_pid"
+wait_for "the router's death was not logged" restarted_log router
+wait_for "the router did not answer /health again" health $((http_base + 1))
+[ "$(service_pid router)" != "$router_pid" ] || fail "the router was not restarted"
+
+# sip-edge's supervisor killed: its workers keep running and the new supervisor adopts them.
+workers=$(curl -fsS "http://127.0.0.1:$((http_base + 4))/workers" | grep -o '"pid":[0-9]*' | cut -d: -f2 | sort | tr '\n' ' ')
+[ "$(wc -w <<<"$workers")" -eq 2 ] || fail "sip-edge /workers: $workers"
+sup_pid=$(service_pid sip-edge)
+kill -KILL "$sup_pid"
+wait_for "sip-edge's supervisor's death was not logged" restarted_log sip-edge
+adopted() {
+  local w; w=$(curl -fsS "http://127.0.0.1:$((http_base + 4))/workers") || return 1
+  [ "$(grep -o '"pid":[0-9]*' <<<"$w" | cut -d: -f2 | sort | tr '\n' ' ')" = "$workers" ] \
+    && [ "$(grep -o '"adopted":true' <<<"$w" | wc -l)" -eq 2 ]
+}
+wait_for "the new supervisor did not adopt workers $workers" adopted
+health $((http_base + 4)) || fail "the new supervisor is not healthy"
+for p in $workers; do kill -0 "$p" 2>/dev/null || fail "worker $p died with its supervisor"; done
+
+# redis-server killed: started again on the same data (append-only file, fsync every second).
+redis-cli -p "$redis_port" set demo:test:kept yes >/dev/null || fail "redis SET"
+in_aof() { grep -rqs "demo:test:kept" "$state/ringway-demo/redis/"; }
+wait_for "the write did not reach the append-only file" in_aof
+redis_pid=$(pgrep -f "redis-server 127.0.0.1:$redis_port" | head -1)
+[ -n "$redis_pid" ] || fail "no redis-server on $redis_port"
+kill -KILL "$redis_pid"
+wait_for "redis-server's death was not logged" restarted_log redis-server
+kept() { [ "$(redis-cli -p "$redis_port" get demo:test:kept)" = yes ]; }
+wait_for "redis-server restarted without its data" kept
+plan=$(RINGWAY_REDIS_PORT=$redis_port "$build/tools/ringway" explain 2002 --from 2001) \
+  || fail "ringway explain after the Redis restart"
+
 pgid=$demo
 kill -TERM $demo
 for _ in $(seq 1 $((100 * RW_SCALE))); do kill -0 $demo 2>/dev/null || break; sleep 0.1; done
 kill -0 $demo 2>/dev/null && fail "demo ignored SIGTERM"
 sleep 0.2
-left=$(pgrep -g "$pgid" || true)
+left=$(ps -eo pid=,pgid=,stat= | awk -v g="$pgid" '$2 == g && $3 !~ /^Z/ { print $1 }')   # zombies: not running
 [ -z "$left" ] || fail "processes left behind: $(ps -o pid,cmd -p $left)"
+for p in $workers; do grep -qs ringway-sip-edge "/proc/$p/cmdline" && fail "adopted worker $p left behind"; done
 grep -q '"event":"stopped"' "$state/ringway-demo/logs/router.log" || fail "router did not stop cleanly"
 rw_valgrind_clean "$state"/ringway-demo/logs/*.log || fail "valgrind reported errors or leaks"
 trap - EXIT
