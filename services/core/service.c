@@ -330,6 +330,12 @@ void rw_service_on_stop(rw_service_t *self, void (*fn)(void *), void *arg)
 
 int rw_service_run(rw_service_t *self)
 {
+    int bad = 0;
+    int64_t offset = rw_clock_offset_ms(&bad);
+    if (bad)
+        rw_log_warn("clock_offset_ignored", RW_S("error", "RINGWAY_CLOCK_OFFSET_MS is not a whole number of ms"));
+    else if (offset)   /* schedules are read at a shifted time: say so on every start */
+        rw_log_warn("clock_offset", RW_I("offset_ms", offset), RW_U("wall_ms", rw_clock_wall_ms()));
     rw_log_info("started", RW_S("instance", self->instance),
                 RW_I("http_port", rw_http_port(self->http)));
     su_root_run(self->root);

@@ -125,7 +125,12 @@ static int ask_raw(asker_t *a, const void *body, size_t len, unsigned deadline_m
     return a->status;
 }
 
-static int ask(asker_t *a, const char *callee, unsigned deadline_ms)
+/* Every request carries a pinned instant, never the machine's clock: the demo directory's
+ * rules depend on the weekday and the hour (alice's "workday" rule, Mon-Fri 08:00-18:00). */
+#define SUNDAY_0300_LONDON 1796526000000ull    /* 2026-12-06T03:00:00Z, GMT in December */
+#define MONDAY_1000_LONDON 1796637600000ull    /* 2026-12-07T10:00:00Z */
+
+static int ask_at(asker_t *a, const char *callee, unsigned deadline_ms, uint64_t time_ms)
 {
     rw_route_req_t rq;
     msgpack_sbuffer sb;
@@ -134,7 +139,7 @@ static int ask(asker_t *a, const char *callee, unsigned deadline_ms)
     strcpy(rq.caller, "+441632960999");
     snprintf(rq.callee, sizeof rq.callee, "%s", callee);
     strcpy(rq.source, "device");
-    rq.time_ms = rw_clock_wall_ms();
+    rq.time_ms = time_ms;
     msgpack_sbuffer_init(&sb);
     ck_assert_int_eq(rw_proto_route_req_encode(&rq, &sb), 0);
     int rc = ask_raw(a, sb.data, sb.size, deadline_ms);
@@ -142,6 +147,11 @@ static int ask(asker_t *a, const char *callee, unsigned deadline_ms)
     if (rc == 0)
         ck_assert_str_eq(a->plan.call_id, rq.call_id);
     return rc;
+}
+
+static int ask(asker_t *a, const char *callee, unsigned deadline_ms)
+{
+    return ask_at(a, callee, deadline_ms, SUNDAY_0300_LONDON);
 }
 
 /* ---- tests --------------------------------------------------------------------------- */
@@ -161,6 +171,14 @@ START_TEST(test_extension_and_public_number_route_to_the_users_devices)
         ck_assert_int_eq(a.plan.final, RW_FINAL_VOICEMAIL);
         ck_assert_uint_gt(a.plan.n_trace, 0);
     }
+    /* The same number in office hours: the "workday" rule rings the softphone, then the mobile. */
+    ck_assert_int_eq(ask_at(&a, "2001", 500, MONDAY_1000_LONDON), 0);
+    ck_assert_int_eq(a.plan.status, RW_PLAN_OK);
+    ck_assert_uint_eq(a.plan.n_stages, 2);
+    ck_assert_str_eq(a.plan.stages[0].targets[0].aor, "sip:2001@ringway.local");
+    ck_assert_uint_eq(a.plan.stages[0].ring_ms, 15000);
+    ck_assert_int_eq(a.plan.stages[1].targets[0].type, RW_TARGET_NUMBER);
+    ck_assert_uint_eq(a.plan.stages[1].ring_ms, 20000);
     ck_assert_int_eq(ask(&a, "2999", 500), 0);
     ck_assert_int_eq(a.plan.status, RW_PLAN_NOT_FOUND);
     ck_assert_int_eq(ask(&a, "not a number; DROP", 500), 0);
@@ -175,7 +193,7 @@ START_TEST(test_extension_and_public_number_route_to_the_users_devices)
     int status = 0;
     ck_assert_int_eq(rw_proc_http_get(rp.http_port, "/metrics", &status, body, sizeof body), 0);
     ck_assert_int_eq(status, 200);
-    ck_assert_ptr_nonnull(strstr(body, "ringway_router_decisions_total{result=\"ok\"} 5"));
+    ck_assert_ptr_nonnull(strstr(body, "ringway_router_decisions_total{result=\"ok\"} 6"));
     ck_assert_ptr_nonnull(strstr(body, "ringway_router_decisions_total{result=\"not_found\"} 2"));
     ck_assert_ptr_nonnull(strstr(body, "ringway_router_bad_requests_total 1"));
     asker_fini(&a);
