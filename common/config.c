@@ -29,6 +29,7 @@ typedef struct {
 struct rw_config {
     entry_t *entries;
     size_t n, cap;
+    bool skip_unknown;      /* rw_config_skip_unknown() */
 };
 
 static void say(char *err, size_t err_len, const char *fmt, ...)
@@ -233,6 +234,8 @@ static int on_ini_value(void *user, const char *section, const char *name, const
     else
         snprintf(key, sizeof key, "%s", name);
     entry_t *e = find(f->cfg, key);
+    if (!e && f->cfg->skip_unknown)
+        return 1;
     if (!e) {
         file_error(f, "unknown key '%s'", key);
         return 0;
@@ -298,6 +301,12 @@ static int load_env(rw_config_t *c, char *err, size_t err_len)
             return rc;
     }
     return 0;
+}
+
+void rw_config_skip_unknown(rw_config_t *self, bool skip)
+{
+    if (self)
+        self->skip_unknown = skip;
 }
 
 int rw_config_load(rw_config_t *self, const char *path, char *err, size_t err_len)

@@ -26,6 +26,10 @@ rw_config_t *rw_config_new(void);
 void rw_config_destroy(rw_config_t **self);
 /* Add a table of keys (the table must outlive the config). Several tables may be added. */
 int rw_config_add_spec(rw_config_t *self, const rw_cfg_spec_t *spec);
+/* Keys in the file that no table declares are skipped instead of refused, for a reader of a
+ * shared file that needs only some of its keys (the `ringway` CLI reading a service's file).
+ * Off by default: a service refuses a key it does not know, so a typo never goes unnoticed. */
+void rw_config_skip_unknown(rw_config_t *self, bool skip);
 /* Read path (NULL: no file) then the environment, then check every key.
  * On failure returns RW_EINVAL and writes one line into err. */
 int rw_config_load(rw_config_t *self, const char *path, char *err, size_t err_len);

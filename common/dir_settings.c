@@ -186,6 +186,8 @@ static int put_checked(rw_redis_t *r, const rw_numplan_t *plan, const char *user
     if (!json)
         return snprintf(err, len, "settings cannot be written"), RW_ENOMEM;
     rc = rw_rules_parse(json, plan, false, &s, err, len);
+    if (rc == 0)
+        rc = rw_rule_check_self(&s, user_id, u.number, err, len);
     for (int p = -1; rc == 0 && p < s.n_profiles; p++)
         rc = check_set(r, user_id, p < 0 ? &s.pinned : &s.profiles[p], err, len);
     if (rc == 0)
@@ -357,6 +359,8 @@ int rw_dir_divert_set(rw_redis_t *r, const rw_numplan_t *plan, const char *user_
         return snprintf(err, len, "a divert must end after it starts"), RW_EINVAL;
     if (rw_rules_parse_dest(to, plan, &d) < 0)
         return snprintf(err, len, "'%s' is not a device, user:<id>, a number or voicemail", to), RW_EINVAL;
+    if (rw_rule_check_self_dest(&d, user_id, u.number, "the calendar divert", err, len) < 0)
+        return RW_EINVAL;
     if (d.kind == RW_DEST_DEVICE && !has_device(r, user_id, d.ref))
         return snprintf(err, len, "divert to device '%s' which does not exist", d.ref), RW_EINVAL;
     if (d.kind == RW_DEST_USER) {

@@ -291,7 +291,8 @@ static int import_settings(rw_redis_t *r, const rw_numplan_t *plan, json_t *ju, 
     return rc;
 }
 
-static int import_trunks(rw_redis_t *r, json_t *trunks, char *err, size_t len)
+static int import_trunks(rw_redis_t *r, json_t *trunks, char *err, size_t len, rw_dir_progress_fn *fn,
+                         void *arg)
 {
     json_t *t, *p;
     size_t i, k;
@@ -307,12 +308,21 @@ static int import_trunks(rw_redis_t *r, json_t *trunks, char *err, size_t len)
                                   jstr(t, "address", ""), terr, sizeof terr);
         if (rc < 0)
             return snprintf(err, len, "trunks[%zu]: %s", i, terr), rc;
+        if (fn)
+            fn(arg, "trunks", i + 1, json_array_size(trunks));
     }
     return 0;
 }
 
 int rw_dir_import_file(rw_redis_t *r, const rw_numplan_t *plan, const char *path,
                        int *n_users, char *err, size_t len)
+{
+    return rw_dir_import_file_progress(r, plan, path, n_users, err, len, NULL, NULL);
+}
+
+int rw_dir_import_file_progress(rw_redis_t *r, const rw_numplan_t *plan, const char *path,
+                                int *n_users, char *err, size_t len, rw_dir_progress_fn *fn,
+                                void *arg)
 {
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
@@ -335,6 +345,8 @@ int rw_dir_import_file(rw_redis_t *r, const rw_numplan_t *plan, const char *path
             break;
         }
         (*n_users)++;
+        if (fn)
+            fn(arg, "users", i + 1, json_array_size(users));
     }
     if (rc == 0)
         err[0] = '\0';
@@ -345,8 +357,10 @@ int rw_dir_import_file(rw_redis_t *r, const rw_numplan_t *plan, const char *path
             snprintf(err, len, "%s: users[%zu].rules: %s", path, i, uerr);
         if (rc < 0)
             break;
+        if (fn)
+            fn(arg, "rules", i + 1, json_array_size(users));
     }
-    if (rc == 0 && (rc = import_trunks(r, json_object_get(root, "trunks"), err, len)) < 0) {
+    if (rc == 0 && (rc = import_trunks(r, json_object_get(root, "trunks"), err, len, fn, arg)) < 0) {
         char tmp[400];
         snprintf(tmp, sizeof tmp, "%s", err);
         snprintf(err, len, "%s: %s", path, tmp);

@@ -50,6 +50,12 @@ int rw_dir_user_get(rw_redis_t *r, const char *id, rw_dir_user_t *u);
  * success err holds "" or the first warning of a user's rules (rw_dir_settings_put). */
 int rw_dir_import_file(rw_redis_t *r, const rw_numplan_t *plan, const char *path,
                        int *n_users, char *err, size_t err_len);
+/* The same, calling fn (when not NULL) after each user of the "users" pass, each user of the
+ * "rules" pass and each trunk ("trunks") with how many of how many are done. */
+typedef void rw_dir_progress_fn(void *arg, const char *phase, size_t done, size_t total);
+int rw_dir_import_file_progress(rw_redis_t *r, const rw_numplan_t *plan, const char *path,
+                                int *n_users, char *err, size_t err_len, rw_dir_progress_fn *fn,
+                                void *arg);
 
 /* ---- routing settings, trunks, calendar diverts (common/dir_settings.c, docs/routing.md) ----
  * Every successful write to a user also bumps `ver` in rw:user:<id> and appends the id to the

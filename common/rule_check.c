@@ -1,5 +1,6 @@
 /* common/rule_check.c — save-time analysis of a user's rules (see rule_check.h). */
 #include "common/rule_check.h"
+#include "common/err.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -102,4 +103,32 @@ void rw_rule_check_dead(const rw_settings_t *s, char *out, size_t len)
                     return;
                 }
     }
+}
+
+int rw_rule_check_self_dest(const rw_rule_dest_t *d, const char *user_id, const char *number,
+                            const char *what, char *err, size_t len)
+{
+    if (d->kind == RW_DEST_NUMBER && number && number[0] && !strcmp(d->ref, number))
+        return snprintf(err, len, "%s diverts to %s's own public number %s: the call would come back "
+                        "to %s through the phone network (a loop)", what, user_id, number, user_id), RW_EINVAL;
+    if (d->kind == RW_DEST_USER && !strcmp(d->ref, user_id))
+        return snprintf(err, len, "%s diverts to %s themselves (a loop)", what, user_id), RW_EINVAL;
+    return 0;
+}
+
+int rw_rule_check_self(const rw_settings_t *s, const char *user_id, const char *number, char *err,
+                       size_t len)
+{
+    char what[96];
+    for (int p = -1; p < s->n_profiles; p++) {
+        const rw_rule_set_t *set = p < 0 ? &s->pinned : &s->profiles[p];
+        for (int i = 0; i < set->n_rules; i++) {
+            if (set->rules[i].action != RW_ACT_DIVERT)
+                continue;
+            snprintf(what, sizeof what, "%s: rule '%s'", set->name, set->rules[i].name);
+            if (rw_rule_check_self_dest(&set->rules[i].to, user_id, number, what, err, len) < 0)
+                return RW_EINVAL;
+        }
+    }
+    return 0;
 }

@@ -2,6 +2,7 @@
  * profiles, calendar diverts, trunks and the fallback rebuild. All writes go through
  * common/directory.h, which validates them and leaves the change notice for the routers. */
 #include "tools/cli.h"
+#include "common/clock.h"
 #include "common/directory.h"
 #include "common/err.h"
 
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef int dir_fn(const cli_opts_t *o, rw_redis_t *r, const char **args, char *err, size_t len);
 
@@ -94,8 +96,9 @@ static int profile_switch(const cli_opts_t *o, rw_redis_t *r, const char **a, ch
 static int divert_set(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     uint64_t start, end;
-    if (cli_parse_time(a[4], &start) < 0 || cli_parse_time(a[5], &end) < 0)
-        return snprintf(err, len, "START and END are 2026-03-29T09:30:00Z or epoch ms"), RW_EINVAL;
+    char why[200];
+    if (cli_parse_time(a[4], &start, why, sizeof why) < 0 || cli_parse_time(a[5], &end, why, sizeof why) < 0)
+        return snprintf(err, len, "divert set: %s", why), RW_EINVAL;
     int rc = rw_dir_divert_set(r, &rw_numplan_uk, a[2], a[3], start, end, err, len);
     return rc < 0 ? rc : done(o, "divert saved");
 }
@@ -120,6 +123,45 @@ static int trunk_rm(const cli_opts_t *o, rw_redis_t *r, const char **a, char *er
     return rc < 0 ? rc : done(o, "trunk removed");
 }
 
+static long long redis_int(rw_redis_t *r, const char *cmd)
+{
+    redisReply *rep = rw_redis_command(r, "%s", cmd);
+    long long n = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+    if (rep)
+        freeReplyObject(rep);
+    return n;
+}
+
+/* Progress of a rebuild on stderr: the change list drains as the routers rewrite the plans.
+ * Waits while it shrinks (a line a second), at most 10 s without progress; with no router
+ * running it says so and returns at once (the plans are rewritten when one starts). */
+static void rebuild_progress(rw_redis_t *r, long long queued)
+{
+    char cmd[96];
+    snprintf(cmd, sizeof cmd, "ZCOUNT rw:svc:router %llu +inf", (unsigned long long) rw_clock_wall_ms());
+    if (redis_int(r, cmd) <= 0) {
+        cli_progress("fallback rebuild: no router is running; the %lld plans are rewritten when one starts",
+                     queued);
+        return;
+    }
+    long long left = redis_int(r, "LLEN rw:dir:changes"), last = left;
+    uint64_t moved_ms = rw_clock_mono_us() / 1000;
+    while (left > 0 && rw_clock_mono_us() / 1000 - moved_ms < 10000) {
+        cli_progress("fallback rebuild: %lld of %lld queued changes left", left, queued);
+        struct timespec ts = { 1, 0 };
+        nanosleep(&ts, NULL);
+        left = redis_int(r, "LLEN rw:dir:changes");
+        if (left < last)
+            moved_ms = rw_clock_mono_us() / 1000;
+        last = left;
+    }
+    if (left == 0)
+        cli_progress("fallback rebuild: every plan rewritten");
+    else
+        cli_progress("fallback rebuild: %lld changes still queued after 10 s without progress; are the "
+                     "routers healthy?", left);
+}
+
 /* Queue every user for the routers: each is rebuilt once, by whichever router pops it. */
 static int fallback_rebuild(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
@@ -132,8 +174,10 @@ static int fallback_rebuild(const cli_opts_t *o, rw_redis_t *r, const char **a, 
         freeReplyObject(rep);
     if (n < 0)
         return snprintf(err, len, "redis write failed"), RW_EIO;
+    cli_progress("fallback rebuild: queued %lld users", n);
+    rebuild_progress(r, n);
     if (o->json)
-        printf("{\"queued_users\":%lld}\n", n);
+        printf("{\"ok\":true,\"queued_users\":%lld}\n", n);
     else
         printf("queued %lld users; the routers rewrite their fallback plans\n", n);
     return 0;
@@ -153,6 +197,7 @@ static const struct {
     { "fallback", "rebuild", 2, 2, fallback_rebuild },
 };
 
+/* args have been checked against the command table of tools/ringway.c. */
 int cli_dir_command(const cli_opts_t *o, int n, const char **args)
 {
     const char *a[8] = { 0 };
@@ -163,21 +208,17 @@ int cli_dir_command(const cli_opts_t *o, int n, const char **args)
         if (strcmp(a[0], commands[c].noun) || strcmp(a[1], commands[c].verb))
             continue;
         if (n < commands[c].min || n > commands[c].max)
-            return usage();
+            return cli_usage_error("wrong number of arguments for '%s %s'", a[0], a[1]);
         rw_redis_t *r = connect_redis(o);
         if (!r)
-            return 1;
+            return CLI_FAILED;
         int rc = commands[c].fn(o, r, a, err, sizeof err);
         rw_redis_destroy(&r);
-        if (rc < 0) {
-            if (o->json)
-                printf("{\"ok\":false,\"error\":\"%s\"}\n", rw_strerror(rc));
-            fprintf(stderr, "ringway: %s\n", err[0] ? err : rw_strerror(rc));
-            return 1;
-        }
+        if (rc < 0)
+            return cli_fail(o, "%s", err[0] ? err : rw_strerror(rc));
         if (err[0])                  /* saved, with a warning (a rule that can never apply) */
             fprintf(stderr, "ringway: %s\n", err);
-        return 0;
+        return CLI_OK;
     }
-    return usage();
+    return cli_usage_error("unknown command '%s'", a[0]);
 }

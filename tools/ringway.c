@@ -1,19 +1,16 @@
-/* tools/ringway.c — the `ringway` operator CLI: options, the read commands and `explain`.
- * The directory-writing commands are in tools/cli_dir.c; every command is listed by usage().
- * Redis is found from RINGWAY_REDIS_HOST / RINGWAY_REDIS_PORT (or --redis HOST:PORT); routers
- * from --router ENDPOINT, RINGWAY_ROUTER_ENDPOINTS, or the Redis registry.
- * Exit codes: 0 done, 1 failed (error on stderr), 2 usage. */
-#include <sofia-sip/su.h>
-#include <sofia-sip/su_wait.h>
-
-#include "bus/bus.h"
-#include "common/clock.h"
-#include "common/directory.h"
+/* tools/ringway.c — the `ringway` operator CLI: options, configuration, the command table and
+ * what every command shares (errors, times, the Redis connection). The commands live in
+ * tools/cli_*.c; docs/cli.md describes them all.
+ * The configuration is the services' own: `-c FILE` (or $RINGWAY_CONFIG) and the RINGWAY_*
+ * variables, so the CLI reaches the Redis the services use (host and port, or Sentinel, with
+ * the password and db) and knows sip-edge's voicemail.uri and sip.peers for `explain`. Keys of
+ * the file the CLI does not use are skipped, so any service's file will do.
+ * Exit codes: 0 done, 1 refused or failed, 2 usage. */
 #include "common/err.h"
 #include "common/log.h"
-#include "protocols/route.h"
+#include "services/core/service.h"
 
-#include <jansson.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,52 +18,151 @@
 
 #include "tools/cli.h"
 
-int usage(void)
+/* The keys the CLI reads; the redis.* ones as every service declares them. */
+static const rw_cfg_spec_t cli_spec[] = {
+    { "redis.host", RW_CFG_STR, "127.0.0.1", 0, 0, "Redis address (numeric) when no sentinels are set" },
+    { "redis.port", RW_CFG_INT, "6379", 1, 65535, "Redis port" },
+    { "redis.sentinels", RW_CFG_STR, "", 0, 0, "comma-separated host:port of Redis Sentinels" },
+    { "redis.master_name", RW_CFG_STR, "ringway", 0, 0, "Sentinel's name for the master" },
+    { "redis.password", RW_CFG_STR, "", 0, 0, "Redis AUTH password" },
+    { "redis.db", RW_CFG_INT, "0", 0, 15, "Redis database number" },
+    { "redis.connect_timeout_ms", RW_CFG_INT, "1000", 1, 60000, "Redis connect timeout" },
+    { "redis.command_timeout_ms", RW_CFG_INT, "2000", 1, 60000, "Redis command timeout" },
+    { "router.endpoints", RW_CFG_STR, "", 0, 0, "static router endpoints (empty: the registry)" },
+    { "voicemail.uri", RW_CFG_STR, "", 0, 0, "sip-edge's voicemail server (explain)" },
+    { "sip.peers", RW_CFG_STR, "", 0, 0, "sip-edge's peers and trunks (explain)" },
+    { NULL, 0, NULL, 0, 0, NULL },
+};
+
+/* Every command: its words, argument counts (words included) and synopsis. */
+typedef enum { GRP_DIR, GRP_USER, GRP_LIVE, GRP_EXPLAIN, GRP_EVENTS } group_t;
+static const struct {
+    const char *noun, *verb;         /* verb NULL: the noun alone */
+    int min, max;
+    group_t grp;
+    const char *synopsis;
+} commands[] = {
+    { "import", NULL, 2, 2, GRP_USER, "import FILE.json" },
+    { "user", "list", 2, 2, GRP_USER, "user list" },
+    { "user", "show", 3, 3, GRP_USER, "user show USER" },
+    { "user", "add", 3, 3, GRP_DIR, "user add USER --ext EXT --password PW [--number N] [--name NAME]" },
+    { "user", "rm", 3, 3, GRP_DIR, "user rm USER" },
+    { "device", "add", 5, 6, GRP_DIR, "device add USER DEVICE sip|number|voicemail [ADDRESS]" },
+    { "device", "rm", 4, 4, GRP_DIR, "device rm USER DEVICE" },
+    { "rule", "set", 5, 5, GRP_DIR, "rule set USER PROFILE|pinned 'RULE-JSON'" },
+    { "rule", "clear", 4, 5, GRP_DIR, "rule clear USER PROFILE|pinned [NAME]" },
+    { "rule", "show", 3, 3, GRP_DIR, "rule show USER" },
+    { "profile", "switch", 4, 4, GRP_DIR, "profile switch USER PROFILE" },
+    { "divert", "set", 6, 6, GRP_DIR, "divert set USER TO START END" },
+    { "divert", "clear", 3, 3, GRP_DIR, "divert clear USER" },
+    { "divert", "show", 3, 3, GRP_LIVE, "divert show USER" },
+    { "presence", "set", 4, 4, GRP_LIVE, "presence set USER STATE [--until TIME]" },
+    { "presence", "show", 3, 3, GRP_LIVE, "presence show USER" },
+    { "regs", NULL, 2, 2, GRP_LIVE, "regs USER" },
+    { "trunk", "add", 5, 5, GRP_DIR, "trunk add NAME +PREFIX[,+P...] sip:ADDRESS [--order N]" },
+    { "trunk", "rm", 3, 3, GRP_DIR, "trunk rm NAME" },
+    { "explain", NULL, 2, 2, GRP_EXPLAIN, "explain NUMBER [--from CALLER] [--at TIME]" },
+    { "events", NULL, 1, 2, GRP_EVENTS, "events [TOPIC] [--follow | --for SECONDS] [--count N]" },
+    { "fallback", "rebuild", 2, 2, GRP_DIR, "fallback rebuild" },
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+void cli_usage(FILE *out)
 {
-    fprintf(stderr,
-            "usage: ringway [--redis HOST:PORT] [--json] COMMAND\n"
-            "  import FILE.json                 load users, devices, rules and trunks from a file\n"
-            "  user list | show ID | rm ID\n"
-            "  user add ID --ext EXT [--number N] [--name NAME] [--site S] [--tz ZONE]\n"
-            "           [--realm REALM] --password PW\n"
-            "  device add USER DEVICE sip|number|voicemail [ADDRESS]   device rm USER DEVICE\n"
-            "  rule set USER PROFILE|pinned 'RULE-JSON'   rule clear USER PROFILE|pinned [NAME]\n"
-            "  rule show USER                   profile switch USER PROFILE\n"
-            "  divert set USER TO START END     divert clear USER   (calendar divert; times below)\n"
-            "  trunk add NAME +PREFIX[,+P...] sip:ADDRESS [--order N]   trunk rm NAME\n"
-            "  explain NUMBER [--from CALLER] [--at TIME] [--router ENDPOINT]\n"
-            "  fallback rebuild                 have the routers rewrite every fallback plan\n"
-            "TIME is 2026-03-29T09:30:00Z (UTC) or milliseconds since the epoch.\n"
-            "Exit codes: 0 done, 1 failed (the reason on stderr), 2 usage error.\n");
-    return 2;
+    fprintf(out,
+        "usage: ringway [-c FILE] [--redis HOST:PORT] [--json] COMMAND ...\n"
+        "  import FILE.json                 load users, devices, rules and trunks from a file\n"
+        "  user list | show USER | rm USER\n"
+        "  user add USER --ext EXT --password PW [--number N] [--name NAME] [--site S]\n"
+        "           [--tz ZONE] [--realm REALM]\n"
+        "  device add USER DEVICE sip|number|voicemail [ADDRESS]   device rm USER DEVICE\n"
+        "  rule set USER PROFILE|pinned 'RULE-JSON'   rule clear USER PROFILE|pinned [NAME]\n"
+        "  rule show USER                   profile switch USER PROFILE\n"
+        "  divert set USER TO START END     divert clear USER     divert show USER\n"
+        "  presence set USER STATE [--until TIME]     presence show USER\n"
+        "           STATE: available busy away in_meeting dnd offline\n"
+        "  regs USER                        the user's live registrations\n"
+        "  trunk add NAME +PREFIX[,+P...] sip:ADDRESS [--order N]   trunk rm NAME\n"
+        "  explain NUMBER [--from CALLER] [--at TIME] [--router ENDPOINT]\n"
+        "                                   where a call would ring, why, and what sip-edge sends\n"
+        "  events [TOPIC] [--follow | --for SECONDS] [--count N]\n"
+        "                                   bus events of every live publisher (default 10 s)\n"
+        "  fallback rebuild                 have the routers rewrite every fallback plan\n"
+        "Configuration: the services' own, from -c FILE (or RINGWAY_CONFIG) and RINGWAY_*\n"
+        "  variables: redis.* (host, port, sentinels, password, db), router.endpoints, and\n"
+        "  sip-edge's voicemail.uri and sip.peers. --redis HOST:PORT overrides the address.\n"
+        "TIME: 2026-03-29T09:30:00Z, 2026-03-29T10:30:00+01:00 or milliseconds since the epoch;\n"
+        "  a time without a zone is refused.\n"
+        "--json: results as JSON on stdout; an error as {\"ok\":false,\"error\":...} on stderr.\n"
+        "Exit codes: 0 done, 1 refused or failed (the reason on stderr), 2 usage error.\n"
+        "Details: docs/cli.md.\n");
 }
 
-int cli_parse_time(const char *s, uint64_t *ms)
+int cli_usage_error(const char *fmt, ...)
 {
-    struct tm tm;
-    char *end;
-    memset(&tm, 0, sizeof tm);
-    end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (end && (*end == 'Z' || !*end)) {
-        time_t t = timegm(&tm);
-        *ms = (uint64_t) t * 1000u;
-        return t < 0 ? -1 : 0;
+    va_list ap;
+    fputs("ringway: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\n(ringway --help lists the commands)\n", stderr);
+    return CLI_USAGE;
+}
+
+int cli_fail(const cli_opts_t *o, const char *fmt, ...)
+{
+    char why[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    if (o && o->json) {
+        json_t *j = json_pack("{s:b,s:s}", "ok", 0, "error", why);
+        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        fprintf(stderr, "%s\n", s ? s : "{\"ok\":false}");
+        free(s);
+        json_decref(j);
+    } else {
+        fprintf(stderr, "ringway: %s\n", why);
     }
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end)
-        return -1;
-    *ms = v;
-    return 0;
+    return CLI_FAILED;
+}
+
+void cli_progress(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("ringway: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+}
+
+void cli_print_json(json_t *j)
+{
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    printf("%s\n", s ? s : "null");
+    free(s);
+    json_decref(j);
 }
 
 rw_redis_t *connect_redis(const cli_opts_t *o)
 {
-    rw_redis_opts_t ro = { .host = o->redis_host, .port = o->redis_port,
-                           .connect_timeout_ms = 1000, .command_timeout_ms = 2000 };
+    rw_redis_opts_t ro;
+    char where[300];
+    rw_service_redis_opts(o->cfg, &ro);
+    if (ro.sentinels && ro.sentinels[0])
+        snprintf(where, sizeof where, "master '%s' through sentinels %s", ro.master_name, ro.sentinels);
+    else
+        snprintf(where, sizeof where, "%s:%d", ro.host, ro.port);
     rw_redis_t *r = rw_redis_new(&ro);
     redisReply *rep = r ? rw_redis_command(r, "PING") : NULL;
-    if (!rep) {
-        fprintf(stderr, "ringway: cannot reach Redis at %s:%d\n", o->redis_host, o->redis_port);
+    if (!rep || rep->type == REDIS_REPLY_ERROR) {
+        cli_fail(o, "cannot reach Redis at %s%s%s (set -c FILE, RINGWAY_REDIS_* or --redis)", where,
+                 rep ? ": " : "", rep ? rep->str : "");
+        if (rep)
+            freeReplyObject(rep);
         rw_redis_destroy(&r);
         return NULL;
     }
@@ -74,230 +170,63 @@ rw_redis_t *connect_redis(const cli_opts_t *o)
     return r;
 }
 
-static int cmd_import(const cli_opts_t *o, const char *path)
+/* "+01:00", "+0100", "+01", "-05:30" -> seconds east of UTC; -1 when not an offset. */
+static int parse_offset(const char *s, long *secs)
 {
-    char err[512];
-    int n = 0;
-    rw_redis_t *r = connect_redis(o);
-    if (!r)
-        return 1;
-    int rc = rw_dir_import_file(r, &rw_numplan_uk, path, &n, err, sizeof err);
-    rw_redis_destroy(&r);
-    if (rc < 0) {
-        fprintf(stderr, "ringway: import stopped: %s (%d users loaded before it)\n", err, n);
-        return 1;
-    }
-    if (err[0])
-        fprintf(stderr, "ringway: %s\n", err);
-    if (o->json)
-        printf("{\"imported_users\":%d}\n", n);
-    else
-        printf("imported %d users from %s\n", n, path);
+    int h = 0, m = 0, n = 0;
+    if ((s[0] != '+' && s[0] != '-') ||
+        !(sscanf(s + 1, "%2d:%2d%n", &h, &m, &n) == 2 || sscanf(s + 1, "%2d%2d%n", &h, &m, &n) == 2 ||
+          (m = 0, sscanf(s + 1, "%2d%n", &h, &n) == 1)) ||
+        s[1 + n] || n < 2 || h > 14 || m > 59)
+        return -1;
+    *secs = (s[0] == '-' ? -1 : 1) * (h * 3600L + m * 60L);
     return 0;
 }
 
-static int cmd_user_list(const cli_opts_t *o)
+int cli_parse_time(const char *s, uint64_t *ms, char *why, size_t why_len)
 {
-    rw_redis_t *r = connect_redis(o);
-    if (!r)
-        return 1;
-    redisReply *rep = rw_redis_command(r, "SORT rw:users ALPHA");
-    int rc = 1;
-    if (rep && rep->type == REDIS_REPLY_ARRAY) {
-        json_t *arr = json_array();
-        for (size_t i = 0; i < rep->elements; i++) {
-            rw_dir_user_t u;
-            if (rw_dir_user_get(r, rep->element[i]->str, &u) < 0)
-                continue;
-            if (o->json)
-                json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:s}", "id", u.id, "ext", u.ext,
-                                                     "number", u.number, "name", u.name));
-            else
-                printf("%-16s %-6s %-16s %s\n", u.id, u.ext, u.number, u.name);
-        }
-        if (o->json) {
-            char *s = json_dumps(arr, JSON_COMPACT);
-            printf("%s\n", s);
-            free(s);
-        }
-        json_decref(arr);
-        rc = 0;
-    } else {
-        fprintf(stderr, "ringway: reading users failed\n");
+    struct tm tm;
+    long off = 0;
+    char *end;
+    memset(&tm, 0, sizeof tm);
+    end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
+    if (end) {
+        if (*end == ':' && !(end = strptime(end, ":%S", &tm)))
+            return snprintf(why, why_len, "'%s' is not a time like 2026-03-29T09:30:00Z", s), RW_EINVAL;
+        if (!*end)
+            return snprintf(why, why_len, "'%s' has no zone: add Z (UTC) or an offset like +01:00", s),
+                   RW_EINVAL;
+        if (strcmp(end, "Z") && parse_offset(end, &off) < 0)
+            return snprintf(why, why_len, "'%s': '%s' is not Z or an offset like +01:00", s, end), RW_EINVAL;
+        time_t t = timegm(&tm) - off;
+        if (t < 0)
+            return snprintf(why, why_len, "'%s' is before 1970", s), RW_EINVAL;
+        *ms = (uint64_t) t * 1000u;
+        return 0;
     }
-    if (rep)
-        freeReplyObject(rep);
-    rw_redis_destroy(&r);
-    return rc;
-}
-
-static int cmd_user_show(const cli_opts_t *o, const char *id)
-{
-    rw_dir_user_t u;
-    rw_redis_t *r = connect_redis(o);
-    if (!r)
-        return 1;
-    int rc = rw_dir_user_get(r, id, &u);
-    if (rc < 0) {
-        fprintf(stderr, "ringway: %s\n", rc == RW_ENOTFOUND ? "no such user" : "reading the user failed");
-        rw_redis_destroy(&r);
-        return 1;
-    }
-    redisReply *devs = rw_redis_command(r, "HGETALL rw:user:%s:devices", id);
-    redisReply *ver = rw_redis_command(r, "HGET rw:user:%s ver", id);
-    long long version = ver && ver->type == REDIS_REPLY_STRING ? atoll(ver->str) : 0;
-    if (ver)
-        freeReplyObject(ver);
-    json_t *jd = json_object();
-    for (size_t i = 0; devs && devs->type == REDIS_REPLY_ARRAY && i + 1 < devs->elements; i += 2)
-        json_object_set_new(jd, devs->element[i]->str, json_string(devs->element[i + 1]->str));
-    if (o->json) {
-        json_t *ju = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "id", u.id, "ext", u.ext, "number",
-                               u.number, "name", u.name, "site", u.site, "tz", u.tz, "ver",
-                               (json_int_t) version, "devices", jd);
-        char *s = json_dumps(ju, JSON_COMPACT);
-        printf("%s\n", s);
-        free(s);
-        json_decref(ju);
-    } else {
-        printf("id      %s\next     %s\nnumber  %s\nname    %s\nsite    %s\ntz      %s\n"
-               "version %lld (directory writes to this user)\ndevices\n",
-               u.id, u.ext, u.number, u.name, u.site, u.tz, version);
-        const char *k;
-        json_t *v;
-        json_object_foreach(jd, k, v) printf("  %-12s %s\n", k, json_string_value(v));
-        json_decref(jd);
-    }
-    if (devs)
-        freeReplyObject(devs);
-    rw_redis_destroy(&r);
+    unsigned long long v = strtoull(s, &end, 10);
+    if (!*s || *end || s[0] == '-')
+        return snprintf(why, why_len, "'%s' is not 2026-03-29T09:30:00Z, an offset time or epoch ms", s),
+               RW_EINVAL;
+    *ms = v;
     return 0;
 }
 
-/* Routers: --router, else RINGWAY_ROUTER_ENDPOINTS, else the live entries of the registry. */
-static char *router_endpoints(const cli_opts_t *o)
+void cli_format_time(uint64_t ms, char *buf, size_t len)
 {
-    if (o->router)
-        return strdup(o->router);
-    if (getenv("RINGWAY_ROUTER_ENDPOINTS"))
-        return strdup(getenv("RINGWAY_ROUTER_ENDPOINTS"));
-    rw_redis_t *r = connect_redis(o);
-    if (!r)
-        return NULL;
-    redisReply *rep = rw_redis_command(r, "ZRANGEBYSCORE rw:svc:router %llu +inf",
-                                       (unsigned long long) rw_clock_wall_ms());
-    char *list = NULL;
-    size_t len = 0;
-    for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
-        const char *bar = strchr(rep->element[i]->str, '|');
-        if (!bar)
-            continue;
-        char *grown = realloc(list, len + strlen(bar) + 2);
-        if (!grown)
-            break;
-        list = grown;
-        len += (size_t) sprintf(list + len, "%s%s", len ? "," : "", bar + 1);
-    }
-    if (rep)
-        freeReplyObject(rep);
-    rw_redis_destroy(&r);
-    return list;
+    time_t t = (time_t) (ms / 1000);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, len, "%llu", (unsigned long long) ms);
 }
 
-typedef struct {
-    su_root_t *root;
-    int status, done;
-    rw_plan_t plan;
-} explain_t;
+static const char *const value_opts[] = { "--router", "--from", "--at", "--until", "--ext", "--number",
+                                          "--name", "--site", "--tz", "--realm", "--password", "--order",
+                                          NULL };
 
-static void on_plan(void *arg, int status, const void *body, size_t len)
+static int set_value_opt(cli_opts_t *o, const char *name, const char *v)
 {
-    explain_t *e = arg;
-    e->done = 1;
-    e->status = status ? status : rw_proto_plan_decode(body, len, &e->plan);
-    su_root_break(e->root);
-}
-
-static void print_plan(const cli_opts_t *o, const rw_plan_t *plan)
-{
-    static char text[16384];
-    if (!o->json) {
-        rw_proto_plan_format(plan, text, sizeof text);
-        fputs(text, stdout);
-        return;
-    }
-    json_t *trace = json_array(), *stages = json_array();
-    for (uint32_t i = 0; i < plan->n_trace; i++)
-        json_array_append_new(trace, json_string(plan->trace[i]));
-    for (uint32_t s = 0; s < plan->n_stages; s++) {
-        json_t *targets = json_array();
-        for (uint32_t t = 0; t < plan->stages[s].n_targets; t++) {
-            const rw_target_t *tg = &plan->stages[s].targets[t];
-            json_array_append_new(targets, json_pack("{s:s,s:s,s:s}", "type",
-                                                     rw_proto_target_type_name(tg->type), "dest", tg->aor,
-                                                     "diversion", tg->diversion));
-        }
-        json_array_append_new(stages, json_pack("{s:i,s:o}", "ring_ms", (int) plan->stages[s].ring_ms,
-                                                "targets", targets));
-    }
-    json_t *j = json_pack("{s:s,s:s,s:o,s:s,s:o}", "status", rw_proto_plan_status_name(plan->status),
-                          "user", plan->user, "stages", stages, "final", rw_proto_final_name(plan->final),
-                          "trace", trace);
-    char *s = json_dumps(j, JSON_COMPACT);
-    printf("%s\n", s);
-    free(s);
-    json_decref(j);
-}
-
-static int cmd_explain(const cli_opts_t *o, const char *number)
-{
-    static explain_t e;
-    rw_route_req_t rq;
-    msgpack_sbuffer sb;
-    char *eps = router_endpoints(o);
-    int rc = 1;
-    if (!eps || !eps[0]) {
-        fprintf(stderr, "ringway: no router known (use --router ENDPOINT or start a router)\n");
-        free(eps);
-        return 1;
-    }
-    memset(&rq, 0, sizeof rq);
-    snprintf(rq.call_id, sizeof rq.call_id, "explain-%llu", (unsigned long long) rw_clock_mono_us());
-    snprintf(rq.caller, sizeof rq.caller, "%s", o->from ? o->from : "anonymous");
-    snprintf(rq.callee, sizeof rq.callee, "%s", number);
-    snprintf(rq.source, sizeof rq.source, "cli");
-    rq.time_ms = o->at_ms ? o->at_ms : rw_clock_wall_ms();
-    msgpack_sbuffer_init(&sb);
-    su_init();
-    e.root = su_root_create(NULL);
-    rw_client_t *cli = rw_client_new(e.root, "router", NULL);
-    if (rw_proto_route_req_encode(&rq, &sb) < 0 || !cli || rw_bus_static_endpoints(cli, eps) < 0 ||
-        rw_client_request(cli, sb.data, sb.size, o->deadline_ms, on_plan, &e) < 0) {
-        fprintf(stderr, "ringway: could not send the request to %s\n", eps);
-    } else {
-        while (!e.done)
-            su_root_run(e.root);
-        if (e.status < 0)
-            fprintf(stderr, "ringway: no answer from a router (%s)\n", rw_strerror(e.status));
-        else {
-            print_plan(o, &e.plan);
-            rc = 0;
-        }
-    }
-    rw_client_destroy(&cli);
-    su_root_destroy(e.root);
-    su_deinit();
-    msgpack_sbuffer_destroy(&sb);
-    free(eps);
-    return rc;
-}
-
-static const char *const value_opts[] = { "--router", "--from", "--at", "--ext", "--number", "--name",
-                                          "--site", "--tz", "--realm", "--password", "--order", NULL };
-
-static int parse_opt(cli_opts_t *o, const char *name, const char *v)
-{
-    const char **slots[] = { &o->router, &o->from, &o->at, &o->ext, &o->number, &o->name,
+    const char **slots[] = { &o->router, &o->from, &o->at, &o->until, &o->ext, &o->number, &o->name,
                              &o->site, &o->tz, &o->realm, &o->password, &o->order };
     for (int i = 0; value_opts[i]; i++)
         if (!strcmp(name, value_opts[i]))
@@ -305,44 +234,132 @@ static int parse_opt(cli_opts_t *o, const char *name, const char *v)
     return -1;
 }
 
+static int parse_uint(const char *flag, const char *v, unsigned max, unsigned *out)
+{
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    if (!*v || *end || v[0] == '-' || n > max)
+        return cli_usage_error("%s '%s' is not a number from 0 to %u", flag, v, max);
+    *out = (unsigned) n;
+    return 0;
+}
+
+/* The options wherever they stand; the other words into args. 0, or CLI_USAGE (said). */
+static int parse_args(int argc, char **argv, cli_opts_t *o, rw_config_t *cfg, const char **args, int *n,
+                      int *help)
+{
+    char err[512];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        if (!strcmp(a, "--json"))
+            o->json = 1;
+        else if (!strcmp(a, "--follow"))
+            o->follow = 1;
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "help"))
+            *help = 1;
+        else if (a[0] == '-' && a[1] && !has_value && (!strcmp(a, "-c") || set_value_opt(o, a, "") == 0 ||
+                 !strcmp(a, "--config") || !strcmp(a, "--redis") || !strcmp(a, "--count") ||
+                 !strcmp(a, "--for")))
+            return cli_usage_error("%s needs a value", a);
+        else if (!strcmp(a, "-c") || !strcmp(a, "--config"))
+            o->config_path = argv[++i];
+        else if (!strcmp(a, "--redis")) {
+            const char *hp = argv[++i], *colon = strrchr(hp, ':');
+            char host[128];
+            snprintf(host, sizeof host, "%.*s", colon ? (int) (colon - hp) : (int) strlen(hp), hp);
+            if (!host[0] || rw_config_set(cfg, "redis.host", host, err, sizeof err) < 0 ||
+                (colon && rw_config_set(cfg, "redis.port", colon + 1, err, sizeof err) < 0))
+                return cli_usage_error("--redis '%s' is not HOST:PORT%s%s", hp, host[0] ? ": " : "",
+                                       host[0] ? err : "");
+        } else if (!strcmp(a, "--count")) {
+            if (parse_uint(a, argv[++i], 1000000, &o->count))
+                return CLI_USAGE;
+        } else if (!strcmp(a, "--for")) {
+            if (parse_uint(a, argv[++i], 86400, &o->for_s))
+                return CLI_USAGE;
+        } else if (a[0] == '-' && a[1] && !(a[1] >= '0' && a[1] <= '9')) {
+            if (set_value_opt(o, a, argv[i + 1]) < 0)
+                return cli_usage_error("unknown option '%s'", a);
+            i++;
+        } else if (*n == 8)
+            return cli_usage_error("too many arguments ('%s')", a);
+        else
+            args[(*n)++] = a;
+    }
+    return 0;
+}
+
+/* The command args name, or -1 after saying what is wrong. */
+static int find_command(int n, const char **args)
+{
+    int noun_known = 0;
+    for (size_t c = 0; c < N_COMMANDS; c++) {
+        if (strcmp(args[0], commands[c].noun))
+            continue;
+        noun_known = 1;
+        if (commands[c].verb && (n < 2 || strcmp(args[1], commands[c].verb)))
+            continue;
+        if (n < commands[c].min || n > commands[c].max)
+            return cli_usage_error("usage: ringway %s", commands[c].synopsis), -1;
+        return (int) c;
+    }
+    if (noun_known && n >= 2)
+        cli_usage_error("unknown command '%s %s'", args[0], args[1]);
+    else if (noun_known)
+        cli_usage_error("'%s' needs a command", args[0]);
+    else
+        cli_usage_error("unknown command '%s'", args[0]);
+    return -1;
+}
+
+static int run(cli_opts_t *o, int n, const char **args)
+{
+    char why[300];
+    int c = find_command(n, args);
+    if (c < 0)
+        return CLI_USAGE;
+    if (o->at && cli_parse_time(o->at, &o->at_ms, why, sizeof why) < 0)
+        return cli_usage_error("--at %s", why);
+    if (o->until && cli_parse_time(o->until, &o->until_ms, why, sizeof why) < 0)
+        return cli_usage_error("--until %s", why);
+    switch (commands[c].grp) {
+    case GRP_USER:
+        return cli_user_command(o, n, args);
+    case GRP_LIVE:
+        return cli_live_command(o, n, args);
+    case GRP_EXPLAIN:
+        return cli_explain(o, args[1]);
+    case GRP_EVENTS:
+        return cli_events(o, n > 1 ? args[1] : NULL);
+    default:
+        return cli_dir_command(o, n, args);
+    }
+}
+
 int main(int argc, char **argv)
 {
-    cli_opts_t o = { .redis_host = "127.0.0.1", .redis_port = 6379, .deadline_ms = 1000 };
+    cli_opts_t o = { .deadline_ms = 1000, .for_s = 10 };
     const char *args[8];
-    int n = 0;
-    rw_log_init("cli", "-", RW_LOG_WARN);
-    if (getenv("RINGWAY_REDIS_HOST"))
-        snprintf(o.redis_host, sizeof o.redis_host, "%s", getenv("RINGWAY_REDIS_HOST"));
-    if (getenv("RINGWAY_REDIS_PORT"))
-        o.redis_port = atoi(getenv("RINGWAY_REDIS_PORT"));
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
-            o.json = 1;
-        else if (!strcmp(argv[i], "--redis") && i + 1 < argc) {
-            const char *hp = argv[++i], *colon = strrchr(hp, ':');
-            snprintf(o.redis_host, sizeof o.redis_host, "%.*s", colon ? (int) (colon - hp) : (int) strlen(hp), hp);
-            if (colon)
-                o.redis_port = atoi(colon + 1);
-        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-            return usage(), 0;
-        else if (!strncmp(argv[i], "--", 2) && i + 1 < argc && parse_opt(&o, argv[i], argv[i + 1]) == 0)
-            i++;
-        else if ((argv[i][0] == '-' && argv[i][1]) || n == 8)
-            return usage();
-        else
-            args[n++] = argv[i];
+    char err[512];
+    int n = 0, help = 0, rc;
+    rw_log_init("cli", "-", RW_LOG_ERROR);
+    rw_config_t *cfg = rw_config_new();
+    if (!cfg || rw_config_add_spec(cfg, cli_spec) < 0)
+        return fprintf(stderr, "ringway: out of memory\n"), CLI_FAILED;
+    rw_config_skip_unknown(cfg, true);
+    o.cfg = cfg;
+    o.config_path = getenv("RINGWAY_CONFIG") && getenv("RINGWAY_CONFIG")[0] ? getenv("RINGWAY_CONFIG") : NULL;
+    rc = parse_args(argc, argv, &o, cfg, args, &n, &help);
+    if (rc == 0 && help) {
+        cli_usage(stdout);
+    } else if (rc == 0 && n == 0) {
+        rc = cli_usage_error("no command given");
+    } else if (rc == 0 && rw_config_load(cfg, o.config_path, err, sizeof err) < 0) {
+        rc = cli_usage_error("configuration: %s", err);
+    } else if (rc == 0) {
+        rc = run(&o, n, args);
     }
-    if (o.redis_port <= 0 || o.redis_port > 65535)
-        return fprintf(stderr, "ringway: bad Redis port\n"), 2;
-    if (o.at && cli_parse_time(o.at, &o.at_ms) < 0)
-        return fprintf(stderr, "ringway: --at '%s' is not 2026-03-29T09:30:00Z or epoch ms\n", o.at), 2;
-    if (n == 2 && !strcmp(args[0], "import"))
-        return cmd_import(&o, args[1]);
-    if (n == 2 && !strcmp(args[0], "user") && !strcmp(args[1], "list"))
-        return cmd_user_list(&o);
-    if (n == 3 && !strcmp(args[0], "user") && !strcmp(args[1], "show"))
-        return cmd_user_show(&o, args[2]);
-    if (n == 2 && !strcmp(args[0], "explain"))
-        return cmd_explain(&o, args[1]);
-    return cli_dir_command(&o, n, args);
+    rw_config_destroy(&cfg);
+    return rc;
 }

@@ -199,6 +199,22 @@ START_TEST(test_set_validates)
 }
 END_TEST
 
+START_TEST(test_skip_unknown_reads_a_shared_file)
+{
+    char err[256] = "";
+    write_conf("[sip]\nport = 5070\nrealm = x.example\n" REDIS "[overload]\nmax_calls = 9\n");
+    ck_assert_int_eq(rw_config_load(cfg, "ringway.conf", err, sizeof err), RW_EINVAL);
+    ck_assert_str_eq(err, "ringway.conf:3: unknown key 'sip.realm'");
+    rw_config_skip_unknown(cfg, true);
+    ck_assert_int_eq(rw_config_load(cfg, "ringway.conf", err, sizeof err), 0);
+    ck_assert_int_eq(rw_config_int(cfg, "sip.port"), 5070);
+    ck_assert_str_eq(rw_config_str(cfg, "redis.host"), "r1");
+    write_conf("[sip]\nport = abc\nrealm = x\n");       /* known keys are still checked */
+    ck_assert_int_eq(rw_config_load(cfg, "ringway.conf", err, sizeof err), RW_EINVAL);
+    ck_assert_str_eq(err, "ringway.conf:2: sip.port: 'abc' is not an integer");
+}
+END_TEST
+
 START_TEST(test_missing_file_is_an_error)
 {
     char err[256] = "";
@@ -274,6 +290,7 @@ static Suite *config_suite(void)
     tcase_add_loop_test(tc, test_boolean_spellings, 0, sizeof booleans / sizeof booleans[0]);
     tcase_add_test(tc, test_set_wins_over_file_and_env);
     tcase_add_test(tc, test_set_validates);
+    tcase_add_test(tc, test_skip_unknown_reads_a_shared_file);
     tcase_add_test(tc, test_missing_file_is_an_error);
     tcase_add_test(tc, test_overlong_line_is_an_error_not_a_split);
     tcase_add_test(tc, test_spec_tables_are_checked);
