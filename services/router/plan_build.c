@@ -1,5 +1,8 @@
 /* services/router/plan_build.c — building blocks of a plan: a device as a target, trunks for
- * a number, the mailbox as the final action. The rules that choose them are in rules.c. */
+ * a number, the mailbox as the final action. The rules that choose them are in rules.c.
+ * SIP devices that share the user's own AOR are told apart by the device id in the target
+ * (sip-edge rings only the bindings registered as that device); a stage that rings all of
+ * them gets one target without a device, which also rings bindings of no device. */
 #include "services/router/plan_build.h"
 #include "common/err.h"
 
@@ -42,25 +45,73 @@ void rw_plan_add_trunks(const rw_router_policy_t *pol, rw_target_t *t)
     }
 }
 
-static int same_target(const rw_stage_t *st, rw_target_type_t type, const char *dest)
+/* Whether the stage already rings dest (for a device: that device, or the whole AOR). */
+static int same_target(const rw_stage_t *st, rw_target_type_t type, const char *dest,
+                       const char *device)
 {
     for (uint32_t i = 0; i < st->n_targets; i++)
-        if (st->targets[i].type == type && !strcmp(st->targets[i].aor, dest))
+        if (st->targets[i].type == type && !strcmp(st->targets[i].aor, dest)
+            && (!st->targets[i].device[0] || !strcmp(st->targets[i].device, device)))
             return 1;
     return 0;
+}
+
+/* A SIP device that rings the user's own AOR: no address of its own, or that AOR itself. */
+static bool on_own_aor(const rw_router_user_t *u, size_t i, const char *own)
+{
+    return !strcmp(u->devices[i].kind, "sip")
+           && (!u->devices[i].address[0] || !strcmp(u->devices[i].address, own));
+}
+
+static size_t own_aor_devices(const rw_router_user_t *u, const char *own)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < u->n_devices; i++)
+        n += on_own_aor(u, i, own);
+    return n;
+}
+
+/* The device id a target for device dev carries: "" when it is the user's only SIP device on
+ * their own AOR (then it rings every binding, as a plain "<ext>" registration is that device
+ * too) or has an AOR of its own, else its id. */
+static const char *target_device(const rw_router_user_t *u, size_t dev, const char *own)
+{
+    if (!on_own_aor(u, dev, own) || own_aor_devices(u, own) < 2)
+        return "";
+    return u->devices[dev].id;
+}
+
+/* When one more device would complete the set of the user's own-AOR devices in st, their
+ * targets are removed and 1 returned: the caller adds one target without a device instead. */
+static int completes_own_aor(const rw_router_user_t *u, rw_stage_t *st, const char *own)
+{
+    size_t have = 1;                  /* device itself, not yet in st */
+    for (uint32_t i = 0; i < st->n_targets; i++)
+        if (st->targets[i].type == RW_TARGET_DEVICES && st->targets[i].device[0]
+            && !strcmp(st->targets[i].aor, own))
+            have++;
+    if (have < own_aor_devices(u, own))
+        return 0;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < st->n_targets; i++)
+        if (!(st->targets[i].type == RW_TARGET_DEVICES && st->targets[i].device[0]
+              && !strcmp(st->targets[i].aor, own)))
+            st->targets[k++] = st->targets[i];
+    st->n_targets = k;
+    return 1;
 }
 
 int rw_plan_add_device(const rw_router_policy_t *pol, const rw_router_user_t *u, size_t dev,
                        rw_stage_t *st, const char *diversion, rw_plan_t *plan)
 {
-    char aor[128];
+    char aor[128], own[128];
     rw_target_t *t = NULL;
-    const char *kind = u->devices[dev].kind, *addr = u->devices[dev].address;
+    const char *kind = u->devices[dev].kind, *addr = u->devices[dev].address, *device = "";
     rw_target_type_t type;
     if (!strcmp(kind, "sip")) {
-        rw_plan_copy(aor, sizeof aor, addr);
-        if (!addr[0])
-            own_aor(u, aor, sizeof aor);
+        own_aor(u, own, sizeof own);
+        rw_plan_copy(aor, sizeof aor, addr[0] ? addr : own);
+        device = target_device(u, dev, own);
         type = RW_TARGET_DEVICES;
     } else if (!strcmp(kind, "number")) {
         rw_plan_copy(aor, sizeof aor, addr);
@@ -71,12 +122,15 @@ int rw_plan_add_device(const rw_router_policy_t *pol, const rw_router_user_t *u,
     } else {
         return RW_ENOTFOUND;
     }
-    if (same_target(st, type, aor))
+    if (same_target(st, type, aor, device))
         return 0;
+    if (device[0] && completes_own_aor(u, st, aor))
+        device = "";
     if (rw_proto_stage_add_target(st, type, aor, &t) < 0) {
         rw_proto_plan_trace(plan, "device '%s' skipped: stage is full", u->devices[dev].id);
         return RW_ERANGE;
     }
+    rw_plan_copy(t->device, sizeof t->device, device);
     if (type == RW_TARGET_NUMBER) {
         t->is_private = true;
         rw_plan_add_trunks(pol, t);

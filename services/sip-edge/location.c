@@ -1,7 +1,8 @@
 /* services/sip-edge/location.c — the location store: bindings in Redis, a copy in memory.
  * Redis layout (docs/sip-edge.md "Location store"): hash rw:loc:<aor>, field = binding key
  * (+sip.instance or contact URI), value = "<expires_ms>\t<q x1000>\t<contact>\t<path>\t
- * <received>\t<instance>\t<user agent>"; the key expires 60 s after its last binding. Updates
+ * <received>\t<instance>\t<user agent>\t<device>" (values written before devices have no
+ * device field: they belong to no device); the key expires 60 s after its last binding. Updates
  * are one Lua script; lookups one HGETALL. The cache keeps each AOR's values joined by '\n'. */
 #include "services/sip-edge/location.h"
 
@@ -22,20 +23,30 @@
 #define SWEEP_BATCH 32
 #define GONE_MAX (2 * RW_LOCATION_MAX_BINDINGS)
 
-/* KEYS[1] rw:loc:<aor>; ARGV: now_ms, remove_all, max, then field/value pairs (value "" =
- * remove). Returns {0} when too many bindings would be live, else
- * {1, n_gone, kind_1, value_1, ..., live values...} with kind "E" expired, "R" removed. */
+/* KEYS[1] rw:loc:<aor>, KEYS[2] rw:user:<id>:devices (only with a device); ARGV: now_ms,
+ * remove_all, max, device ("" = none), then field/value pairs (value "" = remove). Returns
+ * {-1} when the device is not a sip device of the user ringing this AOR, {0} when too many
+ * bindings would be live, else {1, n_gone, kind_1, value_1, ..., live values...} with kind
+ * "E" expired, "R" removed. A value's device is its eighth tab-separated field. */
 static const char UPDATE_SCRIPT[] =
-    "local now = tonumber(ARGV[1])\n"
+    "local now, dev = tonumber(ARGV[1]), ARGV[4]\n"
+    "if dev ~= '' then\n"
+    "  local d = redis.call('HGET', KEYS[2], dev)\n"
+    "  if d ~= 'sip ' and d ~= 'sip ' .. string.sub(KEYS[1], 8) then return {-1} end\n"
+    "end\n"
+    "local function dev_of(v)\n"
+    "  return string.match(v, '^' .. string.rep('[^\t]*\t', 7) .. '([^\t]*)') or ''\n"
+    "end\n"
     "local all = redis.call('HGETALL', KEYS[1])\n"
     "local live, gone, n = {}, {}, 0\n"
     "for i = 1, #all, 2 do\n"
     "  local e = tonumber(string.match(all[i + 1], '^(%d+)')) or 0\n"
     "  if e <= now then gone[#gone + 1] = 'E'; gone[#gone + 1] = all[i + 1]\n"
-    "  elseif ARGV[2] == '1' then gone[#gone + 1] = 'R'; gone[#gone + 1] = all[i + 1]\n"
+    "  elseif ARGV[2] == '1' and (dev == '' or dev_of(all[i + 1]) == dev) then\n"
+    "    gone[#gone + 1] = 'R'; gone[#gone + 1] = all[i + 1]\n"
     "  else live[all[i]] = all[i + 1]; n = n + 1 end\n"
     "end\n"
-    "for i = 4, #ARGV, 2 do\n"
+    "for i = 5, #ARGV, 2 do\n"
     "  local f, v = ARGV[i], ARGV[i + 1]\n"
     "  if v == '' then\n"
     "    if live[f] then gone[#gone + 1] = 'R'; gone[#gone + 1] = live[f]; live[f] = nil; n = n - 1 end\n"
@@ -127,7 +138,8 @@ int rw_location_encode(const rw_binding_t *b, char *out, size_t len)
     n = put_field(out, len, n, b->path, 0);
     n = put_field(out, len, n, b->received, 0);
     n = put_field(out, len, n, b->instance, 0);
-    n = put_field(out, len, n, b->user_agent, 1);
+    n = put_field(out, len, n, b->user_agent, 0);
+    n = put_field(out, len, n, b->device, 1);
     if (n >= len)
         return RW_ERANGE;
     out[n] = '\0';
@@ -149,16 +161,19 @@ int rw_location_decode(const char *aor, const char *val, size_t len, rw_binding_
     memset(b, 0, sizeof *b);
     take(b->aor, sizeof b->aor, aor, strlen(aor));
     const char *p = val, *end = val + len;
-    const char *f[7];
-    size_t fl[7];
-    for (int i = 0; i < 7; i++) {
+    const char *f[8];
+    size_t fl[8];
+    int nf = 0, more = 1;
+    for (; nf < 8 && more; nf++) {           /* 7 fields (no device) or 8; more are ignored */
         const char *t = memchr(p, '\t', (size_t) (end - p));
-        if (!t && i < 6)
-            return RW_EPROTO;
-        f[i] = p;
-        fl[i] = (size_t) ((t ? t : end) - p);
-        p = t ? t + 1 : end;
+        f[nf] = p;
+        fl[nf] = (size_t) ((t ? t : end) - p);
+        more = t != NULL;
+        if (t)
+            p = t + 1;
     }
+    if (nf < 7)
+        return RW_EPROTO;
     char num[24];
     if (fl[0] == 0 || fl[0] >= sizeof num || fl[1] == 0 || fl[1] >= sizeof num || fl[2] == 0
         || strspn(f[0], "0123456789") < fl[0] || strspn(f[1], "0123456789") < fl[1])
@@ -172,7 +187,14 @@ int rw_location_decode(const char *aor, const char *val, size_t len, rw_binding_
     take(b->received, sizeof b->received, f[4], fl[4]);
     take(b->instance, sizeof b->instance, f[5], fl[5]);
     take(b->user_agent, sizeof b->user_agent, f[6], fl[6]);
+    if (nf == 8)
+        take(b->device, sizeof b->device, f[7], fl[7]);
     return RW_OK;
+}
+
+int rw_location_binding_rings(const rw_binding_t *b, const char *device)
+{
+    return !device || !device[0] || !strcmp(b->device, device);
 }
 
 const char *rw_location_binding_key(const rw_binding_t *b)
@@ -397,6 +419,10 @@ static void on_update_reply(void *arg, redisReply *r)
         update_done(o, RW_EIO, NULL, 0, NULL, 0);
         return;
     }
+    if (r->element[0]->integer < 0) {
+        update_done(o, RW_ENOTFOUND, NULL, 0, NULL, 0);
+        return;
+    }
     if (r->element[0]->integer == 0 || r->elements < 2) {
         update_done(o, RW_ERANGE, NULL, 0, NULL, 0);
         return;
@@ -428,18 +454,25 @@ static void on_update_reply(void *arg, redisReply *r)
     update_done(o, RW_OK, live, n_live, gone, n_gone);
 }
 
-static int start_update(rw_location_t *self, op_t *o, int remove_all, const rw_binding_t *changes,
-                        size_t n, size_t max)
+/* who: the device and its user (rw_location_update_device), both NULL for none. */
+static int start_update(rw_location_t *self, op_t *o, const char *user_id, const char *device,
+                        int remove_all, const rw_binding_t *changes, size_t n, size_t max)
 {
-    enum { FIXED = 4 };
+    enum { FIXED = 6 };
     const char *argv[FIXED + 2 * RW_LOCATION_MAX_BINDINGS];
     size_t argl[FIXED + 2 * RW_LOCATION_MAX_BINDINGS];
-    char key[160], now[24], mx[16], enc[RW_LOCATION_MAX_BINDINGS][1600];
+    char key[160], devkey[96], now[24], mx[16], enc[RW_LOCATION_MAX_BINDINGS][1700];
+    int nkeys = device && device[0] ? 2 : 1;
     snprintf(key, sizeof key, "rw:loc:%s", o->aor);
+    snprintf(devkey, sizeof devkey, "rw:user:%s:devices", nkeys == 2 ? user_id : "");
     snprintf(now, sizeof now, "%llu", (unsigned long long) rw_clock_wall_ms());
     snprintf(mx, sizeof mx, "%zu", max);
-    argv[0] = key, argv[1] = now, argv[2] = remove_all ? "1" : "0", argv[3] = mx;
-    int argc = FIXED;
+    int argc = 0;
+    argv[argc++] = key;
+    if (nkeys == 2)
+        argv[argc++] = devkey;
+    argv[argc++] = now, argv[argc++] = remove_all ? "1" : "0", argv[argc++] = mx;
+    argv[argc++] = nkeys == 2 ? device : "";
     for (size_t i = 0; i < n; i++) {
         argv[argc++] = rw_location_binding_key(&changes[i]);
         if (changes[i].expires_ms == 0)
@@ -451,7 +484,7 @@ static int start_update(rw_location_t *self, op_t *o, int remove_all, const rw_b
     for (int i = 0; i < argc; i++)
         argl[i] = strlen(argv[i]);
     if (!self->redis
-        || rw_redis_script_run(self->update, self->redis, 1, argc, argv, argl, on_update_reply, o) < 0)
+        || rw_redis_script_run(self->update, self->redis, nkeys, argc, argv, argl, on_update_reply, o) < 0)
         return su_timer_set_interval(o->timer, on_update_timer, o, 0) < 0 ? RW_EIO : RW_OK;
     o->redis_pending = 1;
     return RW_OK;
@@ -461,7 +494,17 @@ int rw_location_update(rw_location_t *self, const char *aor, int remove_all,
                        const rw_binding_t *changes, size_t n, size_t max_bindings,
                        rw_location_update_fn *fn, void *arg)
 {
+    return rw_location_update_device(self, aor, NULL, NULL, remove_all, changes, n, max_bindings,
+                                     fn, arg);
+}
+
+int rw_location_update_device(rw_location_t *self, const char *aor, const char *user_id,
+                              const char *device, int remove_all, const rw_binding_t *changes,
+                              size_t n, size_t max_bindings, rw_location_update_fn *fn, void *arg)
+{
     if (!self || !aor || !*aor || !fn || n > RW_LOCATION_MAX_BINDINGS || (n && !changes))
+        return RW_EINVAL;
+    if (device && device[0] && (!user_id || !user_id[0] || strlen(user_id) > 63 || strlen(device) > 63))
         return RW_EINVAL;
     if (max_bindings == 0 || max_bindings > RW_LOCATION_MAX_BINDINGS)
         max_bindings = RW_LOCATION_MAX_BINDINGS;
@@ -469,7 +512,7 @@ int rw_location_update(rw_location_t *self, const char *aor, int remove_all,
     if (!o)
         return RW_ENOMEM;
     o->update_fn = fn;
-    int rc = start_update(self, o, remove_all, changes, n, max_bindings);
+    int rc = start_update(self, o, user_id, device, remove_all, changes, n, max_bindings);
     if (rc < 0)
         op_free(o);
     return rc;
@@ -505,7 +548,7 @@ static void on_sweep(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
     rw_ttlmap_foreach(self->cache, s.now, collect, &s);
     for (size_t i = 0; i < s.n; i++) {
         op_t *o = op_new(self, OP_SWEEP, s.aors[i], NULL);
-        if (o && start_update(self, o, 0, NULL, 0, 1000) < 0)
+        if (o && start_update(self, o, NULL, NULL, 0, NULL, 0, 1000) < 0)
             op_free(o);
     }
 }

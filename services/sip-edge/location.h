@@ -22,6 +22,7 @@ typedef struct {
     char received[128];           /* "sip:1.2.3.4:5060;transport=udp" the source the REGISTER came from (NAT), "" if same */
     char instance[160];           /* +sip.instance, "" if none */
     char user_agent[128];
+    char device[64];              /* the user's device it registered as ("desk"), "" = none */
     float q;                      /* 0..1, default 1.0 */
     uint64_t expires_ms;          /* wall clock */
 } rw_binding_t;
@@ -41,6 +42,10 @@ void rw_location_destroy(rw_location_t **self);
 typedef void rw_location_fn(void *arg, int status, const rw_binding_t *b, size_t n, int from_cache);
 int rw_location_lookup(rw_location_t *self, const char *aor, rw_location_fn *fn, void *arg);
 
+/* Whether a binding rings for a target naming device ("" or NULL: every binding rings; else
+ * only the bindings registered as that device). */
+int rw_location_binding_rings(const rw_binding_t *b, const char *device);
+
 /* ---- Used by the registrar ------------------------------------------------------------ */
 /* The key a binding is stored under: its +sip.instance when it has one, else its contact. */
 const char *rw_location_binding_key(const rw_binding_t *b);
@@ -59,6 +64,7 @@ typedef struct {
 
 /* live: the AOR's bindings after the update (highest q first); gone: what left it.
  * status RW_OK, RW_ERANGE (more than max_bindings would be live: nothing was changed),
+ * RW_ENOTFOUND (the device is not a sip device of the user: nothing was changed),
  * RW_EIO (Redis failed or unreachable: nothing was changed), RW_ECLOSED. */
 typedef void rw_location_update_fn(void *arg, int status, const rw_binding_t *live, size_t n_live,
                                    const rw_location_gone_t *gone, size_t n_gone);
@@ -69,6 +75,14 @@ typedef void rw_location_update_fn(void *arg, int status, const rw_binding_t *li
 int rw_location_update(rw_location_t *self, const char *aor, int remove_all,
                        const rw_binding_t *changes, size_t n, size_t max_bindings,
                        rw_location_update_fn *fn, void *arg);
+/* The same for a REGISTER made as one device of the user (device "desk", user_id "alice"):
+ * in the same script, the device must be a sip device of the user that rings aor (its
+ * directory entry "sip " with no address, or aor itself), else RW_ENOTFOUND; remove_all drops
+ * only that device's bindings. The changes carry the device in their device field. device
+ * NULL or "" is rw_location_update. */
+int rw_location_update_device(rw_location_t *self, const char *aor, const char *user_id,
+                              const char *device, int remove_all, const rw_binding_t *changes,
+                              size_t n, size_t max_bindings, rw_location_update_fn *fn, void *arg);
 
 /* Called (may be NULL) for bindings this instance finds expired in its periodic sweep
  * (once per binding across all instances: the removal in Redis is atomic). */

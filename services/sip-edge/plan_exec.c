@@ -162,6 +162,8 @@ static void on_lookup(void *arg, int status, const rw_binding_t *b, size_t n, in
     }
     if (status == 0 && current) {
         for (size_t i = 0; i < n; i++) {
+            if (!rw_location_binding_rings(&b[i], lk->t->device))
+                continue;         /* another device of the user (docs/sip-edge.md) */
             if (ex->redirect)
                 rw_exec_add_contact(ex, b[i].contact);
             else

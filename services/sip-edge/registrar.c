@@ -1,6 +1,9 @@
 /* services/sip-edge/registrar.c — REGISTER handling (RFC 3261 10.3, RFC 5626 instance ids,
  * RFC 3327 Path): authenticate, check, update the location store in one script, answer 200
- * with every live Contact, publish reg.* events. */
+ * with every live Contact, publish reg.* events. A REGISTER whose To user is "<ext>-<device>"
+ * speaks for that one device of the user: its bindings are tagged with the device id, so a
+ * plan target naming the device rings only them (docs/sip-edge.md "Registrar"). */
+#include <ctype.h>
 #include "services/sip-edge/registrar.h"
 
 #include <arpa/inet.h>
@@ -41,6 +44,8 @@ struct reg_op {
     size_t n_bound;
     uint64_t bound[RW_LOCATION_MAX_BINDINGS];   /* key hashes of the bindings it (re)binds */
     char aor[128];
+    char user_id[64];                 /* the authenticated user */
+    char device[64];                  /* the device it registers as, "" = the user as a whole */
 };
 
 static uint64_t key_hash(const char *s)
@@ -83,6 +88,7 @@ static void publish(rw_registrar_t *r, const char *type, const rw_binding_t *b, 
     copy_str(ev.reg.contact, sizeof ev.reg.contact, b->contact);
     copy_str(ev.reg.instance, sizeof ev.reg.instance, b->instance);
     copy_str(ev.reg.user_agent, sizeof ev.reg.user_agent, b->user_agent);
+    copy_str(ev.reg.device, sizeof ev.reg.device, b->device);
     ev.reg.expires = expires;
     if (rw_pub_publish(r->pub, &ev) < 0)
         rw_log_warn("reg_event_lost", RW_S("type", type), RW_S("aor", b->aor));
@@ -90,7 +96,8 @@ static void publish(rw_registrar_t *r, const char *type, const rw_binding_t *b, 
 
 static void on_expired(void *arg, const rw_binding_t *b)
 {
-    rw_log_info("reg_expired", RW_S("aor", b->aor), RW_S("contact", b->contact));
+    rw_log_info("reg_expired", RW_S("aor", b->aor), RW_S("device", b->device),
+                RW_S("contact", b->contact));
     publish(arg, "reg.expired", b, 0);
 }
 
@@ -128,6 +135,12 @@ static void on_updated(void *arg, int status, const rw_binding_t *live, size_t n
         op_end(o, 403, "Too Many Bindings");
         return;
     }
+    if (status == RW_ENOTFOUND) {     /* not a sip device of the user: as a wrong password */
+        rw_counter_inc(r->c_forbidden);
+        rw_log_warn("reg_unknown_device", RW_S("aor", o->aor), RW_S("device", o->device));
+        op_end(o, SIP_403_FORBIDDEN);
+        return;
+    }
     if (status < 0) {
         rw_counter_inc(r->c_error);
         nta_incoming_treply(o->irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
@@ -142,10 +155,19 @@ static void on_updated(void *arg, int status, const rw_binding_t *live, size_t n
         for (size_t k = 0; k < o->n_bound; k++)
             if (o->bound[k] == h) {
                 publish(r, "reg.bound", &live[i], (uint32_t) ((live[i].expires_ms - now) / 1000));
-                rw_log_debug("reg_bound", RW_S("aor", live[i].aor), RW_S("contact", live[i].contact));
+                rw_log_debug("reg_bound", RW_S("aor", live[i].aor), RW_S("device", live[i].device),
+                             RW_S("contact", live[i].contact));
                 break;
             }
     }
+    /* A device is answered with its own bindings; the user as a whole with all of them. */
+    rw_binding_t mine[RW_LOCATION_MAX_BINDINGS];
+    size_t n_mine = 0;
+    for (size_t i = 0; i < n_live && n_mine < RW_LOCATION_MAX_BINDINGS; i++)
+        if (rw_location_binding_rings(&live[i], o->device))
+            mine[n_mine++] = live[i];
+    live = mine;
+    n_live = n_mine;
     char contacts[RW_LOCATION_MAX_BINDINGS * 700];
     contacts_str(live, n_live, contacts, sizeof contacts);
     sip_date_t date[1];
@@ -199,6 +221,7 @@ static int binding_of(rw_registrar_t *r, reg_op_t *o, const sip_contact_t *m, rw
     int rc = 0;
     memset(b, 0, sizeof *b);
     snprintf(b->aor, sizeof b->aor, "%s", o->aor);
+    snprintf(b->device, sizeof b->device, "%s", o->device);
     unsigned long exp = r->default_expires;
     if (m->m_expires)
         exp = strtoul(m->m_expires, NULL, 10);
@@ -247,12 +270,23 @@ done:
     return rc;
 }
 
+static int update(rw_registrar_t *r, reg_op_t *o, int remove_all, const rw_binding_t *b, size_t n)
+{
+    return rw_location_update_device(r->loc, o->aor, o->user_id, o->device, remove_all, b, n,
+                                     r->max_bindings, on_updated, o);
+}
+
 static void apply(rw_registrar_t *r, reg_op_t *o)
 {
     const sip_t *sip = o->sip;
     const sip_contact_t *m = sip->sip_contact;
-    if (!m) {
+    if (!m && !o->device[0]) {
         if (rw_location_lookup(r->loc, o->aor, on_listed, o) < 0)
+            op_end(o, SIP_500_INTERNAL_SERVER_ERROR);
+        return;
+    }
+    if (!m) {                         /* a device's query: its entry is checked as for a write */
+        if (update(r, o, 0, NULL, 0) < 0)
             op_end(o, SIP_500_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -262,7 +296,7 @@ static void apply(rw_registrar_t *r, reg_op_t *o)
             op_end(o, 400, "Wildcard Contact Needs Expires 0");
             return;
         }
-        if (rw_location_update(r->loc, o->aor, 1, NULL, 0, r->max_bindings, on_updated, o) < 0)
+        if (update(r, o, 1, NULL, 0) < 0)
             op_end(o, SIP_500_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -292,13 +326,34 @@ static void apply(rw_registrar_t *r, reg_op_t *o)
             o->bound[o->n_bound++] = key_hash(rw_location_binding_key(&b[n]));
         n++;
     }
-    if (rw_location_update(r->loc, o->aor, 0, b, n, r->max_bindings, on_updated, o) < 0)
+    if (update(r, o, 0, b, n) < 0)
         op_end(o, SIP_500_INTERNAL_SERVER_ERROR);
+}
+
+/* The device a To user names for the authenticated extension: "<ext>" is the user as a whole
+ * (device ""), "<ext>-<id>" the device id (1..63 of a-z 0-9 . _ -, as the directory allows).
+ * 0, -1 for another user's address, -2 for a malformed device id. */
+static int device_of(const char *to_user, const char *ext, char *device, size_t cap)
+{
+    size_t n = strlen(ext);
+    device[0] = '\0';
+    if (!to_user || strncmp(to_user, ext, n) != 0 || (to_user[n] && to_user[n] != '-'))
+        return -1;
+    if (!to_user[n])
+        return 0;
+    const char *id = to_user + n + 1;
+    size_t len = strlen(id);
+    if (len == 0 || len >= cap || len > 63)
+        return -2;
+    for (const char *c = id; *c; c++)
+        if (!islower((unsigned char) *c) && !isdigit((unsigned char) *c) && !strchr("._-", *c))
+            return -2;
+    memcpy(device, id, len + 1);
+    return 0;
 }
 
 static void on_auth(void *arg, rw_auth_result_t res, const char *ext, const char *user_id)
 {
-    (void) user_id;
     reg_op_t *o = arg;
     rw_registrar_t *r = o->reg;
     if (res != RW_AUTH_OK) {
@@ -310,12 +365,20 @@ static void on_auth(void *arg, rw_auth_result_t res, const char *ext, const char
         return;
     }
     const url_t *to = o->sip->sip_to->a_url;
-    if (!to->url_user || strcmp(to->url_user, ext) != 0) {
+    int dev = device_of(to->url_user, ext, o->device, sizeof o->device);
+    if (dev == -1) {
         rw_counter_inc(r->c_forbidden);
         rw_log_warn("reg_foreign_aor", RW_S("user", ext), RW_S("to", to->url_user ? to->url_user : ""));
         op_end(o, 403, "Not Allowed To Register This Address");
         return;
     }
+    if (dev < 0 || (o->device[0] && (!user_id || !*user_id || strlen(user_id) >= sizeof o->user_id))) {
+        rw_counter_inc(r->c_forbidden);     /* the same 403 as an unknown device */
+        rw_log_warn("reg_unknown_device", RW_S("user", ext), RW_S("to", to->url_user));
+        op_end(o, SIP_403_FORBIDDEN);
+        return;
+    }
+    snprintf(o->user_id, sizeof o->user_id, "%s", user_id ? user_id : "");
     snprintf(o->aor, sizeof o->aor, "sip:%s@%s", ext, r->realm);
     apply(r, o);
 }

@@ -1,7 +1,12 @@
-/* tests/unit/router/plan_build_test.c — the router's default decision, from a table. */
+/* tests/unit/router/plan_build_test.c — the router's default decision, from a table, and
+ * device targets: a rule naming some of the user's SIP devices on their own AOR names them in
+ * its targets; all of them (or the only one) ring as the whole AOR. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/e164.h"
 
 #include "services/router/plan_build.h"
 
@@ -124,6 +129,73 @@ START_TEST(test_user_without_sip_device_gets_no_stage)
 }
 END_TEST
 
+/* alice with desk and soft on her own AOR, lab on an AOR of its own, a mobile; settings: one
+ * profile with the given rules (JSON list). */
+static rw_plan_t plan_with_rules(const char *rules, int devices_on_own_aor)
+{
+    static rw_settings_t settings;
+    static rw_router_user_t u;
+    rw_plan_t plan;
+    char json[1024], err[256];
+    rw_route_req_t rq = request("2001");
+    u = user();
+    add_device(&u, "desk", "sip", "");
+    if (devices_on_own_aor > 1)
+        add_device(&u, "soft", "sip", "sip:2001@ringway.local");   /* the own AOR, spelt out */
+    add_device(&u, "lab", "sip", "sip:lab-2001@ringway.local");
+    add_device(&u, "mobile", "number", "+447700900001");
+    snprintf(json, sizeof json, "{\"active\":\"p\",\"profiles\":{\"p\":[%s]}}", rules);
+    ck_assert_msg(rw_rules_parse(json, &rw_numplan_uk, true, &settings, err, sizeof err) == 0, "%s", err);
+    u.settings = rules[0] ? &settings : NULL;
+    rw_router_build_plan(&policy, &rq, &u, &plan);
+    return plan;
+}
+
+#define RING(list, mode) "{\"name\":\"r\",\"action\":\"ring\",\"mode\":\"" mode "\",\"ring\":[" list "]}"
+
+START_TEST(test_a_rule_ringing_one_device_names_it_in_the_target)
+{
+    rw_plan_t p = plan_with_rules(RING("\"desk\"", "parallel"), 2);
+    ck_assert_uint_eq(p.n_stages, 1);
+    ck_assert_uint_eq(p.stages[0].n_targets, 1);
+    ck_assert_int_eq(p.stages[0].targets[0].type, RW_TARGET_DEVICES);
+    ck_assert_str_eq(p.stages[0].targets[0].aor, "sip:2001@ringway.local");
+    ck_assert_str_eq(p.stages[0].targets[0].device, "desk");
+    p = plan_with_rules(RING("\"soft\",\"mobile\"", "parallel"), 2);
+    ck_assert_uint_eq(p.stages[0].n_targets, 2);
+    ck_assert_str_eq(p.stages[0].targets[0].device, "soft");
+    ck_assert_str_eq(p.stages[0].targets[1].device, "");     /* a number names no device */
+}
+END_TEST
+
+START_TEST(test_every_device_on_the_own_aor_rings_as_the_whole_aor)
+{
+    rw_plan_t p = plan_with_rules(RING("\"desk\",\"lab\",\"soft\"", "parallel"), 2);
+    ck_assert_uint_eq(p.stages[0].n_targets, 2);
+    ck_assert_str_eq(p.stages[0].targets[0].aor, "sip:lab-2001@ringway.local");
+    ck_assert_str_eq(p.stages[0].targets[0].device, "");     /* an AOR of its own */
+    ck_assert_str_eq(p.stages[0].targets[1].aor, "sip:2001@ringway.local");
+    ck_assert_str_eq(p.stages[0].targets[1].device, "");     /* desk + soft = all of them */
+    p = plan_with_rules("", 2);                             /* no rule: every SIP device */
+    ck_assert_uint_eq(p.stages[0].n_targets, 2);
+    ck_assert_str_eq(p.stages[0].targets[0].device, "");
+    ck_assert_str_eq(p.stages[0].targets[1].device, "");
+    p = plan_with_rules(RING("\"desk\",\"soft\"", "sequential"), 2);
+    ck_assert_uint_eq(p.n_stages, 2);                       /* one at a time: each its own */
+    ck_assert_str_eq(p.stages[0].targets[0].device, "desk");
+    ck_assert_str_eq(p.stages[1].targets[0].device, "soft");
+}
+END_TEST
+
+START_TEST(test_the_only_device_on_the_own_aor_names_none)
+{
+    rw_plan_t p = plan_with_rules(RING("\"desk\"", "parallel"), 1);
+    ck_assert_uint_eq(p.stages[0].n_targets, 1);
+    ck_assert_str_eq(p.stages[0].targets[0].aor, "sip:2001@ringway.local");
+    ck_assert_str_eq(p.stages[0].targets[0].device, "");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("plan_build");
@@ -133,6 +205,11 @@ int main(void)
     tcase_add_test(tc, test_devices_sharing_an_aor_ring_once_and_others_in_parallel);
     tcase_add_test(tc, test_voicemail_is_the_final_action_when_the_user_has_one);
     tcase_add_test(tc, test_user_without_sip_device_gets_no_stage);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("devices");
+    tcase_add_test(tc, test_a_rule_ringing_one_device_names_it_in_the_target);
+    tcase_add_test(tc, test_every_device_on_the_own_aor_rings_as_the_whole_aor);
+    tcase_add_test(tc, test_the_only_device_on_the_own_aor_names_none);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

@@ -1,6 +1,7 @@
 /* tests/unit/sipedge/location_test.c — the location store against a real redis-server:
  * encoding, add/refresh/remove/"*", q order, max bindings, expiry (never returned, swept with
- * an event), and lookups from memory while Redis is stopped or gone. */
+ * an event), and lookups from memory while Redis is stopped or gone; bindings tagged with the
+ * device they registered as, checked against the directory, "*" of a device. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,41 @@ static result_t update(int remove_all, const rw_binding_t *b, size_t n, size_t m
     return r;
 }
 
+static result_t update_device(const char *device, int remove_all, const rw_binding_t *b, size_t n)
+{
+    result_t r;
+    memset(&r, 0, sizeof r);
+    ck_assert_int_eq(rw_location_update_device(loc, AOR, "alice", device, remove_all, b, n, 0,
+                                               on_update, &r), 0);
+    run_until(&r.done, 3000);
+    ck_assert(r.done);
+    return r;
+}
+
+static void on_done(void *arg, redisReply *rep)
+{
+    (void) rep;
+    *(int *) arg = 1;
+}
+
+/* alice's directory entry: two SIP devices on her own AOR, one with an AOR of its own, a mobile. */
+static void alice_devices(void)
+{
+    int done = 0;
+    ck_assert_int_eq(rw_aredis_command(redis, on_done, &done, "HSET rw:user:alice:devices desk %s "
+                                       "soft %s mobile %s other %s", "sip ", "sip ",
+                                       "number +447700900001", "sip sip:2999@ringway.local"), 0);
+    run_until(&done, 3000);
+    ck_assert(done);
+}
+
+static rw_binding_t device_binding(const char *contact, const char *device)
+{
+    rw_binding_t b = binding(contact, 1, 60, NULL);
+    snprintf(b.device, sizeof b.device, "%s", device);
+    return b;
+}
+
 static result_t lookup(void)
 {
     result_t r;
@@ -143,6 +179,32 @@ START_TEST(test_encode_decode_round_trip)
     ck_assert_uint_eq(d.expires_ms, b.expires_ms);
     ck_assert(d.q > 0.249f && d.q < 0.251f);
     ck_assert_int_eq(rw_location_encode(&b, buf, 20), RW_ERANGE);
+}
+END_TEST
+
+START_TEST(test_device_round_trips_and_older_values_have_none)
+{
+    rw_binding_t b = binding("sip:2001@10.0.0.1:5062", 1, 60, NULL);
+    snprintf(b.device, sizeof b.device, "desk");
+    char buf[2048];
+    int n = rw_location_encode(&b, buf, sizeof buf);
+    ck_assert_int_gt(n, 0);
+    rw_binding_t d;
+    ck_assert_int_eq(rw_location_decode(AOR, buf, (size_t) n, &d), 0);
+    ck_assert_str_eq(d.device, "desk");
+    ck_assert_str_eq(d.user_agent, "test phone");
+    ck_assert(rw_location_binding_rings(&d, "desk"));
+    ck_assert(!rw_location_binding_rings(&d, "soft"));
+    ck_assert(rw_location_binding_rings(&d, ""));
+    ck_assert(rw_location_binding_rings(&d, NULL));
+    const char *older = "99\t1000\tsip:x@1.2.3.4\t\t\t\tsome phone";   /* seven fields */
+    ck_assert_int_eq(rw_location_decode(AOR, older, strlen(older), &d), 0);
+    ck_assert_str_eq(d.user_agent, "some phone");
+    ck_assert_str_eq(d.device, "");
+    ck_assert(!rw_location_binding_rings(&d, "desk"));
+    const char *newer = "99\t1000\tsip:x@1.2.3.4\t\t\t\tua\tsoft\tlater";  /* a ninth field */
+    ck_assert_int_eq(rw_location_decode(AOR, newer, strlen(newer), &d), 0);
+    ck_assert_str_eq(d.device, "soft");
 }
 END_TEST
 
@@ -273,6 +335,53 @@ START_TEST(test_lookup_answers_from_memory_when_redis_is_stopped_or_gone)
 }
 END_TEST
 
+START_TEST(test_device_bindings_are_tagged_and_checked_in_the_directory)
+{
+    alice_devices();
+    rw_binding_t desk = device_binding("sip:desk@127.0.0.1:1", "desk");
+    result_t r = update_device("desk", 0, &desk, 1);
+    ck_assert_int_eq(r.status, RW_OK);
+    ck_assert_uint_eq(r.n, 1);
+    r = lookup();
+    ck_assert_uint_eq(r.n, 1);
+    ck_assert_str_eq(r.b[0].device, "desk");
+    /* Not a sip device of alice on this AOR: refused, nothing written. */
+    static const char *const refused[] = { "nosuch", "mobile", "other" };
+    for (size_t i = 0; i < 3; i++) {
+        rw_binding_t b = device_binding("sip:x@127.0.0.1:9", refused[i]);
+        ck_assert_int_eq(update_device(refused[i], 0, &b, 1).status, RW_ENOTFOUND);
+    }
+    ck_assert_int_eq(update_device("nosuch", 0, NULL, 0).status, RW_ENOTFOUND);
+    r = lookup();
+    ck_assert_uint_eq(r.n, 1);
+    result_t q = update_device("soft", 0, NULL, 0);          /* a query: known, nothing bound */
+    ck_assert_int_eq(q.status, RW_OK);
+    ck_assert_uint_eq(q.n, 1);
+}
+END_TEST
+
+START_TEST(test_star_from_a_device_removes_only_its_bindings)
+{
+    alice_devices();
+    rw_binding_t desk[2] = { device_binding("sip:d1@127.0.0.1:1", "desk"),
+                             device_binding("sip:d2@127.0.0.1:2", "desk") };
+    rw_binding_t soft = device_binding("sip:s@127.0.0.1:3", "soft");
+    rw_binding_t plain = binding("sip:p@127.0.0.1:4", 1, 60, NULL);
+    update_device("desk", 0, desk, 2);
+    update_device("soft", 0, &soft, 1);
+    update(0, &plain, 1, 0);
+    result_t r = update_device("desk", 1, NULL, 0);
+    ck_assert_int_eq(r.status, RW_OK);
+    ck_assert_uint_eq(r.n, 2);
+    ck_assert_uint_eq(r.n_gone, 2);
+    for (size_t i = 0; i < r.n; i++)
+        ck_assert_str_ne(r.b[i].device, "desk");
+    r = update(1, NULL, 0, 0);                              /* the user as a whole: everything */
+    ck_assert_uint_eq(r.n, 0);
+    ck_assert_uint_eq(r.n_gone, 2);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
     result_t r;
@@ -280,6 +389,8 @@ START_TEST(test_bad_arguments)
     ck_assert_int_eq(rw_location_lookup(loc, AOR, NULL, &r), RW_EINVAL);
     ck_assert_int_eq(rw_location_update(loc, AOR, 0, NULL, 1, 0, on_update, &r), RW_EINVAL);
     ck_assert_int_eq(rw_location_update(loc, AOR, 0, NULL, 0, 0, NULL, &r), RW_EINVAL);
+    ck_assert_int_eq(rw_location_update_device(loc, AOR, NULL, "desk", 0, NULL, 0, 0, on_update, &r),
+                     RW_EINVAL);
 }
 END_TEST
 
@@ -288,6 +399,7 @@ int main(void)
     Suite *s = suite_create("location");
     TCase *pure = tcase_create("encoding");
     tcase_add_test(pure, test_encode_decode_round_trip);
+    tcase_add_test(pure, test_device_round_trips_and_older_values_have_none);
     tcase_add_loop_test(pure, test_decode_refuses_malformed_values, 0,
                         sizeof bad_values / sizeof bad_values[0]);
     suite_add_tcase(s, pure);
@@ -300,6 +412,8 @@ int main(void)
     tcase_add_test(tc, test_expires_zero_removes_and_star_removes_all);
     tcase_add_test(tc, test_more_than_max_bindings_changes_nothing);
     tcase_add_test(tc, test_expired_binding_is_never_returned_and_swept_once);
+    tcase_add_test(tc, test_device_bindings_are_tagged_and_checked_in_the_directory);
+    tcase_add_test(tc, test_star_from_a_device_removes_only_its_bindings);
     tcase_add_test(tc, test_bad_arguments);
     suite_add_tcase(s, tc);
     TCase *away = tcase_create("redis-away");            /* kills its own redis-server */

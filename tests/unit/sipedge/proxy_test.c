@@ -5,7 +5,9 @@
  * than INVITE get 405 with Allow for the edge itself, 404 without a user part elsewhere, 483 at
  * Max-Forwards 0, 480 for a user with no registration (Redis away: the user part taken as an
  * extension, the location store's memory copy empty); forwarded to a registered device, no
- * provisional reaches the caller and a 408 (RFC 4320) no answer at all. */
+ * provisional reaches the caller and a 408 (RFC 4320) no answer at all. INVITEs carried out
+ * from a stored plan (no router): a target naming a device rings only the bindings registered
+ * as that device, a target naming none rings every binding of the user. */
 #include <check.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -18,6 +20,7 @@
 #include <sofia-sip/su_wait.h>
 
 #include "common/clock.h"
+#include "protocols/route.h"
 #include "services/sip-edge/edge.h"
 #include "services/sip-edge/location.h"
 #include "services/sip-edge/proxy.h"
@@ -29,6 +32,7 @@ static su_root_t *root;
 static rw_edge_t *edge;
 static rw_proxy_t *proxy;
 static rw_location_t *loc;
+static rw_fallback_store_t *fb;   /* stored plans, with the forwarding tests' Redis */
 static rw_redis_fixture_t fx;     /* the forwarding tests' location store (fx.pid 0: memory only) */
 static rw_aredis_t *redis;
 static rw_peers_t peers;
@@ -66,8 +70,10 @@ static void setup(void)
     }
     loc = rw_location_new(root, redis, NULL);
     ck_assert_ptr_nonnull(loc);
+    if (redis)
+        ck_assert_ptr_nonnull(fb = rw_fallback_new(redis, "ringway.local", 20000, 16, 16));
     rw_proxy_opts_t po = { "ringway.local", "", 150, &peers, NULL };
-    proxy = rw_proxy_new(root, edge, NULL, loc, NULL, NULL, NULL, NULL, &po);
+    proxy = rw_proxy_new(root, edge, NULL, loc, NULL, fb, NULL, NULL, &po);
     ck_assert_ptr_nonnull(proxy);
     rw_edge_set_handlers(edge, NULL, proxy);
 }
@@ -76,6 +82,7 @@ static void teardown(void)
 {
     rw_edge_set_handlers(edge, NULL, NULL);
     rw_proxy_destroy(&proxy);
+    rw_fallback_destroy(&fb);
     rw_location_destroy(&loc);
     rw_aredis_destroy(&redis);
     rw_edge_destroy(&edge);
@@ -300,6 +307,125 @@ START_TEST(forwarded_request_gets_no_408)
 }
 END_TEST
 
+/* ---- Device targets: alice (2001) has desk and soft; a third phone registered as plain 2001 ---- */
+
+static void on_redis(void *arg, redisReply *r)
+{
+    *(int *) arg = r && r->type != REDIS_REPLY_ERROR ? 1 : -1;
+}
+
+static void redis_do(const char *fmt, const char *a, size_t alen)
+{
+    int done = 0;
+    ck_assert_int_eq(rw_aredis_command(redis, on_redis, &done, fmt, a, alen), 0);
+    uint64_t end = rw_clock_mono_ms() + 3000 * rw_proc_wrap_scale();
+    while (!done && rw_clock_mono_ms() < end)
+        su_root_step(root, 5);
+    ck_assert_int_eq(done, 1);
+}
+
+static void on_bound(void *arg, int status, const rw_binding_t *live, size_t n_live,
+                     const rw_location_gone_t *gone, size_t n_gone)
+{
+    (void) live;
+    (void) n_live;
+    (void) gone;
+    (void) n_gone;
+    *(int *) arg = status == 0 ? 1 : -1;
+}
+
+static void bind_as(const char *device_id, unsigned port)
+{
+    rw_binding_t b;
+    int done = 0;
+    memset(&b, 0, sizeof b);
+    snprintf(b.aor, sizeof b.aor, "sip:2001@ringway.local");
+    snprintf(b.contact, sizeof b.contact, "sip:%s@127.0.0.1:%u", device_id[0] ? device_id : "plain", port);
+    snprintf(b.device, sizeof b.device, "%s", device_id);
+    b.q = 1.0f;
+    b.expires_ms = rw_clock_wall_ms() + 60000;
+    ck_assert_int_eq(rw_location_update_device(loc, b.aor, "alice", device_id, 0, &b, 1, 0,
+                                               on_bound, &done), 0);
+    uint64_t end = rw_clock_mono_ms() + 3000 * rw_proc_wrap_scale();
+    while (!done && rw_clock_mono_ms() < end)
+        su_root_step(root, 5);
+    ck_assert_int_eq(done, 1);
+}
+
+/* alice's directory entry, her three phones bound, and her stored plan: one stage ringing the
+ * devices target naming `device` ("" = none). The router is absent, so calls use that plan. */
+static void alice_with_plan(const char *device, unsigned desk_port, unsigned soft_port)
+{
+    static rw_plan_t plan;
+    rw_stage_t *st;
+    rw_target_t *t;
+    msgpack_sbuffer sb;
+    memset(&plan, 0, sizeof plan);
+    strcpy(plan.call_id, "stored");
+    strcpy(plan.user, "alice");
+    plan.final = RW_FINAL_UNAVAILABLE;
+    ck_assert_int_eq(rw_proto_plan_add_stage(&plan, 20000, &st), 0);
+    ck_assert_int_eq(rw_proto_stage_add_target(st, RW_TARGET_DEVICES, "sip:2001@ringway.local", &t), 0);
+    snprintf(t->device, sizeof t->device, "%s", device);
+    msgpack_sbuffer_init(&sb);
+    ck_assert_int_eq(rw_proto_plan_encode(&plan, &sb), 0);
+    redis_do("SET rw:fallback:alice %b", sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    redis_do("SET rw:num:2001 %s", "alice", 0);
+    redis_do("HSET rw:user:alice ext %s", "2001", 0);
+    redis_do("HSET rw:user:alice:devices desk %s", "sip ", 0);
+    redis_do("HSET rw:user:alice:devices soft %s", "sip ", 0);
+    bind_as("desk", desk_port);
+    bind_as("soft", soft_port);
+    bind_as("", device_port);
+}
+
+static const char *const invite_2001 =
+    "INVITE sip:2001@ringway.local SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%u;branch=z9hG4bKdev%s;rport\r\n"
+    "From: <sip:3000@ringway.local>;tag=f%s\r\nTo: <sip:2001@ringway.local>\r\nCall-ID: dev-%s\r\n"
+    "CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+
+/* Which of desk, soft and the plain phone get the call's INVITE. The branches of a stage are
+ * all sent in the same loop turn, so once the first has arrived the others are already queued:
+ * the short wait for the rest decides nothing by speed. */
+static void rung(const char *device_id, const char *tag, int want_desk, int want_soft, int want_plain)
+{
+    unsigned desk_port, soft_port;
+    int desk = udp_socket(&desk_port), soft = udp_socket(&soft_port);
+    char req[1024];
+    alice_with_plan(device_id, desk_port, soft_port);
+    snprintf(req, sizeof req, invite_2001, caller_port, tag, tag, tag);
+    send_to(caller, edge_port, req);
+    int first = want_desk ? desk : want_soft ? soft : device;
+    ck_assert_msg(recv_on(first, "INVITE sip:", 3000), "nothing rang for device '%s'", device_id);
+    int got_desk = first == desk || recv_on(desk, "INVITE sip:desk@", 200);
+    int got_soft = first == soft || recv_on(soft, "INVITE sip:soft@", 200);
+    int got_plain = first == device || recv_on(device, "INVITE sip:plain@", 200);
+    ck_assert_int_eq(got_desk, want_desk);
+    ck_assert_int_eq(got_soft, want_soft);
+    ck_assert_int_eq(got_plain, want_plain);
+    close(desk);
+    close(soft);
+}
+
+START_TEST(target_naming_the_desk_rings_only_the_desk)
+{
+    rung("desk", "d", 1, 0, 0);
+}
+END_TEST
+
+START_TEST(target_naming_the_softphone_rings_only_the_softphone)
+{
+    rung("soft", "s", 0, 1, 0);
+}
+END_TEST
+
+START_TEST(target_naming_no_device_rings_every_binding)
+{
+    rung("", "a", 1, 1, 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("proxy");
@@ -318,6 +444,9 @@ int main(void)
     tcase_set_timeout(fwd, 20);
     tcase_add_test(fwd, forwarded_request_relays_no_provisional);
     tcase_add_test(fwd, forwarded_request_gets_no_408);
+    tcase_add_test(fwd, target_naming_the_desk_rings_only_the_desk);
+    tcase_add_test(fwd, target_naming_the_softphone_rings_only_the_softphone);
+    tcase_add_test(fwd, target_naming_no_device_rings_every_binding);
     suite_add_tcase(s, fwd);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

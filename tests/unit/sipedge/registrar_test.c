@@ -1,6 +1,8 @@
 /* tests/unit/sipedge/registrar_test.c — registrar + digest auth over real SIP on loopback:
  * an NTA server running rw_registrar, an NTA client sending REGISTERs, a real redis-server
- * holding the directory and the bindings, and a bus subscriber watching reg.* events. */
+ * holding the directory and the bindings, and a bus subscriber watching reg.* events.
+ * Devices: alice (2001) has the SIP devices desk and soft; a REGISTER to 2001-desk with her
+ * credentials binds for the desk only. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +168,17 @@ static void credentials(char *out, size_t cap, rw_digest_alg_t alg, const char *
              user, nonce, resp, rw_digest_alg_name(alg), nc);
 }
 
+/* Challenge, then answer it with the digest user name auth_user, To user to_user. */
+static resp_t register_to(const char *to_user, const char *auth_user, const char *password,
+                          const char *contact, const char *expires)
+{
+    resp_t c = do_register(to_user, contact, expires, NULL);
+    ck_assert_int_eq(c.status, 401);
+    char a[512];
+    credentials(a, sizeof a, RW_DIGEST_MD5, auth_user, password, c.nonce, "00000001");
+    return do_register(to_user, contact, expires, a);
+}
+
 /* Challenge, then answer it. */
 static resp_t register_as(const char *user, const char *password, const char *contact,
                           const char *expires)
@@ -211,9 +224,11 @@ static void start(const char *algorithms, unsigned fail_limit)
     rw_aredis_command(redis, ignore, &acks, "SET rw:num:2001 alice");
     rw_aredis_command(redis, ignore, &acks, "HSET rw:user:alice id alice ext 2001 realm %s ha1 %s ha1_sha256 %s",
                       REALM, ha1, ha256);
-    while (acks < 3 && rw_clock_mono_ms() < end)
+    rw_aredis_command(redis, ignore, &acks, "HSET rw:user:alice:devices desk %s soft %s mobile %s",
+                      "sip ", "sip ", "number +447700900001");
+    while (acks < 4 && rw_clock_mono_ms() < end)
         su_root_step(root, 10);
-    ck_assert_int_eq(acks, 3);
+    ck_assert_int_eq(acks, 4);
 
     server = nta_agent_create(root, URL_STRING_MAKE("sip:127.0.0.1:*;transport=udp"), NULL, NULL, TAG_END());
     client = nta_agent_create(root, URL_STRING_MAKE("sip:127.0.0.1:*;transport=udp"), NULL, NULL, TAG_END());
@@ -451,6 +466,61 @@ START_TEST(test_known_user_authenticates_from_cache_while_redis_is_stopped)
 }
 END_TEST
 
+START_TEST(test_a_device_registers_with_the_users_credentials_and_is_tagged)
+{
+    resp_t r = register_to("2001-desk", "2001", "alice-pw", "<sip:desk@127.0.0.1:5001>", "120");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.contacts, "desk:5001;q=1");
+    wait_events(1);
+    ck_assert_int_eq(n_events, 1);
+    ck_assert_str_eq(events[0].type, "reg.bound");
+    ck_assert_str_eq(events[0].reg.aor, "sip:2001@" REALM);     /* the user's AOR, tagged */
+    ck_assert_str_eq(events[0].reg.device, "desk");
+    r = register_to("2001-soft", "2001", "alice-pw", "<sip:soft@127.0.0.1:5002>", "120");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.contacts, "soft:5002;q=1");              /* its own bindings only */
+    ck_assert_int_eq(register_as("2001", "alice-pw", "<sip:plain@127.0.0.1:5003>", "120").status, 200);
+    resp_t q = register_as("2001", "alice-pw", NULL, NULL);    /* the user as a whole: all */
+    ck_assert_int_eq(q.n_contacts, 3);
+    q = register_to("2001-desk", "2001", "alice-pw", NULL, NULL);
+    ck_assert_int_eq(q.status, 200);
+    ck_assert_str_eq(q.contacts, "desk:5001;q=1");
+    wait_events(3);
+    ck_assert_str_eq(events[2].reg.device, "");                /* plain 2001: no device */
+    /* "*" from the desk removes the desk's binding only. */
+    r = register_to("2001-desk", "2001", "alice-pw", "*", "0");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(r.n_contacts, 0);
+    wait_events(4);
+    ck_assert_str_eq(events[3].type, "reg.unbound");
+    ck_assert_str_eq(events[3].reg.device, "desk");
+    q = register_as("2001", "alice-pw", NULL, NULL);
+    ck_assert_int_eq(q.n_contacts, 2);
+}
+END_TEST
+
+START_TEST(test_unknown_device_gets_the_same_403_as_a_wrong_password)
+{
+    resp_t wrong = register_to("2001-desk", "2001", "wrong", "<sip:desk@127.0.0.1:5001>", "120");
+    ck_assert_int_eq(wrong.status, 403);
+    static const char *const to[] = { "2001-nosuch", "2001-mobile", "2001-Desk", "2001-", "2001-a b" };
+    for (size_t i = 0; i < sizeof to / sizeof to[0]; i++) {
+        resp_t r = register_to(to[i], "2001", "alice-pw", "<sip:x@127.0.0.1:5009>", "120");
+        ck_assert_int_eq(r.status, 403);
+        ck_assert_str_eq(r.phrase, wrong.phrase);
+        ck_assert_int_eq(r.n_challenges, wrong.n_challenges);
+    }
+    resp_t q = register_to("2001-nosuch", "2001", "alice-pw", NULL, NULL);   /* a query too */
+    ck_assert_int_eq(q.status, 403);
+    ck_assert_str_eq(q.phrase, wrong.phrase);
+    /* Another user's address stays "Not Allowed To Register This Address". */
+    resp_t other = register_to("2002-desk", "2001", "alice-pw", "<sip:x@127.0.0.1:5009>", "120");
+    ck_assert_int_eq(other.status, 403);
+    ck_assert_str_ne(other.phrase, wrong.phrase);
+    ck_assert_int_eq(register_as("2001", "alice-pw", NULL, NULL).n_contacts, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("registrar");
@@ -469,6 +539,8 @@ int main(void)
     tcase_add_test(tc, test_more_contacts_than_allowed_is_refused);
     tcase_add_test(tc, test_other_requests_get_407_and_proxy_authorization_works);
     tcase_add_test(tc, test_known_user_authenticates_from_cache_while_redis_is_stopped);
+    tcase_add_test(tc, test_a_device_registers_with_the_users_credentials_and_is_tagged);
+    tcase_add_test(tc, test_unknown_device_gets_the_same_403_as_a_wrong_password);
     suite_add_tcase(s, tc);
     TCase *sha = tcase_create("sha256");
     tcase_add_unchecked_fixture(sha, setup_redis, teardown_redis);
