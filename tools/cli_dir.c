@@ -123,9 +123,9 @@ static int trunk_rm(const cli_opts_t *o, rw_redis_t *r, const char **a, char *er
     return rc < 0 ? rc : done(o, "trunk removed");
 }
 
-static long long redis_int(rw_redis_t *r, const char *cmd)
+/* An integer reply, -1 on any failure. */
+static long long redis_int(redisReply *rep)
 {
-    redisReply *rep = rw_redis_command(r, "%s", cmd);
     long long n = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
     if (rep)
         freeReplyObject(rep);
@@ -137,20 +137,18 @@ static long long redis_int(rw_redis_t *r, const char *cmd)
  * running it says so and returns at once (the plans are rewritten when one starts). */
 static void rebuild_progress(rw_redis_t *r, long long queued)
 {
-    char cmd[96];
-    snprintf(cmd, sizeof cmd, "ZCOUNT rw:svc:router %llu +inf", (unsigned long long) rw_clock_wall_ms());
-    if (redis_int(r, cmd) <= 0) {
+    if (redis_int(rw_redis_command(r, "ZCOUNT rw:svc:router %llu +inf", (unsigned long long) rw_clock_wall_ms())) <= 0) {
         cli_progress("fallback rebuild: no router is running; the %lld plans are rewritten when one starts",
                      queued);
         return;
     }
-    long long left = redis_int(r, "LLEN rw:dir:changes"), last = left;
+    long long left = redis_int(rw_redis_command(r, "LLEN rw:dir:changes")), last = left;
     uint64_t moved_ms = rw_clock_mono_us() / 1000;
     while (left > 0 && rw_clock_mono_us() / 1000 - moved_ms < 10000) {
         cli_progress("fallback rebuild: %lld of %lld queued changes left", left, queued);
         struct timespec ts = { 1, 0 };
         nanosleep(&ts, NULL);
-        left = redis_int(r, "LLEN rw:dir:changes");
+        left = redis_int(rw_redis_command(r, "LLEN rw:dir:changes"));
         if (left < last)
             moved_ms = rw_clock_mono_us() / 1000;
         last = left;

@@ -215,7 +215,7 @@ int cli_events(const cli_opts_t *o, const char *topic)
     ev.root = su_root_create(NULL);
     ev.sub = ev.root ? rw_sub_new(ev.root, on_event, &ev, NULL) : NULL;
     su_timer_t *tick = ev.root ? su_timer_create(su_root_task(ev.root), 1000) : NULL;
-    su_timer_t *stop = ev.root ? su_timer_create(su_root_task(ev.root), o->for_s * 1000u) : NULL;
+    su_timer_t *stop = ev.root ? su_timer_create(su_root_task(ev.root), o->for_s ? o->for_s * 1000u : 1) : NULL;
     int sub_ok = ev.sub != NULL;
     if (sub_ok && topic)
         sub_ok = rw_sub_subscribe(ev.sub, prefix) == 0;
@@ -230,7 +230,8 @@ int cli_events(const cli_opts_t *o, const char *topic)
         su_timer_set_for_ever(tick, on_refresh, (su_timer_arg_t *) &ev);
         if (!o->follow)
             su_timer_set(stop, on_deadline, (su_timer_arg_t *) &ev);
-        su_root_run(ev.root);
+        if (o->follow || o->for_s)
+            su_root_run(ev.root);
         rc = CLI_OK;
     }
     if (tick)
