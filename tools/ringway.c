@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "tools/cli.h"
+#include "tools/cli_group.h"
 
 /* The keys the CLI reads; the redis.* ones as every service declares them. */
 static const rw_cfg_spec_t cli_spec[] = {
@@ -35,7 +36,7 @@ static const rw_cfg_spec_t cli_spec[] = {
 };
 
 /* Every command: its words, argument counts (words included) and synopsis. */
-typedef enum { GRP_DIR, GRP_USER, GRP_LIVE, GRP_EXPLAIN, GRP_EVENTS } group_t;
+typedef enum { GRP_DIR, GRP_USER, GRP_LIVE, GRP_EXPLAIN, GRP_EVENTS, GRP_GROUP } group_t;
 static const struct {
     const char *noun, *verb;         /* verb NULL: the noun alone */
     int min, max;
@@ -64,6 +65,23 @@ static const struct {
     { "explain", NULL, 2, 2, GRP_EXPLAIN, "explain NUMBER [--from CALLER] [--at TIME]" },
     { "events", NULL, 1, 2, GRP_EVENTS, "events [TOPIC] [--follow | --for SECONDS] [--count N]" },
     { "fallback", "rebuild", 2, 2, GRP_DIR, "fallback rebuild" },
+    { "group", "list", 2, 2, GRP_GROUP, "group list" },
+    { "group", "show", 3, 3, GRP_GROUP, "group show GROUP" },
+    { "group", "add", 4, 8, GRP_GROUP, "group add GROUP EXT [members=U1,U2] [KEY=VALUE...]" },
+    { "group", "set", 4, 8, GRP_GROUP, "group set GROUP KEY=VALUE..." },
+    { "group", "rm", 3, 3, GRP_GROUP, "group rm GROUP" },
+    { "group", "import", 3, 3, GRP_GROUP, "group import FILE.json" },
+    { "group", "export", 2, 2, GRP_GROUP, "group export" },
+    { "member", "add", 4, 8, GRP_GROUP, "member add GROUP USER [tier=N] [penalty=N] [weight=N] [skills=A,B] [device=D]" },
+    { "member", "set", 5, 8, GRP_GROUP, "member set GROUP USER KEY=VALUE..." },
+    { "member", "rm", 4, 4, GRP_GROUP, "member rm GROUP USER" },
+    { "agent", "login", 3, 4, GRP_GROUP, "agent login USER [GROUP]" },
+    { "agent", "logout", 3, 4, GRP_GROUP, "agent logout USER [GROUP]" },
+    { "agent", "pause", 4, 4, GRP_GROUP, "agent pause USER REASON" },
+    { "agent", "resume", 3, 3, GRP_GROUP, "agent resume USER" },
+    { "agent", "status", 3, 3, GRP_GROUP, "agent status USER" },
+    { "queue", "show", 3, 3, GRP_GROUP, "queue show GROUP" },
+    { "queue", "watch", 3, 3, GRP_GROUP, "queue watch GROUP [--follow | --for SECONDS] [--count N]" },
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -88,6 +106,15 @@ void cli_usage(FILE *out)
         "  events [TOPIC] [--follow | --for SECONDS] [--count N]\n"
         "                                   bus events of every live publisher (default 10 s)\n"
         "  fallback rebuild                 have the routers rewrite every fallback plan\n"
+        "  group list | show GROUP | rm GROUP | export | import FILE.json\n"
+        "  group add GROUP EXT [members=U1,U2] [KEY=VALUE...]   group set GROUP KEY=VALUE...\n"
+        "           KEY: strategy ring_ms prog_start prog_step_s tier_wait_s max_wait_s max_len\n"
+        "           join_empty wrapup_s autopause sl_s overflow priority skills caller_skills\n"
+        "           number name (docs/huntgroup.md)\n"
+        "  member add|set GROUP USER [tier=N penalty=N weight=N skills=A,B device=D]\n"
+        "  member rm GROUP USER\n"
+        "  agent login|logout USER [GROUP]  agent pause USER REASON  agent resume|status USER\n"
+        "  queue show GROUP                 queue watch GROUP: live wallboard from queue.* events\n"
         "Configuration: the services' own, from -c FILE (or RINGWAY_CONFIG) and RINGWAY_*\n"
         "  variables: redis.* (host, port, sentinels, password, db), router.endpoints, and\n"
         "  sip-edge's voicemail.uri and sip.peers. --redis HOST:PORT overrides the address.\n"
@@ -332,6 +359,8 @@ static int run(cli_opts_t *o, int n, const char **args)
         return cli_explain(o, args[1]);
     case GRP_EVENTS:
         return cli_events(o, n > 1 ? args[1] : NULL);
+    case GRP_GROUP:
+        return cli_group_command(o, n, args);
     default:
         return cli_dir_command(o, n, args);
     }
