@@ -49,11 +49,11 @@ check "directory imported" bash -c "R() { '$rw' -c '$conf' \"\$@\"; }; R import 
 
 RINGWAY_REDIS_PORT=$rport RINGWAY_HTTP_PORT=$rhttp RINGWAY_ROUTER_BIND="tcp://127.0.0.1:$bus" RINGWAY_BUS_PUB="" \
   "${RW_WRAP[@]}" "$build/services/router/ringway-router" 2>>"$dir/router.log" &
-pids+=($!)
+router=$!; pids+=($router)
 rw_wait_tcp "$bus"
 RINGWAY_HTTP_PORT=$http RINGWAY_BUS_PUB="tcp://127.0.0.1:$evport" \
   "${RW_WRAP[@]}" "$build/services/sip-edge/ringway-sip-edge" -c "$conf" 2>>"$dir/edge.log" &
-pids+=($!)
+edge=$!; pids+=($edge)
 check "sip-edge up" rw_wait_health "$http"
 S="127.0.0.1:$sip"
 sipp_fg() {  # name, args...
@@ -148,6 +148,10 @@ check "fallback rebuild exits 0" [ $rc -eq 0 ]
 check "fallback rebuild: queued, on stderr" grep -q "^ringway: fallback rebuild: queued 2 users$" "$dir/fb.err"
 check "fallback rebuild: waits for the routers" grep -q "^ringway: fallback rebuild: every plan rewritten$" "$dir/fb.err"
 check "fallback rebuild: the result on stdout" grep -q "^queued 2 users" "$dir/fb.out"
+
+rw_stop $edge; check "sip-edge exits 0 on SIGTERM" [ $? -eq 0 ]
+rw_stop $router; check "router exits 0 on SIGTERM" [ $? -eq 0 ]
+check "no valgrind report" rw_valgrind_clean "$dir/router.log" "$dir/edge.log"
 
 echo "cli_ops_test: $pass passed, $failed failed"
 [ $failed -eq 0 ]
