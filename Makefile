@@ -8,7 +8,7 @@ CTEST_ARGS ?=
 VGDIR   ?= build/valgrind
 VALGRIND := valgrind --quiet --trace-children=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --num-callers=30 --suppressions=$(CURDIR)/tests/valgrind.supp
 
-.PHONY: all demo test build release deps fuzz bench valgrind clean
+.PHONY: all demo test build release deps fuzz bench chaos valgrind clean
 
 all: release
 
@@ -40,6 +40,13 @@ bench:
 	cmake -S . -B $(RELDIR) -DCMAKE_BUILD_TYPE=Release -DRINGWAY_TESTS=OFF
 	cmake --build $(RELDIR) -j$(JOBS)
 	bench/run.sh $(RELDIR)
+
+# SIGKILL to each kind of process under 200 calls/s, next to Kamailio (docs/operations.md).
+chaos:
+	@tools/install-deps.sh bench
+	cmake -S . -B $(RELDIR) -DCMAKE_BUILD_TYPE=Release -DRINGWAY_TESTS=OFF
+	cmake --build $(RELDIR) -j$(JOBS)
+	bench/kill-under-load.sh $(RELDIR)
 
 # The integration tests under valgrind memcheck (no sanitizers, glibc's malloc in this build):
 # every service a test starts (tests/harness/proc.c, tests/harness/wrap.sh) runs under
