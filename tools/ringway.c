@@ -186,8 +186,9 @@ rw_redis_t *connect_redis(const cli_opts_t *o)
     rw_redis_t *r = rw_redis_new(&ro);
     redisReply *rep = r ? rw_redis_command(r, "PING") : NULL;
     if (!rep || rep->type == REDIS_REPLY_ERROR) {
-        cli_fail(o, "cannot reach Redis at %s%s%s (set -c FILE, RINGWAY_REDIS_* or --redis)", where,
-                 rep ? ": " : "", rep ? rep->str : "");
+        cli_fail(o, "cannot reach Redis at %s%s%s%s (set -c FILE, RINGWAY_REDIS_* or --redis)", where,
+                 rep ? ": " : "", rep ? rep->str : "",
+                 !rep && ro.password && ro.password[0] ? ", or it refused redis.password" : "");
         if (rep)
             freeReplyObject(rep);
         rw_redis_destroy(&r);
@@ -283,7 +284,7 @@ static int parse_args(int argc, char **argv, cli_opts_t *o, rw_config_t *cfg, co
             o->json = 1;
         else if (!strcmp(a, "--follow"))
             o->follow = 1;
-        else if (!strcmp(a, "-h") || !strcmp(a, "--help") || !strcmp(a, "help"))
+        else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
             *help = 1;
         else if (a[0] == '-' && a[1] && !has_value && (!strcmp(a, "-c") || set_value_opt(o, a, "") == 0 ||
                  !strcmp(a, "--config") || !strcmp(a, "--redis") || !strcmp(a, "--count") ||
