@@ -3,10 +3,10 @@
  * with every live Contact, publish reg.* events. A REGISTER whose To user is "<ext>-<device>"
  * speaks for that one device of the user: its bindings are tagged with the device id, so a
  * plan target naming the device rings only them (docs/sip-edge.md "Registrar"). */
-#include <ctype.h>
 #include "services/sip-edge/registrar.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,8 @@
 /* services/sip-edge/registrar.h — the SIP registrar (RFC 3261 section 10).
  * Handles a REGISTER server transaction completely: digest authentication (auth.h), the
- * To-user must be the authenticated extension, Expires checks (423 + Min-Expires), adding,
+ * To-user must be the authenticated extension (the user as a whole) or "<ext>-<device id>" (one
+ * of the user's SIP devices: its bindings are tagged with the device; an unknown one gets the
+ * wrong password's 403), Expires checks (423 + Min-Expires), adding,
  * refreshing and removing bindings (location.h; Expires 0 and "*"), a 200 listing every live
  * Contact with its expires, and reg.bound / reg.unbound / reg.expired events on pub. */
 #ifndef RW_SIPEDGE_REGISTRAR_H
