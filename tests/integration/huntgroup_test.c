@@ -1,0 +1,353 @@
+/* tests/integration/huntgroup_test.c — two real ringway-huntgroup processes against a real
+ * redis-server, asked over real ZeroMQ: requests alternating between the instances never offer
+ * one agent two calls and round robin spreads 30 calls 10/10/10; after kill -9 of the instance
+ * that took 5 waiting callers, the other serves all 5 in arrival order; queue.* events on the
+ * bus, per-group figures on /metrics, a malformed request answered with an error, SIGTERM. */
+#include <sofia-sip/su.h>
+#include <sofia-sip/su_wait.h>
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bus/bus.h"
+#include "common/clock.h"
+#include "common/dir_groups.h"
+#include "common/directory.h"
+#include "protocols/huntgroup.h"
+#include "tests/harness/proc.h"
+#include "tests/harness/redis_fixture.h"
+
+typedef struct {
+    pid_t pid;
+    int http_port;
+    char endpoint[64], pub[64];
+} hg_proc_t;
+
+static rw_redis_fixture_t redis;
+static rw_redis_t *dir;
+static char logdir[256];
+static hg_proc_t h1, h2;
+static su_root_t *root;
+static rw_client_t *c1, *c2;
+
+static void add_user(const char *id, const char *ext)
+{
+    rw_dir_user_t u;
+    char err[256];
+    memset(&u, 0, sizeof u);
+    snprintf(u.id, sizeof u.id, "%s", id);
+    snprintf(u.ext, sizeof u.ext, "%s", ext);
+    snprintf(u.tz, sizeof u.tz, "Europe/London");
+    snprintf(u.realm, sizeof u.realm, "ringway.local");
+    ck_assert_msg(rw_dir_user_put(dir, &rw_numplan_uk, &u, "pw", err, sizeof err) == 0, "%s", err);
+}
+
+static void start_hg(hg_proc_t *p, const char *name)
+{
+    char bin[512], log[400], e_http[64], e_bind[96], e_redis[64], e_inst[64], e_pub[96];
+    p->http_port = rw_proc_free_port();
+    snprintf(p->endpoint, sizeof p->endpoint, "tcp://127.0.0.1:%d", rw_proc_free_port());
+    snprintf(p->pub, sizeof p->pub, "tcp://127.0.0.1:%d", rw_proc_free_port());
+    snprintf(e_http, sizeof e_http, "RINGWAY_HTTP_PORT=%d", p->http_port);
+    snprintf(e_bind, sizeof e_bind, "RINGWAY_HUNTGROUP_BIND=%s", p->endpoint);
+    snprintf(e_pub, sizeof e_pub, "RINGWAY_BUS_PUB=%s", p->pub);
+    snprintf(e_redis, sizeof e_redis, "RINGWAY_REDIS_PORT=%d", redis.port);
+    snprintf(e_inst, sizeof e_inst, "RINGWAY_INSTANCE=%s", name);
+    snprintf(log, sizeof log, "%s/%s.log", logdir, name);
+    const char *argv[] = { rw_proc_build_path("services/huntgroup/ringway-huntgroup", bin, sizeof bin), NULL };
+    const char *env[] = { e_http, e_bind, e_redis, e_inst, e_pub, "RINGWAY_HUNTGROUP_CALLER_TIMEOUT_MS=600000",
+                          "RINGWAY_HUNTGROUP_STATS_MS=100", NULL };
+    p->pid = rw_proc_spawn(argv, env, log);
+    ck_assert_int_gt(p->pid, 0);
+    ck_assert_msg(rw_proc_wait_http(p->http_port, "/health", 5000) == 0, "huntgroup %s not healthy", name);
+}
+
+static rw_client_t *client_of(const hg_proc_t *p)
+{
+    rw_client_t *c = rw_client_new(root, "huntgroup", NULL);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(rw_bus_static_endpoints(c, p->endpoint), 0);
+    return c;
+}
+
+static void setup(void)
+{
+    static rw_group_t g;
+    char err[300];
+    snprintf(logdir, sizeof logdir, "%s/rw-hg-it-XXXXXX", P_tmpdir);
+    ck_assert_ptr_nonnull(mkdtemp(logdir));
+    ck_assert_int_eq(rw_redis_fixture_start(&redis), 0);
+    rw_redis_opts_t o = { .host = "127.0.0.1", .port = redis.port, .command_timeout_ms = 5000 };
+    dir = rw_redis_new(&o);
+    ck_assert_ptr_nonnull(dir);
+    add_user("ann", "2001");
+    add_user("ben", "2002");
+    add_user("cat", "2003");
+    rw_group_defaults(&g, "desk");
+    snprintf(g.ext, sizeof g.ext, "3000");
+    g.strategy = RW_HG_RRMEMORY;
+    g.join_empty = true;
+    g.wrapup_s = 0;
+    g.autopause = 0;
+    g.max_wait_s = 3600;
+    const char *who[] = { "ann", "ben", "cat" };
+    for (int i = 0; i < 3; i++)
+        rw_group_member_defaults(&g.members[i], who[i]);
+    g.n_members = 3;
+    ck_assert_msg(rw_dir_group_put(dir, &rw_numplan_uk, &g, err, sizeof err) == 0, "%s", err);
+    su_init();
+    root = su_root_create(NULL);
+    start_hg(&h1, "hg-1");
+    start_hg(&h2, "hg-2");
+    c1 = client_of(&h1);
+    c2 = client_of(&h2);
+    for (int i = 0; i < 20; i++)
+        su_root_step(root, 10);
+}
+
+static void teardown(void)
+{
+    rw_client_destroy(&c1);
+    rw_client_destroy(&c2);
+    su_root_destroy(root);
+    su_deinit();
+    if (h1.pid > 0)
+        rw_proc_stop(h1.pid, 5000);
+    if (h2.pid > 0)
+        rw_proc_stop(h2.pid, 5000);
+    rw_redis_destroy(&dir);
+    rw_redis_fixture_stop(&redis);
+}
+
+/* ---- asking over the bus ---------------------------------------------------------------- */
+typedef struct {
+    int done, status;
+    rw_hg_reply_t rep;
+} answer_t;
+
+static void on_answer(void *arg, int status, const void *body, size_t len)
+{
+    answer_t *a = arg;
+    a->done = 1;
+    a->status = status ? status : rw_proto_hg_reply_decode(body, len, &a->rep);
+}
+
+static rw_hg_reply_t *ask_raw(rw_client_t *c, const void *body, size_t len)
+{
+    static answer_t a;
+    unsigned deadline = 2000 * rw_proc_wrap_scale();
+    uint64_t t0 = rw_clock_mono_ms();
+    memset(&a, 0, sizeof a);
+    ck_assert_int_eq(rw_client_request(c, body, len, deadline, on_answer, &a), 0);
+    while (!a.done && rw_clock_mono_ms() - t0 < deadline + 2000)
+        su_root_step(root, 5);
+    ck_assert_msg(a.done && a.status == 0, "no answer (%d)", a.status);
+    return &a.rep;
+}
+
+static rw_hg_reply_t *ask(rw_client_t *c, rw_hg_op_t op, const char *call, const char *agent, rw_hg_result_t res)
+{
+    rw_hg_req_t q;
+    msgpack_sbuffer sb;
+    memset(&q, 0, sizeof q);
+    q.op = op;
+    snprintf(q.call_id, sizeof q.call_id, "%s", call ? call : "");
+    snprintf(q.group, sizeof q.group, "desk");
+    snprintf(q.caller, sizeof q.caller, "+441632960500");
+    snprintf(q.agent, sizeof q.agent, "%s", agent ? agent : "");
+    q.result = res;
+    if (op == RW_HGOP_AGENT) {
+        snprintf(q.agent_op, sizeof q.agent_op, "%s", call);
+        q.call_id[0] = q.group[0] = '\0';
+    }
+    msgpack_sbuffer_init(&sb);
+    ck_assert_int_eq(rw_proto_hg_req_encode(&q, &sb), 0);
+    rw_hg_reply_t *r = ask_raw(c, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    ck_assert_msg(r->status != RW_HGS_ERROR, "%s %s: %s", rw_proto_hg_op_name(op), call ? call : "", r->reason);
+    return r;
+}
+
+static void login(rw_client_t *c, const char *agent)
+{
+    rw_hg_reply_t *r = ask(c, RW_HGOP_AGENT, "login", agent, RW_HGR_NONE);
+    ck_assert_int_eq(r->status, RW_HGS_DONE);
+    ck_assert_str_eq(r->state, "available");
+}
+
+START_TEST(test_two_instances_never_double_offer)
+{
+    enum { CALLS = 30 };
+    char calls[CALLS][16], holder[3][16] = { "", "", "" }, agent_of[CALLS][64];
+    const char *who[] = { "ann", "ben", "cat" };
+    int served[3] = { 0 }, done = 0, left[CALLS] = { 0 };
+    login(c1, "ann");
+    login(c2, "ben");
+    login(c1, "cat");
+    for (int i = 0; i < CALLS; i++) {
+        snprintf(calls[i], sizeof calls[i], "call-%02d", i);
+        agent_of[i][0] = '\0';
+    }
+    /* Rounds: every call not served yet asks, alternating instances; an offer is answered,
+     * then ended, through the other instance. An agent offered while holding a call fails. */
+    for (int round = 0; done < CALLS && round < 200; round++) {
+        for (int i = 0; i < CALLS; i++) {
+            if (left[i])
+                continue;
+            rw_client_t *c = (i + round) % 2 ? c2 : c1, *other = c == c1 ? c2 : c1;
+            rw_hg_reply_t *r = ask(c, RW_HGOP_NEXT, calls[i], NULL, RW_HGR_NONE);
+            if (r->status == RW_HGS_WAIT)
+                continue;
+            ck_assert_int_eq(r->status, RW_HGS_OFFER);
+            ck_assert_int_eq(r->n_agents, 1);
+            int k = 0;
+            while (k < 3 && strcmp(r->agents[0].user, who[k]))
+                k++;
+            ck_assert_int_lt(k, 3);
+            ck_assert_msg(!holder[k][0], "%s offered %s while holding %s", who[k], calls[i], holder[k]);
+            snprintf(holder[k], sizeof holder[k], "%s", calls[i]);
+            snprintf(agent_of[i], sizeof agent_of[i], "%s", who[k]);
+            /* a second ask of the same call on the other instance gets the same agent */
+            r = ask(other, RW_HGOP_NEXT, calls[i], NULL, RW_HGR_NONE);
+            ck_assert_int_eq(r->status, RW_HGS_OFFER);
+            ck_assert_str_eq(r->agents[0].user, who[k]);
+            ck_assert_int_eq(ask(other, RW_HGOP_OUTCOME, calls[i], who[k], RW_HGR_ANSWERED)->status, RW_HGS_DONE);
+        }
+        /* the answered calls end (after every waiting caller has asked once more) */
+        for (int i = 0; i < CALLS; i++) {
+            if (left[i] || !agent_of[i][0])
+                continue;
+            ck_assert_int_eq(ask(i % 2 ? c1 : c2, RW_HGOP_OUTCOME, calls[i], "", RW_HGR_ENDED)->status, RW_HGS_DONE);
+            for (int k = 0; k < 3; k++)
+                if (!strcmp(holder[k], calls[i])) {
+                    holder[k][0] = '\0';
+                    served[k]++;
+                }
+            left[i] = 1;
+            done++;
+        }
+    }
+    ck_assert_int_eq(done, CALLS);
+    for (int k = 0; k < 3; k++)
+        ck_assert_msg(served[k] == 10, "%s served %d of 30", who[k], served[k]);
+}
+END_TEST
+
+START_TEST(test_kill_9_of_the_instance_holding_5_callers)
+{
+    char calls[5][16];
+    /* 5 callers join through instance 1 while nobody is logged in */
+    for (int i = 0; i < 5; i++) {
+        snprintf(calls[i], sizeof calls[i], "held-%d", i);
+        rw_hg_reply_t *r = ask(c1, RW_HGOP_NEXT, calls[i], NULL, RW_HGR_NONE);
+        ck_assert_int_eq(r->status, RW_HGS_WAIT);
+        ck_assert_int_eq(r->position, (uint32_t) i + 1);
+    }
+    kill(h1.pid, SIGKILL);
+    waitpid(h1.pid, NULL, 0);
+    h1.pid = 0;
+    login(c2, "ann");
+    /* the callers keep asking instance 2, last arrived first; they are served in arrival order */
+    int order[5], n = 0, left[5] = { 0 };
+    for (int round = 0; n < 5 && round < 50; round++) {
+        for (int i = 4; i >= 0; i--) {
+            if (left[i])
+                continue;
+            rw_hg_reply_t *r = ask(c2, RW_HGOP_NEXT, calls[i], NULL, RW_HGR_NONE);
+            if (r->status != RW_HGS_OFFER)
+                continue;
+            ck_assert_str_eq(r->agents[0].user, "ann");
+            ck_assert_int_eq(ask(c2, RW_HGOP_OUTCOME, calls[i], "ann", RW_HGR_ANSWERED)->status, RW_HGS_DONE);
+            ck_assert_int_eq(ask(c2, RW_HGOP_OUTCOME, calls[i], "ann", RW_HGR_ENDED)->status, RW_HGS_DONE);
+            left[i] = 1;
+            order[n++] = i;
+        }
+    }
+    ck_assert_int_eq(n, 5);
+    for (int i = 0; i < 5; i++)
+        ck_assert_msg(order[i] == i, "served %d as number %d", order[i], i + 1);
+}
+END_TEST
+
+typedef struct {
+    int joined;
+    char call[64];
+} seen_t;
+
+static void on_queue_event(void *arg, const rw_event_t *ev, rw_seq_status_t st)
+{
+    seen_t *s = arg;
+    (void) st;
+    if (!strcmp(ev->type, "queue.joined") && !strcmp(ev->queue.group, "desk")
+        && !strcmp(ev->queue.call_id, s->call))
+        s->joined = 1;
+}
+
+START_TEST(test_events_metrics_bad_request_sigterm)
+{
+    seen_t seen;
+    memset(&seen, 0, sizeof seen);
+    rw_sub_t *sub = rw_sub_new(root, on_queue_event, &seen, NULL);
+    ck_assert_ptr_nonnull(sub);
+    ck_assert_int_eq(rw_sub_connect(sub, h2.pub), 0);
+    ck_assert_int_eq(rw_sub_subscribe(sub, "queue."), 0);
+    /* ZeroMQ's slow joiner: callers join until one's event arrives (bounded) */
+    for (int i = 0; i < 100 && !seen.joined; i++) {
+        snprintf(seen.call, sizeof seen.call, "ev-%d", i);
+        ck_assert_int_eq(ask(c2, RW_HGOP_NEXT, seen.call, NULL, RW_HGR_NONE)->status, RW_HGS_WAIT);
+        for (int k = 0; k < 10 && !seen.joined; k++)
+            su_root_step(root, 10);
+    }
+    ck_assert_msg(seen.joined, "no queue.joined event from instance 2");
+    rw_sub_destroy(&sub);
+    /* per-group figures from Redis on /metrics */
+    char body[65536], want[128];
+    int status = 0, found = 0;
+    snprintf(want, sizeof want, "ringway_huntgroup_waiting{group=\"desk\"} ");
+    for (int i = 0; i < 100 && !found; i++) {
+        ck_assert_int_eq(rw_proc_http_get(h2.http_port, "/metrics", &status, body, sizeof body), 0);
+        found = strstr(body, want) && strstr(body, "ringway_huntgroup_joined_total{group=\"desk\"}")
+                && !strstr(body, "ringway_huntgroup_waiting{group=\"desk\"} 0");
+        if (!found)
+            usleep(50000);
+    }
+    ck_assert_msg(found, "no waiting callers of desk on /metrics");
+    /* a malformed request gets an error answer, and the service goes on */
+    static const unsigned char junk[] = { 0x82, 0xa1, 'v', 0x01, 0xa2, 'o', 'p', 0xa4, 'n', 'o', 'p', 'e' };
+    rw_hg_reply_t *r = ask_raw(c1, junk, sizeof junk);
+    ck_assert_int_eq(r->status, RW_HGS_ERROR);
+    ck_assert_str_eq(r->reason, "malformed hunt group request");
+    ck_assert_int_eq(ask(c1, RW_HGOP_STATS, NULL, NULL, RW_HGR_NONE)->status, RW_HGS_STATS);
+    ck_assert_int_eq(rw_proc_stop(h1.pid, 5000), 0);
+    ck_assert_int_eq(rw_proc_stop(h2.pid, 5000), 0);
+    h1.pid = h2.pid = 0;
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("huntgroup");
+    TCase *tc = tcase_create("huntgroup");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_two_instances_never_double_offer);
+    tcase_add_test(tc, test_kill_9_of_the_instance_holding_5_callers);
+    tcase_add_test(tc, test_events_metrics_bad_request_sigterm);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
