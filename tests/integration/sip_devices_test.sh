@@ -5,7 +5,8 @@
 # and carol (2003) each have a desk phone and a soft phone. alice's rule rings only her desk:
 # her soft phone must see no INVITE; bob's rule rings both: both ring (the desk answers, the
 # soft phone is cancelled); carol has no rule: both ring. Also: an unknown device id gets the
-# same 403 as a wrong password, and `ringway regs` shows which binding is which device.
+# same 403 as a wrong password, `ringway regs` shows which binding is which device, and a real
+# UA (baresip, auth_user) registers as a device.
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -119,6 +120,24 @@ wait "$soft_pid"; check "bob: the soft phone rang and was cancelled" [ $? -eq 0 
 # 4. carol has no rule: every SIP device rings.
 call carol 2003 "$cd" "$cs"
 wait "$soft_pid"; check "carol: the soft phone rang and was cancelled" [ $? -eq 0 ]
+
+# 5. A real UA: baresip registers as alice's soft phone, user 2001-soft, auth_user 2001.
+if command -v baresip >/dev/null; then
+  d=$dir/baresip; mkdir -p "$d"
+  printf '%s\n' "poll_method epoll" "sip_listen 127.0.0.1:$reg" "sip_transports udp" \
+    "net_interface 127.0.0.1" "module_path /usr/lib/baresip/modules" "module g711.so" \
+    "module aubridge.so" "audio_player aubridge,x" "audio_source aubridge,x" "audio_alert aubridge,x" \
+    "module_app account.so" >"$d/config"
+  echo "<sip:2001-soft@ringway.local>;auth_user=2001;auth_pass=alice-pw;outbound=\"sip:127.0.0.1:$sip;lr\";regint=120" >"$d/accounts"
+  timeout "$(rw_secs 15)" baresip -f "$d" -t "$(rw_secs 12)" </dev/null >"$dir/baresip.log" 2>&1 &
+  ua_pid=$!
+  soft_ua() { redis-cli -p "$rport" hvals rw:loc:sip:2001@ringway.local | grep -q $'\tbaresip[^\t]*\tsoft$'; }
+  for _ in $(seq 1 $((80 * RW_SCALE))); do soft_ua && break; sleep 0.1; done
+  check "baresip registered as 2001-soft (auth_user 2001): a binding of the soft phone" soft_ua
+  kill -TERM "$ua_pid" 2>/dev/null; wait "$ua_pid" 2>/dev/null
+else
+  check "baresip installed (tools/install-deps.sh test)" false
+fi
 
 rw_stop "$edge_pid"; rc=$?
 check "sip-edge exits 0 on SIGTERM" [ $rc -eq 0 ]
