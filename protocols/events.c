@@ -18,7 +18,7 @@ static const char *const family_names[] = {
 
 static const char *const fallback_names[] = {
     [RW_FALLBACK_NONE] = "none", [RW_FALLBACK_LAST_PLAN] = "last_plan",
-    [RW_FALLBACK_DEVICES] = "devices",
+    [RW_FALLBACK_DEVICES] = "devices", [RW_FALLBACK_EVALUATED] = "evaluated",
 };
 
 static const char *const presence_names[] = {

@@ -28,8 +28,9 @@ typedef enum {
 
 typedef enum {                        /* which fallback delivered a call, if any */
     RW_FALLBACK_NONE = 0,             /* the router answered in time */
-    RW_FALLBACK_LAST_PLAN,            /* the user's last known plan (router/Redis unavailable) */
+    RW_FALLBACK_LAST_PLAN,            /* the last plan sip-edge got for the user (Redis unavailable) */
     RW_FALLBACK_DEVICES,              /* straight to the user's registered devices */
+    RW_FALLBACK_EVALUATED,            /* the user's settings evaluated by sip-edge itself */
 } rw_fallback_t;
 
 typedef enum {

@@ -1,6 +1,7 @@
 /* tools/cli_dir.c — the `ringway` commands that write the directory: users, devices, rules,
  * profiles, calendar diverts, trunks and the fallback rebuild. All writes go through
- * common/directory.h, which validates them and leaves the change notice for the routers. */
+ * common/directory.h, which validates them and leaves the change notice for the routers; each
+ * says after it what the fallback does with the change. */
 #include "tools/cli.h"
 #include "common/clock.h"
 #include "common/directory.h"
@@ -14,12 +15,17 @@
 
 typedef int dir_fn(const cli_opts_t *o, rw_redis_t *r, const char **args, char *err, size_t len);
 
-static int done(const cli_opts_t *o, const char *what)
+/* After a settings write: what the fallback will do with it. sip-edge evaluates the settings in
+ * Redis at the time of each call no router answers (docs/routing.md), so a saved change is the
+ * fallback's at once; there is no stored plan to wait for. */
+#define FALLBACK_NOTE "sip-edge evaluates these settings at call time if no router answers"
+
+static int saved(const cli_opts_t *o, const char *what)
 {
     if (o->json)
-        printf("{\"ok\":true,\"done\":\"%s\"}\n", what);
+        printf("{\"ok\":true,\"done\":\"%s\",\"fallback\":\"current\"}\n", what);
     else
-        printf("%s\n", what);
+        printf("%s\nfallback: current (" FALLBACK_NOTE ")\n", what);
     return 0;
 }
 
@@ -37,37 +43,37 @@ static int user_add(const cli_opts_t *o, rw_redis_t *r, const char **a, char *er
     snprintf(u.tz, sizeof u.tz, "%s", o->tz ? o->tz : "Europe/London");
     snprintf(u.realm, sizeof u.realm, "%s", o->realm ? o->realm : "ringway.local");
     int rc = rw_dir_user_put(r, &rw_numplan_uk, &u, o->password, err, len);
-    return rc < 0 ? rc : done(o, "user saved");
+    return rc < 0 ? rc : saved(o, "user saved");
 }
 
 static int user_rm(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_user_rm(r, a[2], err, len);
-    return rc < 0 ? rc : done(o, "user removed");
+    return rc < 0 ? rc : saved(o, "user removed");
 }
 
 static int device_add(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_device_put(r, &rw_numplan_uk, a[2], a[3], a[4], a[5] ? a[5] : "", err, len);
-    return rc < 0 ? rc : done(o, "device saved");
+    return rc < 0 ? rc : saved(o, "device saved");
 }
 
 static int device_rm(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_device_rm(r, &rw_numplan_uk, a[2], a[3], err, len);
-    return rc < 0 ? rc : done(o, "device removed");
+    return rc < 0 ? rc : saved(o, "device removed");
 }
 
 static int rule_set(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_rule_set(r, &rw_numplan_uk, a[2], a[3], a[4], err, len);
-    return rc < 0 ? rc : done(o, "rule saved");
+    return rc < 0 ? rc : saved(o, "rule saved");
 }
 
 static int rule_clear(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_rule_clear(r, &rw_numplan_uk, a[2], a[3], a[4], err, len);
-    return rc < 0 ? rc : done(o, "rules cleared");
+    return rc < 0 ? rc : saved(o, "rules cleared");
 }
 
 static int rule_show(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
@@ -90,7 +96,7 @@ static int rule_show(const cli_opts_t *o, rw_redis_t *r, const char **a, char *e
 static int profile_switch(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_profile_switch(r, &rw_numplan_uk, a[2], a[3], err, len);
-    return rc < 0 ? rc : done(o, "profile switched");
+    return rc < 0 ? rc : saved(o, "profile switched");
 }
 
 static int divert_set(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
@@ -100,7 +106,7 @@ static int divert_set(const cli_opts_t *o, rw_redis_t *r, const char **a, char *
     if (cli_parse_time(a[4], &start, why, sizeof why) < 0 || cli_parse_time(a[5], &end, why, sizeof why) < 0)
         return snprintf(err, len, "divert set: %s", why), RW_EINVAL;
     int rc = rw_dir_divert_set(r, &rw_numplan_uk, a[2], a[3], start, end, err, len);
-    return rc < 0 ? rc : done(o, "divert saved");
+    return rc < 0 ? rc : saved(o, "divert saved");
 }
 
 static int divert_clear(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
@@ -108,19 +114,19 @@ static int divert_clear(const cli_opts_t *o, rw_redis_t *r, const char **a, char
     int rc = rw_dir_divert_clear(r, a[2]);
     if (rc < 0)
         snprintf(err, len, "redis write failed");
-    return rc < 0 ? rc : done(o, "divert cleared");
+    return rc < 0 ? rc : saved(o, "divert cleared");
 }
 
 static int trunk_add(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_trunk_put(r, a[2], a[3], o->order ? atoi(o->order) : 0, a[4], err, len);
-    return rc < 0 ? rc : done(o, "trunk saved");
+    return rc < 0 ? rc : saved(o, "trunk saved");
 }
 
 static int trunk_rm(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_trunk_rm(r, a[2], err, len);
-    return rc < 0 ? rc : done(o, "trunk removed");
+    return rc < 0 ? rc : saved(o, "trunk removed");
 }
 
 /* An integer reply, -1 on any failure. */
@@ -132,13 +138,13 @@ static long long redis_int(redisReply *rep)
     return n;
 }
 
-/* Progress of a rebuild on stderr: the change list drains as the routers rewrite the plans.
- * Waits while it shrinks (a line a second), at most 10 s without progress; with no router
- * running it says so and returns at once (the plans are rewritten when one starts). */
+/* Progress of a rebuild on stderr: the change list drains as the routers announce the users
+ * (directory.changed). Waits while it shrinks (a line a second), at most 10 s without progress;
+ * with no router running it says so and returns at once (they are announced when one starts). */
 static void rebuild_progress(rw_redis_t *r, long long queued)
 {
     if (redis_int(rw_redis_command(r, "ZCOUNT rw:svc:router %llu +inf", (unsigned long long) rw_clock_wall_ms())) <= 0) {
-        cli_progress("fallback rebuild: no router is running; the %lld plans are rewritten when one starts",
+        cli_progress("fallback rebuild: no router is running; the %lld users are announced when one starts",
                      queued);
         return;
     }
@@ -154,13 +160,15 @@ static void rebuild_progress(rw_redis_t *r, long long queued)
         last = left;
     }
     if (left == 0)
-        cli_progress("fallback rebuild: every plan rewritten");
+        cli_progress("fallback rebuild: every user announced");
     else
         cli_progress("fallback rebuild: %lld changes still queued after 10 s without progress; are the "
                      "routers healthy?", left);
 }
 
-/* Queue every user for the routers: each is rebuilt once, by whichever router pops it. */
+/* Queue every user for the routers: each is announced once (directory.changed), by whichever
+ * router takes it, so every cache of a user refreshes. There is no fallback plan to rebuild:
+ * sip-edge evaluates the settings at call time. */
 static int fallback_rebuild(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     (void) a;
@@ -175,9 +183,10 @@ static int fallback_rebuild(const cli_opts_t *o, rw_redis_t *r, const char **a, 
     cli_progress("fallback rebuild: queued %lld users", n);
     rebuild_progress(r, n);
     if (o->json)
-        printf("{\"ok\":true,\"queued_users\":%lld}\n", n);
+        printf("{\"ok\":true,\"queued_users\":%lld,\"fallback\":\"current\"}\n", n);
     else
-        printf("queued %lld users; the routers rewrite their fallback plans\n", n);
+        printf("queued %lld users; the routers announce each as changed\n"
+               "fallback: current (" FALLBACK_NOTE "; nothing to rebuild)\n", n);
     return 0;
 }
 

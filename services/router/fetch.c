@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ARGV[1] "num" (KEYS[1] = rw:num:<n>) or "id" (KEYS[1] = user id); ARGV[2] = the trunk table
  * version the router holds; ARGV[3] (optional) = the extension of a colleague calling from
@@ -47,6 +48,45 @@ const char rw_router_lookup_lua[] =
     "end\n"
     "return cmsgpack.pack({id, u[1], u[2] or '', u[3] or '', u[4] or '', u[5] or '', devs, live,\n"
     "  p[1] or '', p[2] or '0', d[1] or '0', d[2] or '0', d[3] or '', d[4] or '', tv, trunks, alt})\n";
+
+/* Rules hold callers in E.164 (or as extensions, or "anonymous"): a caller presented in the
+ * national format or as a SIP URI is compared in E.164, "Anonymous" as "anonymous". */
+static void normalise_caller(const rw_numplan_t *np, rw_route_req_t *rq)
+{
+    char norm[sizeof rq->caller];
+    rw_num_kind_t kind;
+    if (!strcasecmp(rq->caller, "anonymous"))
+        rw_plan_copy(rq->caller, sizeof rq->caller, "anonymous");
+    else if (rw_e164_normalise(np, rq->caller, norm, sizeof norm, &kind) == 0)
+        rw_plan_copy(rq->caller, sizeof rq->caller, norm);
+}
+
+/* A caller authenticated on a device presents their extension (`ringway explain` stands for
+ * one): the script finds their public number too. Never for trunk callers, who could present
+ * any digits. "" when the caller is not such a colleague. */
+static const char *colleague_ext(const rw_route_req_t *rq)
+{
+    const char *caller = rq->caller;
+    bool device = !strcmp(rq->source, "device") || !strcmp(rq->source, "cli");
+    return device && caller[0] && strspn(caller, "0123456789") == strlen(caller) ? caller : "";
+}
+
+void rw_router_lookup_args(const rw_numplan_t *np, rw_route_req_t *rq, const char *trunk_ver,
+                           char *key, size_t key_size, const char *args[4])
+{
+    char norm[64];
+    rw_num_kind_t kind;
+    normalise_caller(np, rq);
+    /* A callee that is no valid number is looked up as given: it simply matches nobody. */
+    if (rw_e164_normalise(np, rq->callee, norm, sizeof norm, &kind) < 0)
+        rw_plan_copy(norm, sizeof norm, rq->callee);
+    memcpy(key, "rw:num:", 7);       /* key_size > 7: every caller passes a buffer of 64 or more */
+    rw_plan_copy(key + 7, key_size - 7, norm);
+    args[0] = key;
+    args[1] = "num";
+    args[2] = trunk_ver;
+    args[3] = colleague_ext(rq);
+}
 
 enum { F_ID, F_EXT, F_NAME, F_REALM, F_TZ, F_SETTINGS, F_DEVS, F_LIVE, F_PRES, F_PRES_UNTIL,
        F_DIV_START, F_DIV_END, F_DIV_TO, F_DIV_EXT, F_TRUNK_VER, F_TRUNKS, F_CALLER_NUMBER, N_FIELDS };

@@ -10,9 +10,19 @@
 
 #include <hiredis/hiredis.h>
 #include "common/e164.h"
+#include "protocols/route.h"
 #include "services/router/plan_build.h"
 
 extern const char rw_router_lookup_lua[];
+
+/* What a decision sends with the script, the same for router and sip-edge's fallback: the
+ * request's caller normalised in place (E.164 when it is a number, "anonymous" for any case of
+ * it), KEYS[1] = rw:num:<callee in E.164, or as given> written into key (key_size bytes), and
+ * args[0..3] = KEYS[1], "num", the cache's trunk version, the calling colleague's extension or
+ * "" (a caller on a device presenting digits; never a trunk caller). args point into key, rq
+ * and the cache: valid while they are. */
+void rw_router_lookup_args(const rw_numplan_t *np, rw_route_req_t *rq, const char *trunk_ver,
+                           char *key, size_t key_size, const char *args[4]);
 
 typedef struct rw_router_cache rw_router_cache_t;
 

@@ -12,7 +12,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 struct rw_router {
     su_root_t *root;
@@ -22,10 +21,11 @@ struct rw_router {
     rw_router_policy_t policy;
     rw_redis_script_t *lookup;       /* the decision's one round trip */
     rw_router_cache_t *cache;        /* parsed settings per user, trunks */
-    su_timer_t *fallback_timer;      /* polls rw:dir:changes */
+    rw_redis_script_t *lease, *ack; /* the change list: lease ids, then release them */
+    su_timer_t *changes_timer;       /* polls rw:dir:changes */
     rw_pub_t *pub;                   /* directory.changed events, may be NULL */
-    int fallback_busy;               /* a poll is in flight */
-    rw_counter_t *ok, *not_found, *error, *bad, *fallbacks;
+    int changes_busy;                /* a poll or its release is in flight */
+    rw_counter_t *ok, *not_found, *error, *bad, *announced;
     rw_histogram_t *latency;
     struct decision *inflight;       /* decisions waiting for Redis */
     struct decision *spare;          /* finished decisions kept for reuse (no malloc per call) */
@@ -40,7 +40,7 @@ typedef struct decision {
     rw_request_t *req;
     rw_route_req_t rq;
     uint64_t t0_us;
-    int fallback;                    /* rebuilding rw:fallback:<user>, no bus request */
+    int poll;                        /* a change-list poll, no bus request */
     struct decision *prev, *next;    /* the router's in-flight list */
 } decision_t;
 
@@ -84,15 +84,8 @@ static void reply_plan(decision_t *d, const rw_plan_t *plan)
     finish(d);
 }
 
-static void write_fallback(decision_t *d, const rw_plan_t *plan);
-
 static void reply_error(decision_t *d, const char *why)
 {
-    if (d->fallback) {
-        rw_log_warn("fallback_not_written", RW_S("user", d->rq.callee), RW_S("error", why));
-        finish(d);
-        return;
-    }
     static rw_plan_t plan;           /* loop thread only; too big for a small stack frame */
     memset(&plan, 0, sizeof plan);
     snprintf(plan.call_id, sizeof plan.call_id, "%s", d->rq.call_id);
@@ -131,81 +124,18 @@ static void on_lookup(void *arg, redisReply *rep)
         reply_error(d, "directory entry is malformed");
         return;
     }
-    if (d->fallback) {
-        for (size_t i = 0; u && i < user.n_devices; i++)
-            user.devices[i].live = 0;    /* registrations change; sip-edge skips dead ones */
-        rw_router_build_plan(&d->router->policy, &d->rq, u, &plan);
-        write_fallback(d, u ? &plan : NULL);
-        return;
-    }
     rw_router_build_plan(&d->router->policy, &d->rq, u, &plan);
     reply_plan(d, &plan);
-}
-
-/* A caller authenticated on a device presents their extension (`ringway explain` stands for
- * one): the script finds their public number too. Never for trunk callers, who could present
- * any digits. "" when the caller is not such a colleague. */
-static const char *colleague_ext(const decision_t *d)
-{
-    const char *caller = d->rq.caller;
-    bool device = !strcmp(d->rq.source, "device") || !strcmp(d->rq.source, "cli");
-    return !d->fallback && device && caller[0] && strspn(caller, "0123456789") == strlen(caller)
-           ? caller : "";
 }
 
 static void send_lookup(decision_t *d)
 {
     rw_router_t *r = d->router;
-    char key[160], norm[64];
-    rw_num_kind_t kind;
-    const char *mode = d->fallback ? "id" : "num", *tv = rw_router_cache_trunk_ver(r->cache);
-    int rc;
-    if (d->fallback) {
-        snprintf(key, sizeof key, "%s", d->rq.callee);
-        goto send;
-    }
-    /* A callee that is no valid number is looked up as given: it simply matches nobody. */
-    if (rw_e164_normalise(r->numplan, d->rq.callee, norm, sizeof norm, &kind) < 0)
-        rw_plan_copy(norm, sizeof norm, d->rq.callee);
-    memcpy(key, "rw:num:", 7);
-    rw_plan_copy(key + 7, sizeof key - 7, norm);
-send:;
-    const char *args[] = { key, mode, tv, colleague_ext(d) };
-    rc = rw_redis_script_run(r->lookup, r->redis, 1, 4, args, NULL, on_lookup, d);
-    if (rc < 0)
-        reply_error(d, "directory unreachable (Redis)");   /* a rebuild: logged, plan kept */
-}
-
-static void on_fallback_written(void *arg, redisReply *rep)
-{
-    (void) arg;
-    if (!rep || rep->type == REDIS_REPLY_ERROR)
-        rw_log_warn("fallback_write_failed", RW_S("error", rep ? rep->str : "redis away"));
-}
-
-/* SET (or, for a user who no longer exists, DEL) rw:fallback:<id>. */
-static void write_fallback(decision_t *d, const rw_plan_t *plan)
-{
-    rw_router_t *r = d->router;
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init(&sb);
-    if (!plan)
-        rw_aredis_command(r->redis, on_fallback_written, NULL, "DEL rw:fallback:%s", d->rq.callee);
-    else if (rw_proto_plan_encode(plan, &sb) == 0)
-        rw_aredis_command(r->redis, on_fallback_written, NULL, "SET rw:fallback:%s %b", d->rq.callee,
-                          sb.data, sb.size);
-    rw_counter_inc(r->fallbacks);
-    msgpack_sbuffer_destroy(&sb);
-    if (r->pub) {
-        static rw_event_t ev;        /* loop thread only */
-        if (rw_proto_event_init(&ev, "directory.changed") == 0) {
-            snprintf(ev.directory.user, sizeof ev.directory.user, "%.63s", d->rq.callee);
-            snprintf(ev.directory.what, sizeof ev.directory.what, "%s", plan ? "updated" : "deleted");
-            ev.ts_ms = rw_clock_wall_ms();
-            rw_pub_publish(r->pub, &ev);
-        }
-    }
-    finish(d);
+    char key[160];
+    const char *args[4];
+    rw_router_lookup_args(r->numplan, &d->rq, rw_router_cache_trunk_ver(r->cache), key, sizeof key, args);
+    if (rw_redis_script_run(r->lookup, r->redis, 1, 4, args, NULL, on_lookup, d) < 0)
+        reply_error(d, "directory unreachable (Redis)");
 }
 
 static decision_t *new_decision(rw_router_t *r)
@@ -217,10 +147,10 @@ static decision_t *new_decision(rw_router_t *r)
     } else if (!(d = malloc(sizeof *d))) {
         return NULL;
     }
-    /* d->rq is zeroed where it is filled (the request decoder, on_changes): only the
-     * bookkeeping needs resetting here. */
+    /* d->rq is zeroed where it is filled (the request decoder; a change-list poll uses only
+     * its call_id): only the bookkeeping needs resetting here. */
     d->req = NULL;
-    d->fallback = 0;
+    d->poll = 0;
     d->prev = NULL;
     d->router = r;
     d->t0_us = rw_clock_mono_us();
@@ -231,60 +161,125 @@ static decision_t *new_decision(rw_router_t *r)
     return d;
 }
 
-/* Changed users popped from rw:dir:changes: each popped id is this router's alone, so every
- * change is rebuilt exactly once across instances. */
-static void on_changes(void *arg, redisReply *rep)
+/* ---- The change list: every directory write appends the user id to rw:dir:changes; routers
+ * announce each change once as a directory.changed event (docs/routing.md). An id is leased,
+ * not just popped: it moves to the sorted set rw:dir:changes:leased with the lease's end as
+ * score, the event is published, then the lease is released. A router killed in between leaves
+ * the lease to run out, and the next poll of any router takes the id again: no change is lost
+ * (a consumer may see one twice). Redis's own clock (TIME) keeps time, so routers need not
+ * agree on theirs. ---- */
+#define CHANGES_BATCH 100
+#define CHANGES_LEASE_MS 2000
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* KEYS[1] rw:dir:changes, KEYS[2] rw:dir:changes:leased; ARGV[1] batch, ARGV[2] lease ms.
+ * Reply {lease end, id, exists, id, exists, ...}: expired leases first, then new ids. */
+static const char lease_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local max, lease = tonumber(ARGV[1]), now + tonumber(ARGV[2])\n"
+    "local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, max)\n"
+    "if #ids < max then\n"
+    "  local popped = redis.call('LPOP', KEYS[1], max - #ids)\n"
+    "  if popped then for _, id in ipairs(popped) do ids[#ids + 1] = id end end\n"
+    "end\n"
+    "local out, seen = {lease}, {}\n"
+    "for _, id in ipairs(ids) do\n"
+    "  if not seen[id] then\n"
+    "    seen[id] = true\n"
+    "    redis.call('ZADD', KEYS[2], lease, id)\n"
+    "    out[#out + 1] = id\n"
+    "    out[#out + 1] = redis.call('EXISTS', 'rw:user:' .. id)\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* KEYS[1] rw:dir:changes:leased; ARGV[1] the lease end, ARGV[2..] ids: each id still under this
+ * lease is released (one leased again since, by a later change, is left to its new holder). */
+static const char ack_lua[] =
+    "local n = 0\n"
+    "for i = 2, #ARGV do\n"
+    "  local s = redis.call('ZSCORE', KEYS[1], ARGV[i])\n"
+    "  if s and tonumber(s) == tonumber(ARGV[1]) then redis.call('ZREM', KEYS[1], ARGV[i]); n = n + 1 end\n"
+    "end\n"
+    "return n\n";
+
+static void publish_change(rw_router_t *r, const redisReply *id, const redisReply *exists)
+{
+    static rw_event_t ev;            /* loop thread only */
+    if (!r->pub || rw_proto_event_init(&ev, "directory.changed") != 0)
+        return;
+    snprintf(ev.directory.user, sizeof ev.directory.user, "%.63s", id->str);
+    snprintf(ev.directory.what, sizeof ev.directory.what, "%s",
+             exists->type == REDIS_REPLY_INTEGER && exists->integer == 0 ? "deleted" : "updated");
+    ev.ts_ms = rw_clock_wall_ms();
+    rw_pub_publish(r->pub, &ev);
+    rw_counter_inc(r->announced);
+}
+
+static void on_released(void *arg, redisReply *rep)
 {
     decision_t *poll = arg;
     rw_router_t *r = poll->router;
+    if (!rep || rep->type == REDIS_REPLY_ERROR)   /* the lease runs out: announced again later */
+        rw_log_warn("change_release_failed", RW_S("error", rep ? rep->str : "redis away"));
     if (!r) {                        /* destroyed while Redis worked */
         free(poll);
         return;
     }
+    r->changes_busy = 0;
     finish(poll);
-    r->fallback_busy = 0;
-    for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
-        decision_t *d;
-        if (rep->element[i]->type != REDIS_REPLY_STRING || !(d = new_decision(r)))
-            continue;
-        d->fallback = 1;
-        memset(&d->rq, 0, sizeof d->rq);
-        snprintf(d->rq.call_id, sizeof d->rq.call_id, "fallback");
-        snprintf(d->rq.caller, sizeof d->rq.caller, "anonymous");
-        snprintf(d->rq.callee, sizeof d->rq.callee, "%.63s", rep->element[i]->str);
-        d->rq.time_ms = rw_clock_wall_ms();
-        send_lookup(d);
-    }
 }
 
-static void on_fallback_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+/* Leased ids: each announced, then every lease released in one command. */
+static void on_changes(void *arg, redisReply *rep)
+{
+    decision_t *poll = arg;
+    rw_router_t *r = poll->router;
+    const char *args[2 + CHANGES_BATCH];   /* the key, the lease end, the ids */
+    int n = 1;
+    if (!r) {
+        free(poll);
+        return;
+    }
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements > 1
+        && rep->element[0]->type == REDIS_REPLY_INTEGER) {
+        snprintf(poll->rq.call_id, sizeof poll->rq.call_id, "%lld", rep->element[0]->integer);
+        args[0] = "rw:dir:changes:leased";
+        args[n++] = poll->rq.call_id;
+        for (size_t i = 1; i + 1 < rep->elements && n < 2 + CHANGES_BATCH; i += 2) {
+            if (rep->element[i]->type != REDIS_REPLY_STRING)
+                continue;
+            publish_change(r, rep->element[i], rep->element[i + 1]);
+            args[n++] = rep->element[i]->str;
+        }
+    } else if (rep && rep->type == REDIS_REPLY_ERROR) {
+        rw_log_warn("change_lease_failed", RW_S("error", rep->str));
+    }
+    if (n > 2 && rw_redis_script_run(r->ack, r->redis, 1, n, args, NULL, on_released, poll) == 0)
+        return;                      /* changes_busy until released: the next poll sees this one's release */
+    r->changes_busy = 0;
+    finish(poll);
+}
+
+static void on_changes_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
 {
     rw_router_t *r = (rw_router_t *) arg;
     (void) m;
     (void) t;
-    if (r->fallback_busy || !rw_aredis_connected(r->redis))
+    if (r->changes_busy || !rw_aredis_connected(r->redis))
         return;
     decision_t *poll = new_decision(r);
     if (!poll)
         return;
-    poll->fallback = 2;
-    /* LPOP with a count (Redis 6.2): up to 100 ids, atomically this router's; nil when empty */
-    if (rw_aredis_command(r->redis, on_changes, poll, "LPOP rw:dir:changes 100") == 0)
-        r->fallback_busy = 1;
+    poll->poll = 1;
+    const char *args[] = { "rw:dir:changes", "rw:dir:changes:leased", STR(CHANGES_BATCH),
+                           STR(CHANGES_LEASE_MS) };
+    if (rw_redis_script_run(r->lease, r->redis, 2, 4, args, NULL, on_changes, poll) == 0)
+        r->changes_busy = 1;
     else
         finish(poll);
-}
-
-/* Rules hold callers in E.164 (or as extensions, or "anonymous"): a caller presented in the
- * national format or as a SIP URI is compared in E.164, "Anonymous" as "anonymous". */
-static void normalise_caller(const rw_numplan_t *np, rw_route_req_t *rq)
-{
-    char norm[sizeof rq->caller];
-    rw_num_kind_t kind;
-    if (!strcasecmp(rq->caller, "anonymous"))
-        rw_plan_copy(rq->caller, sizeof rq->caller, "anonymous");
-    else if (rw_e164_normalise(np, rq->caller, norm, sizeof norm, &kind) == 0)
-        rw_plan_copy(rq->caller, sizeof rq->caller, norm);
 }
 
 static void on_request(void *arg, rw_request_t *req, const void *body, size_t len)
@@ -304,7 +299,6 @@ static void on_request(void *arg, rw_request_t *req, const void *body, size_t le
         reply_error(d, "malformed route request");
         return;
     }
-    normalise_caller(r->numplan, &d->rq);
     send_lookup(d);
 }
 
@@ -324,21 +318,26 @@ rw_router_t *rw_router_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *m,
     r->error = rw_metrics_counter(m, "decisions_total{result=\"error\"}", NULL);
     r->bad = rw_metrics_counter(m, "bad_requests_total", "Route requests that could not be decoded");
     r->latency = rw_metrics_histogram(m, "decision_seconds", "Time from request to plan", NULL, 0);
-    r->fallbacks = rw_metrics_counter(m, "fallback_writes_total", "Fallback plans rebuilt after a change");
+    r->announced = rw_metrics_counter(m, "directory_events_total",
+                                      "directory.changed events published, one per change taken from rw:dir:changes");
     msgpack_sbuffer_init(&r->sb);
     r->cache = rw_router_cache_new(0);
     r->lookup = rw_redis_script_new(rw_router_lookup_lua);
-    r->server = r->cache && r->lookup ? rw_server_new(root, bind, on_request, r) : NULL;
+    r->lease = rw_redis_script_new(lease_lua);
+    r->ack = rw_redis_script_new(ack_lua);
+    r->server = r->cache && r->lookup && r->lease && r->ack ? rw_server_new(root, bind, on_request, r) : NULL;
     if (!r->server) {
         rw_log_error("bind_failed", RW_S("endpoint", bind));
         rw_redis_script_destroy(&r->lookup);
+        rw_redis_script_destroy(&r->lease);
+        rw_redis_script_destroy(&r->ack);
         rw_router_cache_destroy(&r->cache);
         free(r);
         return NULL;
     }
-    r->fallback_timer = rw_sutimer_lazy(root, 200);
-    if (r->fallback_timer)
-        su_timer_set_for_ever(r->fallback_timer, on_fallback_timer, (su_timer_arg_t *) r);
+    r->changes_timer = rw_sutimer_lazy(root, 200);
+    if (r->changes_timer)
+        su_timer_set_for_ever(r->changes_timer, on_changes_timer, (su_timer_arg_t *) r);
     return r;
 }
 
@@ -356,8 +355,10 @@ void rw_router_destroy(rw_router_t **pself)
         d->prev = d->next = NULL;
     }
     rw_server_destroy(&r->server);
-    su_timer_destroy(r->fallback_timer);
+    su_timer_destroy(r->changes_timer);
     rw_redis_script_destroy(&r->lookup);
+    rw_redis_script_destroy(&r->lease);
+    rw_redis_script_destroy(&r->ack);
     rw_router_cache_destroy(&r->cache);
     for (decision_t *d = r->spare, *next; d; d = next) {
         next = d->next;

@@ -21,8 +21,9 @@ rw_router_t *rw_router_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *me
                            const rw_router_policy_t *policy);
 void rw_router_destroy(rw_router_t **self);
 const char *rw_router_endpoint(const rw_router_t *self);
-/* Publish a directory.changed event on pub (borrowed; NULL = none) for every user whose
- * fallback plan this router rebuilt: once per change across all instances. */
+/* Publish a directory.changed event on pub (borrowed; NULL = none) for every change this
+ * router takes from rw:dir:changes: once per change across all instances, again only when a
+ * router was killed between taking and announcing it (docs/routing.md). */
 void rw_router_set_pub(rw_router_t *self, struct rw_pub *pub);
 
 #endif

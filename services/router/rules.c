@@ -118,8 +118,10 @@ static bool add_dest(const rw_router_policy_t *pol, const rw_router_user_t *u,
      * user added to the diversions (their own rules apply, loops stop at the guard). */
     rw_proto_stage_add_target(st, RW_TARGET_NUMBER, d->kind == RW_DEST_USER ? d->ext : d->ref, &t);
     rw_plan_copy(t->diversion, sizeof t->diversion, reason);
-    if (d->kind == RW_DEST_NUMBER)
+    if (d->kind == RW_DEST_NUMBER) {
         rw_plan_add_trunks(pol, t);
+        t->is_private = true;        /* a mobile or home number: never put in a 302 */
+    }
     return true;
 }
 

@@ -13,6 +13,7 @@ typedef struct {                  /* one divert in flight */
     rw_divert_cb_t cb;
     void *arg;
     char ext[sizeof ((rw_route_req_t *) 0)->callee];
+    rw_route_req_t rq;            /* the request sent: the fallback evaluates the same one */
     rw_plan_t plan;               /* the router's answer, decoded */
 } divert_t;
 
@@ -54,7 +55,7 @@ static void on_plan(void *arg, int status, const void *body, size_t len)
     int ok = status == 0 && rw_proto_plan_decode(body, len, &d->plan) == 0
              && d->plan.status != RW_PLAN_ERROR;
     if (!ok && d->env.fb && d->cb.wanted(d->arg)) {   /* router away: the fallback plan */
-        if (rw_fallback_resolve(d->env.fb, d->ext, on_fallback, d) != 0) {
+        if (rw_fallback_resolve_call(d->env.fb, &d->rq, on_fallback, d) != 0) {
             d->cb.done(d->arg, RW_EIO, NULL, RW_FALLBACK_NONE);
             free(d);
         }
@@ -86,6 +87,7 @@ int rw_divert_start(const rw_divert_env_t *env, const rw_route_req_t *call, cons
     d->cb = *cb;
     d->arg = arg;
     snprintf(d->ext, sizeof d->ext, "%s", ext);
+    d->rq = rq;
     msgpack_sbuffer_init(&sb);
     rc = rw_proto_route_req_encode(&rq, &sb);
     if (rc == 0)

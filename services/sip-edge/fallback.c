@@ -1,4 +1,5 @@
-/* services/sip-edge/fallback.c — survivable routing from Redis and in-memory copies (fallback.h). */
+/* services/sip-edge/fallback.c — survivable routing: the router's decision made here, else
+ * in-memory copies (fallback.h, docs/routing.md "Fallback: evaluated at the time of the call"). */
 #include "services/sip-edge/fallback.h"
 
 #include <stdio.h>
@@ -7,9 +8,13 @@
 
 #include <hiredis/hiredis.h>
 
+#include "common/clock.h"
+#include "common/e164.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/redis_script.h"
+#include "services/router/fetch.h"
+#include "services/router/plan_build.h"
 
 typedef struct { char num[64]; char user[64]; } num_slot_t;
 typedef struct { char user[64]; rw_plan_t plan; } plan_slot_t;
@@ -21,6 +26,7 @@ typedef struct fb_req {
     void *arg;
     char number[64];
     char user[64];
+    rw_route_req_t rq;            /* the call's request, caller normalised */
 } fb_req_t;
 
 struct rw_fallback_store {
@@ -31,16 +37,15 @@ struct rw_fallback_store {
     plan_slot_t *plans;
     num_slot_t *nums;
     fb_req_t *reqs;
-    rw_redis_script_t *lookup;
+    rw_redis_script_t *lookup;    /* the router's script (rw_router_lookup_lua) */
+    rw_router_cache_t *cache;     /* parsed settings, trunk table version */
+    rw_router_policy_t policy;    /* ring_ms, max_hops and the trunk table */
+    rw_router_user_t user;        /* the decision being made (one thread) */
     rw_plan_t scratch;
 };
 
-/* One round trip: KEYS[1] = rw:num:<number>. nil for nobody, else {id, plan or "", ext or ""}. */
-static const char lookup_lua[] =
-    "local id = redis.call('GET', KEYS[1])\n"
-    "if not id then return false end\n"
-    "return {id, redis.call('GET', 'rw:fallback:' .. id) or '',\n"
-    "        redis.call('HGET', 'rw:user:' .. id, 'ext') or ''}\n";
+/* Parsed settings kept for evaluations: they happen only while no router answers. */
+#define FALLBACK_CACHE_BYTES ((size_t) 8 << 20)
 
 static size_t hash(const char *s, size_t n)
 {
@@ -68,8 +73,11 @@ rw_fallback_store_t *rw_fallback_new(rw_aredis_t *redis, const char *realm, unsi
     self->n_nums = num_slots ? num_slots : 4096;
     self->plans = calloc(self->n_plans, sizeof *self->plans);
     self->nums = calloc(self->n_nums, sizeof *self->nums);
-    self->lookup = rw_redis_script_new(lookup_lua);
-    if (!self->plans || !self->nums || !self->lookup)
+    self->lookup = rw_redis_script_new(rw_router_lookup_lua);
+    self->cache = rw_router_cache_new(FALLBACK_CACHE_BYTES);
+    self->policy.ring_ms = self->ring_ms;
+    self->policy.max_hops = 4;
+    if (!self->plans || !self->nums || !self->lookup || !self->cache)
         rw_fallback_destroy(&self);
     return self;
 }
@@ -82,10 +90,23 @@ void rw_fallback_destroy(rw_fallback_store_t **pself)
     for (fb_req_t *r = self->reqs; r; r = r->next)
         r->fb = NULL;
     rw_redis_script_destroy(&self->lookup);
+    rw_router_cache_destroy(&self->cache);
     free(self->plans);
     free(self->nums);
     free(self);
     *pself = NULL;
+}
+
+void rw_fallback_set_max_hops(rw_fallback_store_t *self, unsigned max_hops)
+{
+    if (self && max_hops)
+        self->policy.max_hops = max_hops;
+}
+
+const char *rw_fallback_kind_name(rw_fallback_t kind)
+{
+    return kind == RW_FALLBACK_EVALUATED ? "evaluated" : kind == RW_FALLBACK_LAST_PLAN ? "last_plan"
+           : kind == RW_FALLBACK_DEVICES ? "devices" : "none";
 }
 
 static void remember_num(rw_fallback_store_t *self, const char *number, const char *user)
@@ -157,54 +178,45 @@ static void answer_from_memory(fb_req_t *r)
     r->fn(r->arg, RW_OK, &self->scratch, RW_FALLBACK_DEVICES);
 }
 
-static const char *elem(const redisReply *a, size_t i, size_t *len)
-{
-    const redisReply *e = a->element[i];
-    *len = e->type == REDIS_REPLY_STRING ? e->len : 0;
-    return e->type == REDIS_REPLY_STRING ? e->str : "";
-}
-
-/* The user's stored plan, else a plan for their registered devices. */
+/* The router's decision for the call, made from the script's reply at the call's time. */
 static void on_lookup(void *arg, redisReply *reply)
 {
     fb_req_t *r = arg;
-    size_t id_len, plan_len, ext_len;
-    if (!r->fb)
+    rw_fallback_store_t *self = r->fb;
+    if (!self)
         goto done;
-    if (!reply || reply->type == REDIS_REPLY_ERROR
-        || (reply->type == REDIS_REPLY_ARRAY && reply->elements != 3)) {
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        if (reply)
+            rw_log_warn("fallback_lookup_failed", RW_S("error", reply->str));
         answer_from_memory(r);
         goto done;
     }
-    if (reply->type != REDIS_REPLY_ARRAY) {   /* nil: the number belongs to nobody */
+    int rc = rw_router_fetch_parse(self->cache, &rw_numplan_uk, reply, r->rq.time_ms, &self->user,
+                                   &self->policy);
+    if (rc == RW_ENOTFOUND) {         /* the number belongs to nobody */
         r->fn(r->arg, RW_ENOTFOUND, NULL, RW_FALLBACK_NONE);
         goto done;
     }
-    const char *id = elem(reply, 0, &id_len), *plan = elem(reply, 1, &plan_len);
-    const char *ext = elem(reply, 2, &ext_len);
-    if (id_len == 0 || id_len >= sizeof r->user) {
-        r->fn(r->arg, RW_ENOTFOUND, NULL, RW_FALLBACK_NONE);
+    rw_plan_t *out = &self->scratch;
+    if (rc == 0)
+        rw_router_build_plan(&self->policy, &r->rq, &self->user, out);
+    if (rc < 0 || out->status != RW_PLAN_OK) {
+        rw_log_warn("fallback_entry_unusable", RW_S("number", r->number), RW_S("error", rw_strerror(rc)));
+        copy(r->user, sizeof r->user, rc == 0 ? self->user.id : "");
+        answer_from_memory(r);
         goto done;
     }
-    copy(r->user, sizeof r->user, id);
-    remember_num(r->fb, r->number, r->user);
-    rw_plan_t *out = &r->fb->scratch;
-    if (plan_len && rw_proto_plan_decode(plan, plan_len, out) == 0 && out->status == RW_PLAN_OK) {
-        if (!out->user[0])
-            copy(out->user, sizeof out->user, r->user);
-        r->fn(r->arg, RW_OK, out, RW_FALLBACK_LAST_PLAN);
-        goto done;
-    }
-    rw_fallback_devices_plan(r->user, ext_len && ext_len < 64 ? ext : r->number, r->fb->realm,
-                             r->fb->ring_ms, out);
-    r->fn(r->arg, RW_OK, out, RW_FALLBACK_DEVICES);
+    rw_proto_plan_trace(out, "fallback: evaluated by sip-edge at the time of the call (no router answered)");
+    rw_fallback_remember(self, r->number, out);   /* the copy used should Redis go away too */
+    r->fn(r->arg, RW_OK, out, RW_FALLBACK_EVALUATED);
 done:
     req_end(r);
 }
 
-int rw_fallback_resolve(rw_fallback_store_t *self, const char *number, rw_fallback_fn *fn, void *arg)
+int rw_fallback_resolve_call(rw_fallback_store_t *self, const rw_route_req_t *rq,
+                             rw_fallback_fn *fn, void *arg)
 {
-    if (!self || !number || !*number || strlen(number) >= 64 || !fn)
+    if (!self || !rq || !rq->callee[0] || strlen(rq->callee) >= 64 || !fn)
         return RW_EINVAL;
     fb_req_t *r = calloc(1, sizeof *r);
     if (!r)
@@ -212,17 +224,33 @@ int rw_fallback_resolve(rw_fallback_store_t *self, const char *number, rw_fallba
     r->fb = self;
     r->fn = fn;
     r->arg = arg;
-    copy(r->number, sizeof r->number, number);
+    r->rq = *rq;
+    copy(r->number, sizeof r->number, rq->callee);
     r->next = self->reqs;
     if (self->reqs)
         self->reqs->prev = r;
     self->reqs = r;
-    char key[80];
-    snprintf(key, sizeof key, "rw:num:%s", number);
-    const char *keys[] = { key };
-    if (!self->redis || rw_redis_script_run(self->lookup, self->redis, 1, 1, keys, NULL, on_lookup, r) != 0) {
+    char key[160];
+    const char *args[4];
+    rw_router_lookup_args(&rw_numplan_uk, &r->rq, rw_router_cache_trunk_ver(self->cache), key,
+                          sizeof key, args);
+    if (!self->redis || rw_redis_script_run(self->lookup, self->redis, 1, 4, args, NULL, on_lookup, r) != 0) {
         answer_from_memory(r);
         req_end(r);
     }
     return 0;
+}
+
+int rw_fallback_resolve(rw_fallback_store_t *self, const char *number, rw_fallback_fn *fn, void *arg)
+{
+    static rw_route_req_t rq;     /* one thread; copied by rw_fallback_resolve_call */
+    if (!number || strlen(number) >= sizeof rq.callee)
+        return RW_EINVAL;
+    memset(&rq, 0, sizeof rq);
+    snprintf(rq.call_id, sizeof rq.call_id, "fallback");
+    snprintf(rq.caller, sizeof rq.caller, "anonymous");
+    snprintf(rq.callee, sizeof rq.callee, "%s", number);
+    snprintf(rq.source, sizeof rq.source, "device");
+    rq.time_ms = rw_clock_wall_ms();
+    return rw_fallback_resolve_call(self, &rq, fn, arg);
 }

@@ -39,8 +39,9 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "router.endpoints", RW_CFG_STR, "", 0, 0, "static router endpoints 'tcp://h:p, ...' (empty: discovery in Redis)" },
     { "router.deadline_ms", RW_CFG_INT, "150", 10, 10000, "time the router has to answer a route request" },
     { "voicemail.uri", RW_CFG_STR, "", 0, 0, "voicemail server, e.g. sip:vm@127.0.0.1:5090 (user part replaced by the mailbox)" },
-    { "fallback.ring_ms", RW_CFG_INT, "20000", 1000, 600000, "how long devices ring in a fallback devices plan" },
-    { "fallback.plan_slots", RW_CFG_INT, "256", 1, 65536, "recent plans kept in memory for when Redis is away" },
+    { "fallback.ring_ms", RW_CFG_INT, "20000", 1000, 600000, "how long devices ring in a fallback plan when no rule says otherwise (set it to router.ring_ms)" },
+    { "fallback.max_hops", RW_CFG_INT, "4", 1, 8, "diversions a call routed by the fallback may pass through (set it to router.max_hops)" },
+    { "fallback.plan_slots", RW_CFG_INT, "256", 1, 65536, "recent plans kept in memory for when Redis is away (the last plan a router gave or the fallback made, per user)" },
     { "fallback.num_slots", RW_CFG_INT, "4096", 1, 1048576, "recent number -> user mappings kept in memory" },
     { "overload.max_routing", RW_CFG_INT, "2000", 0, 1000000, "INVITEs waiting for a routing decision before new ones get 503 (0: off)" },
     { "overload.max_wait_ms", RW_CFG_INT, "1000", 0, 600000, "new INVITEs get 503 while the oldest waiting one has waited this long (0: off)" },
@@ -147,6 +148,7 @@ static int build(rw_service_t *svc, parts_t *p, int worker)
     p->fb = rw_fallback_new(redis, realm, (unsigned) rw_config_int(cfg, "fallback.ring_ms"),
                             (size_t) rw_config_int(cfg, "fallback.plan_slots"),
                             (size_t) rw_config_int(cfg, "fallback.num_slots"));
+    rw_fallback_set_max_hops(p->fb, (unsigned) rw_config_int(cfg, "fallback.max_hops"));
     rw_proxy_opts_t po = { realm, rw_config_str(cfg, "voicemail.uri"),
                            (unsigned) rw_config_int(cfg, "router.deadline_ms"), &p->peers, redis };
     if (!p->fb || !(p->proxy = rw_proxy_new(root, p->edge, p->auth, p->loc, p->router, p->fb,

@@ -207,6 +207,7 @@ static void on_colleague(void *arg, int status, const rw_plan_t *plan, rw_fallba
     int current = lookup_end(lk);
     if (ex && current && status == 0) {
         rw_counter_t *c = kind == RW_FALLBACK_NONE ? NULL
+                          : kind == RW_FALLBACK_EVALUATED ? ex->env->fb_evaluated
                           : kind == RW_FALLBACK_LAST_PLAN ? ex->env->fb_plan : ex->env->fb_devices;
         if (c)
             rw_counter_inc(c);

@@ -216,6 +216,9 @@ static void execute(pending_t *p, const rw_plan_t *plan, rw_fallback_t kind)
     snprintf(p->ev.user, sizeof p->ev.user, "%s", plan->user);
     int redirect = p->peer && p->peer->mode == RW_PEER_REDIRECT && !any_private_first_stage(plan);
     const char *rr = rw_edge_record_route(px->edge, family_of(p->req));
+    /* 100 Trying only now that the call is routed: until then the caller keeps retransmitting
+     * its INVITE, so one that a dying worker had taken reaches another worker. */
+    nta_incoming_treply(p->irq, SIP_100_TRYING, TAG_END());
     if (rw_exec_start(&px->env, p->irq, p->req, plan, &p->rq, &p->ev, rr, redirect) != 0) {
         pending_answer(p, SIP_500_INTERNAL_SERVER_ERROR, "internal");
         return;
@@ -232,9 +235,10 @@ static void on_fallback(void *arg, int status, const rw_plan_t *plan, rw_fallbac
         if (status != 0)
             pending_answer(p, SIP_404_NOT_FOUND, "not-found");
         else {
-            rw_counter_inc(kind == RW_FALLBACK_LAST_PLAN ? p->px->env.fb_plan : p->px->env.fb_devices);
+            rw_counter_inc(kind == RW_FALLBACK_EVALUATED ? p->px->env.fb_evaluated
+                           : kind == RW_FALLBACK_LAST_PLAN ? p->px->env.fb_plan : p->px->env.fb_devices);
             rw_log_warn("call_fallback", RW_S("call_id", p->ev.call_id), RW_S("to", p->ev.to),
-                        RW_S("kind", kind == RW_FALLBACK_LAST_PLAN ? "last_plan" : "devices"));
+                        RW_S("kind", rw_fallback_kind_name(kind)));
             execute(p, plan, kind);
         }
     }
@@ -244,7 +248,7 @@ static void on_fallback(void *arg, int status, const rw_plan_t *plan, rw_fallbac
 /* Takes over one reference the caller holds; on_fallback releases it. */
 static void use_fallback(pending_t *p)
 {
-    if (rw_fallback_resolve(p->px->fb, p->rq.callee, on_fallback, p) != 0) {
+    if (rw_fallback_resolve_call(p->px->fb, &p->rq, on_fallback, p) != 0) {
         pending_answer(p, SIP_480_TEMPORARILY_UNAVAILABLE, "unroutable");
         pending_unref(p);
     }
@@ -373,7 +377,6 @@ static int initial_invite(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
         px->pending_tail = p;
     LINK(px->pending, p);
     px->n_pending++;
-    nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
     nta_incoming_bind(irq, on_cancel_pending, (nta_incoming_magic_t *) p);
     su_addrinfo_t *ai = p->req ? msg_addrinfo(p->req) : NULL;
     p->peer = ai ? rw_peers_match(px->env.peers, ai->ai_addr) : NULL;
@@ -475,7 +478,10 @@ rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_l
         px->env.failed = rw_metrics_counter(m, "calls_failed_total", "calls ended with a final failure");
         px->env.cancelled = rw_metrics_counter(m, "calls_cancelled_total", "calls cancelled by the caller");
         px->env.redirected = rw_metrics_counter(m, "calls_redirected_total", "calls answered 302 (redirect mode)");
-        px->env.fb_plan = rw_metrics_counter(m, "fallback_last_plan_total", "calls routed by a stored fallback plan");
+        px->env.fb_evaluated = rw_metrics_counter(m, "fallback_evaluated_total",
+                                                  "calls routed by the user's settings evaluated here (no router answered)");
+        px->env.fb_plan = rw_metrics_counter(m, "fallback_last_plan_total",
+                                             "calls routed by the last plan kept in memory (router and Redis away)");
         px->env.fb_devices = rw_metrics_counter(m, "fallback_devices_total", "calls routed straight to the user's devices");
         px->env.adopted = rw_metrics_counter(m, "branches_adopted_total",
                                              "INVITE branches kept by sip-edge after their first provisional (NTA's transaction ended)");

@@ -146,12 +146,11 @@ static int trace_has(const rw_plan_t *p, const char *needle)
     return 0;
 }
 
-START_TEST(test_rule_table)
+/* The plan for row t. */
+static void build_row(const row_t *t, rw_plan_t *plan)
 {
-    const row_t *t = &rows[_i];
     static rw_settings_t settings;
     static rw_router_user_t u;
-    static rw_plan_t plan;
     rw_route_req_t rq;
     rw_local_time_t lt;
     char err[256];
@@ -183,7 +182,14 @@ START_TEST(test_rule_table)
         strcpy(rq.diversions[0], t->diverted);
         rq.n_diversions = 1;
     }
-    rw_router_build_plan(&policy, &rq, &u, &plan);
+    rw_router_build_plan(&policy, &rq, &u, plan);
+}
+
+START_TEST(test_rule_table)
+{
+    const row_t *t = &rows[_i];
+    static rw_plan_t plan;
+    build_row(t, &plan);
     char text[8192];
     rw_proto_plan_format(&plan, text, sizeof text);
     ck_assert_msg((int) plan.n_stages == t->stages, "%s: %u stages\n%s", t->name, plan.n_stages, text);
@@ -191,6 +197,33 @@ START_TEST(test_rule_table)
         ck_assert_msg(!strcmp(plan.stages[0].targets[0].aor, t->first), "%s: first target\n%s", t->name, text);
     ck_assert_msg(plan.final == t->final, "%s: final\n%s", t->name, text);
     ck_assert_msg(trace_has(&plan, t->trace), "%s: trace lacks '%s'\n%s", t->name, t->trace, text);
+}
+END_TEST
+
+/* A number a rule or a calendar divert sends calls to is someone's mobile or home line: marked
+ * private like a device's number, so sip-edge never puts it in a 302 (it proxies instead). */
+START_TEST(test_divert_to_a_number_is_private)
+{
+    static const row_t by_rule = { "rule divert to a number", PROF("office", VIP), "2026-06-01T09:00:00Z",
+        "Europe/London", "+442079460000", "", "", "", 0, 1, "+447700900999", RW_FINAL_VOICEMAIL, "vip" };
+    static const row_t by_calendar = { "calendar divert to a number", PROF("office", WORKDAY),
+        "2026-06-01T09:00:00Z", "Europe/London", "+441632960999", "", "+447700900777", "", 0, 1,
+        "+447700900777", RW_FINAL_VOICEMAIL, "calendar divert" };
+    static const row_t to_colleague = { "divert to a colleague", PROF("office", ALWAYS_BOB),
+        "2026-06-01T09:00:00Z", "Europe/London", "+441632960999", "", "", "", 0, 1, "2002",
+        RW_FINAL_VOICEMAIL, "cover" };
+    static rw_plan_t plan;
+    build_row(&by_rule, &plan);
+    ck_assert_uint_eq(plan.n_stages, 1);
+    ck_assert_int_eq(plan.stages[0].targets[0].type, RW_TARGET_NUMBER);
+    ck_assert_str_eq(plan.stages[0].targets[0].number, "+447700900999");
+    ck_assert(plan.stages[0].targets[0].is_private);
+    build_row(&by_calendar, &plan);
+    ck_assert_str_eq(plan.stages[0].targets[0].number, "+447700900777");
+    ck_assert(plan.stages[0].targets[0].is_private);
+    build_row(&to_colleague, &plan);    /* an extension, routed again inside Ringway */
+    ck_assert_str_eq(plan.stages[0].targets[0].number, "2002");
+    ck_assert(!plan.stages[0].targets[0].is_private);
 }
 END_TEST
 
@@ -248,6 +281,7 @@ int main(void)
     Suite *s = suite_create("rules");
     TCase *tc = tcase_create("rules");
     tcase_add_loop_test(tc, test_rule_table, 0, (int) (sizeof rows / sizeof rows[0]));
+    tcase_add_test(tc, test_divert_to_a_number_is_private);
     tcase_add_test(tc, test_dst_boundaries_of_europe_london);
     tcase_add_test(tc, test_unknown_zone_reads_as_utc_with_an_error);
     tcase_add_loop_test(tc, test_bad_settings_are_refused_with_their_place, 0,

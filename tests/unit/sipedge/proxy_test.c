@@ -6,8 +6,8 @@
  * Max-Forwards 0, 480 for a user with no registration (Redis away: the user part taken as an
  * extension, the location store's memory copy empty); forwarded to a registered device, no
  * provisional reaches the caller and a 408 (RFC 4320) no answer at all. INVITEs carried out
- * from a stored plan (no router): a target naming a device rings only the bindings registered
- * as that device, a target naming none rings every binding of the user. */
+ * from the plan sip-edge's fallback evaluates (no router): a target naming a device rings only
+ * the bindings registered as that device, a target naming none rings every binding of the user. */
 #include <check.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -352,25 +352,17 @@ static void bind_as(const char *device_id, unsigned port)
     ck_assert_int_eq(done, 1);
 }
 
-/* alice's directory entry, her three phones bound, and her stored plan: one stage ringing the
- * devices target naming `device` ("" = none). The router is absent, so calls use that plan. */
+/* alice's directory entry, her three phones bound, and her settings: a rule ringing `device`
+ * only ("" = no rules: all her devices, one target naming none). The router is absent, so
+ * sip-edge's fallback evaluates them (fallback.h). */
 static void alice_with_plan(const char *device, unsigned desk_port, unsigned soft_port)
 {
-    static rw_plan_t plan;
-    rw_stage_t *st;
-    rw_target_t *t;
-    msgpack_sbuffer sb;
-    memset(&plan, 0, sizeof plan);
-    strcpy(plan.call_id, "stored");
-    strcpy(plan.user, "alice");
-    plan.final = RW_FINAL_UNAVAILABLE;
-    ck_assert_int_eq(rw_proto_plan_add_stage(&plan, 20000, &st), 0);
-    ck_assert_int_eq(rw_proto_stage_add_target(st, RW_TARGET_DEVICES, "sip:2001@ringway.local", &t), 0);
-    snprintf(t->device, sizeof t->device, "%s", device);
-    msgpack_sbuffer_init(&sb);
-    ck_assert_int_eq(rw_proto_plan_encode(&plan, &sb), 0);
-    redis_do("SET rw:fallback:alice %b", sb.data, sb.size);
-    msgpack_sbuffer_destroy(&sb);
+    char settings[256];
+    snprintf(settings, sizeof settings,
+             "{\"active\":\"p\",\"profiles\":{\"p\":[{\"name\":\"only\",\"action\":\"ring\",\"ring\":[\"%s\"]}]}}",
+             device);
+    redis_do("HSET rw:user:alice settings %s", device[0] ? settings : "", 0);
+    redis_do("HSET rw:user:alice realm %s", "ringway.local", 0);
     redis_do("SET rw:num:2001 %s", "alice", 0);
     redis_do("HSET rw:user:alice ext %s", "2001", 0);
     redis_do("HSET rw:user:alice:devices desk %s", "sip ", 0);
