@@ -644,7 +644,7 @@ static int member_from_json(json_t *jm, rw_group_member_t *m, char *err, size_t 
 {
     const char *key;
     json_t *v;
-    char text[400], why[300];
+    char text[400], why[160];
     if (!json_is_object(jm) || !json_is_string(json_object_get(jm, "user")))
         return snprintf(err, len, "needs \"user\""), RW_EINVAL;
     rw_group_member_defaults(m, json_string_value(json_object_get(jm, "user")));
@@ -665,7 +665,7 @@ int rw_group_from_json(json_t *j, rw_group_t *g, char *err, size_t len)
 {
     const char *key;
     json_t *v;
-    char text[400], why[300];
+    char text[400], why[240];
     if (!json_is_object(j) || !json_is_string(json_object_get(j, "id")))
         return snprintf(err, len, "a group needs \"id\""), RW_EINVAL;
     if (strlen(json_string_value(json_object_get(j, "id"))) >= sizeof g->id)

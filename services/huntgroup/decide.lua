@@ -51,17 +51,34 @@ local function subset(a, b)       -- every skill of a is in b
   return true
 end
 
--- The agent's state at now: wrap-up and unanswered offers end by themselves.
+-- The agent's state at now: wrap-up and unanswered offers end by themselves. Read once per
+-- run (set_state forgets it), as are group log-ins and personal calls.
+local seen_state, seen_in, seen_free = {}, {}, {}
 local function astate(u)
+  local c = seen_state[u]
+  if c then return c[1], c[2] end
   local h = redis.call('HMGET', 'rw:hg:agent:' .. u, 'state', 'wrap_until', 'offer_until', 'offer_call')
   local s = h[1] or 'logged_out'
   if s == 'wrap_up' and tonumber(h[2] or '0') <= now then s = 'available' end
   if s == 'offered' and tonumber(h[3] or '0') <= now then s = 'available' end
+  seen_state[u] = {s, h[4] or ''}
   return s, h[4] or ''
+end
+
+local function logged_in(u, g)
+  local k = u .. '|' .. g
+  if seen_in[k] == nil then seen_in[k] = redis.call('SISMEMBER', 'rw:hg:agent:' .. u .. ':groups', g) == 1 end
+  return seen_in[k]
+end
+
+local function no_personal_call(u)
+  if seen_free[u] == nil then seen_free[u] = redis.call('SCARD', 'rw:hg:personal:' .. u) == 0 end
+  return seen_free[u]
 end
 
 local function set_state(u, s, g, extra)
   local a = 'rw:hg:agent:' .. u
+  seen_state[u] = nil
   redis.call('HSET', a, 'state', s, 'since', now)
   if extra then redis.call('HSET', a, unpack(extra)) end
   for _, grp in ipairs(redis.call('SMEMBERS', a .. ':groups')) do
@@ -172,11 +189,10 @@ local function allowed_tier(grp, mem, wait, need, g)
   while top < 9 do
     local staffed, free = false, false
     for _, m in ipairs(mem) do
-      if m.tier <= top and subset(need, m.skillset)
-         and redis.call('SISMEMBER', 'rw:hg:agent:' .. m.user .. ':groups', g) == 1 then
+      if m.tier <= top and subset(need, m.skillset) and logged_in(m.user, g) then
         local s = astate(m.user)
         if s ~= 'paused' then staffed = true end
-        if s == 'available' and redis.call('SCARD', 'rw:hg:personal:' .. m.user) == 0 then free = true end
+        if s == 'available' and no_personal_call(m.user) then free = true end
       end
     end
     if free then break end
@@ -191,9 +207,8 @@ end
 local function eligible(g, mem, need, top, exclude)
   local out = {}
   for _, m in ipairs(mem) do
-    if m.tier <= top and not exclude[m.user] and subset(need, m.skillset)
-       and redis.call('SISMEMBER', 'rw:hg:agent:' .. m.user .. ':groups', g) == 1
-       and astate(m.user) == 'available' and redis.call('SCARD', 'rw:hg:personal:' .. m.user) == 0 then
+    if m.tier <= top and not exclude[m.user] and subset(need, m.skillset) and logged_in(m.user, g)
+       and astate(m.user) == 'available' and no_personal_call(m.user) then
       out[#out + 1] = m
     end
   end
