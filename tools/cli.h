@@ -52,6 +52,8 @@ void cli_format_time(uint64_t ms, char *buf, size_t len);
 
 /* The commands, one file each: 0, 1 or 2 as above. n counts args (noun, verb, arguments). */
 int cli_dir_command(const cli_opts_t *o, int n, const char **args);   /* tools/cli_dir.c */
+/* The line every settings write prints after its result (tools/cli_dir.c, docs/routing.md). */
+extern const char cli_fallback_line[];
 int cli_user_command(const cli_opts_t *o, int n, const char **args);  /* tools/cli_user.c */
 int cli_live_command(const cli_opts_t *o, int n, const char **args);  /* tools/cli_live.c */
 int cli_explain(const cli_opts_t *o, const char *number);              /* tools/cli_explain.c */

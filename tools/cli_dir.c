@@ -19,13 +19,14 @@ typedef int dir_fn(const cli_opts_t *o, rw_redis_t *r, const char **args, char *
  * Redis at the time of each call no router answers (docs/routing.md), so a saved change is the
  * fallback's at once; there is no stored plan to wait for. */
 #define FALLBACK_NOTE "sip-edge evaluates these settings at call time if no router answers"
+const char cli_fallback_line[] = "fallback: current (" FALLBACK_NOTE ")";
 
 static int saved(const cli_opts_t *o, const char *what)
 {
     if (o->json)
         printf("{\"ok\":true,\"done\":\"%s\",\"fallback\":\"current\"}\n", what);
     else
-        printf("%s\nfallback: current (" FALLBACK_NOTE ")\n", what);
+        printf("%s\n%s\n", what, cli_fallback_line);
     return 0;
 }
 

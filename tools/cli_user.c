@@ -41,9 +41,10 @@ static int cmd_import(const cli_opts_t *o, const char *path)
     if (err[0])
         fprintf(stderr, "ringway: %s\n", err);
     if (o->json)
-        cli_print_json(json_pack("{s:b,s:i,s:s}", "ok", 1, "imported_users", n, "warning", err));
+        cli_print_json(json_pack("{s:b,s:i,s:s,s:s}", "ok", 1, "imported_users", n, "warning", err,
+                                 "fallback", "current"));
     else
-        printf("imported %d users from %s\n", n, path);
+        printf("imported %d users from %s\n%s\n", n, path, cli_fallback_line);
     return CLI_OK;
 }
 

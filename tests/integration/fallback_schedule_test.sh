@@ -37,7 +37,8 @@ cat >"$dir/dir.json" <<JSON
     "rules": { "active": "main", "profiles": { "main": [
       { "name": "away", "action": "divert", "to": "+447700900555" } ] } } } ] }
 JSON
-"$rw" import "$dir/dir.json" >/dev/null || { echo "FAIL: import" >&2; exit 1; }
+out=$("$rw" import "$dir/dir.json" 2>/dev/null) || { echo "FAIL: import" >&2; exit 1; }
+check "import says the fallback is current" grep -q "^fallback: current (sip-edge evaluates these settings at call time if no router answers)$" <<<"$out"
 
 # Instants on the next Monday (always ahead: Redis keeps its real clock), London time.
 monday() { TZ=Europe/London date -d "next monday $1" +%s; }
