@@ -33,6 +33,7 @@ static const rw_mp_field_t req_fields[] = {
     RW_MP_FIELD(rw_hg_req_t, talk_ms, "talk_ms", RW_MP_U64, false),
     RW_MP_FIELD(rw_hg_req_t, agent_op, "agent_op", RW_MP_STR, false),
     RW_MP_FIELD(rw_hg_req_t, reason, "reason", RW_MP_STR, false),
+    RW_MP_FIELD(rw_hg_req_t, interval_ms, "interval_ms", RW_MP_U64, false),
 };
 
 static const rw_mp_field_t reply_fields[] = {

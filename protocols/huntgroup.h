@@ -38,6 +38,8 @@ typedef struct {
     uint64_t talk_ms;                 /* outcome ended: how long the agent talked */
     char agent_op[16];                /* agent: "login", "logout", "pause", "resume", "status" */
     char reason[64];                  /* agent pause: required */
+    uint64_t interval_ms;             /* stats: start of a 15-minute interval (ms since the epoch,
+                                         a multiple of 900000) for its figures; 0 = totals */
 } rw_hg_req_t;
 
 typedef enum {

@@ -19,6 +19,7 @@ int rw_hg_decide_args(const rw_hg_req_t *req, uint64_t now_ms, uint32_t rnd, con
     snprintf(b->timeout, sizeof b->timeout, "%u", p->caller_timeout_ms);
     snprintf(b->talk, sizeof b->talk, "%llu", (unsigned long long) req->talk_ms);
     snprintf(b->retry, sizeof b->retry, "%u", p->retry_ms);
+    snprintf(b->interval, sizeof b->interval, "%llu", (unsigned long long) req->interval_ms);
     argv[0] = ops[req->op];
     argv[1] = b->now;
     argv[2] = b->rnd;
@@ -30,6 +31,7 @@ int rw_hg_decide_args(const rw_hg_req_t *req, uint64_t now_ms, uint32_t rnd, con
     argv[8] = result ? result : "";
     argv[9] = b->talk;
     argv[10] = b->retry;
+    argv[11] = b->interval;
     return 0;
 }
 

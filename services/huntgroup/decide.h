@@ -32,11 +32,11 @@ typedef struct {
     rw_hg_event_t ev[RW_HG_MAX_EVENTS];
 } rw_hg_events_t;
 
-#define RW_HG_ARGC 11
+#define RW_HG_ARGC 12
 /* The script's ARGV for a request at now_ms with rnd: argv[] points into bufs (kept by the
  * caller until the command is sent). RW_EINVAL for an op the script does not run (agent). */
 typedef struct {
-    char now[24], rnd[16], timeout[16], talk[24], retry[16];
+    char now[24], rnd[16], timeout[16], talk[24], retry[16], interval[24];
 } rw_hg_argbuf_t;
 int rw_hg_decide_args(const rw_hg_req_t *req, uint64_t now_ms, uint32_t rnd, const rw_hg_policy_t *p,
                       rw_hg_argbuf_t *bufs, const char *argv[RW_HG_ARGC]);

@@ -3,7 +3,7 @@
 -- two instances never offer one agent two calls. Keys and exact semantics: docs/huntgroup.md.
 -- Nothing here reads a clock or draws a random number: now_ms and rand come in ARGV.
 -- ARGV: op, now_ms, rand, caller_timeout_ms, call_id, group, caller, agent, result, talk_ms,
---       retry_ms
+--       retry_ms, interval_ms (stats: a 15-minute interval's figures instead of the totals)
 -- Reply: {status, reason, ring_ms, retry_ms, position, overflow, {user, device, ...},
 --         {{type, group, agent, state, call_id, position, wait_ms}, ...}, {key, value, ...}}
 local op, now, rnd, stale_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -320,6 +320,10 @@ local function op_next()
   redis.call('HSET', ck, 'seen', now)
   local q = 'rw:hg:q:' .. gid
   local rank = redis.call('ZRANK', q, cid)
+  if not rank then        -- the queue key was lost (flushed): back in at the caller's own place
+    redis.call('ZADD', q, (ch.prio == '1' and 0 or 1e12) + tonumber(ch.seq), cid)
+    rank = redis.call('ZRANK', q, cid)
+  end
   if rank > 0 then drop_stale(gid, redis.call('ZRANGE', q, 0, rank - 1)) end
   local wait = now - tonumber(ch.joined)
   if wait >= tonumber(grp.max_wait_s or '300') * 1000 then
@@ -451,7 +455,10 @@ end
 local function op_stats()
   local grp = hash('rw:group:' .. gid)
   if not grp.id then return reply('error', 'unknown group ' .. gid) end
-  local extra = redis.call('HGETALL', 'rw:hg:stats:' .. gid)
+  local interval = tonumber(ARGV[12] or '0') or 0
+  local key = 'rw:hg:stats:' .. gid
+  if interval > 0 then key = key .. ':' .. (interval - interval % 900000) end
+  local extra = redis.call('HGETALL', key)
   local q = redis.call('ZRANGE', 'rw:hg:q:' .. gid, 0, -1)
   local longest = 0
   for _, c in ipairs(q) do

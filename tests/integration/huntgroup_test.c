@@ -235,6 +235,9 @@ START_TEST(test_two_instances_never_double_offer)
     ck_assert_int_eq(done, CALLS);
     for (int k = 0; k < 3; k++)
         ck_assert_msg(served[k] == 10, "%s served %d of 30", who[k], served[k]);
+    ck_assert_int_eq(rw_proc_stop(h1.pid, 5000), 0);     /* clean exit: no sanitizer report */
+    ck_assert_int_eq(rw_proc_stop(h2.pid, 5000), 0);
+    h1.pid = h2.pid = 0;
 }
 END_TEST
 
@@ -271,6 +274,8 @@ START_TEST(test_kill_9_of_the_instance_holding_5_callers)
     ck_assert_int_eq(n, 5);
     for (int i = 0; i < 5; i++)
         ck_assert_msg(order[i] == i, "served %d as number %d", order[i], i + 1);
+    ck_assert_int_eq(rw_proc_stop(h2.pid, 5000), 0);
+    h2.pid = 0;
 }
 END_TEST
 
@@ -309,7 +314,7 @@ START_TEST(test_events_metrics_bad_request_sigterm)
     char body[65536], want[128];
     int status = 0, found = 0;
     snprintf(want, sizeof want, "ringway_huntgroup_waiting{group=\"desk\"} ");
-    for (int i = 0; i < 100 && !found; i++) {
+    for (unsigned i = 0; i < 100 * rw_proc_wrap_scale() && !found; i++) {
         ck_assert_int_eq(rw_proc_http_get(h2.http_port, "/metrics", &status, body, sizeof body), 0);
         found = strstr(body, want) && strstr(body, "ringway_huntgroup_joined_total{group=\"desk\"}")
                 && !strstr(body, "ringway_huntgroup_waiting{group=\"desk\"} 0");

@@ -138,17 +138,23 @@ static const char *offered(void)
     return buf;
 }
 
-static uint64_t stat_of(const char *name)
+static uint64_t stat_in(const char *name, uint64_t interval_ms)
 {
     rw_hg_req_t q;
     memset(&q, 0, sizeof q);
     q.op = RW_HGOP_STATS;
+    q.interval_ms = interval_ms;
     snprintf(q.group, sizeof q.group, "sales");
     ck_assert_int_eq(rw_hg_decide_sync(r, &q, T0, 0, &policy, &rep, NULL), 0);
     for (uint32_t i = 0; i < rep.n_stats; i++)
         if (!strcmp(rep.stats[i].name, name))
             return rep.stats[i].value;
     return 0;
+}
+
+static uint64_t stat_of(const char *name)
+{
+    return stat_in(name, 0);
 }
 
 /* ---- each strategy's order -------------------------------------------------------------- */
@@ -491,6 +497,10 @@ START_TEST(test_service_level_figures)
     ck_assert_uint_eq(stat_of("wait_max_ms"), 35000);
     ck_assert_uint_eq(stat_of("wait_sum_ms"), 40000);
     ck_assert_uint_eq(stat_of("agents_on_call"), 1);
+    /* the same figures for the 15-minute interval they fell in, none in the next one */
+    ck_assert_uint_eq(stat_in("answered", T0 + 1), 2);
+    ck_assert_uint_eq(stat_in("answered_sl", T0 + 899999), 1);
+    ck_assert_uint_eq(stat_in("answered", T0 + 900000), 0);
 }
 END_TEST
 
