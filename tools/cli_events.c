@@ -34,7 +34,7 @@ typedef struct {
 static const char *const families[] = { "call.", "reg.", "presence.", "queue.", "calendar.", "directory.",
                                         NULL };
 static const char *const presence_names[] = { "available", "busy", "away", "in_meeting", "dnd", "offline" };
-static const char *const fallback_names[] = { "none", "last_plan", "devices" };
+static const char *const fallback_names[] = { "none", "last_plan", "devices", "evaluated" };  /* rw_fallback_t */
 
 /* The live publishers' endpoints, sorted: every member of every rw:svc:*.events. */
 static size_t read_registry(events_t *ev, char **out, size_t max)
@@ -99,7 +99,7 @@ static void add_body(json_t *j, const rw_event_t *e)
         json_object_update_new(j, json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:s,s:I,s:I}", "call_id", e->call.call_id,
                                             "user", e->call.user, "from", e->call.from, "to", e->call.to, "target",
                                             e->call.target, "cause", (int) e->call.cause, "reason", e->call.reason,
-                                            "fallback", fallback_names[e->call.fallback % 3], "pdd_ms",
+                                            "fallback", fallback_names[e->call.fallback % 4], "pdd_ms",
                                             (json_int_t) e->call.pdd_ms, "talk_ms", (json_int_t) e->call.talk_ms));
         break;
     case RW_EVF_REG:
