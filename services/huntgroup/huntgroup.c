@@ -347,7 +347,8 @@ static void on_call_event(void *arg, const rw_event_t *ev, rw_seq_status_t st)
     char now[24];
     (void) st;
     bool on = !strcmp(ev->type, "call.answered");
-    if ((!on && strcmp(ev->type, "call.ended") && strcmp(ev->type, "call.failed")) || !ev->call.user[0])
+    if ((!on && strcmp(ev->type, "call.ended") && strcmp(ev->type, "call.failed")) || !ev->call.user[0]
+        || !ev->call.call_id[0])
         return;
     job_t *j = new_job(hg, JOB_PERSONAL);
     if (!j)

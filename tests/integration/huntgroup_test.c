@@ -1,7 +1,8 @@
 /* tests/integration/huntgroup_test.c — two real ringway-huntgroup processes against a real
  * redis-server, asked over real ZeroMQ: requests alternating between the instances never offer
  * one agent two calls and round robin spreads 30 calls 10/10/10; after kill -9 of the instance
- * that took 5 waiting callers, the other serves all 5 in arrival order; queue.* events on the
+ * that took 5 waiting callers, the other serves all 5 in arrival order; an agent on a call of
+ * their own (call.* events of a publisher in the registry) skipped; queue.* events on the
  * bus, per-group figures on /metrics, a malformed request answered with an error, SIGTERM. */
 #include <sofia-sip/su.h>
 #include <sofia-sip/su_wait.h>
@@ -334,6 +335,63 @@ START_TEST(test_events_metrics_bad_request_sigterm)
 }
 END_TEST
 
+static long long personal_calls(const char *user)
+{
+    redisReply *r = rw_redis_command(dir, "SCARD rw:hg:personal:%s", user);
+    long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+/* Publishes a call event of ann's own until the huntgroup instances noted it (bounded). */
+static void own_call(rw_pub_t *pub, const char *type, long long want)
+{
+    static rw_event_t ev;
+    for (unsigned i = 0; i < 100 * rw_proc_wrap_scale() && personal_calls("ann") != want; i++) {
+        ck_assert_int_eq(rw_proto_event_init(&ev, type), 0);
+        snprintf(ev.call.call_id, sizeof ev.call.call_id, "own-call-1");
+        snprintf(ev.call.user, sizeof ev.call.user, "ann");
+        rw_pub_publish(pub, &ev);
+        for (int k = 0; k < 10; k++)
+            su_root_step(root, 10);
+    }
+    ck_assert_int_eq(personal_calls("ann"), want);
+}
+
+START_TEST(test_agent_on_own_call_skipped_from_call_events)
+{
+    /* a publisher standing for sip-edge, found by the instances in the registry */
+    rw_redis_opts_t o = { .host = "127.0.0.1", .port = redis.port, .command_timeout_ms = 2000 };
+    rw_aredis_t *ar = rw_aredis_new(root, &o);
+    ck_assert_ptr_nonnull(ar);
+    for (int i = 0; i < 300 && !rw_aredis_connected(ar); i++)
+        su_root_step(root, 10);
+    rw_pub_t *pub = rw_pub_new(root, "edge-test", "tcp://127.0.0.1:0");
+    ck_assert_ptr_nonnull(pub);
+    rw_announcer_t *ann = rw_announcer_new(root, ar, "sip-edge.events", "edge-test", rw_pub_endpoint(pub), 3000);
+    ck_assert_ptr_nonnull(ann);
+    login(c1, "ann");
+    login(c2, "ben");
+    own_call(pub, "call.answered", 1);
+    for (int i = 0; i < 4; i++) {                 /* ann is skipped whoever asks */
+        char call[16];
+        snprintf(call, sizeof call, "q%d", i);
+        rw_hg_reply_t *r = ask(i % 2 ? c2 : c1, RW_HGOP_NEXT, call, NULL, RW_HGR_NONE);
+        ck_assert_int_eq(r->status, RW_HGS_OFFER);
+        ck_assert_str_eq(r->agents[0].user, "ben");
+        ck_assert_int_eq(ask(c1, RW_HGOP_OUTCOME, call, "", RW_HGR_CALLER_GONE)->status, RW_HGS_DONE);
+    }
+    own_call(pub, "call.ended", 0);
+    rw_hg_reply_t *r = ask(c2, RW_HGOP_NEXT, "q-after", NULL, RW_HGR_NONE);
+    ck_assert_int_eq(r->status, RW_HGS_OFFER);
+    ck_assert_str_eq(r->agents[0].user, "ann");     /* rrmemory: after ben comes ann again */
+    rw_announcer_destroy(&ann);
+    rw_pub_destroy(&pub);
+    rw_aredis_destroy(&ar);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("huntgroup");
@@ -342,6 +400,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_two_instances_never_double_offer);
     tcase_add_test(tc, test_kill_9_of_the_instance_holding_5_callers);
+    tcase_add_test(tc, test_agent_on_own_call_skipped_from_call_events);
     tcase_add_test(tc, test_events_metrics_bad_request_sigterm);
     suite_add_tcase(s, tc);
     return s;
