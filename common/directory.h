@@ -59,7 +59,9 @@ int rw_dir_import_file_progress(rw_redis_t *r, const rw_numplan_t *plan, const c
 
 /* ---- routing settings, trunks, calendar diverts (common/dir_settings.c, docs/routing.md) ----
  * Every successful write to a user also bumps `ver` in rw:user:<id> and appends the id to the
- * list rw:dir:changes, which routers pop to rebuild that user's fallback plan (exactly once). */
+ * list rw:dir:changes, from which routers announce the change once (directory.changed; a change
+ * a router took and could not announce is taken again, docs/routing.md "Change notices"). The
+ * fallback needs none of it: sip-edge evaluates the settings at call time. */
 int rw_dir_changed(rw_redis_t *r, const char *user_id);
 /* The stored settings JSON (malloc'd, "" when none), NULL when Redis fails. */
 char *rw_dir_settings_get(rw_redis_t *r, const char *user_id);
@@ -96,7 +98,8 @@ int rw_dir_device_rm(rw_redis_t *r, const rw_numplan_t *plan, const char *user_i
  * sends calls to them is given the new one, which the router dials. Called by rw_dir_user_put. */
 int rw_dir_refresh_referrers(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
                              const char *ext, char *err, size_t err_len);
-/* Remove a user, their index keys, devices, settings and fallback plan; refused (RW_EINVAL, the
+/* Remove a user, their index keys, devices, settings (and a fallback plan an earlier version
+ * stored); refused (RW_EINVAL, the
  * users named) while another user's rules or calendar divert still send calls to them. */
 int rw_dir_user_rm(rw_redis_t *r, const char *user_id, char *err, size_t err_len);
 /* Trunks: rw:trunks hash name -> {"prefixes":[...],"order":n,"address":"sip:..."}; every write
