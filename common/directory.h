@@ -99,8 +99,8 @@ int rw_dir_device_rm(rw_redis_t *r, const rw_numplan_t *plan, const char *user_i
 int rw_dir_refresh_referrers(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
                              const char *ext, char *err, size_t err_len);
 /* Remove a user, their index keys, devices, settings (and a fallback plan an earlier version
- * stored); refused (RW_EINVAL, the
- * users named) while another user's rules or calendar divert still send calls to them. */
+ * stored); refused (RW_EINVAL, the users named) while another user's rules or calendar divert
+ * still send calls to them. */
 int rw_dir_user_rm(rw_redis_t *r, const char *user_id, char *err, size_t err_len);
 /* Trunks: rw:trunks hash name -> {"prefixes":[...],"order":n,"address":"sip:..."}; every write
  * bumps rw:trunks:ver so routers reload the table. prefixes: comma-separated E.164 prefixes. */
