@@ -166,6 +166,8 @@ int rw_group_set(rw_group_t *g, const char *key, const char *v, char *err, size_
         return set_str(g->priority, sizeof g->priority, key, v, err, len);
     if (!strcmp(key, "caller_skills"))
         return set_str(g->caller_skills, sizeof g->caller_skills, key, v, err, len);
+    if (!strcmp(key, "dialled_skills"))
+        return set_str(g->dialled_skills, sizeof g->dialled_skills, key, v, err, len);
     if (!strcmp(key, "skills")) {
         if (!valid_skills(v))
             return snprintf(err, len, "skills '%s' must be comma-separated names of a-z 0-9 . _ -", v),
@@ -322,9 +324,20 @@ static int check_prefix_item(const char *item, void *arg, char *err, size_t len)
     const char *colon = strchr(item, ':');
     (void) arg;
     if (item[0] != '+' || !colon || colon == item + 1
-        || strspn(item + 1, "0123456789") != (size_t) (colon - item - 1) || !valid_skills(colon + 1)
+        || strspn(item + 1, "0123456789") != (size_t) (colon - item - 1) || !colon[1] || !valid_skills(colon + 1)
         || strchr(colon + 1, ','))
         return snprintf(err, len, "caller_skills '%s' is not +PREFIX:skill", item), RW_EINVAL;
+    return 0;
+}
+
+/* NUMBER:skill, NUMBER an E.164 number (+ and digits) or an extension (digits). */
+static int check_dialled_item(const char *item, void *arg, char *err, size_t len)
+{
+    const char *colon = strchr(item, ':'), *digits = item + (item[0] == '+');
+    (void) arg;
+    if (!colon || colon == digits || strspn(digits, "0123456789") != (size_t) (colon - digits)
+        || !colon[1] || !valid_skills(colon + 1) || strchr(colon + 1, ','))
+        return snprintf(err, len, "dialled_skills '%s' is not NUMBER:skill", item), RW_EINVAL;
     return 0;
 }
 
@@ -379,6 +392,7 @@ static int check_group(rw_redis_t *r, const rw_numplan_t *plan, rw_group_t *g, c
         return snprintf(err, len, "bad skills '%s'", g->skills), RW_EINVAL;
     if ((rc = each_item(g->priority, check_priority_item, (void *) plan, err, len)) < 0
         || (rc = each_item(g->caller_skills, check_prefix_item, NULL, err, len)) < 0
+        || (rc = each_item(g->dialled_skills, check_dialled_item, NULL, err, len)) < 0
         || (rc = check_numbers(r, plan, g, err, len)) < 0
         || (rc = check_members(r, g, err, len)) < 0)
         return rc;
@@ -422,10 +436,10 @@ static int write_group(rw_redis_t *r, const rw_group_t *g, const rw_group_t *old
     rc |= reply_ok(rw_redis_command(
         r, "HSET rw:group:%s id %s ext %s number %s name %s strategy %s ring_ms %u prog_start %u "
            "prog_step_s %u tier_wait_s %u max_wait_s %u max_len %u join_empty %d wrapup_s %u "
-           "autopause %u sl_s %u overflow %s priority %s skills %s caller_skills %s",
+           "autopause %u sl_s %u overflow %s priority %s skills %s caller_skills %s dialled_skills %s",
         g->id, g->id, g->ext, g->number, g->name, rw_hg_strategy_name(g->strategy), g->ring_ms,
         g->prog_start, g->prog_step_s, g->tier_wait_s, g->max_wait_s, g->max_len, g->join_empty ? 1 : 0,
-        g->wrapup_s, g->autopause, g->sl_s, g->overflow, g->priority, g->skills, g->caller_skills));
+        g->wrapup_s, g->autopause, g->sl_s, g->overflow, g->priority, g->skills, g->caller_skills, g->dialled_skills));
     rc |= reply_ok(rw_redis_command(r, "HINCRBY rw:group:%s ver 1", g->id));
     for (uint32_t i = 0; i < g->n_members; i++) {
         char *js = member_json(&g->members[i], i);
@@ -522,12 +536,13 @@ int rw_dir_group_get(rw_redis_t *r, const char *id, rw_group_t *g)
     static const char *const keys[] = { "ext", "number", "name", "strategy", "ring_ms", "prog_start",
                                         "prog_step_s", "tier_wait_s", "max_wait_s", "max_len",
                                         "join_empty", "wrapup_s", "autopause", "sl_s", "overflow",
-                                        "priority", "skills", "caller_skills" };
+                                        "priority", "skills", "caller_skills", "dialled_skills" };
     int rc = 0;
     for (size_t i = 0; i < N(keys) && rc == 0; i++) {
         hash_str(rep, keys[i], v, sizeof v);
         if (v[0] || !strcmp(keys[i], "number") || !strcmp(keys[i], "name") || !strcmp(keys[i], "priority")
-            || !strcmp(keys[i], "skills") || !strcmp(keys[i], "caller_skills"))
+            || !strcmp(keys[i], "skills") || !strcmp(keys[i], "caller_skills")
+            || !strcmp(keys[i], "dialled_skills"))
             rc = rw_group_set(g, keys[i], v, err, sizeof err) < 0 ? RW_EPROTO : 0;
     }
     freeReplyObject(rep);
@@ -615,14 +630,14 @@ json_t *rw_group_to_json(const rw_group_t *g)
             json_object_set_new(jm, "skills", json_string(m->skills));
         json_array_append_new(members, jm);
     }
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:b,s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:o}",
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:b,s:i,s:i,s:i,s:s,s:s,s:s,s:s,s:s,s:o}",
                      "id", g->id, "ext", g->ext, "number", g->number, "name", g->name, "strategy",
                      rw_hg_strategy_name(g->strategy), "ring_ms", (int) g->ring_ms, "prog_start",
                      (int) g->prog_start, "prog_step_s", (int) g->prog_step_s, "tier_wait_s",
                      (int) g->tier_wait_s, "max_wait_s", (int) g->max_wait_s, "max_len", (int) g->max_len,
                      "join_empty", g->join_empty, "wrapup_s", (int) g->wrapup_s, "autopause",
                      (int) g->autopause, "sl_s", (int) g->sl_s, "overflow", g->overflow, "priority",
-                     g->priority, "skills", g->skills, "caller_skills", g->caller_skills, "members",
+                     g->priority, "skills", g->skills, "caller_skills", g->caller_skills, "dialled_skills", g->dialled_skills, "members",
                      members);
 }
 

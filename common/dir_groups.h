@@ -56,6 +56,8 @@ typedef struct {
     char skills[160];                /* skills every caller of this group needs, "" = none */
     char caller_skills[400];         /* "+33:french,+49:german": callers whose number starts so
                                         need that skill too */
+    char dialled_skills[400];        /* "+441632960101:french,3001:german": callers who dialled
+                                        that number or extension need that skill too */
     uint32_t n_members;
     rw_group_member_t members[RW_GROUP_MAX_MEMBERS];
 } rw_group_t;

@@ -29,6 +29,7 @@ static const rw_mp_field_t req_fields[] = {
     RW_MP_FIELD(rw_hg_req_t, call_id, "call_id", RW_MP_STR, false),
     RW_MP_FIELD(rw_hg_req_t, group, "group", RW_MP_STR, false),
     RW_MP_FIELD(rw_hg_req_t, caller, "caller", RW_MP_STR, false),
+    RW_MP_FIELD(rw_hg_req_t, dialled, "dialled", RW_MP_STR, false),
     RW_MP_FIELD(rw_hg_req_t, agent, "agent", RW_MP_STR, false),
     RW_MP_FIELD(rw_hg_req_t, talk_ms, "talk_ms", RW_MP_U64, false),
     RW_MP_FIELD(rw_hg_req_t, agent_op, "agent_op", RW_MP_STR, false),

@@ -32,6 +32,7 @@ typedef struct {
     char call_id[128];                /* next, outcome: required */
     char group[64];                   /* next, stats: required; agent: "" = all of the agent's */
     char caller[128];                 /* next: E.164 or extension (priority, caller skills) */
+    char dialled[128];                /* next: the number the caller dialled (dialled skills) */
     char agent[64];                   /* outcome: the agent ("" = every agent offered the call);
                                          agent: the user, required */
     rw_hg_result_t result;            /* outcome: required */

@@ -87,9 +87,9 @@ static void print_group(const rw_group_t *g)
     printf("\n  tier_wait_s %u  max_wait_s %u  max_len %u  join_empty %s  wrapup_s %u  autopause %u  sl_s %u\n",
            g->tier_wait_s, g->max_wait_s, g->max_len, g->join_empty ? "yes" : "no", g->wrapup_s, g->autopause,
            g->sl_s);
-    printf("  overflow %s%s%s%s%s%s%s\n", g->overflow, g->priority[0] ? "  priority " : "", g->priority,
+    printf("  overflow %s%s%s%s%s%s%s%s%s\n", g->overflow, g->priority[0] ? "  priority " : "", g->priority,
            g->skills[0] ? "  skills " : "", g->skills, g->caller_skills[0] ? "  caller_skills " : "",
-           g->caller_skills);
+           g->caller_skills, g->dialled_skills[0] ? "  dialled_skills " : "", g->dialled_skills);
     for (uint32_t i = 0; i < g->n_members; i++) {
         const rw_group_member_t *m = &g->members[i];
         printf("  member %-16s tier %u penalty %u weight %u%s%s%s%s\n", m->user, m->tier, m->penalty, m->weight,

@@ -110,7 +110,7 @@ void cli_usage(FILE *out)
         "  group add GROUP EXT [members=U1,U2] [KEY=VALUE...]   group set GROUP KEY=VALUE...\n"
         "           KEY: strategy ring_ms prog_start prog_step_s tier_wait_s max_wait_s max_len\n"
         "           join_empty wrapup_s autopause sl_s overflow priority skills caller_skills\n"
-        "           number name (docs/huntgroup.md)\n"
+        "           dialled_skills number name (docs/huntgroup.md)\n"
         "  member add|set GROUP USER [tier=N penalty=N weight=N skills=A,B device=D]\n"
         "  member rm GROUP USER\n"
         "  agent login|logout USER [GROUP]  agent pause USER REASON  agent resume|status USER\n"

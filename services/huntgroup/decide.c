@@ -32,6 +32,7 @@ int rw_hg_decide_args(const rw_hg_req_t *req, uint64_t now_ms, uint32_t rnd, con
     argv[9] = b->talk;
     argv[10] = b->retry;
     argv[11] = b->interval;
+    argv[12] = req->dialled;
     return 0;
 }
 

@@ -32,7 +32,7 @@ typedef struct {
     rw_hg_event_t ev[RW_HG_MAX_EVENTS];
 } rw_hg_events_t;
 
-#define RW_HG_ARGC 12
+#define RW_HG_ARGC 13
 /* The script's ARGV for a request at now_ms with rnd: argv[] points into bufs (kept by the
  * caller until the command is sent). RW_EINVAL for an op the script does not run (agent). */
 typedef struct {

@@ -3,7 +3,8 @@
 -- two instances never offer one agent two calls. Keys and exact semantics: docs/huntgroup.md.
 -- Nothing here reads a clock or draws a random number: now_ms and rand come in ARGV.
 -- ARGV: op, now_ms, rand, caller_timeout_ms, call_id, group, caller, agent, result, talk_ms,
---       retry_ms, interval_ms (stats: a 15-minute interval's figures instead of the totals)
+--       retry_ms, interval_ms (stats: a 15-minute interval's figures instead of the totals),
+--       dialled (next: the number the caller dialled)
 -- Reply: {status, reason, ring_ms, retry_ms, position, overflow, {user, device, ...},
 --         {{type, group, agent, state, call_id, position, wait_ms}, ...}, {key, value, ...}}
 local op, now, rnd, stale_ms = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -165,6 +166,11 @@ local function join(g, grp, c)
   for item in string.gmatch(grp.caller_skills or '', '[^,]+') do
     local prefix, skill = string.match(item, '^([^:]+):(.+)$')
     if prefix and string.sub(caller, 1, #prefix) == prefix then skills[skill] = true end
+  end
+  local dialled = ARGV[13] or ''
+  for item in string.gmatch(grp.dialled_skills or '', '[^,]+') do
+    local number, skill = string.match(item, '^([^:]+):(.+)$')
+    if number and dialled ~= '' and number == dialled then skills[skill] = true end
   end
   local list = {}
   for k in pairs(skills) do list[#list + 1] = k end

@@ -356,7 +356,7 @@ static void on_call_event(void *arg, const rw_event_t *ev, rw_seq_status_t st)
     snprintf(j->rq.agent, sizeof j->rq.agent, "%s", ev->call.user);
     snprintf(now, sizeof now, "%llu", (unsigned long long) rw_clock_wall_ms());
     const char *args[] = { "personal", now, "0", "0", ev->call.call_id, "", "", ev->call.user,
-                           on ? "on" : "off", "0", "0", "0" };
+                           on ? "on" : "off", "0", "0", "0", "" };
     if (rw_redis_script_run(hg->decide, hg->redis, 0, RW_HG_ARGC, args, NULL, on_personal_done, j) < 0)
         finish(j);
 }

@@ -23,6 +23,7 @@ static rw_group_t g;
 static rw_hg_reply_t rep;
 static const rw_hg_policy_t policy = { .caller_timeout_ms = 10000, .retry_ms = 1000 };
 static const char *const agents[] = { "ann", "ben", "cat", "dan" };
+static char dialled[32];             /* what the next callers dialled ("" = not given) */
 #define T0 1800000000000ull          /* a fixed instant: the script never reads a clock */
 
 static void stop_server(void)
@@ -61,6 +62,7 @@ static void setup(void)
         snprintf(ext, sizeof ext, "20%02d", i + 1);
         add_user(agents[i], ext);
     }
+    dialled[0] = '\0';
     rw_group_defaults(&g, "sales");
     snprintf(g.ext, sizeof g.ext, "3000");
     g.wrapup_s = 0;
@@ -104,6 +106,7 @@ static rw_hg_status_t next_on(rw_redis_t *conn, const char *call, const char *ca
     snprintf(q.call_id, sizeof q.call_id, "%s", call);
     snprintf(q.group, sizeof q.group, "sales");
     snprintf(q.caller, sizeof q.caller, "%s", caller);
+    snprintf(q.dialled, sizeof q.dialled, "%s", dialled);
     ck_assert_int_eq(rw_hg_decide_sync(conn, &q, now, rnd, &policy, &rep, NULL), 0);
     ck_assert_msg(rep.status != RW_HGS_ERROR, "next %s: %s", call, rep.reason);
     return rep.status;
@@ -423,6 +426,26 @@ START_TEST(test_skills_from_caller_prefix)
 }
 END_TEST
 
+START_TEST(test_skills_from_dialled_number)
+{
+    char err[200];
+    g.strategy = RW_HG_LINEAR;
+    ck_assert_int_eq(rw_group_set(&g, "dialled_skills", "+441632960101:german,3001:german", err, sizeof err), 0);
+    ck_assert_int_eq(rw_group_member_set(&g.members[1], "skills", "german", err, sizeof err), 0);
+    save_and_login_all();
+    snprintf(dialled, sizeof dialled, "+441632960101");
+    ck_assert_int_eq(next_on(r, "de", "+441632960500", T0, 0), RW_HGS_OFFER);
+    ck_assert_str_eq(offered(), "ben");
+    snprintf(dialled, sizeof dialled, "+441632960100");
+    ck_assert_int_eq(next_on(r, "uk", "+441632960501", T0 + 1, 0), RW_HGS_OFFER);
+    ck_assert_str_eq(offered(), "ann");
+    dialled[0] = '\0';
+    ck_assert_int_eq(rw_group_set(&g, "dialled_skills", "+4416:", err, sizeof err), 0);
+    ck_assert_int_eq(rw_dir_group_put(r, &rw_numplan_uk, &g, err, sizeof err), RW_EINVAL);
+    ck_assert_str_eq(err, "dialled_skills '+4416:' is not NUMBER:skill");
+}
+END_TEST
+
 START_TEST(test_arrival_order_kept)
 {
     g.n_members = 1;
@@ -522,6 +545,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_max_wait_overflows);
     tcase_add_test(tc, test_tiers);
     tcase_add_test(tc, test_skills_from_caller_prefix);
+    tcase_add_test(tc, test_skills_from_dialled_number);
     tcase_add_test(tc, test_arrival_order_kept);
     tcase_add_test(tc, test_caller_whose_edge_went_away_is_dropped);
     tcase_add_test(tc, test_ring_progressive);
