@@ -40,7 +40,8 @@ check "weight -1 refused" grep -q "weight -1 is out of range" <<<"$out"
 check "member add with tier, weight, device" bash -c "'$rw' member add sales ben tier=2 weight=3 device=desk >/dev/null"
 check "group show" bash -c "'$rw' group show sales | grep -q 'member ben *tier 2 penalty 0 weight 3 device desk'"
 check "group list" bash -c "'$rw' group list | grep -q '^sales *3000 .*linear *2 members'"
-"$rw" group export >"$dir/groups.json"
+"$rw" group export >"$dir/groups.json"; rc=$?
+check "export exits 0" [ $rc -eq 0 ]
 check "export has both members" bash -c "grep -q '\"user\": \"ben\"' '$dir/groups.json'"
 check "group rm" bash -c "'$rw' group rm sales >/dev/null && [ -z \"\$('$rw' group list)\" ]"
 out=$("$rw" group import "$dir/groups.json" 2>&1)
@@ -73,7 +74,8 @@ for ((i = 0; i < 20 * RW_SCALE; i++)); do
   "$rw" agent logout ann >/dev/null
   sleep 0.3
 done
-wait $watch
+wait $watch; rc=$?
+check "queue watch exits 0 (clean under the sanitizers)" [ $rc -eq 0 ]
 check "queue watch saw an agent_state event" grep -q '"event":"queue.agent_state agent=ann state=' "$dir/watch"
 check "board has the group's agents" grep -q '"agents":{"ann":' "$dir/watch"
 
