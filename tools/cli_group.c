@@ -275,6 +275,14 @@ static json_t *queue_snapshot(rw_redis_t *r, const char *gid)
     }
     if (q)
         freeReplyObject(q);
+    /* the current 15-minute interval's figures (rw:hg:stats:<group>:<start ms>) */
+    json_t *iv = json_object();
+    uint64_t start = now - now % 900000;
+    snprintf(key, sizeof key, "rw:hg:stats:%s:%llu", gid, (unsigned long long) start);
+    for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++)
+        json_object_set_new(iv, stats[i], json_integer(hget_ll(r, key, stats[i])));
+    json_object_set_new(iv, "start_ms", json_integer((json_int_t) start));
+    json_object_set_new(j, "interval", iv);
     json_object_set_new(j, "waiting", json_integer(waiting));
     json_object_set_new(j, "longest_wait_ms", json_integer(longest));
     for (uint32_t i = 0; i < group.n_members; i++) {
@@ -308,6 +316,13 @@ static void print_board(const cli_opts_t *o, json_t *j, const char *last)
            json_real_value(json_object_get(j, "sl_pct_answered")),
            json_real_value(json_object_get(j, "sl_pct_offered")));
 #undef I
+    json_t *iv = json_object_get(j, "interval");
+    char since[32];
+    cli_format_time((uint64_t) json_integer_value(json_object_get(iv, "start_ms")), since, sizeof since);
+#define V(k) (long long) json_integer_value(json_object_get(iv, k))
+    printf("since %s: joined %lld  answered %lld (%lld within SL)  abandoned %lld  overflowed %lld\n", since,
+           V("joined"), V("answered"), V("answered_sl"), V("abandoned"), V("overflowed"));
+#undef V
     const char *k;
     json_t *v;
     printf("agents:");
