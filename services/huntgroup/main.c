@@ -24,7 +24,7 @@ static const rw_service_def_t huntgroup_def = { "huntgroup", huntgroup_spec, "91
 int main(int argc, char **argv)
 {
     int code;
-    rw_service_t *svc = rw_service_new(&huntgroup_def, argc, argv, &code);
+    rw_service_t *svc = rw_service_configure(&huntgroup_def, argc, argv, &code);
     if (!svc)
         return code;
     const rw_config_t *cfg = rw_service_config(svc);
@@ -36,6 +36,17 @@ int main(int argc, char **argv)
         .events_ms = (unsigned) rw_config_int(cfg, "huntgroup.events_ms"),
         .call_events = rw_config_str(cfg, "huntgroup.call_events"),
     };
+    /* a caller whose edge asks every retry_ms must never look gone between two asks */
+    if (opts.policy.caller_timeout_ms < 2 * opts.policy.retry_ms) {
+        rw_log_error("config_invalid", RW_S("error", "huntgroup.caller_timeout_ms must be at least twice "
+                                                      "huntgroup.retry_ms"));
+        rw_service_destroy(&svc);
+        return 2;
+    }
+    if (rw_service_start(svc) < 0) {
+        rw_service_destroy(&svc);
+        return 1;
+    }
     srandom((unsigned) (rw_clock_mono_us() ^ (uint64_t) getpid()));
     rw_huntgroup_t *hg = rw_huntgroup_new(rw_service_root(svc), rw_service_redis(svc), rw_service_metrics(svc),
                                           rw_service_pub(svc), &opts);

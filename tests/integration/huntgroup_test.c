@@ -36,6 +36,15 @@ static hg_proc_t h1, h2;
 static su_root_t *root;
 static rw_client_t *c1, *c2;
 
+/* Turns the loop for ms milliseconds of the monotonic clock (su_root_step returns early when
+ * there is work). */
+static void run_loop_ms(unsigned ms)
+{
+    uint64_t until = rw_clock_mono_ms() + ms;
+    while (rw_clock_mono_ms() < until)
+        su_root_step(root, 10);
+}
+
 static void add_user(const char *id, const char *ext)
 {
     rw_dir_user_t u;
@@ -107,8 +116,7 @@ static void setup(void)
     start_hg(&h2, "hg-2");
     c1 = client_of(&h1);
     c2 = client_of(&h2);
-    for (int i = 0; i < 20; i++)
-        su_root_step(root, 10);
+    run_loop_ms(200);                /* let the connections come up */
 }
 
 static void teardown(void)
@@ -303,10 +311,11 @@ START_TEST(test_events_metrics_bad_request_sigterm)
     ck_assert_int_eq(rw_sub_connect(sub, h2.pub), 0);
     ck_assert_int_eq(rw_sub_subscribe(sub, "queue."), 0);
     /* ZeroMQ's slow joiner: callers join until one's event arrives (bounded) */
-    for (int i = 0; i < 100 && !seen.joined; i++) {
+    uint64_t end = rw_clock_mono_ms() + 15000ull * rw_proc_wrap_scale();
+    for (int i = 0; !seen.joined && rw_clock_mono_ms() < end; i++) {
         snprintf(seen.call, sizeof seen.call, "ev-%d", i);
         ck_assert_int_eq(ask(c2, RW_HGOP_NEXT, seen.call, NULL, RW_HGR_NONE)->status, RW_HGS_WAIT);
-        for (int k = 0; k < 10 && !seen.joined; k++)
+        for (uint64_t t = rw_clock_mono_ms() + 100; !seen.joined && rw_clock_mono_ms() < t;)
             su_root_step(root, 10);
     }
     ck_assert_msg(seen.joined, "no queue.joined event from instance 2");
@@ -315,7 +324,8 @@ START_TEST(test_events_metrics_bad_request_sigterm)
     char body[65536], want[128];
     int status = 0, found = 0;
     snprintf(want, sizeof want, "ringway_huntgroup_waiting{group=\"desk\"} ");
-    for (unsigned i = 0; i < 100 * rw_proc_wrap_scale() && !found; i++) {
+    end = rw_clock_mono_ms() + 10000ull * rw_proc_wrap_scale();
+    while (!found && rw_clock_mono_ms() < end) {
         ck_assert_int_eq(rw_proc_http_get(h2.http_port, "/metrics", &status, body, sizeof body), 0);
         found = strstr(body, want) && strstr(body, "ringway_huntgroup_joined_total{group=\"desk\"}")
                 && !strstr(body, "ringway_huntgroup_waiting{group=\"desk\"} 0");
@@ -348,13 +358,15 @@ static long long personal_calls(const char *user)
 static void own_call(rw_pub_t *pub, const char *type, long long want)
 {
     static rw_event_t ev;
-    for (unsigned i = 0; i < 100 * rw_proc_wrap_scale() && personal_calls("ann") != want; i++) {
+    /* the instances find the publisher in the registry within a second, then ZeroMQ's slow
+     * joiner: publish until they noted it, for at most 15 s */
+    uint64_t end = rw_clock_mono_ms() + 15000ull * rw_proc_wrap_scale();
+    while (personal_calls("ann") != want && rw_clock_mono_ms() < end) {
         ck_assert_int_eq(rw_proto_event_init(&ev, type), 0);
         snprintf(ev.call.call_id, sizeof ev.call.call_id, "own-call-1");
         snprintf(ev.call.user, sizeof ev.call.user, "ann");
         rw_pub_publish(pub, &ev);
-        for (int k = 0; k < 10; k++)
-            su_root_step(root, 10);
+        run_loop_ms(100);
     }
     ck_assert_int_eq(personal_calls("ann"), want);
 }
@@ -365,8 +377,10 @@ START_TEST(test_agent_on_own_call_skipped_from_call_events)
     rw_redis_opts_t o = { .host = "127.0.0.1", .port = redis.port, .command_timeout_ms = 2000 };
     rw_aredis_t *ar = rw_aredis_new(root, &o);
     ck_assert_ptr_nonnull(ar);
-    for (int i = 0; i < 300 && !rw_aredis_connected(ar); i++)
+    for (uint64_t end = rw_clock_mono_ms() + 5000ull * rw_proc_wrap_scale();
+         !rw_aredis_connected(ar) && rw_clock_mono_ms() < end;)
         su_root_step(root, 10);
+    ck_assert(rw_aredis_connected(ar));
     rw_pub_t *pub = rw_pub_new(root, "edge-test", "tcp://127.0.0.1:0");
     ck_assert_ptr_nonnull(pub);
     rw_announcer_t *ann = rw_announcer_new(root, ar, "sip-edge.events", "edge-test", rw_pub_endpoint(pub), 3000);
