@@ -461,6 +461,9 @@ end
 local function op_stats()
   local grp = hash('rw:group:' .. gid)
   if not grp.id then return reply('error', 'unknown group ' .. gid) end
+  -- every instance asks for the figures each second: callers lost anywhere in the queue (the
+  -- last one too, whom no later caller's request would sweep) are dropped here
+  drop_stale(gid, redis.call('ZRANGE', 'rw:hg:q:' .. gid, 0, -1))
   local interval = tonumber(ARGV[12] or '0') or 0
   local key = 'rw:hg:stats:' .. gid
   if interval > 0 then key = key .. ':' .. (interval - interval % 900000) end

@@ -236,13 +236,16 @@ static group_metrics_t *group_metrics(rw_huntgroup_t *hg, const char *id)
 static void on_group_stats(void *arg, redisReply *r)
 {
     static rw_hg_reply_t rep;
+    static rw_hg_events_t evs;
     job_t *j = arg;
     if (!j->hg) {
         free(j);
         return;
     }
-    group_metrics_t *g = rw_hg_decide_parse(&j->rq, r, &rep, NULL) == 0 && rep.status == RW_HGS_STATS
+    group_metrics_t *g = rw_hg_decide_parse(&j->rq, r, &rep, &evs) == 0 && rep.status == RW_HGS_STATS
                          ? group_metrics(j->hg, j->rq.group) : NULL;
+    if (g)
+        publish_all(j->hg, &evs);       /* callers found lost: queue.abandoned */
     for (uint32_t i = 0; g && i < rep.n_stats; i++) {
         const rw_hg_stat_t *s = &rep.stats[i];
         for (size_t k = 0; k < N_STATS; k++)

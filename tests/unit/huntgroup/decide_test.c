@@ -477,6 +477,27 @@ START_TEST(test_caller_whose_edge_went_away_is_dropped)
 }
 END_TEST
 
+START_TEST(test_last_caller_lost_swept_by_stats)
+{
+    g.join_empty = true;
+    save();
+    ck_assert_int_eq(next("c1", T0), RW_HGS_WAIT);
+    ck_assert_int_eq(next("lost", T0 + 1), RW_HGS_WAIT);
+    ck_assert_int_eq(next("c1", T0 + 9000), RW_HGS_WAIT);
+    rw_hg_req_t q;
+    memset(&q, 0, sizeof q);
+    q.op = RW_HGOP_STATS;
+    snprintf(q.group, sizeof q.group, "sales");
+    static rw_hg_events_t evs;
+    ck_assert_int_eq(rw_hg_decide_sync(r, &q, T0 + 10002, 0, &policy, &rep, &evs), 0);
+    ck_assert_int_eq(evs.n, 1);                      /* c1 asked at 9000: still there */
+    ck_assert_str_eq(evs.ev[0].type, "queue.abandoned");
+    ck_assert_str_eq(evs.ev[0].call_id, "lost");
+    ck_assert_uint_eq(stat_of("waiting"), 1);
+    ck_assert_uint_eq(stat_of("abandoned"), 1);
+}
+END_TEST
+
 START_TEST(test_ring_progressive)
 {
     g.strategy = RW_HG_PROGRESSIVE;
@@ -548,6 +569,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_skills_from_dialled_number);
     tcase_add_test(tc, test_arrival_order_kept);
     tcase_add_test(tc, test_caller_whose_edge_went_away_is_dropped);
+    tcase_add_test(tc, test_last_caller_lost_swept_by_stats);
     tcase_add_test(tc, test_ring_progressive);
     tcase_add_test(tc, test_service_level_figures);
     suite_add_tcase(s, tc);
