@@ -22,6 +22,7 @@
 #include "protocols/huntgroup.h"
 #include "tests/harness/proc.h"
 #include "tests/harness/redis_fixture.h"
+#include "tests/unit/huntgroup/hg_fixture.h"
 
 typedef struct {
     pid_t pid;
@@ -47,14 +48,7 @@ static void run_loop_ms(unsigned ms)
 
 static void add_user(const char *id, const char *ext)
 {
-    rw_dir_user_t u;
-    char err[256];
-    memset(&u, 0, sizeof u);
-    snprintf(u.id, sizeof u.id, "%s", id);
-    snprintf(u.ext, sizeof u.ext, "%s", ext);
-    snprintf(u.tz, sizeof u.tz, "Europe/London");
-    snprintf(u.realm, sizeof u.realm, "ringway.local");
-    ck_assert_msg(rw_dir_user_put(dir, &rw_numplan_uk, &u, "pw", err, sizeof err) == 0, "%s", err);
+    hg_add_user(dir, id, ext);
 }
 
 static void start_hg(hg_proc_t *p, const char *name)

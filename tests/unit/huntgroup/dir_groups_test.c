@@ -15,6 +15,7 @@
 #include "common/directory.h"
 #include "common/err.h"
 #include "tests/harness/redis_fixture.h"
+#include "tests/unit/huntgroup/hg_fixture.h"
 
 static rw_redis_fixture_t fx;
 static rw_redis_t *r;
@@ -27,14 +28,8 @@ static void stop_server(void)
 
 static void add_user(const char *id, const char *ext)
 {
-    rw_dir_user_t u;
     char err[256];
-    memset(&u, 0, sizeof u);
-    snprintf(u.id, sizeof u.id, "%s", id);
-    snprintf(u.ext, sizeof u.ext, "%s", ext);
-    snprintf(u.tz, sizeof u.tz, "Europe/London");
-    snprintf(u.realm, sizeof u.realm, "ringway.local");
-    ck_assert_msg(rw_dir_user_put(r, &rw_numplan_uk, &u, "pw", err, sizeof err) == 0, "%s", err);
+    hg_add_user(r, id, ext);
     ck_assert_int_eq(rw_dir_device_put(r, &rw_numplan_uk, id, "desk", "sip", "", err, sizeof err), 0);
 }
 
