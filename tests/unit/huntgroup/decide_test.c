@@ -2,7 +2,8 @@
  * time and the random numbers given by the test (no wall clock): each strategy's order over a
  * run of calls (table), round robin spread evenly over two connections taking turns (two
  * instances), weighted random within 5 % of each share over 10,000 decisions, no agent offered
- * two calls, wrap-up, auto-pause after missed offers, an agent on a personal call skipped,
+ * two calls (nor across two groups with different tiers), wrap-up, auto-pause after missed
+ * offers, an agent on a personal call skipped,
  * priority callers, join rules, overflow at max wait, tiers (after W seconds, when tier 1 is
  * all busy, when nobody of tier 1 is logged in), skills from the caller's prefix, arrival order,
  * callers whose sip-edge went away, ring progressively, and the service-level figures. */
@@ -471,6 +472,39 @@ START_TEST(test_caller_whose_edge_went_away_is_dropped)
 }
 END_TEST
 
+/* ann is tier 1 in sales and tier 2 in support: an offer in one group keeps her from the other */
+START_TEST(test_agent_in_two_groups_one_call_at_a_time)
+{
+    static rw_group_t support;
+    char err[300];
+    g.strategy = RW_HG_LINEAR;
+    g.n_members = 1;
+    save();
+    rw_group_defaults(&support, "support");
+    snprintf(support.ext, sizeof support.ext, "3001");
+    support.strategy = RW_HG_LINEAR;
+    support.tier_wait_s = 0;
+    rw_group_member_defaults(&support.members[0], "ben");
+    rw_group_member_defaults(&support.members[1], "ann");
+    support.members[1].tier = 2;
+    support.n_members = 2;
+    ck_assert_msg(rw_dir_group_put(r, &rw_numplan_uk, &support, err, sizeof err) == 0, "%s", err);
+    login("ann", T0);                               /* both of her groups */
+    rw_hg_req_t q;
+    memset(&q, 0, sizeof q);
+    q.op = RW_HGOP_NEXT;
+    snprintf(q.call_id, sizeof q.call_id, "s1");
+    snprintf(q.group, sizeof q.group, "support");
+    ck_assert_int_eq(rw_hg_decide_sync(r2, &q, T0 + 1, 0, &policy, &rep, NULL), 0);
+    ck_assert_int_eq(rep.status, RW_HGS_OFFER);     /* ben is logged out: tier 2 at once */
+    ck_assert_str_eq(offered(), "ann");
+    ck_assert_int_eq(next("c1", T0 + 2), RW_HGS_WAIT);   /* sales waits for her */
+    outcome("s1", "ann", RW_HGR_CALLER_GONE, T0 + 3, 0);
+    ck_assert_int_eq(next("c1", T0 + 4), RW_HGS_OFFER);
+    ck_assert_str_eq(offered(), "ann");
+}
+END_TEST
+
 START_TEST(test_last_caller_lost_swept_by_stats)
 {
     g.join_empty = true;
@@ -563,6 +597,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_skills_from_dialled_number);
     tcase_add_test(tc, test_arrival_order_kept);
     tcase_add_test(tc, test_caller_whose_edge_went_away_is_dropped);
+    tcase_add_test(tc, test_agent_in_two_groups_one_call_at_a_time);
     tcase_add_test(tc, test_last_caller_lost_swept_by_stats);
     tcase_add_test(tc, test_ring_progressive);
     tcase_add_test(tc, test_service_level_figures);
