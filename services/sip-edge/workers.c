@@ -7,6 +7,7 @@
  * lives) names their pids and relay ports, and the next supervisor adopts the ones still
  * running, watching them through a pidfd since they are not its children. */
 #include "services/sip-edge/workers.h"
+#include "services/sip-edge/workers_run.h"
 
 #include <sofia-sip/su.h>
 #include <sofia-sip/su_wait.h>
@@ -18,11 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,8 +63,7 @@ struct sup {
     int sig_fd, sig_index;
     su_wait_t sig_wait;
     sigset_t orig_mask;
-    int run_fd;                   /* the run file, locked (flock) while this supervisor lives */
-    char run_path[4096];
+    rw_run_file_t *run;           /* locked while this supervisor lives (workers_run.h) */
     char exe[4096];               /* this executable, so workers show its name in ps */
     rw_metrics_t *metrics;
     rw_http_t *http;
@@ -185,62 +182,6 @@ int rw_workers_relay_env(const rw_config_t *cfg, unsigned n, char *out, size_t l
 
 /* ---- The run file ------------------------------------------------------------------------ */
 
-int rw_workers_run_parse(const char *text, char *relay, size_t relay_len, rw_worker_rec_t *recs,
-                         unsigned max)
-{
-    int named = 0;
-    if (relay_len)
-        relay[0] = '\0';
-    for (unsigned i = 0; i < max; i++)
-        recs[i] = (rw_worker_rec_t) { 0, 0 };
-    for (const char *line = text; line && *line;) {
-        const char *eol = strchr(line, '\n');
-        size_t n = eol ? (size_t) (eol - line) : strlen(line);
-        char buf[512];
-        unsigned index;
-        int pid, used = 0;
-        unsigned long long start;
-        if (n < sizeof buf) {
-            memcpy(buf, line, n);
-            buf[n] = '\0';
-            if (!strncmp(buf, "relay ", 6) && n - 6 < relay_len
-                && strspn(buf + 6, "0123456789,") == n - 6)
-                memcpy(relay, buf + 6, n - 6 + 1);
-            else if (sscanf(buf, "worker %u %d %llu%n", &index, &pid, &start, &used) == 3
-                     && (size_t) used == n && index < max && pid > 1 && start > 0 && !recs[index].pid) {
-                recs[index] = (rw_worker_rec_t) { pid, start };
-                named++;
-            }
-        }
-        line = eol ? eol + 1 : NULL;
-    }
-    return named;
-}
-
-unsigned long long rw_workers_proc_start(int pid)
-{
-    char path[64], stat[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, stat, sizeof stat - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    stat[n] = '\0';
-    /* "pid (comm) state ppid ... starttime": comm may hold spaces and ')', so from the last ')'. */
-    char *p = strrchr(stat, ')');
-    if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X' || p[2] == '\0')
-        return 0;
-    p += 2;
-    for (int field = 3; field < 22 && p; field++) {
-        p = strchr(p, ' ');
-        p = p ? p + 1 : NULL;
-    }
-    return p ? strtoull(p, NULL, 10) : 0;
-}
-
 static const char *run_dir(const rw_config_t *cfg)
 {
     const char *dir = rw_config_str(cfg, "sip.run_dir");
@@ -249,43 +190,14 @@ static const char *run_dir(const rw_config_t *cfg)
     return dir && dir[0] ? dir : "/tmp";
 }
 
-/* Opens and locks the run file of this address and port; RW_EEXIST when another supervisor
- * holds it (it runs, or it is stopping: its workers are its own). */
-static int run_file_lock(sup_t *s, const rw_config_t *cfg)
-{
-    const char *dir = run_dir(cfg);
-    int n = snprintf(s->run_path, sizeof s->run_path, "%s/ringway-sip-edge-%s-%ld.run", dir,
-                     rw_config_str(cfg, "sip.addr"), rw_config_int(cfg, "sip.port"));
-    if (n < 0 || (size_t) n >= sizeof s->run_path)
-        return RW_ERANGE;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        rw_log_warn("run_dir_failed", RW_S("dir", dir), RW_S("error", strerror(errno)));
-    s->run_fd = open(s->run_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (s->run_fd < 0) {
-        rw_log_error("run_file_failed", RW_S("path", s->run_path), RW_S("error", strerror(errno)));
-        return RW_EIO;
-    }
-    if (flock(s->run_fd, LOCK_EX | LOCK_NB) != 0) {
-        rw_log_error("supervisor_already_running", RW_S("path", s->run_path),
-                     RW_S("error", errno == EWOULDBLOCK ? "another supervisor holds the run file" : strerror(errno)));
-        return RW_EEXIST;
-    }
-    return 0;
-}
-
-/* The relay ports and every running worker, rewritten in place (never an empty file between). */
+/* The relay ports and every running worker, for the next supervisor. */
 static void run_file_write(sup_t *s)
 {
-    char text[128 + RW_WORKERS_MAX * 64];
-    size_t off = (size_t) snprintf(text, sizeof text, "relay %s\n", strchr(s->relay_env, '=') + 1);
-    for (unsigned i = 0; i < s->n && off < sizeof text; i++)
-        if (s->w[i].pid)
-            off += (size_t) snprintf(text + off, sizeof text - off, "worker %u %d %llu\n", i,
-                                     (int) s->w[i].pid, s->w[i].start);
-    if (s->run_fd < 0 || off >= sizeof text)
-        return;
-    if (pwrite(s->run_fd, text, off, 0) != (ssize_t) off || ftruncate(s->run_fd, (off_t) off) != 0)
-        rw_log_warn("run_file_failed", RW_S("path", s->run_path), RW_S("error", strerror(errno)));
+    rw_worker_rec_t recs[RW_WORKERS_MAX];
+    for (unsigned i = 0; i < s->n; i++)
+        recs[i] = (rw_worker_rec_t) { s->w[i].pid, s->w[i].start };
+    if (s->run)
+        rw_run_file_write(s->run, strchr(s->relay_env, '=') + 1, recs, s->n);
 }
 
 /* ---- Starting, watching and reaping ---------------------------------------------------------- */
@@ -312,7 +224,7 @@ static int spawn(worker_t *w)
         execve(s->exe, w->argv, w->envp);
         _exit(127);
     }
-    running(s, w, pid, rw_workers_proc_start(pid));
+    running(s, w, pid, rw_run_file_proc_start(pid));
     run_file_write(s);
     rw_log_info("worker_started", RW_U("worker", w->index), RW_I("pid", pid),
                 RW_I("http_port", w->http_port));
@@ -348,12 +260,12 @@ static int on_pidfd(su_root_magic_t *m, su_wait_t *wt, su_wakeup_arg_t *arg)
  * reused in between is never watched. */
 static int adopt_one(sup_t *s, worker_t *w, const rw_worker_rec_t *rec)
 {
-    if (rw_workers_proc_start(rec->pid) != rec->start)
+    if (rw_run_file_proc_start(rec->pid) != rec->start)
         return RW_ENOTFOUND;
     int fd = (int) syscall(SYS_pidfd_open, rec->pid, 0);
     if (fd < 0)
         return RW_EIO;
-    if (rw_workers_proc_start(rec->pid) != rec->start) {
+    if (rw_run_file_proc_start(rec->pid) != rec->start) {
         close(fd);
         return RW_ENOTFOUND;
     }
@@ -376,16 +288,14 @@ static int adopt_one(sup_t *s, worker_t *w, const rw_worker_rec_t *rec)
  * (they keep their relay ports, which every new worker then gets too), else stopped. */
 static void adopt(sup_t *s)
 {
-    char text[128 + RW_WORKERS_MAX * 64], relay[sizeof s->relay_env - sizeof "RINGWAY_SIP_RELAY_PORTS="];
+    char relay[sizeof s->relay_env - sizeof "RINGWAY_SIP_RELAY_PORTS="];
     rw_worker_rec_t recs[RW_WORKERS_MAX];
     unsigned short ports[RW_WORKERS_MAX];
-    ssize_t len = pread(s->run_fd, text, sizeof text - 1, 0);
-    text[len > 0 ? len : 0] = '\0';
-    if (rw_workers_run_parse(text, relay, sizeof relay, recs, RW_WORKERS_MAX) <= 0)
+    if (rw_run_file_read(s->run, relay, sizeof relay, recs, RW_WORKERS_MAX) <= 0)
         return;
     int same = rw_workers_parse_ports(relay, ports, RW_WORKERS_MAX) == (int) s->n;
     for (unsigned i = 0; i < RW_WORKERS_MAX; i++) {
-        if (!recs[i].pid || rw_workers_proc_start(recs[i].pid) != recs[i].start)
+        if (!recs[i].pid || rw_run_file_proc_start(recs[i].pid) != recs[i].start)
             continue;
         if (same && i < s->n && adopt_one(s, &s->w[i], &recs[i]) == 0)
             continue;
@@ -643,8 +553,7 @@ static void teardown(sup_t *s)
     }
     if (s->sig_fd >= 0)
         close(s->sig_fd);
-    if (s->run_fd >= 0)
-        close(s->run_fd);             /* releases the lock for the next supervisor */
+    rw_run_file_destroy(&s->run, s->alive == 0 && s->stopping);   /* releases the lock */
     rw_metrics_destroy(&s->metrics);
     free(s->w);
 }
@@ -655,7 +564,6 @@ int rw_workers_run(const rw_config_t *cfg, const char *instance, unsigned n, int
     int code = 1;
     memset(&s, 0, sizeof s);
     s.sig_fd = -1;
-    s.run_fd = -1;
     s.n = n;
     ssize_t len = readlink("/proc/self/exe", s.exe, sizeof s.exe - 1);
     if (len <= 0 || (size_t) len >= sizeof s.exe - 1
@@ -667,7 +575,8 @@ int rw_workers_run(const rw_config_t *cfg, const char *instance, unsigned n, int
         goto out;
     for (unsigned i = 0; i < n; i++)
         s.w[i].pidfd = -1;
-    if (run_file_lock(&s, cfg) != 0 || setup_loop(&s, cfg) != 0)
+    if (rw_run_file_open(run_dir(cfg), rw_config_str(cfg, "sip.addr"), rw_config_int(cfg, "sip.port"),
+                         &s.run) != 0 || setup_loop(&s, cfg) != 0)
         goto out;
     if (rw_workers_relay_env(cfg, n, s.relay_env, sizeof s.relay_env) != 0) {
         rw_log_error("config_invalid", RW_S("error", "no relay ports for the workers (sip.relay_port)"));
@@ -684,7 +593,7 @@ int rw_workers_run(const rw_config_t *cfg, const char *instance, unsigned n, int
     adopt(&s);
     rw_log_info("supervisor_started", RW_U("workers", n), RW_I("http_port", rw_http_port(s.http)),
                 RW_I("sip_port", rw_config_int(cfg, "sip.port")), RW_U("adopted", s.alive),
-                RW_S("relay_ports", strchr(s.relay_env, '=') + 1), RW_S("run_file", s.run_path));
+                RW_S("relay_ports", strchr(s.relay_env, '=') + 1), RW_S("run_file", rw_run_file_path(s.run)));
     for (unsigned i = 0; i < n && !s.stopping; i++)
         if (!s.w[i].pid && spawn(&s.w[i]) != 0)
             begin_stop(&s, 1);
@@ -692,8 +601,6 @@ int rw_workers_run(const rw_config_t *cfg, const char *instance, unsigned n, int
     if (!s.stopping || s.alive > 0)
         su_root_run(s.root);
     code = s.exit_code;
-    if (s.alive == 0 && ftruncate(s.run_fd, 0) == 0)
-        unlink(s.run_path);           /* nothing left to adopt */
     rw_log_info("supervisor_stopped", RW_I("exit_code", code));
 out:
     teardown(&s);

@@ -4,7 +4,7 @@
  * RINGWAY_HTTP_PORT and RINGWAY_BUS_PUB set per worker, see rw_workers_env), restarts one that
  * dies (after a back-off), serves /health, /metrics and /workers on http.port, and on
  * SIGTERM/SIGINT stops every worker (SIGKILL after 10 s) before it returns. Workers do not die
- * with it: it records them in a run file (sip.run_dir, locked while it lives) and the next
+ * with it: it records them in a run file (workers_run.h, under sip.run_dir) and the next
  * supervisor of the same address and port adopts those still running instead of starting
  * others. A worker is an ordinary sip-edge that also shares the SIP port (reuseport.h) and takes
  * the responses its siblings received for it on a loopback relay port of its own (edge.h). */
@@ -34,19 +34,6 @@ int rw_workers_parse_ports(const char *list, unsigned short *ports, int max);
 /* "RINGWAY_SIP_RELAY_PORTS=p0,...,p(n-1)" into out: sip.relay_port + I, or (0) n free loopback
  * UDP ports. Every worker gets the same list: worker I takes relayed responses on port I. */
 int rw_workers_relay_env(const rw_config_t *cfg, unsigned n, char *out, size_t len);
-/* A worker as the run file records it: its pid and its start time (/proc/PID/stat field 22),
- * which tell it from a later process given the same pid. */
-typedef struct {
-    int pid;
-    unsigned long long start;
-} rw_worker_rec_t;
-/* The run file's text ("relay P0,P1,...\n" and "worker I PID START\n" lines) -> the relay-port
- * list into relay ("" when absent) and recs[I] for each worker line with I < max (pid 0 for the
- * others; malformed lines and repeated indexes are ignored). Returns how many workers it names. */
-int rw_workers_run_parse(const char *text, char *relay, size_t relay_len, rw_worker_rec_t *recs,
-                         unsigned max);
-/* PID's start time; 0 when no such process runs (none, a zombie, unreadable). */
-unsigned long long rw_workers_proc_start(int pid);
 /* Runs the supervisor of n workers until a stop signal; returns the process's exit code
  * (0 after a clean stop, 2 when the per-worker ports are out of range, 1 on other failures). */
 int rw_workers_run(const rw_config_t *cfg, const char *instance, unsigned n, int argc, char **argv);

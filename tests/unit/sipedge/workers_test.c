@@ -3,6 +3,8 @@
  * restarted supervisor reads, and the start time that tells a living worker from a dead one. */
 #include <check.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include "common/config.h"
 #include "common/err.h"
 #include "services/sip-edge/workers.h"
+#include "services/sip-edge/workers_run.h"
 
 START_TEST(test_count_zero_means_online_cpus_and_is_capped)
 {
@@ -146,23 +149,23 @@ START_TEST(test_run_file_names_relay_ports_and_workers)
                        "worker 9 5000 1\n"           /* beyond max */
                        "worker 2 1 5\nworker 3 12 0\n"   /* pid 1, no start time */
                        "worker 3 12 5 extra\nrelay 1;2\n";
-    ck_assert_int_eq(rw_workers_run_parse(text, relay, sizeof relay, recs, 4), 2);
+    ck_assert_int_eq(rw_run_file_parse(text, relay, sizeof relay, recs, 4), 2);
     ck_assert_str_eq(relay, "40000,40001");
     ck_assert_int_eq(recs[0].pid, 4241);
     ck_assert_uint_eq(recs[0].start, 98);
     ck_assert_int_eq(recs[1].pid, 4242);
     ck_assert_int_eq(recs[2].pid, 0);
     ck_assert_int_eq(recs[3].pid, 0);
-    ck_assert_int_eq(rw_workers_run_parse("", relay, sizeof relay, recs, 4), 0);
+    ck_assert_int_eq(rw_run_file_parse("", relay, sizeof relay, recs, 4), 0);
     ck_assert_str_eq(relay, "");
-    ck_assert_int_eq(rw_workers_run_parse("relay 40000,40001", relay, 6, recs, 4), 0);
+    ck_assert_int_eq(rw_run_file_parse("relay 40000,40001", relay, 6, recs, 4), 0);
     ck_assert_str_eq(relay, "");                       /* too long for the buffer: not taken */
 }
 END_TEST
 
 START_TEST(test_start_time_of_living_zombie_and_gone_processes)
 {
-    ck_assert_uint_gt(rw_workers_proc_start(getpid()), 0);
+    ck_assert_uint_gt(rw_run_file_proc_start(getpid()), 0);
     int pipefd[2];
     ck_assert_int_eq(pipe(pipefd), 0);
     pid_t child = fork();
@@ -173,15 +176,45 @@ START_TEST(test_start_time_of_living_zombie_and_gone_processes)
         _exit(read(pipefd[0], &c, 1) < 0);
     }
     close(pipefd[0]);
-    unsigned long long start = rw_workers_proc_start(child);
-    ck_assert_uint_ge(start, rw_workers_proc_start(getpid()));
+    unsigned long long start = rw_run_file_proc_start(child);
+    ck_assert_uint_ge(start, rw_run_file_proc_start(getpid()));
     close(pipefd[1]);                                   /* the child exits: a zombie until reaped */
     siginfo_t si;
     ck_assert_int_eq(waitid(P_PID, (id_t) child, &si, WEXITED | WNOWAIT), 0);
-    ck_assert_uint_eq(rw_workers_proc_start(child), 0);
+    ck_assert_uint_eq(rw_run_file_proc_start(child), 0);
     ck_assert_int_eq(waitpid(child, NULL, 0), child);
-    ck_assert_uint_eq(rw_workers_proc_start(child), 0);
-    ck_assert_uint_eq(rw_workers_proc_start(0x7ffffff0), 0);
+    ck_assert_uint_eq(rw_run_file_proc_start(child), 0);
+    ck_assert_uint_eq(rw_run_file_proc_start(0x7ffffff0), 0);
+}
+END_TEST
+
+START_TEST(test_run_file_is_locked_recorded_and_removed)
+{
+    char dir[] = "/tmp/rw-workers-test-XXXXXX", relay[64], path[256];
+    rw_run_file_t *a = NULL, *b = NULL;
+    rw_worker_rec_t recs[3] = { { 4242, 17 }, { 0, 0 }, { 4244, 19 } }, back[3];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(rw_run_file_open(dir, "127.0.0.1", 5060, &a), 0);
+    ck_assert_int_eq(rw_run_file_open(dir, "127.0.0.1", 5060, &b), RW_EEXIST);   /* a second supervisor */
+    ck_assert_ptr_null(b);
+    ck_assert_int_eq(rw_run_file_open(dir, "127.0.0.1", 5062, &b), 0);           /* another port */
+    rw_run_file_destroy(&b, 1);
+    rw_run_file_write(a, "40000,40001,40002", recs, 3);
+    rw_run_file_write(a, "40000,40001,40002", recs, 3);                           /* rewritten, not appended */
+    ck_assert_int_eq(rw_run_file_read(a, relay, sizeof relay, back, 3), 2);
+    ck_assert_str_eq(relay, "40000,40001,40002");
+    ck_assert_int_eq(back[0].pid, 4242);
+    ck_assert_int_eq(back[1].pid, 0);
+    ck_assert_uint_eq(back[2].start, 19);
+    snprintf(path, sizeof path, "%s", rw_run_file_path(a));
+    rw_run_file_destroy(&a, 0);                                                   /* died: the file stays */
+    ck_assert_int_eq(access(path, F_OK), 0);
+    ck_assert_int_eq(rw_run_file_open(dir, "127.0.0.1", 5060, &a), 0);           /* the lock went with it */
+    ck_assert_int_eq(rw_run_file_read(a, relay, sizeof relay, back, 3), 2);
+    rw_run_file_destroy(&a, 1);                                                   /* a clean stop removes it */
+    ck_assert_int_ne(access(path, F_OK), 0);
+    rw_run_file_destroy(&a, 1);                                                   /* NULL: no-op */
+    ck_assert_int_eq(rmdir(dir), 0);
 }
 END_TEST
 
@@ -197,6 +230,7 @@ int main(void)
     tcase_add_test(tc, test_relay_ports_fixed_base_or_distinct_free_ports);
     tcase_add_test(tc, test_run_file_names_relay_ports_and_workers);
     tcase_add_test(tc, test_start_time_of_living_zombie_and_gone_processes);
+    tcase_add_test(tc, test_run_file_is_locked_recorded_and_removed);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
