@@ -3,10 +3,11 @@
  * run of calls (table), round robin spread evenly over two connections taking turns (two
  * instances), weighted random within 5 % of each share over 10,000 decisions, no agent offered
  * two calls (nor across two groups with different tiers), wrap-up, auto-pause after missed
- * offers, an agent on a personal call skipped,
- * priority callers, join rules, overflow at max wait, tiers (after W seconds, when tier 1 is
- * all busy, when nobody of tier 1 is logged in), skills from the caller's prefix, arrival order,
- * callers whose sip-edge went away, ring progressively, and the service-level figures. */
+ * offers, an agent on a personal call skipped, priority callers, join rules, overflow at max
+ * wait, tiers (after W seconds, when tier 1 is all busy, when nobody of tier 1 is logged in),
+ * skills from the caller's prefix and the dialled number, arrival order, callers whose sip-edge
+ * went away (the last one swept by the figures pass), ring progressively, and the service-level
+ * figures in total and per 15-minute interval. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
