@@ -56,6 +56,10 @@ check_ports() {
 check_ports || exit 1
 
 # ---- Keeping services running ----------------------------------------------------------------
+# Job control: each keeper (and the service it runs) gets a process group of its own, so Ctrl-C
+# at the terminal reaches only this script, which stops them in order; without it the services
+# would get the SIGINT too and their keepers would start them again.
+set -m
 # keep NAME LOG COMMAND...: runs COMMAND in the background (stderr to LOG) and starts it again
 # when it dies, after the back-off; SIGTERM/SIGINT to the keeper stops COMMAND and the keeper.
 keep() {
@@ -69,9 +73,16 @@ keep() {
       "$@" 2>>"$logf" &
       child=$!
       wait "$child"; rc=$?
-      while kill -0 "$child" 2>/dev/null; do wait "$child"; rc=$?; done   # a trap ended the wait
+      if [ $quit -eq 1 ]; then     # stopping: SIGTERM was sent; SIGKILL after 20 s
+        for ((t = 0; t < 200; t++)); do kill -0 "$child" 2>/dev/null || break; sleep 0.1; done
+        if kill -0 "$child" 2>/dev/null; then
+          log "$name did not stop within 20 s of SIGTERM; killed" 2>&3
+          kill -KILL "$child" 2>/dev/null
+        fi
+        wait "$child" 2>/dev/null
+        break
+      fi
       child=0
-      [ $quit -eq 0 ] || break
       lived=$(( (${EPOCHREALTIME/./} - started) / 1000 ))
       [ "$lived" -ge 10000 ] && delay=100
       if [ "$rc" -gt 128 ]; then how="signal $((rc - 128))"; else how="exit code $rc"; fi

@@ -4,7 +4,7 @@
 # banner prints explains a call through the running router, a second demo on the same ports
 # stops before touching anything and names them, a service killed with SIGKILL (router,
 # sip-edge's supervisor, redis-server) is logged and started again while the others go on
-# (sip-edge's workers adopted, not replaced; Redis's data kept), and SIGTERM (as Ctrl-C)
+# (sip-edge's workers adopted, not replaced; Redis's data kept), and SIGINT to its process group (Ctrl-C)
 # leaves no process behind, the adopted workers included.
 set -uo pipefail
 top=${RINGWAY_SOURCE_DIR:?}
@@ -18,7 +18,7 @@ state=$(mktemp -d)
 out=$state/demo.out
 export XDG_STATE_HOME=$state RINGWAY_REDIS_PORT=$redis_port RINGWAY_HTTP_PORT=$http_base \
        RINGWAY_BUS_PORT=$bus_base RINGWAY_SIP_PORT=$sip_port
-setsid "$top/tools/demo.sh" "$build" >"$out" 2>&1 &
+setsid env --default-signal=INT "$top/tools/demo.sh" "$build" >"$out" 2>&1 &   # INT as at a terminal
 demo=$!
 trap 'kill -TERM $demo 2>/dev/null; sleep 1; pkill -KILL -s $demo 2>/dev/null; rm -rf "$state"' EXIT
 
@@ -106,14 +106,19 @@ explains() {   # the router announces itself again in the restarted Redis within
 }
 wait_for "ringway explain did not work again after the Redis restart" explains
 
-pgid=$demo
-kill -TERM $demo
+# SIGINT to the demo's process group, as Ctrl-C at a terminal: only the runner is in it (each
+# service runs in a group of its own), so the services are stopped by the runner in order and
+# none is mistaken for dead and started again.
+died_before=$(grep -c ' died ' "$out")
+kill -INT -- -$demo
 for _ in $(seq 1 $((100 * RW_SCALE))); do kill -0 $demo 2>/dev/null || break; sleep 0.1; done
-kill -0 $demo 2>/dev/null && fail "demo ignored SIGTERM"
+kill -0 $demo 2>/dev/null && fail "demo ignored SIGINT"
 sleep 0.2
-left=$(ps -eo pid=,pgid=,stat= | awk -v g="$pgid" '$2 == g && $3 !~ /^Z/ { print $1 }')   # zombies: not running
+left=$(ps -eo pid=,sid=,stat= | awk -v s="$demo" '$2 == s && $3 !~ /^Z/ { print $1 }')   # its session; zombies: not running
 [ -z "$left" ] || fail "processes left behind: $(ps -o pid,cmd -p $left)"
 for p in $workers; do grep -qs ringway-sip-edge "/proc/$p/cmdline" && fail "adopted worker $p left behind"; done
+[ "$(grep -c ' died ' "$out")" -eq "$died_before" ] || fail "a service was restarted while the demo stopped"
+grep -q '^demo: stopped$' "$out" || fail "the runner did not log its stop"
 grep -q '"event":"stopped"' "$state/ringway-demo/logs/router.log" || fail "router did not stop cleanly"
 rw_valgrind_clean "$state"/ringway-demo/logs/*.log || fail "valgrind reported errors or leaks"
 trap - EXIT
