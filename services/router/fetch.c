@@ -18,11 +18,22 @@
  * presence, until_ms, divert start_ms, end_ms, to, ext, trunk_ver, [trunk, json, ...] or false,
  * the calling colleague's public number, or "" (looked up only when the callee's settings
  * name "callers" or "except", the only rules that read it)].
- * One bulk string costs hiredis one object instead of some thirty: less to parse and free. */
+ * One bulk string costs hiredis one object instead of some thirty: less to parse and free.
+ * A hunt group's number (rw:num:<n> = "group:<id>") answers a shorter array instead:
+ * ["group", id, ext, name, overflow, trunk_ver, [trunk, json, ...] or false]. */
 const char rw_router_lookup_lua[] =
     "local id = KEYS[1]\n"
     "if ARGV[1] ~= 'id' then id = redis.call('GET', KEYS[1]) end\n"
     "if not id then return false end\n"
+    "if string.sub(id, 1, 6) == 'group:' then\n"
+    "  local gid = string.sub(id, 7)\n"
+    "  local g = redis.call('HMGET', 'rw:group:' .. gid, 'ext', 'name', 'overflow')\n"
+    "  if not g[1] then return false end\n"
+    "  local gv = redis.call('GET', 'rw:trunks:ver') or '0'\n"
+    "  local gt = false\n"
+    "  if gv ~= ARGV[2] then gt = redis.call('HGETALL', 'rw:trunks') end\n"
+    "  return cmsgpack.pack({'group', gid, g[1], g[2] or '', g[3] or 'busy', gv, gt})\n"
+    "end\n"
     "local uk = 'rw:user:' .. id\n"
     "local u = redis.call('HMGET', uk, 'ext', 'name', 'realm', 'tz', 'settings')\n"
     "if not u[1] then return false end\n"
@@ -90,6 +101,8 @@ void rw_router_lookup_args(const rw_numplan_t *np, rw_route_req_t *rq, const cha
 
 enum { F_ID, F_EXT, F_NAME, F_REALM, F_TZ, F_SETTINGS, F_DEVS, F_LIVE, F_PRES, F_PRES_UNTIL,
        F_DIV_START, F_DIV_END, F_DIV_TO, F_DIV_EXT, F_TRUNK_VER, F_TRUNKS, F_CALLER_NUMBER, N_FIELDS };
+/* A hunt group's reply. */
+enum { G_TAG, G_ID, G_EXT, G_NAME, G_OVERFLOW, G_TRUNK_VER, G_TRUNKS, N_GROUP_FIELDS };
 
 /* Parsed settings per user. A hit needs the same user id and byte-for-byte the same settings
  * text as the reply carries (the script reads the settings on every decision), so a change is
@@ -395,8 +408,9 @@ static void parse_state(const msgpack_object *f, const rw_numplan_t *np, uint64_
         copy(u->divert_to.ext, sizeof u->divert_to.ext, &f[F_DIV_EXT]);
 }
 
-/* The reply's fields, unpacked into c->zone (strings point into the reply). */
-static int unpack(rw_router_cache_t *c, const redisReply *rep, const msgpack_object **fields)
+/* The reply's fields, unpacked into c->zone (strings point into the reply); *group is set
+ * when the reply is a hunt group's (N_GROUP_FIELDS fields, G_*). */
+static int unpack(rw_router_cache_t *c, const redisReply *rep, const msgpack_object **fields, bool *group)
 {
     msgpack_object root;
     size_t off = 0;
@@ -404,13 +418,34 @@ static int unpack(rw_router_cache_t *c, const redisReply *rep, const msgpack_obj
         return RW_EPROTO;
     msgpack_zone_clear(&c->zone);
     if (msgpack_unpack(rep->str, rep->len, &off, &c->zone, &root) != MSGPACK_UNPACK_SUCCESS ||
-        root.type != MSGPACK_OBJECT_ARRAY ||
-        root.via.array.size != N_FIELDS ||
-        root.via.array.ptr[F_DEVS].type != MSGPACK_OBJECT_ARRAY ||
-        root.via.array.ptr[F_LIVE].type != MSGPACK_OBJECT_ARRAY)
+        root.type != MSGPACK_OBJECT_ARRAY)
         return RW_EPROTO;
-    *fields = root.via.array.ptr;
+    const msgpack_object *f = root.via.array.ptr;
+    *group = root.via.array.size == N_GROUP_FIELDS && is_str(&f[G_TAG]) && f[G_TAG].via.str.size == 5
+             && !memcmp(f[G_TAG].via.str.ptr, "group", 5);
+    if (!*group && (root.via.array.size != N_FIELDS || f[F_DEVS].type != MSGPACK_OBJECT_ARRAY ||
+                    f[F_LIVE].type != MSGPACK_OBJECT_ARRAY))
+        return RW_EPROTO;
+    *fields = f;
     return 0;
+}
+
+/* A hunt group: its id, extension, name and overflow; no devices, no settings. */
+static int parse_group(rw_router_cache_t *c, const msgpack_object *f, rw_router_user_t *u,
+                       rw_router_policy_t *pol)
+{
+    copy(u->group, sizeof u->group, &f[G_ID]);
+    copy(u->id, sizeof u->id, &f[G_ID]);
+    copy(u->ext, sizeof u->ext, &f[G_EXT]);
+    copy(u->name, sizeof u->name, &f[G_NAME]);
+    copy(u->group_overflow, sizeof u->group_overflow, &f[G_OVERFLOW]);
+    u->realm[0] = u->tz[0] = u->presence[0] = u->caller_number[0] = u->local_text[0] = '\0';
+    memset(&u->divert_to, 0, sizeof u->divert_to);
+    if (f[G_TRUNKS].type == MSGPACK_OBJECT_ARRAY) {
+        parse_trunks(&f[G_TRUNKS].via.array, pol);
+        copy(c->trunk_ver, sizeof c->trunk_ver, &f[G_TRUNK_VER]);
+    }
+    return u->group[0] && u->ext[0] ? 0 : RW_EPROTO;
 }
 
 int rw_router_fetch_parse(rw_router_cache_t *c, const rw_numplan_t *np, const redisReply *rep,
@@ -419,13 +454,16 @@ int rw_router_fetch_parse(rw_router_cache_t *c, const rw_numplan_t *np, const re
     rw_local_time_t lt;
     const msgpack_object *f = NULL;
     /* Only the fields below are set: zeroing the whole user (6 KB) each decision is not needed. */
-    u->id[0] = u->ext[0] = '\0';
+    bool group = false;
+    u->id[0] = u->ext[0] = u->group[0] = '\0';
     u->n_devices = 0;
     u->settings = NULL;
     if (rep->type == REDIS_REPLY_NIL)
         return RW_ENOTFOUND;
-    if (unpack(c, rep, &f) < 0)
+    if (unpack(c, rep, &f, &group) < 0)
         return RW_EPROTO;
+    if (group)
+        return parse_group(c, f, u, pol);
     copy(u->id, sizeof u->id, &f[F_ID]);
     copy(u->ext, sizeof u->ext, &f[F_EXT]);
     copy(u->name, sizeof u->name, &f[F_NAME]);

@@ -173,3 +173,42 @@ void rw_plan_final_voicemail(const rw_router_user_t *u, rw_plan_t *plan, rw_fina
     plan->final = otherwise;
     memset(&plan->final_target, 0, sizeof plan->final_target);
 }
+
+/* The final action a group's overflow stands for when huntgroup cannot be asked: busy, a
+ * number through its trunks, a mailbox. An overflow to another group has no final action of
+ * its own (sip-edge asks that group when huntgroup answers "overflow"): 480 here. */
+static void group_final(const rw_router_policy_t *pol, const char *overflow, rw_plan_t *plan)
+{
+    memset(&plan->final_target, 0, sizeof plan->final_target);
+    if (!strncmp(overflow, "number:", 7) && overflow[7]) {
+        plan->final = RW_FINAL_NUMBER;
+        plan->final_target.type = RW_TARGET_NUMBER;
+        rw_plan_copy(plan->final_target.number, sizeof plan->final_target.number, overflow + 7);
+        rw_plan_add_trunks(pol, &plan->final_target);
+    } else if (!strncmp(overflow, "voicemail:", 10) && overflow[10]) {
+        plan->final = RW_FINAL_VOICEMAIL;
+        plan->final_target.type = RW_TARGET_VOICEMAIL;
+        rw_plan_copy(plan->final_target.mailbox, sizeof plan->final_target.mailbox, overflow + 10);
+    } else if (!strncmp(overflow, "group:", 6)) {
+        plan->final = RW_FINAL_UNAVAILABLE;
+    } else {
+        plan->final = RW_FINAL_BUSY;
+    }
+}
+
+void rw_plan_group(const rw_router_policy_t *pol, const rw_route_req_t *req,
+                   const rw_router_user_t *u, rw_plan_t *plan)
+{
+    rw_stage_t *st = NULL;
+    rw_target_t *t = NULL;
+    rw_proto_plan_trace(plan, "'%s' is hunt group %s (%s)", req->callee, u->group,
+                        u->name[0] ? u->name : u->ext);
+    if (rw_proto_plan_add_stage(plan, 0, &st) == 0 &&
+        rw_proto_stage_add_target(st, RW_TARGET_HUNTGROUP, u->group, &t) == 0)
+        rw_proto_plan_trace(plan, "queue for the group's agents (huntgroup chooses them)");
+    group_final(pol, u->group_overflow, plan);
+    rw_proto_plan_trace(plan, "overflow %s; without huntgroup: %s", u->group_overflow,
+                        plan->final == RW_FINAL_VOICEMAIL ? "voicemail"
+                        : plan->final == RW_FINAL_NUMBER ? "the overflow number"
+                        : plan->final == RW_FINAL_BUSY ? "busy (486)" : "unavailable (480)");
+}

@@ -36,6 +36,10 @@ typedef struct {
     char caller_number[24];          /* a colleague calling from their device (the request's
                                         caller is their extension): their public number, which
                                         caller conditions and exceptions also match; else "" */
+    char group[64];                  /* the number is this hunt group's ("" = a user's): then
+                                        only id (= group), ext, name and group_overflow are set */
+    char group_overflow[160];        /* the group's overflow: "busy", "group:ID",
+                                        "number:+E164", "voicemail:USER" */
 } rw_router_user_t;
 
 typedef struct {
@@ -76,6 +80,10 @@ int rw_plan_add_device(const rw_router_policy_t *pol, const rw_router_user_t *u,
 /* True when no SIP device of the user with this AOR is known to have a live binding. */
 bool rw_plan_aor_dead(const rw_router_user_t *u, const char *aor);
 void rw_plan_add_trunks(const rw_router_policy_t *pol, rw_target_t *t);
+/* A hunt group's plan (u->group set): one stage with the RW_TARGET_HUNTGROUP target, the
+ * group's overflow as the final action (docs/routing.md "Group numbers"). */
+void rw_plan_group(const rw_router_policy_t *pol, const rw_route_req_t *req,
+                   const rw_router_user_t *u, rw_plan_t *plan);
 /* The user's mailbox as the final action, else `otherwise`. */
 void rw_plan_final_voicemail(const rw_router_user_t *u, rw_plan_t *plan, rw_final_t otherwise,
                              const char *diversion);

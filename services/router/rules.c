@@ -266,6 +266,10 @@ void rw_router_build_plan(const rw_router_policy_t *pol, const rw_route_req_t *r
         return;
     }
     plan->status = RW_PLAN_OK;
+    if (u->group[0]) {               /* a hunt group: no user, no rules */
+        rw_plan_group(pol, req, u, plan);
+        return;
+    }
     rw_plan_copy(plan->user, sizeof plan->user, u->id);
     header(req, u, plan);
     if (in_diversions(req, u->id) || (pol->max_hops && req->n_diversions >= pol->max_hops)) {

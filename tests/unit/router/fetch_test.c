@@ -311,6 +311,33 @@ START_TEST(test_a_calling_colleagues_public_number_is_read)
 }
 END_TEST
 
+START_TEST(test_a_group_number_resolves_to_the_group_with_its_overflow)
+{
+    cmd("HSET rw:group:helpdesk id helpdesk ext 2100 name Helpdesk overflow voicemail:bob ver 1");
+    cmd("SET rw:num:2100 group:helpdesk");
+    cmd("SET rw:num:+441632960100 group:helpdesk");
+    cmd("HSET rw:trunks uk %s", "{\"prefixes\":[\"+44\"],\"order\":1,\"address\":\"sip:uk\"}");
+    cmd("SET rw:trunks:ver 3");
+    ck_assert_int_eq(fetch("2100"), 0);
+    ck_assert_str_eq(user.group, "helpdesk");
+    ck_assert_str_eq(user.ext, "2100");
+    ck_assert_str_eq(user.name, "Helpdesk");
+    ck_assert_str_eq(user.group_overflow, "voicemail:bob");
+    ck_assert_uint_eq(user.n_devices, 0);
+    ck_assert_ptr_null(user.settings);
+    ck_assert_str_eq(rw_router_cache_trunk_ver(cache), "3");    /* trunks come with a group too */
+    ck_assert_uint_eq(policy.n_trunks, 1);
+    ck_assert_int_eq(fetch("+441632960100"), 0);
+    ck_assert_str_eq(user.group, "helpdesk");
+    add_user("alice", "+441632960001", "");          /* a user's number after it: no group left */
+    ck_assert_int_eq(fetch("+441632960001"), 0);
+    ck_assert_str_eq(user.group, "");
+    ck_assert_str_eq(user.id, "alice");
+    cmd("SET rw:num:2101 group:gone");                /* the group's hash is gone: nobody */
+    ck_assert_int_eq(fetch("2101"), RW_ENOTFOUND);
+}
+END_TEST
+
 START_TEST(test_a_malformed_reply_is_refused)
 {
     redisReply *r = redisCommand(rc, "EVAL %s 0", "return cmsgpack.pack({'alice', '2001'})");
@@ -344,6 +371,7 @@ int main(void)
     tcase_add_test(tc, test_trunks_are_read_when_their_version_changes);
     tcase_add_test(tc, test_a_calling_colleagues_public_number_is_read);
     tcase_add_test(tc, test_a_malformed_reply_is_refused);
+    tcase_add_test(tc, test_a_group_number_resolves_to_the_group_with_its_overflow);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);

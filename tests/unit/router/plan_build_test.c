@@ -50,6 +50,49 @@ static int trace_has(const rw_plan_t *p, const char *needle)
     return 0;
 }
 
+static rw_router_user_t group(const char *overflow)
+{
+    rw_router_user_t u;
+    memset(&u, 0, sizeof u);
+    strcpy(u.id, "helpdesk");
+    strcpy(u.group, "helpdesk");
+    strcpy(u.ext, "2100");
+    strcpy(u.name, "Helpdesk");
+    strcpy(u.group_overflow, overflow);
+    return u;
+}
+
+/* A group number: one stage, the group, whatever the overflow; the overflow is the final
+ * action sip-edge takes when huntgroup cannot answer. */
+START_TEST(test_a_group_number_is_a_hunt_group_stage_with_its_overflow_as_final)
+{
+    static const struct { const char *overflow; rw_final_t final; rw_target_type_t type; const char *dest; } rows[] = {
+        { "busy", RW_FINAL_BUSY, RW_TARGET_NONE, "" },
+        { "voicemail:bob", RW_FINAL_VOICEMAIL, RW_TARGET_VOICEMAIL, "bob" },
+        { "number:+441632960500", RW_FINAL_NUMBER, RW_TARGET_NUMBER, "+441632960500" },
+        { "group:sales", RW_FINAL_UNAVAILABLE, RW_TARGET_NONE, "" },
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        rw_route_req_t rq = request("2100");
+        rw_router_user_t u = group(rows[i].overflow);
+        rw_plan_t plan;
+        rw_router_build_plan(&policy, &rq, &u, &plan);
+        ck_assert_int_eq(plan.status, RW_PLAN_OK);
+        ck_assert_str_eq(plan.user, "");
+        ck_assert_uint_eq(plan.n_stages, 1);
+        ck_assert_uint_eq(plan.stages[0].n_targets, 1);
+        ck_assert_int_eq(plan.stages[0].targets[0].type, RW_TARGET_HUNTGROUP);
+        ck_assert_str_eq(plan.stages[0].targets[0].group, "helpdesk");
+        ck_assert_int_eq(plan.final, rows[i].final);
+        ck_assert_int_eq(plan.final_target.type, rows[i].type);
+        if (rows[i].dest[0])
+            ck_assert_str_eq(plan.final_target.number, rows[i].dest);
+        ck_assert(trace_has(&plan, "hunt group helpdesk"));
+        ck_assert(trace_has(&plan, rows[i].overflow));
+    }
+}
+END_TEST
+
 START_TEST(test_unknown_callee_is_not_found_with_a_reason)
 {
     rw_route_req_t rq = request("2999");
@@ -201,6 +244,7 @@ int main(void)
     Suite *s = suite_create("plan_build");
     TCase *tc = tcase_create("default_decision");
     tcase_add_test(tc, test_unknown_callee_is_not_found_with_a_reason);
+    tcase_add_test(tc, test_a_group_number_is_a_hunt_group_stage_with_its_overflow_as_final);
     tcase_add_test(tc, test_one_sip_device_rings_the_users_aor);
     tcase_add_test(tc, test_devices_sharing_an_aor_ring_once_and_others_in_parallel);
     tcase_add_test(tc, test_voicemail_is_the_final_action_when_the_user_has_one);
