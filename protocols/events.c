@@ -61,6 +61,7 @@ static const rw_mp_field_t presence_fields[] = {
     RW_MP_FIELD(rw_ev_presence_t, user, "user", RW_MP_STR, true),
     RW_MP_FIELD(rw_ev_presence_t, source, "source", RW_MP_STR, false),
     RW_MP_FIELD(rw_ev_presence_t, until_ms, "until_ms", RW_MP_U64, false),
+    RW_MP_FIELD(rw_ev_presence_t, activity, "activity", RW_MP_STR, false),
 };
 
 static const rw_mp_field_t queue_fields[] = {

@@ -69,6 +69,8 @@ typedef struct {                      /* presence.changed */
     rw_presence_state_t state;        /* required */
     char source[32];                  /* "registration", "call", "manual", "calendar" */
     uint64_t until_ms;                /* wall clock when the state ends by itself, 0 = open */
+    char activity[16];                /* calls of the user: "idle", "ringing", "on_call";
+                                         "" = not given (optional on the wire) */
 } rw_ev_presence_t;
 
 typedef struct {                      /* queue.* */

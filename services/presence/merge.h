@@ -1,0 +1,67 @@
+/* services/presence/merge.h — the presence merge: every change to a user's presence (a call or
+ * registration event, a manual setting, a calendar entry, a reconciliation pass) is one run of
+ * one Lua script in Redis (merge.lua; semantics in docs/presence.md), which recomputes the
+ * effective state rw:presence:<id> from the sources and reports it only when it changed. This
+ * module builds the script's arguments and reads its reply; it keeps no state and reads no
+ * clock: callers pass the time. The CLI links it too (`ringway presence set`). */
+#ifndef RW_PRESENCE_MERGE_H
+#define RW_PRESENCE_MERGE_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "common/redis.h"
+#include "protocols/events.h"
+
+extern const char rw_presence_merge_lua[];   /* generated from merge.lua at configure time */
+
+#define RW_PRES_MAX_CHANGES 512         /* changes one run may report (a sync batch's users) */
+#define RW_PRES_FIXED_ARGC 6            /* op, now, ringing max, call max, registry, notify */
+
+typedef struct {
+    uint64_t ringing_max_ms;            /* a call ringing longer than this is forgotten */
+    uint64_t call_max_ms;               /* an answered call older than this is forgotten */
+    const char *call_registry;          /* registry name of the call.* publishers ("" = none) */
+    int notify;                         /* 1: changes also queued in rw:presence:events */
+} rw_pres_policy_t;
+
+typedef struct {                        /* one change the script reported */
+    char user[64];
+    rw_presence_state_t state;
+    char source[32];
+    uint64_t until_ms;
+    char activity[16];                  /* "idle", "ringing", "on_call" */
+} rw_pres_change_t;
+
+typedef struct {
+    size_t n;
+    size_t dropped;                     /* beyond RW_PRES_MAX_CHANGES */
+    rw_pres_change_t ch[RW_PRES_MAX_CHANGES];
+} rw_pres_changes_t;
+
+/* The fixed arguments (ARGV 1-6) for op at now_ms into argv; bufs holds the numbers' text and
+ * must live until the command is sent. */
+typedef struct {
+    char now[24], ring[24], call[24];
+} rw_pres_argbuf_t;
+void rw_pres_fixed_args(const char *op, uint64_t now_ms, const rw_pres_policy_t *p,
+                        rw_pres_argbuf_t *bufs, const char *argv[RW_PRES_FIXED_ARGC]);
+
+/* The state named by a string ("in_meeting"), or -1. */
+int rw_pres_state_parse(const char *name);
+/* The script's reply into out (emptied first). RW_EPROTO for a reply of the wrong shape or an
+ * error reply (its text copied into err when err is not NULL), RW_EIO for no reply. */
+int rw_pres_parse(const redisReply *rep, rw_pres_changes_t *out, char *err, size_t err_len);
+/* One record of rw:presence:events ("user\tstate\tsource\tuntil_ms\tactivity"); RW_EPROTO
+ * when it is not that. */
+int rw_pres_change_from_record(const char *rec, rw_pres_change_t *out);
+/* Fills a presence.changed event (type, body) from a change; the publisher fills the rest. */
+int rw_pres_change_event(const rw_pres_change_t *c, rw_event_t *ev);
+
+/* Blocking runs (the CLI, tests): the script's op with its own arguments (extra, n_extra), by
+ * EVAL. out may be NULL. */
+int rw_pres_run_sync(rw_redis_t *r, const char *op, uint64_t now_ms, const rw_pres_policy_t *p,
+                     const char *const *extra, size_t n_extra, rw_pres_changes_t *out, char *err,
+                     size_t err_len);
+
+#endif

@@ -1,0 +1,158 @@
+-- services/presence/merge.lua — one user's effective presence, merged from its sources in one
+-- atomic step, so that any number of presence instances (and the CLI) agree and each change is
+-- reported by exactly one caller. Semantics, keys and precedence: docs/presence.md.
+-- The script never reads a clock: the caller passes now_ms.
+--
+-- ARGV: 1 op ('event', 'manual', 'source', 'sync'), 2 now_ms, 3 ringing_max_ms,
+--       4 call_max_ms, 5 registry name of the call.* publishers ('' = no liveness check),
+--       6 notify ('1': also queue each change in rw:presence:events, for writers without a bus),
+--       then by op:
+--   event  7 type (call.* / reg.*), 8 user ('' for reg.*), 9 aor (reg.*), 10 call_id,
+--          11 publisher, 12 target
+--   manual 7 user, 8 state ('' clears), 9 until_ms (0 = open)
+--   source 7 user, 8 source name ('manual', 'calendar'), 9 value ('' clears)
+--   sync   7.. user ids
+-- Returns the changes: a flat array of 5 strings each (user, state, source, until_ms, activity);
+-- 'manual' and 'source' answer an error for an unknown user or a bad state.
+local op, now = ARGV[1], tonumber(ARGV[2])
+local ring_max, call_max = tonumber(ARGV[3]), tonumber(ARGV[4])
+local registry, notify = ARGV[5], ARGV[6] == '1'
+local states = { available = 1, busy = 1, away = 1, in_meeting = 1, dnd = 1, offline = 1 }
+local live_pubs = nil
+
+local function publisher_live(p)
+  if registry == '' or p == '' then return true end
+  if not live_pubs then
+    live_pubs = {}
+    local m = redis.call('ZRANGEBYSCORE', 'rw:svc:' .. registry, now, '+inf')
+    for _, v in ipairs(m) do live_pubs[string.match(v, '^([^|]*)')] = true end
+    live_pubs.any = #m > 0
+  end
+  return not live_pubs.any or live_pubs[p] == true
+end
+
+-- Any of the user's SIP devices with a live binding (as the router tests it).
+local function registered(uk, u)
+  local devs = redis.call('HGETALL', uk .. ':devices')
+  for i = 2, #devs, 2 do
+    local k, a = string.match(devs[i], '^(%S+) ?(.*)$')
+    if k == 'sip' then
+      if a == '' then a = 'sip:' .. u[1] .. '@' .. (u[2] or '') end
+      if redis.call('EXISTS', 'rw:loc:' .. a) == 1 then return true end
+    end
+  end
+  return false
+end
+
+-- '<state> <until_ms> [<from_ms>]' in force at now, or nil (an ended one is removed).
+local function source_at(sk, name)
+  local v = redis.call('HGET', sk, name)
+  if not v then return nil end
+  local st, untl, from = string.match(v, '^(%S+) (%d+) ?(%d*)$')
+  untl = tonumber(untl or '')
+  if not st or not states[st] or (untl > 0 and untl <= now) then
+    redis.call('HDEL', sk, name)
+    return nil
+  end
+  if from ~= '' and tonumber(from) > now then return nil end
+  return { state = st, until_ms = untl }
+end
+
+-- The calls in progress: 'on_call' if one was answered, 'ringing' if one rings, else 'idle'.
+-- Entries past their bound, or from a publisher no longer in the registry, are removed.
+local function activity(ck)
+  local calls = redis.call('HGETALL', ck)
+  local act = 'idle'
+  for i = 1, #calls, 2 do
+    local a, ts, pub = string.match(calls[i + 1], '^(%S+) (%d+) (%S*)')
+    ts = tonumber(ts or '')
+    local max = a == 'on_call' and call_max or ring_max
+    if not ts or now - ts >= max or not publisher_live(pub) then
+      redis.call('HDEL', ck, calls[i])
+    elseif a == 'on_call' then act = 'on_call'
+    elseif act == 'idle' then act = 'ringing' end
+  end
+  return act
+end
+
+local changes = {}
+
+local function recompute(id)
+  local uk, sk, ck, pk = 'rw:user:' .. id, 'rw:presence:src:' .. id, 'rw:presence:calls:' .. id,
+                         'rw:presence:' .. id
+  local u = redis.call('HMGET', uk, 'ext', 'realm')
+  if not u[1] then
+    redis.call('DEL', sk, ck, pk)
+    return
+  end
+  local manual, cal = source_at(sk, 'manual'), source_at(sk, 'calendar')
+  local act = activity(ck)
+  local st, src, untl
+  if manual and manual.state == 'dnd' then st, src, untl = 'dnd', 'manual', manual.until_ms
+  elseif act == 'on_call' then st, src, untl = 'busy', 'call', 0
+  elseif cal then st, src, untl = cal.state, 'calendar', cal.until_ms
+  elseif manual then st, src, untl = manual.state, 'manual', manual.until_ms
+  elseif registered(uk, u) then st, src, untl = 'available', 'registration', 0
+  else st, src, untl = 'offline', 'registration', 0 end
+  untl = tostring(untl)
+  local old = redis.call('HMGET', pk, 'state', 'source', 'until_ms', 'activity')
+  if old[1] == st and old[2] == src and old[3] == untl and old[4] == act then return end
+  redis.call('HSET', pk, 'state', st, 'source', src, 'until_ms', untl, 'activity', act,
+             'changed_ms', tostring(now))
+  local n = #changes
+  changes[n + 1], changes[n + 2], changes[n + 3], changes[n + 4], changes[n + 5] = id, st, src, untl, act
+  if notify then
+    redis.call('RPUSH', 'rw:presence:events', id .. '\t' .. st .. '\t' .. src .. '\t' .. untl .. '\t' .. act)
+    redis.call('LTRIM', 'rw:presence:events', -10000, -1)
+  end
+end
+
+local function user_of_aor(aor)
+  local ext = string.match(aor, '^sips?:([^@;]+)@')
+  if not ext then return nil end
+  -- a device's own address of record is <ext>-<device>@realm (docs/sip-edge.md)
+  return redis.call('GET', 'rw:num:' .. ext) or redis.call('GET', 'rw:num:' .. (string.match(ext, '^(.-)%-[^-]*$') or ''))
+end
+
+local function set_source(id, name, value)
+  if not redis.call('HGET', 'rw:user:' .. id, 'ext') then return 'unknown user' end
+  local sk = 'rw:presence:src:' .. id
+  if value == '' then redis.call('HDEL', sk, name)
+  else
+    local st, untl = string.match(value, '^(%S+) (%d+) ?%d*$')
+    if not st or not states[st] then return 'bad value' end
+    if tonumber(untl) > 0 and tonumber(untl) <= now then return 'until is past' end
+    redis.call('HSET', sk, name, value)
+  end
+  recompute(id)
+  return nil
+end
+
+if op == 'event' then
+  local typ, id = ARGV[7], ARGV[8]
+  if string.sub(typ, 1, 4) == 'reg.' then
+    id = user_of_aor(ARGV[9])
+  elseif id ~= '' and ARGV[10] ~= '' then
+    local ck = 'rw:presence:calls:' .. id
+    local entry = ' ' .. ARGV[2] .. ' ' .. ARGV[11] .. ' ' .. ARGV[12]
+    if typ == 'call.ringing' then
+      local cur = redis.call('HGET', ck, ARGV[10])
+      if not cur or string.sub(cur, 1, 8) ~= 'on_call ' then redis.call('HSET', ck, ARGV[10], 'ringing' .. entry) end
+    elseif typ == 'call.answered' then redis.call('HSET', ck, ARGV[10], 'on_call' .. entry)
+    elseif typ == 'call.ended' or typ == 'call.failed' then redis.call('HDEL', ck, ARGV[10]) end
+    redis.call('PEXPIRE', ck, math.max(call_max, ring_max))
+  end
+  if id and id ~= '' then recompute(id) end
+elseif op == 'manual' or op == 'source' then
+  local name, value = 'manual', ''
+  if op == 'source' then name, value = ARGV[8], ARGV[9]
+  elseif ARGV[8] ~= '' then value = ARGV[8] .. ' ' .. ARGV[9] end
+  if name ~= 'manual' and name ~= 'calendar' then return redis.error_reply('unknown source') end
+  local err = set_source(ARGV[7], name, value)
+  if err then return redis.error_reply(err) end
+elseif op == 'sync' then
+  for i = 7, #ARGV do recompute(ARGV[i]) end
+else
+  return redis.error_reply('unknown op')
+end
+return changes
