@@ -7,7 +7,8 @@ set -euo pipefail
 what=${1:-test}
 build=(build-essential cmake pkg-config libsofia-sip-ua-dev libczmq-dev libzmq3-dev
        libhiredis-dev libmsgpack-dev libmicrohttpd-dev libjansson-dev libinih-dev
-       libcurl4-openssl-dev nettle-dev libgoogle-perftools-dev libical-dev)
+       libcurl4-openssl-dev nettle-dev libgoogle-perftools-dev libical-dev
+       libxml2-dev)
 runtime=(redis-server redis-tools curl)
 testing=(check libsubunit-dev sip-tester valgrind baresip-core sipvicious iproute2 python3 radicale)
 benchmarks=(kamailio sip-tester)

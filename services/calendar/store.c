@@ -1,0 +1,129 @@
+/* services/calendar/store.c — the calendar's Redis scripts and their arguments.
+ * Meeting presence is written by one Lua function, set_presence(), in the rw:presence:<id>
+ * layout of docs/routing.md: it is the only place that knows how a source writes presence. */
+#include "services/calendar/store.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ARGV: instance, now_ms, lease_ms, max. Returns { {id, kind, url, login, password, tz}... }. */
+const char rw_cal_claim_lua[] =
+    "local inst, now, lease, max = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+    "local out = {}\n"
+    "for _, id in ipairs(redis.call('ZRANGEBYSCORE', 'rw:cal:due', '-inf', now, 'LIMIT', 0, max)) do\n"
+    "  local c = redis.call('HMGET', 'rw:cal:' .. id, 'kind', 'url', 'login', 'password')\n"
+    "  if not c[1] then\n"
+    "    redis.call('ZREM', 'rw:cal:due', id)\n"
+    "  elseif redis.call('SET', 'rw:cal:lease:' .. id, inst, 'NX', 'PX', lease) then\n"
+    "    redis.call('ZADD', 'rw:cal:due', now + lease, id)\n"
+    "    local tz = redis.call('HGET', 'rw:user:' .. id, 'tz') or ''\n"
+    "    out[#out + 1] = { id, c[1], c[2] or '', c[3] or '', c[4] or '', tz }\n"
+    "  end\n"
+    "end\n"
+    "return out\n";
+
+/* ARGV: id, instance, now_ms, poll_ms, ok ("1"/"0"), blocks, meetings JSON, error, count.
+ * Returns { "ok"|"lost", presence ("started"|"ended"|""), divert ("set"|"cleared"|"manual"|"") }. */
+const char rw_cal_apply_lua[] =
+    "local id, inst, now, poll = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+    "local ck, lk, pk, dk = 'rw:cal:' .. id, 'rw:cal:lease:' .. id, 'rw:presence:' .. id, 'rw:divert:' .. id\n"
+    "if redis.call('GET', lk) ~= inst then return { 'lost', '', '' } end\n"
+    "redis.call('DEL', lk)\n"
+    "if redis.call('EXISTS', ck) == 0 then redis.call('ZREM', 'rw:cal:due', id) return { 'ok', '', '' } end\n"
+    "if ARGV[5] == '1' then\n"
+    "  redis.call('HSET', ck, 'blocks', ARGV[6], 'meetings', ARGV[7], 'count', ARGV[9],\n"
+    "             'synced_ms', now, 'last_ok_ms', now, 'error', '')\n"
+    "else\n"
+    "  redis.call('HSET', ck, 'synced_ms', now, 'error', ARGV[8], 'error_ms', now)\n"
+    "end\n"
+    /* the current and next busy block of the last good schedule */
+    "local cur_s, cur_e, nxt_s, nxt_e\n"
+    "for s, e in string.gmatch(redis.call('HGET', ck, 'blocks') or '', '(%d+)-(%d+)') do\n"
+    "  s, e = tonumber(s), tonumber(e)\n"
+    "  if s <= now and now < e and not cur_s then cur_s, cur_e = s, e end\n"
+    "  if s > now and not nxt_s then nxt_s, nxt_e = s, e end\n"
+    "end\n"
+    /* set_presence: the calendar's one writer of presence (docs/routing.md layout) */
+    "local function set_presence(in_meeting, until_ms)\n"
+    "  local p = redis.call('HMGET', pk, 'state', 'until_ms', 'source')\n"
+    "  local pu = tonumber(p[2] or '0') or 0\n"
+    "  local ours = p[3] == 'calendar'\n"
+    "  local lapsed = not p[1] or (pu ~= 0 and pu <= now)\n"
+    "  if in_meeting then\n"
+    "    if ours and p[1] == 'in_meeting' and pu == until_ms then return '' end\n"
+    "    if not ours and not lapsed then return '' end\n"
+    "    redis.call('DEL', pk)\n"
+    "    redis.call('HSET', pk, 'state', 'in_meeting', 'until_ms', until_ms, 'source', 'calendar')\n"
+    "    return 'started'\n"
+    "  end\n"
+    "  if ours and p[1] == 'in_meeting' and not lapsed then redis.call('DEL', pk) return 'ended' end\n"
+    "  return ''\n"
+    "end\n"
+    "local pres = set_presence(cur_s ~= nil, cur_e)\n"
+    /* the meeting divert: the first rule (pinned, then the active profile) that diverts always
+       on presence in_meeting; written ahead for the current or next block, ended by PEXPIREAT */
+    "local to, ext\n"
+    "local ok, st = pcall(cjson.decode, redis.call('HGET', 'rw:user:' .. id, 'settings') or '')\n"
+    "if ok and type(st) == 'table' then\n"
+    "  local sets = { st.pinned }\n"
+    "  if type(st.profiles) == 'table' and type(st.active) == 'string' then sets[2] = st.profiles[st.active] end\n"
+    "  for _, set in ipairs(sets) do\n"
+    "    if type(set) == 'table' then for _, r in ipairs(set) do\n"
+    "      if not to and type(r) == 'table' and r.action == 'divert' and (r.on == nil or r.on == 'always')\n"
+    "         and type(r.to) == 'string' and type(r.presence) == 'table' then\n"
+    "        for _, s in ipairs(r.presence) do if s == 'in_meeting' then to, ext = r.to, r.ext end end\n"
+    "      end\n"
+    "    end end\n"
+    "  end\n"
+    "end\n"
+    "local bs, be = cur_s, cur_e\n"
+    "if not bs then bs, be = nxt_s, nxt_e end\n"
+    "local d = redis.call('HMGET', dk, 'source', 'start_ms', 'end_ms', 'to')\n"
+    "local div = ''\n"
+    "if redis.call('EXISTS', dk) == 1 and d[1] ~= 'calendar' then\n"
+    "  if to and bs then div = 'manual' end\n"
+    "elseif to and bs then\n"
+    "  if tonumber(d[2] or '') ~= bs or tonumber(d[3] or '') ~= be or d[4] ~= to then\n"
+    "    redis.call('DEL', dk)\n"
+    "    redis.call('HSET', dk, 'start_ms', bs, 'end_ms', be, 'to', to, 'ext', type(ext) == 'string' and ext or '',\n"
+    "               'source', 'calendar')\n"
+    "    redis.call('PEXPIREAT', dk, be)\n"
+    "    div = 'set'\n"
+    "  end\n"
+    "elseif d[1] == 'calendar' then\n"
+    "  redis.call('DEL', dk)\n"
+    "  div = 'cleared'\n"
+    "end\n"
+    /* next sync: the poll interval, or sooner at the next boundary (start or end of a block) */
+    "local due = now + poll\n"
+    "if cur_e and cur_e < due then due = cur_e end\n"
+    "if nxt_s and nxt_s < due then due = nxt_s end\n"
+    "redis.call('ZADD', 'rw:cal:due', due, id)\n"
+    "return { 'ok', pres, div }\n";
+
+char *rw_cal_blocks_text(const rw_cal_meeting_t *m, size_t n)
+{
+    size_t cap = n * 42 + 1, len = 0;
+    char *s = malloc(cap);
+    if (!s)
+        return NULL;
+    s[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        len += (size_t) snprintf(s + len, cap - len, "%s%llu-%llu", i ? "," : "",
+                                 (unsigned long long) m[i].start_ms, (unsigned long long) m[i].end_ms);
+    return s;
+}
+
+char *rw_cal_meetings_json(const rw_cal_meeting_t *m, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_pack("{s:I,s:I,s:s,s:s,s:b}", "start_ms", (json_int_t) m[i].start_ms,
+                                           "end_ms", (json_int_t) m[i].end_ms, "uid", m[i].uid, "summary",
+                                           m[i].summary, "tentative", m[i].tentative));
+    char *s = a ? json_dumps(a, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(a);
+    return s;
+}
