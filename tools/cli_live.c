@@ -1,10 +1,12 @@
-/* tools/cli_live.c — a user's live state, as the router and sip-edge see it: `presence set` and
- * `presence show` (rw:presence:<id>, docs/routing.md), `divert show` (the calendar divert
+/* tools/cli_live.c — a user's live state, as the router and sip-edge see it: `presence set`,
+ * `clear` (the manual source, merged by services/presence/merge.h) and `presence show`
+ * (rw:presence:<id>, docs/routing.md), `divert show` (the calendar divert
  * rw:divert:<id>) and `regs` (the live bindings in rw:loc:<aor>, docs/sip-edge.md "Location
  * store"). Reads and writes Redis only; times are printed in UTC. */
 #include "common/clock.h"
 #include "common/directory.h"
 #include "common/err.h"
+#include "services/presence/merge.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,21 +33,34 @@ static redisReply *hgetall(rw_redis_t *r, const char *key)
     return h;
 }
 
+/* The manual source of the user's presence (docs/presence.md): set with state, cleared with
+ * NULL. The merge script recomputes the effective state at once and queues the change for the
+ * presence service to publish. */
 static int presence_set(const cli_opts_t *o, rw_redis_t *r, const char *id, const char *state)
 {
-    char until[32] = "";
-    if (!rw_rules_presence_bit(state))
+    static rw_pres_changes_t ch;
+    char until[32] = "", until_arg[24], err[128];
+    rw_pres_policy_t pol = RW_PRES_POLICY_DEFAULT;
+    if (state && !rw_rules_presence_bit(state))
         return cli_fail(o, "'%s' is not a presence state (available, busy, away, in_meeting, dnd, offline)", state);
     uint64_t now = rw_clock_wall_ms();
-    if (o->until_ms && o->until_ms <= now)
+    if (state && o->until_ms && o->until_ms <= now)
         return cli_fail(o, "--until %s is already past", o->until);
-    redisReply *w = rw_redis_command(r, "HSET rw:presence:%s state %s until_ms %llu source manual", id, state,
-                                     (unsigned long long) o->until_ms);
-    int ok = w && w->type == REDIS_REPLY_INTEGER;
-    if (w)
-        freeReplyObject(w);
-    if (!ok || rw_dir_changed(r, id) < 0)    /* the fallback plan is rebuilt with it */
+    snprintf(until_arg, sizeof until_arg, "%llu", (unsigned long long) (state ? o->until_ms : 0));
+    const char *extra[] = { id, state ? state : "", until_arg };
+    pol.notify = 1;
+    int rc = rw_pres_run_sync(r, "manual", now, &pol, extra, 3, &ch, err, sizeof err);
+    if (rc == RW_EPROTO && err[0])
+        return cli_fail(o, "presence not set: %s", err);
+    if (rc < 0 || rw_dir_changed(r, id) < 0)    /* the fallback plan is rebuilt with it */
         return cli_fail(o, "redis write failed");
+    if (!state) {
+        if (o->json)
+            cli_print_json(json_pack("{s:b,s:s,s:n}", "ok", 1, "user", id, "state"));
+        else
+            printf("presence of %s: manual setting cleared\n", id);
+        return CLI_OK;
+    }
     if (o->until_ms)
         cli_format_time(o->until_ms, until, sizeof until);
     if (o->json)
@@ -208,8 +223,8 @@ int cli_live_command(const cli_opts_t *o, int n, const char **args)
         rc = regs(o, r, id);
     else if (!strcmp(args[0], "divert"))
         rc = divert_show(o, r, id);
-    else if (!strcmp(args[1], "set"))
-        rc = presence_set(o, r, id, args[3]);
+    else if (!strcmp(args[1], "set") || !strcmp(args[1], "clear"))
+        rc = presence_set(o, r, id, !strcmp(args[1], "set") ? args[3] : NULL);
     else
         rc = presence_show(o, r, id);
     rw_redis_destroy(&r);

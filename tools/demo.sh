@@ -5,7 +5,8 @@
 # go on. Ctrl-C (or SIGTERM) stops everything it started, in reverse order, sip-edge's workers
 # included. Nothing is touched when one of its ports is already in use.
 # Ports: RINGWAY_REDIS_PORT (6399), RINGWAY_HTTP_PORT (8080: services' HTTP ports count up from
-# it), RINGWAY_BUS_PORT (7100: bus ports count up from it), RINGWAY_SIP_PORT (5060).
+# it: router +1, presence +2, sip-edge +4), RINGWAY_BUS_PORT (7100: bus ports count up from it,
+# the same offsets), RINGWAY_SIP_PORT (5060).
 # sip-edge runs as RINGWAY_SIP_PROCESSES (2) workers sharing the SIP port under a supervisor on
 # HTTP port +4; worker I answers on HTTP port +5+I and publishes on bus port +5+I. The workers
 # outlive a supervisor that dies; the one started in its place adopts them (docs/sip-edge.md).
@@ -36,6 +37,8 @@ check_ports() {
   local want=("$redis_port tcp redis RINGWAY_REDIS_PORT"
               "$((http_base + 1)) tcp router-HTTP RINGWAY_HTTP_PORT"
               "$((bus_base + 1)) tcp router-bus RINGWAY_BUS_PORT"
+              "$((http_base + 2)) tcp presence-HTTP RINGWAY_HTTP_PORT"
+              "$((bus_base + 2)) tcp presence-bus RINGWAY_BUS_PORT"
               "$sip_port udp SIP RINGWAY_SIP_PORT" "$sip_port tcp SIP RINGWAY_SIP_PORT"
               "$((http_base + 4)) tcp sip-edge-HTTP RINGWAY_HTTP_PORT"
               "$((bus_base + 4)) tcp sip-edge-bus RINGWAY_BUS_PORT")
@@ -167,9 +170,12 @@ if [ -x "$build/services/sip-edge/ringway-sip-edge" ]; then
     services+=("sip-edge worker $i  http://127.0.0.1:$((http_base + 5 + i))/health  /metrics")
   done
 fi
+if [ -x "$build/services/presence/ringway-presence" ]; then   # follows sip-edge's events
+  start presence $((http_base + 2)) RINGWAY_BUS_PUB="tcp://127.0.0.1:$((bus_base + 2))"
+fi
 for svc in "$build"/services/*/; do
   name=$(basename "$svc")
-  case "$name" in router|sip-edge|core|CMakeFiles) continue ;; esac
+  case "$name" in router|sip-edge|presence|core|CMakeFiles) continue ;; esac
   [ -x "$svc/ringway-$name" ] || continue
   log "service $name exists but the demo does not start it yet"
 done

@@ -58,6 +58,7 @@ static const struct {
     { "divert", "clear", 3, 3, GRP_DIR, "divert clear USER" },
     { "divert", "show", 3, 3, GRP_LIVE, "divert show USER" },
     { "presence", "set", 4, 4, GRP_LIVE, "presence set USER STATE [--until TIME]" },
+    { "presence", "clear", 3, 3, GRP_LIVE, "presence clear USER" },
     { "presence", "show", 3, 3, GRP_LIVE, "presence show USER" },
     { "regs", NULL, 2, 2, GRP_LIVE, "regs USER" },
     { "trunk", "add", 5, 5, GRP_DIR, "trunk add NAME +PREFIX[,+P...] sip:ADDRESS [--order N]" },
@@ -97,7 +98,7 @@ void cli_usage(FILE *out)
         "  rule set USER PROFILE|pinned 'RULE-JSON'   rule clear USER PROFILE|pinned [NAME]\n"
         "  rule show USER                   profile switch USER PROFILE\n"
         "  divert set USER TO START END     divert clear USER     divert show USER\n"
-        "  presence set USER STATE [--until TIME]     presence show USER\n"
+        "  presence set USER STATE [--until TIME]     presence clear USER     presence show USER\n"
         "           STATE: available busy away in_meeting dnd offline\n"
         "  regs USER                        the user's live registrations\n"
         "  trunk add NAME +PREFIX[,+P...] sip:ADDRESS [--order N]   trunk rm NAME\n"

@@ -25,6 +25,10 @@ typedef struct {
     int notify;                         /* 1: changes also queued in rw:presence:events */
 } rw_pres_policy_t;
 
+/* The service's defaults (docs/configuration.md), for writers that do not read its keys. */
+#define RW_PRES_POLICY_DEFAULT { .ringing_max_ms = 180000, .call_max_ms = 14400000, \
+                                 .call_registry = "sip-edge.events", .notify = 0 }
+
 typedef struct {                        /* one change the script reported */
     char user[64];
     rw_presence_state_t state;
