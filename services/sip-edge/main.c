@@ -38,6 +38,9 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "reg.max_bindings", RW_CFG_INT, "16", 1, 16, "contacts per address of record" },
     { "router.endpoints", RW_CFG_STR, "", 0, 0, "static router endpoints 'tcp://h:p, ...' (empty: discovery in Redis)" },
     { "router.deadline_ms", RW_CFG_INT, "150", 10, 10000, "time the router has to answer a route request" },
+    { "huntgroup.endpoints", RW_CFG_STR, "", 0, 0, "static huntgroup endpoints 'tcp://h:p, ...' (empty: discovery in Redis)" },
+    { "huntgroup.deadline_ms", RW_CFG_INT, "400", 10, 10000, "time a huntgroup instance has to answer a hunt group request (the bus asks another at half)" },
+    { "huntgroup.queued_status", RW_CFG_INT, "180", 180, 182, "what a queued caller hears: 180 (Ringing: their phone plays ringback) or 182 (Queued)" },
     { "voicemail.uri", RW_CFG_STR, "", 0, 0, "voicemail server, e.g. sip:vm@127.0.0.1:5090 (user part replaced by the mailbox)" },
     { "fallback.ring_ms", RW_CFG_INT, "20000", 1000, 600000, "how long devices ring in a fallback plan when no rule says otherwise (set it to router.ring_ms)" },
     { "fallback.max_hops", RW_CFG_INT, "4", 1, 8, "diversions a call routed by the fallback may pass through (set it to router.max_hops)" },
@@ -61,6 +64,9 @@ typedef struct {
     rw_registrar_t *reg;
     rw_client_t *router;
     rw_watcher_t *watcher;
+    rw_client_t *huntgroup;
+    rw_watcher_t *hg_watcher;
+    rw_hunt_env_t *hunt;
     rw_fallback_store_t *fb;
     rw_proxy_t *proxy;
     rw_overload_t *ov;
@@ -145,12 +151,22 @@ static int build(rw_service_t *svc, parts_t *p, int worker)
     if (eps[0] ? rw_bus_static_endpoints(p->router, eps) != 0
                : !(p->watcher = rw_watcher_new(root, redis, "router", 0, p->router, NULL, NULL)))
         return -1;
+    if (!(p->huntgroup = rw_client_new(root, "huntgroup", m)))
+        return -1;
+    const char *hg_eps = rw_config_str(cfg, "huntgroup.endpoints");
+    if (hg_eps[0] ? rw_bus_static_endpoints(p->huntgroup, hg_eps) != 0
+                  : !(p->hg_watcher = rw_watcher_new(root, redis, "huntgroup", 0, p->huntgroup, NULL, NULL)))
+        return -1;
+    rw_hunt_opts_t ho = { p->huntgroup, redis, (unsigned) rw_config_int(cfg, "huntgroup.deadline_ms"),
+                          (unsigned) rw_config_int(cfg, "huntgroup.queued_status") };
+    if (!(p->hunt = rw_hunt_env_new(&ho, m)))
+        return -1;
     p->fb = rw_fallback_new(redis, realm, (unsigned) rw_config_int(cfg, "fallback.ring_ms"),
                             (size_t) rw_config_int(cfg, "fallback.plan_slots"),
                             (size_t) rw_config_int(cfg, "fallback.num_slots"));
     rw_fallback_set_max_hops(p->fb, (unsigned) rw_config_int(cfg, "fallback.max_hops"));
     rw_proxy_opts_t po = { realm, rw_config_str(cfg, "voicemail.uri"),
-                           (unsigned) rw_config_int(cfg, "router.deadline_ms"), &p->peers, redis };
+                           (unsigned) rw_config_int(cfg, "router.deadline_ms"), &p->peers, redis, p->hunt };
     if (!p->fb || !(p->proxy = rw_proxy_new(root, p->edge, p->auth, p->loc, p->router, p->fb,
                                             rw_service_pub(svc), m, &po)))
         return -1;
@@ -172,6 +188,9 @@ static void teardown(parts_t *p)
     rw_proxy_destroy(&p->proxy);
     rw_watcher_destroy(&p->watcher);
     rw_client_destroy(&p->router);
+    rw_watcher_destroy(&p->hg_watcher);
+    rw_client_destroy(&p->huntgroup);     /* after the proxy: legs in flight are detached */
+    rw_hunt_env_destroy(&p->hunt);
     rw_fallback_destroy(&p->fb);
     rw_registrar_destroy(&p->reg);
     rw_auth_destroy(&p->auth);

@@ -228,7 +228,8 @@ static void on_failure(rw_exec_t *ex, branch_t *b, msg_t *rsp, int st)
         ex->best_msg = rsp;
     } else
         msg_destroy(rsp);
-    if (st >= 600 && !ex->replied) {   /* a global failure ends the call */
+    if (st >= 600 && !ex->replied && !ex->hunt) {   /* a global failure ends the call (an
+                                                      agent's decline only ends their offer) */
         msg_t *m = ex->best_msg;
         ex->best_msg = NULL;
         ex->replied = 1;

@@ -3,6 +3,7 @@
  * branches themselves are plan_branch.c's. */
 #include "services/sip-edge/plan_exec_priv.h"
 #include "services/sip-edge/divert.h"
+#include "services/sip-edge/hunt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,7 @@ void rw_exec_relay_response(nta_incoming_t *irq, msg_t *rsp, int status)
 static void free_exec(rw_exec_t *ex)
 {
     rw_exec_env_t *env = ex->env;
+    rw_hunt_detach(ex);
     for (lookup_t *lk = ex->pending; lk; lk = lk->next)
         lk->ex = NULL;
     if (ex->prev)
@@ -257,8 +259,11 @@ static void start_target(rw_exec_t *ex, const rw_target_t *t)
         else
             rw_exec_send_branch(ex, t, uri, NULL, NULL, 0);
         return;
+    case RW_TARGET_HUNTGROUP:
+        rw_hunt_start(ex, t);     /* no huntgroup client, redirect mode: the stage is skipped */
+        return;
     default:
-        return;                   /* hunt groups are not carried out by sip-edge yet */
+        return;
     }
 }
 
@@ -289,6 +294,8 @@ static void advance(rw_exec_t *ex)
                 start_target(ex, &st->targets[i]);
             if (ex->redirect)
                 return;           /* the 302 goes out when the lookups are done */
+            if (rw_hunt_active(ex))
+                return;           /* the queue decides how long: no ring timer */
             if (rw_exec_live_branches(ex)) {
                 su_timer_set_interval(ex->timer, on_timer, (su_timer_arg_t *) ex, st->ring_ms ? st->ring_ms : 20000);
                 return;
@@ -352,6 +359,7 @@ static void send_redirect(rw_exec_t *ex)
 /* Called after every change: moves the call on and frees it once nothing is left. */
 void rw_exec_check(rw_exec_t *ex)
 {
+    rw_hunt_check(ex);
     if (!ex->replied) {
         if (rw_exec_live_branches(ex))
             return;

@@ -38,10 +38,12 @@ typedef struct {
     rw_client_t *router;          /* colleague diverts are routed again; NULL = skipped */
     unsigned deadline_ms;
     rw_fallback_store_t *fb;      /* colleague plans when router does not answer; may be NULL */
+    /* (a HUNTGROUP target: hunt.h queues the caller; the stage has no ring timer) */
     rw_counter_t *answered, *failed, *cancelled, *redirected, *fb_plan, *fb_devices, *fb_evaluated;
     rw_counter_t *adopted;        /* branches taken over from NTA at their first provisional */
     struct rw_branches *branches; /* ringing branches kept after NTA's (branch.h); NULL = NTA keeps them */
     struct rw_edge *edge;         /* names this process in Via branches (rw_edge_branch); may be NULL */
+    struct rw_hunt_env *hunt;     /* hunt group legs (hunt.h); NULL = hunt groups get the final action */
     rw_exec_t *live;              /* calls in progress (owned by their exec) */
     unsigned n_live;              /* how many */
 } rw_exec_env_t;

@@ -1,6 +1,6 @@
 /* services/sip-edge/plan_exec_priv.h — what plan_exec.c (stages, lookups, diverts, the call's
- * life) and plan_branch.c (the INVITE branches and their responses) share. Not a public API:
- * only those two files include it. One rw_exec per call; its branches live inside it. */
+ * life), plan_branch.c (the INVITE branches and their responses) and hunt.c (a hunt group
+ * stage) share. Not a public API: only those three files include it. One rw_exec per call; its branches live inside it. */
 #ifndef RW_SIPEDGE_PLAN_EXEC_PRIV_H
 #define RW_SIPEDGE_PLAN_EXEC_PRIV_H
 
@@ -35,6 +35,7 @@ struct rw_exec {
     rw_route_req_t rq;            /* the call's route request (colleague diverts reuse it) */
     rw_ev_call_t ev;
     lookup_t *pending;            /* lookups and route requests in flight */
+    struct rw_hunt *hunt;         /* the hunt group leg (hunt.h), from its stage to the end */
     char div_reason[32];          /* set once the call was diverted to a colleague's plan */
     char rr[128];
     int redirect;

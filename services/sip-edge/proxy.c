@@ -108,6 +108,7 @@ static void publish_bye(rw_proxy_t *px, const sip_t *sip)
     if (sip->sip_to->a_url->url_user)
         snprintf(ev.to, sizeof ev.to, "%s", sip->sip_to->a_url->url_user);
     rw_exec_publish(&px->env, "call.ended", &ev, 0, "bye");
+    rw_hunt_bye(px->env.hunt, ev.call_id);   /* a queue call's agent goes to wrap-up */
 }
 
 static int in_dialog(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
@@ -467,7 +468,7 @@ rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_l
     px->env = (rw_exec_env_t){ .root = root, .nta = px->nta, .loc = loc, .peers = opts->peers,
                                .pub = pub, .realm = px->realm, .voicemail_uri = px->vm,
                                .router = router, .deadline_ms = px->deadline_ms, .fb = fb,
-                               .edge = edge };
+                               .edge = edge, .hunt = opts->hunt };
     px->env.branches = rw_branches_new(root, px->nta, BRANCHES_MAX, 0, 0);
     px->ood = rw_forward_new(root, edge, auth, loc, opts->redis, opts->peers, px->realm, m);
     if (!px->env.branches || !px->ood)

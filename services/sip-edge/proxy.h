@@ -21,6 +21,7 @@
 #include "services/sip-edge/auth.h"
 #include "services/sip-edge/edge.h"
 #include "services/sip-edge/fallback.h"
+#include "services/sip-edge/hunt.h"
 #include "services/sip-edge/location.h"
 #include "services/sip-edge/peers.h"
 
@@ -32,6 +33,7 @@ typedef struct {
     unsigned deadline_ms;         /* router deadline, default 150 */
     const rw_peers_t *peers;
     rw_aredis_t *redis;           /* the directory for non-INVITE requests to users; may be NULL */
+    rw_hunt_env_t *hunt;          /* hunt group legs (hunt.h); NULL: a group's plan goes to its final action */
 } rw_proxy_opts_t;
 
 rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_location_t *loc,

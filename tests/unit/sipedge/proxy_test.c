@@ -72,7 +72,7 @@ static void setup(void)
     ck_assert_ptr_nonnull(loc);
     if (redis)
         ck_assert_ptr_nonnull(fb = rw_fallback_new(redis, "ringway.local", 20000, 16, 16));
-    rw_proxy_opts_t po = { "ringway.local", "", 150, &peers, NULL };
+    rw_proxy_opts_t po = { "ringway.local", "", 150, &peers, NULL, NULL };
     proxy = rw_proxy_new(root, edge, NULL, loc, NULL, fb, NULL, NULL, &po);
     ck_assert_ptr_nonnull(proxy);
     rw_edge_set_handlers(edge, NULL, proxy);

@@ -1,0 +1,44 @@
+/* services/sip-edge/hunt.h — the hunt-group leg of a call: a plan stage whose target is a
+ * RW_TARGET_HUNTGROUP. The caller hears 180 Ringing (or 182 Queued) while sip-edge asks
+ * huntgroup `next` over the bus (the client retries on another instance), rings the offered
+ * agents' devices, reports each offer's outcome and asks again; overflow and errors end the
+ * stage with the plan's final action rewritten accordingly (docs/sip-edge.md "Hunt groups").
+ * A rw_hunt belongs to one exec (plan_exec_priv.h) and outlives it only while a bus request or
+ * a lookup of its own is in flight. The env is the proxy's; it borrows the client and Redis. */
+#ifndef RW_SIPEDGE_HUNT_H
+#define RW_SIPEDGE_HUNT_H
+
+#include "bus/bus.h"
+#include "common/metrics.h"
+#include "common/redis.h"
+#include "protocols/route.h"
+
+typedef struct rw_hunt rw_hunt_t;
+typedef struct rw_hunt_env rw_hunt_env_t;
+struct rw_exec;
+
+typedef struct {
+    rw_client_t *client;          /* huntgroup instances; NULL: hunt groups get the final action */
+    rw_aredis_t *redis;           /* agents' extensions, answered queue calls at BYE */
+    unsigned deadline_ms;         /* per `next` / `outcome` request (the bus retries at half) */
+    unsigned queued_status;       /* 180 or 182: what the caller hears while queued */
+} rw_hunt_opts_t;
+
+rw_hunt_env_t *rw_hunt_env_new(const rw_hunt_opts_t *opts, rw_metrics_t *metrics);
+void rw_hunt_env_destroy(rw_hunt_env_t **self);
+
+/* Starts the leg for target t (a group) of ex's current stage: 0, or RW_EINVAL (no client,
+ * redirect mode) and then nothing started. While it runs the stage has no ring timer. */
+int rw_hunt_start(struct rw_exec *ex, const rw_target_t *t);
+/* Called by rw_exec_check after every change of the call: notices an offer that every agent
+ * refused or an answer, and the caller's CANCEL (caller_gone). May end the leg. */
+void rw_hunt_check(struct rw_exec *ex);
+/* 1 while the leg carries ex's current stage. */
+int rw_hunt_active(const struct rw_exec *ex);
+/* The call is being freed (or aborted): the leg lets go of it. */
+void rw_hunt_detach(struct rw_exec *ex);
+/* A BYE of a dialog with this Call-ID passed through: when it was a queue call answered by an
+ * agent (the huntgroup's call record says so), `ended` is reported with its talk time. */
+void rw_hunt_bye(rw_hunt_env_t *env, const char *call_id);
+
+#endif
