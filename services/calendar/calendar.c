@@ -113,32 +113,33 @@ static void on_applied(void *arg, redisReply *r)
         return;
     }
     uint64_t now = rw_clock_wall_ms();
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3 || r->element[0]->type != REDIS_REPLY_STRING) {
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4 || r->element[0]->type != REDIS_REPLY_STRING) {
         rw_log_warn("calendar_apply_failed", RW_S("user", c->user),
                     RW_S("error", r && r->type == REDIS_REPLY_ERROR ? r->str : "redis unreachable"));
         call_free(c);
         return;
     }
-    const char *state = r->element[0]->str;
-    const char *pres = r->element[1]->type == REDIS_REPLY_STRING ? r->element[1]->str : "";
-    const char *div = r->element[2]->type == REDIS_REPLY_STRING ? r->element[2]->str : "";
-    if (!strcmp(state, "lost")) {
+    const char *f[4];
+    for (size_t i = 0; i < 4; i++)
+        f[i] = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
+    if (!strcmp(f[0], "lost")) {
         rw_counter_inc(cal->lost);
         rw_log_warn("calendar_lease_lost", RW_S("user", c->user));
-    } else {
-        if (c->ok)
-            rw_histogram_observe(cal->latency, (double) (rw_clock_mono_us() - c->t0_us) / 1e6);
-        if (!strcmp(pres, "started") || !strcmp(pres, "ended")) {
-            rw_counter_inc(cal->presence[pres[0] == 'e']);
-            publish(cal, pres[0] == 's' ? "calendar.meeting_started" : "calendar.meeting_ended", c->user, now);
-        }
-        if (!strcmp(div, "set") || !strcmp(div, "cleared")) {
-            rw_counter_inc(cal->diverts[div[0] == 'c']);
-            publish(cal, div[0] == 's' ? "calendar.divert_set" : "calendar.divert_cleared", c->user, now);
-        } else if (!strcmp(div, "manual")) {
-            rw_counter_inc(cal->diverts[2]);
-            rw_log_info("calendar_divert_kept", RW_S("user", c->user), RW_S("why", "a divert set by hand is in place"));
-        }
+        call_free(c);
+        return;
+    }
+    if (c->ok)
+        rw_histogram_observe(cal->latency, (double) (rw_clock_mono_us() - c->t0_us) / 1e6);
+    if (!strcmp(f[1], "set") || !strcmp(f[1], "cleared"))
+        rw_counter_inc(cal->presence[f[1][0] == 'c']);
+    if (!strcmp(f[2], "started") || !strcmp(f[2], "ended"))
+        publish(cal, f[2][0] == 's' ? "calendar.meeting_started" : "calendar.meeting_ended", c->user, now);
+    if (!strcmp(f[3], "set") || !strcmp(f[3], "cleared")) {
+        rw_counter_inc(cal->diverts[f[3][0] == 'c']);
+        publish(cal, f[3][0] == 's' ? "calendar.divert_set" : "calendar.divert_cleared", c->user, now);
+    } else if (!strcmp(f[3], "manual")) {
+        rw_counter_inc(cal->diverts[2]);
+        rw_log_info("calendar_divert_kept", RW_S("user", c->user), RW_S("why", "a divert set by hand is in place"));
     }
     call_free(c);
 }
@@ -298,8 +299,10 @@ static void register_metrics(rw_calendar_t *cal, rw_metrics_t *m)
                                                      "schedule was kept");
     }
     cal->lost = rw_metrics_counter(m, "leases_lost_total", "Syncs whose lease had passed to another instance");
-    cal->presence[0] = rw_metrics_counter(m, "meeting_presence_total{change=\"started\"}", "Meeting presence written");
-    cal->presence[1] = rw_metrics_counter(m, "meeting_presence_total{change=\"ended\"}", "Meeting presence written");
+    cal->presence[0] = rw_metrics_counter(m, "meeting_presence_total{change=\"set\"}",
+                                          "Calendar presence source written (docs/presence.md)");
+    cal->presence[1] = rw_metrics_counter(m, "meeting_presence_total{change=\"cleared\"}",
+                                          "Calendar presence source written (docs/presence.md)");
     cal->diverts[0] = rw_metrics_counter(m, "meeting_diverts_total{change=\"set\"}", "Meeting diverts written");
     cal->diverts[1] = rw_metrics_counter(m, "meeting_diverts_total{change=\"cleared\"}", "Meeting diverts written");
     cal->diverts[2] = rw_metrics_counter(m, "meeting_diverts_total{change=\"kept_manual\"}", "Meeting diverts written");

@@ -1,6 +1,6 @@
 /* services/calendar/store.c — the calendar's Redis scripts and their arguments.
- * Meeting presence is written by one Lua function, set_presence(), in the rw:presence:<id>
- * layout of docs/routing.md: it is the only place that knows how a source writes presence. */
+ * Meeting presence is written by one Lua function, set_presence(), as the calendar source of
+ * the presence merge (docs/presence.md): the only place that knows how a source writes presence. */
 #include "services/calendar/store.h"
 
 #include <jansson.h>
@@ -25,13 +25,14 @@ const char rw_cal_claim_lua[] =
     "return out\n";
 
 /* ARGV: id, instance, now_ms, poll_ms, ok ("1"/"0"), blocks, meetings JSON, error, count.
- * Returns { "ok"|"lost", presence ("started"|"ended"|""), divert ("set"|"cleared"|"manual"|"") }. */
+ * Returns { "ok"|"lost", presence source ("set"|"cleared"|""), meeting ("started"|"ended"|""),
+ * divert ("set"|"cleared"|"manual"|"") }. */
 const char rw_cal_apply_lua[] =
     "local id, inst, now, poll = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])\n"
-    "local ck, lk, pk, dk = 'rw:cal:' .. id, 'rw:cal:lease:' .. id, 'rw:presence:' .. id, 'rw:divert:' .. id\n"
-    "if redis.call('GET', lk) ~= inst then return { 'lost', '', '' } end\n"
+    "local ck, lk, dk = 'rw:cal:' .. id, 'rw:cal:lease:' .. id, 'rw:divert:' .. id\n"
+    "if redis.call('GET', lk) ~= inst then return { 'lost', '', '', '' } end\n"
     "redis.call('DEL', lk)\n"
-    "if redis.call('EXISTS', ck) == 0 then redis.call('ZREM', 'rw:cal:due', id) return { 'ok', '', '' } end\n"
+    "if redis.call('EXISTS', ck) == 0 then redis.call('ZREM', 'rw:cal:due', id) return { 'ok', '', '', '' } end\n"
     "if ARGV[5] == '1' then\n"
     "  redis.call('HSET', ck, 'blocks', ARGV[6], 'meetings', ARGV[7], 'count', ARGV[9],\n"
     "             'synced_ms', now, 'last_ok_ms', now, 'error', '')\n"
@@ -45,23 +46,30 @@ const char rw_cal_apply_lua[] =
     "  if s <= now and now < e and not cur_s then cur_s, cur_e = s, e end\n"
     "  if s > now and not nxt_s then nxt_s, nxt_e = s, e end\n"
     "end\n"
-    /* set_presence: the calendar's one writer of presence (docs/routing.md layout) */
-    "local function set_presence(in_meeting, until_ms)\n"
-    "  local p = redis.call('HMGET', pk, 'state', 'until_ms', 'source')\n"
-    "  local pu = tonumber(p[2] or '0') or 0\n"
-    "  local ours = p[3] == 'calendar'\n"
-    "  local lapsed = not p[1] or (pu ~= 0 and pu <= now)\n"
-    "  if in_meeting then\n"
-    "    if ours and p[1] == 'in_meeting' and pu == until_ms then return '' end\n"
-    "    if not ours and not lapsed then return '' end\n"
-    "    redis.call('DEL', pk)\n"
-    "    redis.call('HSET', pk, 'state', 'in_meeting', 'until_ms', until_ms, 'source', 'calendar')\n"
-    "    return 'started'\n"
-    "  end\n"
-    "  if ours and p[1] == 'in_meeting' and not lapsed then redis.call('DEL', pk) return 'ended' end\n"
-    "  return ''\n"
+    /* set_presence: the calendar's one writer of presence, as a source of the presence merge
+       (docs/presence.md "Writing a source"): the current or next block, written ahead; the
+       presence service merges it (rw:presence:dirty, else its reconciliation pass) */
+    "local function set_presence(s, e)\n"
+    "  local sk = 'rw:presence:src:' .. id\n"
+    "  local want = s and ('in_meeting ' .. e .. ' ' .. s) or false\n"
+    "  local have = redis.call('HGET', sk, 'calendar')\n"
+    "  if want == have then return '' end\n"
+    "  if want then redis.call('HSET', sk, 'calendar', want)\n"
+    "  elseif have then redis.call('HDEL', sk, 'calendar')\n"
+    "  else return '' end\n"
+    "  redis.call('RPUSH', 'rw:presence:dirty', id)\n"
+    "  return want and 'set' or 'cleared'\n"
     "end\n"
-    "local pres = set_presence(cur_s ~= nil, cur_e)\n"
+    "local bs, be = cur_s, cur_e\n"
+    "if not bs then bs, be = nxt_s, nxt_e end\n"
+    "local pres = set_presence(bs, be)\n"
+    /* meeting_started / meeting_ended: whether a block is in force changed since the last apply */
+    "local was = redis.call('HGET', ck, 'in_meeting') == '1'\n"
+    "local meet = ''\n"
+    "if was ~= (cur_s ~= nil) then\n"
+    "  meet = cur_s and 'started' or 'ended'\n"
+    "  redis.call('HSET', ck, 'in_meeting', cur_s and '1' or '0')\n"
+    "end\n"
     /* the meeting divert: the first rule (pinned, then the active profile) that diverts always
        on presence in_meeting; written ahead for the current or next block, ended by PEXPIREAT */
     "local to, ext\n"
@@ -78,8 +86,6 @@ const char rw_cal_apply_lua[] =
     "    end end\n"
     "  end\n"
     "end\n"
-    "local bs, be = cur_s, cur_e\n"
-    "if not bs then bs, be = nxt_s, nxt_e end\n"
     "local d = redis.call('HMGET', dk, 'source', 'start_ms', 'end_ms', 'to')\n"
     "local div = ''\n"
     "if redis.call('EXISTS', dk) == 1 and d[1] ~= 'calendar' then\n"
@@ -101,7 +107,7 @@ const char rw_cal_apply_lua[] =
     "if cur_e and cur_e < due then due = cur_e end\n"
     "if nxt_s and nxt_s < due then due = nxt_s end\n"
     "redis.call('ZADD', 'rw:cal:due', due, id)\n"
-    "return { 'ok', pres, div }\n";
+    "return { 'ok', pres, meet, div }\n";
 
 char *rw_cal_blocks_text(const rw_cal_meeting_t *m, size_t n)
 {

@@ -1,7 +1,7 @@
 /* tests/unit/calendar/store_test.c — the calendar's Redis scripts (services/calendar/store.c)
- * against a real redis-server: leases shared by two instances, a lost lease, meeting presence
- * and the meeting divert written from the schedule at the time passed, what a person set by
- * hand left alone, a broken source keeping the last good schedule, a deleted meeting undone.
+ * against a real redis-server: leases shared by two instances, a lost lease, the calendar
+ * presence source (docs/presence.md) and the meeting divert written ahead from the schedule at
+ * the time passed, other sources and a divert set by hand left alone, a broken source keeping the last good schedule, a deleted meeting undone.
  * Times are passed to the scripts (year 2100, so PEXPIREAT lies ahead); only the lease's own
  * expiry is Redis's clock, waited for as a condition. */
 #include <check.h>
@@ -82,7 +82,8 @@ static size_t claim(const char *inst, unsigned long long now, unsigned lease_ms)
     return n;
 }
 
-/* apply as inst at now; the reply's three strings joined with '/'. */
+/* apply as inst at now; the reply's four strings (state, presence source, meeting, divert)
+ * joined with '/'. */
 static void apply(const char *inst, unsigned long long now, int ok, const char *blocks, const char *err,
                   char *out, size_t len)
 {
@@ -92,8 +93,9 @@ static void apply(const char *inst, unsigned long long now, int ok, const char *
                            blocks, "[]", err, "1" };
     redisReply *x = rw_redis_commandargv(r, 12, argv, NULL);
     ck_assert_ptr_nonnull(x);
-    ck_assert_msg(x->type == REDIS_REPLY_ARRAY && x->elements == 3, "%s", x->type == REDIS_REPLY_ERROR ? x->str : "?");
-    snprintf(out, len, "%s/%s/%s", x->element[0]->str, x->element[1]->str, x->element[2]->str);
+    ck_assert_msg(x->type == REDIS_REPLY_ARRAY && x->elements == 4, "%s", x->type == REDIS_REPLY_ERROR ? x->str : "?");
+    snprintf(out, len, "%s/%s/%s/%s", x->element[0]->str, x->element[1]->str, x->element[2]->str,
+             x->element[3]->str);
     freeReplyObject(x);
 }
 
@@ -142,51 +144,54 @@ START_TEST(test_one_instance_at_a_time_and_a_dead_ones_users_come_back)
     ck_assert_uint_eq(claim("b", T + 300, 300), 1);
     char out[64];
     apply("a", T + 400, 1, "", "", out, sizeof out);             /* a woke up: too late */
-    ck_assert_str_eq(out, "lost//");
+    ck_assert_str_eq(out, "lost///");
     apply("b", T + 400, 1, "", "", out, sizeof out);
-    ck_assert_str_eq(out, "ok//");
+    ck_assert_str_eq(out, "ok///");
     redisReply *x = cmd("ZSCORE rw:cal:due alice");
     ck_assert_uint_eq(strtoull(x->str, NULL, 10), T + 400 + 300000);
     freeReplyObject(x);
 }
 END_TEST
 
-START_TEST(test_meeting_presence_in_force_and_ended)
+START_TEST(test_meeting_presence_source_written_ahead_and_removed)
 {
-    char out[64], blocks[128], until[24];
+    char out[64], blocks[128], want[64];
     snprintf(blocks, sizeof blocks, "%llu-%llu,%llu-%llu", T + 1000, T + 2000, T + 5000, T + 6000);
+    snprintf(want, sizeof want, "in_meeting %llu %llu", T + 2000, T + 1000);
     sync_as_a(T + 500, blocks, out, sizeof out);
-    ck_assert_str_eq(out, "ok//");
-    assert_field("rw:presence:alice", "state", NULL);
-    redisReply *x = cmd("ZSCORE rw:cal:due alice");                /* woken at the meeting's start */
+    ck_assert_str_eq(out, "ok/set//");                           /* the next meeting, ahead */
+    assert_field("rw:presence:src:alice", "calendar", want);
+    redisReply *x = cmd("LRANGE rw:presence:dirty 0 -1");          /* the presence service is told */
+    ck_assert_uint_eq(x->elements, 1);
+    ck_assert_str_eq(x->element[0]->str, "alice");
+    freeReplyObject(x);
+    x = cmd("ZSCORE rw:cal:due alice");                            /* woken at the meeting's start */
     ck_assert_uint_eq(strtoull(x->str, NULL, 10), T + 1000);
     freeReplyObject(x);
     sync_as_a(T + 1000, blocks, out, sizeof out);
-    ck_assert_str_eq(out, "ok/started/");
-    assert_field("rw:presence:alice", "state", "in_meeting");
-    snprintf(until, sizeof until, "%llu", T + 2000);
-    assert_field("rw:presence:alice", "until_ms", until);
-    assert_field("rw:presence:alice", "source", "calendar");
+    ck_assert_str_eq(out, "ok//started/");
     sync_as_a(T + 1500, blocks, out, sizeof out);                /* nothing new */
-    ck_assert_str_eq(out, "ok//");
-    snprintf(blocks, sizeof blocks, "%llu-%llu", T + 5000, T + 6000);
-    sync_as_a(T + 1600, blocks, out, sizeof out);                /* the meeting was deleted */
-    ck_assert_str_eq(out, "ok/ended/");
-    assert_field("rw:presence:alice", "state", NULL);
+    ck_assert_str_eq(out, "ok///");
+    sync_as_a(T + 2000, blocks, out, sizeof out);                /* over: the next one, ahead */
+    snprintf(want, sizeof want, "in_meeting %llu %llu", T + 6000, T + 5000);
+    ck_assert_str_eq(out, "ok/set/ended/");
+    assert_field("rw:presence:src:alice", "calendar", want);
+    sync_as_a(T + 2100, "", out, sizeof out);                    /* the meeting was deleted */
+    ck_assert_str_eq(out, "ok/cleared//");
+    assert_field("rw:presence:src:alice", "calendar", NULL);
 }
 END_TEST
 
-START_TEST(test_presence_set_by_hand_is_left_alone)
+START_TEST(test_other_presence_sources_are_left_alone)
 {
+    run("HSET rw:presence:src:alice manual away");
     run("HSET rw:presence:alice state away until_ms 0 source manual");
     char out[64], blocks[64];
     snprintf(blocks, sizeof blocks, "%llu-%llu", T + 1000, T + 2000);
     sync_as_a(T + 1500, blocks, out, sizeof out);
-    ck_assert_str_eq(out, "ok//");
-    assert_field("rw:presence:alice", "state", "away");
-    run("HSET rw:presence:alice until_ms %llu", T + 1200);       /* lapsed: the meeting takes over */
-    sync_as_a(T + 1500, blocks, out, sizeof out);
-    ck_assert_str_eq(out, "ok/started/");
+    ck_assert_str_eq(out, "ok/set/started/");
+    assert_field("rw:presence:src:alice", "manual", "away");
+    assert_field("rw:presence:alice", "state", "away");          /* the merge decides, not the calendar */
 }
 END_TEST
 
@@ -201,7 +206,7 @@ START_TEST(test_meeting_divert_written_ahead_and_cleared)
     char out[64], blocks[64], s[24];
     snprintf(blocks, sizeof blocks, "%llu-%llu", T + 1000, T + 2000);
     sync_as_a(T + 500, blocks, out, sizeof out);
-    ck_assert_str_eq(out, "ok//set");
+    ck_assert_str_eq(out, "ok/set//set");
     snprintf(s, sizeof s, "%llu", T + 1000);
     assert_field("rw:divert:alice", "start_ms", s);
     snprintf(s, sizeof s, "%llu", T + 2000);
@@ -213,9 +218,9 @@ START_TEST(test_meeting_divert_written_ahead_and_cleared)
     ck_assert_int_eq(x->integer, (long long) (T + 2000));
     freeReplyObject(x);
     sync_as_a(T + 600, blocks, out, sizeof out);
-    ck_assert_str_eq(out, "ok//");                               /* unchanged: not written again */
+    ck_assert_str_eq(out, "ok///");                              /* unchanged: not written again */
     sync_as_a(T + 700, "", out, sizeof out);                     /* meeting deleted */
-    ck_assert_str_eq(out, "ok//cleared");
+    ck_assert_str_eq(out, "ok/cleared//cleared");
     assert_field("rw:divert:alice", "to", NULL);
 }
 END_TEST
@@ -228,7 +233,7 @@ START_TEST(test_divert_set_by_hand_is_kept)
     char out[64], blocks[64];
     snprintf(blocks, sizeof blocks, "%llu-%llu", T + 1000, T + 2000);
     sync_as_a(T + 500, blocks, out, sizeof out);
-    ck_assert_str_eq(out, "ok//manual");
+    ck_assert_str_eq(out, "ok/set//manual");
     assert_field("rw:divert:alice", "to", "voicemail");
 }
 END_TEST
@@ -240,10 +245,9 @@ START_TEST(test_broken_source_keeps_the_last_good_schedule)
     sync_as_a(T + 500, blocks, out, sizeof out);
     freeReplyObject(cmd("SET rw:cal:lease:alice a PX 60000"));
     apply("a", T + 1000, 0, "", "HTTP 500", out, sizeof out);
-    ck_assert_str_eq(out, "ok/started/");                        /* from the kept schedule */
+    ck_assert_str_eq(out, "ok//started/");                       /* from the kept schedule */
     assert_field("rw:cal:alice", "blocks", blocks);
     assert_field("rw:cal:alice", "error", "HTTP 500");
-    assert_field("rw:presence:alice", "state", "in_meeting");
     sync_as_a(T + 1100, blocks, out, sizeof out);
     assert_field("rw:cal:alice", "error", "");
 }
@@ -266,8 +270,8 @@ static Suite *suite(void)
     tcase_add_checked_fixture(t, setup, teardown);
     tcase_set_timeout(t, 30);
     tcase_add_test(t, test_one_instance_at_a_time_and_a_dead_ones_users_come_back);
-    tcase_add_test(t, test_meeting_presence_in_force_and_ended);
-    tcase_add_test(t, test_presence_set_by_hand_is_left_alone);
+    tcase_add_test(t, test_meeting_presence_source_written_ahead_and_removed);
+    tcase_add_test(t, test_other_presence_sources_are_left_alone);
     tcase_add_test(t, test_meeting_divert_written_ahead_and_cleared);
     tcase_add_test(t, test_divert_set_by_hand_is_kept);
     tcase_add_test(t, test_broken_source_keeps_the_last_good_schedule);
