@@ -19,6 +19,7 @@ typedef struct {
     const char *router;       /* --router: endpoints, comma-separated */
     const char *from, *at, *until;
     const char *ext, *number, *name, *site, *tz, *realm, *password, *order;
+    const char *login, *password_file;   /* calendar set --user, --password-file */
     uint64_t at_ms;           /* --at, 0 = now */
     uint64_t until_ms;        /* --until, 0 = open-ended */
     unsigned count;           /* events --count N, 0 = no limit */

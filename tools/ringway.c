@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "tools/cli.h"
+#include "tools/cli_calendar.h"
 #include "tools/cli_group.h"
 
 /* The keys the CLI reads; the redis.* ones as every service declares them. */
@@ -36,7 +37,7 @@ static const rw_cfg_spec_t cli_spec[] = {
 };
 
 /* Every command: its words, argument counts (words included) and synopsis. */
-typedef enum { GRP_DIR, GRP_USER, GRP_LIVE, GRP_EXPLAIN, GRP_EVENTS, GRP_GROUP } group_t;
+typedef enum { GRP_DIR, GRP_USER, GRP_LIVE, GRP_EXPLAIN, GRP_EVENTS, GRP_GROUP, GRP_CALENDAR } group_t;
 static const struct {
     const char *noun, *verb;         /* verb NULL: the noun alone */
     int min, max;
@@ -61,6 +62,10 @@ static const struct {
     { "presence", "clear", 3, 3, GRP_LIVE, "presence clear USER" },
     { "presence", "show", 3, 3, GRP_LIVE, "presence show USER" },
     { "regs", NULL, 2, 2, GRP_LIVE, "regs USER" },
+    { "calendar", "set", 5, 5, GRP_CALENDAR, "calendar set USER ics|caldav URL [--user U --password-file F]" },
+    { "calendar", "clear", 3, 3, GRP_CALENDAR, "calendar clear USER" },
+    { "calendar", "show", 3, 3, GRP_CALENDAR, "calendar show USER" },
+    { "calendar", "sync", 3, 3, GRP_CALENDAR, "calendar sync USER" },
     { "trunk", "add", 5, 5, GRP_DIR, "trunk add NAME +PREFIX[,+P...] sip:ADDRESS [--order N]" },
     { "trunk", "rm", 3, 3, GRP_DIR, "trunk rm NAME" },
     { "explain", NULL, 2, 2, GRP_EXPLAIN, "explain NUMBER [--from CALLER] [--at TIME]" },
@@ -101,6 +106,8 @@ void cli_usage(FILE *out)
         "  presence set USER STATE [--until TIME]     presence clear USER     presence show USER\n"
         "           STATE: available busy away in_meeting dnd offline\n"
         "  regs USER                        the user's live registrations\n"
+        "  calendar set USER ics|caldav URL [--user U --password-file F]   calendar clear USER\n"
+        "  calendar show USER               calendar sync USER: read it now, print the result\n"
         "  trunk add NAME +PREFIX[,+P...] sip:ADDRESS [--order N]   trunk rm NAME\n"
         "  explain NUMBER [--from CALLER] [--at TIME] [--router ENDPOINT]\n"
         "                                   where a call would ring, why, and what sip-edge sends\n"
@@ -251,12 +258,13 @@ void cli_format_time(uint64_t ms, char *buf, size_t len)
 
 static const char *const value_opts[] = { "--router", "--from", "--at", "--until", "--ext", "--number",
                                           "--name", "--site", "--tz", "--realm", "--password", "--order",
-                                          NULL };
+                                          "--user", "--password-file", NULL };
 
 static int set_value_opt(cli_opts_t *o, const char *name, const char *v)
 {
     const char **slots[] = { &o->router, &o->from, &o->at, &o->until, &o->ext, &o->number, &o->name,
-                             &o->site, &o->tz, &o->realm, &o->password, &o->order };
+                             &o->site, &o->tz, &o->realm, &o->password, &o->order, &o->login,
+                             &o->password_file };
     for (int i = 0; value_opts[i]; i++)
         if (!strcmp(name, value_opts[i]))
             return *slots[i] = v, 0;
@@ -363,6 +371,8 @@ static int run(cli_opts_t *o, int n, const char **args)
         return cli_events(o, n > 1 ? args[1] : NULL);
     case GRP_GROUP:
         return cli_group_command(o, n, args);
+    case GRP_CALENDAR:
+        return cli_calendar_command(o, n, args);
     default:
         return cli_dir_command(o, n, args);
     }
