@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# tests/integration/huntgroup_call_test.sh — real calls to hunt groups: SIPp callers (a trusted
+# peer) and SIPp agents registered through a real sip-edge, with the router, two
+# ringway-huntgroup instances and a real redis-server (huntgroup_call.bash). Checked: 20
+# calls to a round robin group spread evenly over its two agents, both instances asked; an
+# agent who does not answer is cancelled and the next one rings; a caller who waits max_wait_s
+# goes to the group's overflow (voicemail); a caller who hangs up while queued is counted
+# abandoned; each agent is available again after its call's BYE (ended reported).
+top=${RINGWAY_SOURCE_DIR:?}
+# shellcheck source=tests/integration/huntgroup_call.bash
+. "$top/tests/integration/huntgroup_call.bash"
+
+check "sip-edge /health" curl -fsS "http://127.0.0.1:$http/health"
+check "group helpdesk (rrmemory)" "$rw" group add helpdesk 2100 members=bob,carol strategy=rrmemory ring_ms=5000
+check "helpdesk: no wrap-up, no automatic pause" "$rw" group set helpdesk wrapup_s=0 autopause=0
+check "group second (rrmemory, 1.5 s offers)" "$rw" group add second 2300 members=bob,carol strategy=rrmemory ring_ms=1500
+check "second: no wrap-up, no automatic pause" "$rw" group set second wrapup_s=0 autopause=0
+check "group night (nobody logged in, 2 s wait, voicemail)" "$rw" group add night 2400 members=dave join_empty=yes max_wait_s=2 overflow=voicemail:dave
+check "bob logs in" "$rw" agent login bob
+check "carol logs in" "$rw" agent login carol
+check "register bob's phone" register 2002 bob-pw "$pb"
+check "register carol's phone" register 2003 carol-pw "$pc"
+available() { [ "$(redis-cli -p "$rport" hget rw:hg:agent:bob state)" = available ] &&
+              [ "$(redis-cli -p "$rport" hget rw:hg:agent:carol state)" = available ]; }
+
+# 1. Round robin: 20 calls one after another, each answered; rrmemory alternates the agents.
+bgs rr-bob -m 20 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$pb"; ub=$!
+bgs rr-carol -m 20 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$pc"; uc=$!
+rw_wait_udp "$pc" 5
+check "20 calls to 2100 answered (180 from the queue, 200 from an agent, BYE)" \
+  fg rr -m 20 -l 1 -sf "$sc/call_uac_peer.xml" -s 2100 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+answered() { [ "$(stat helpdesk answered)" -eq 20 ]; }
+check "huntgroup counted 20 answered" wait_for 5 answered
+check "both agents available again after the BYEs (ended reported)" wait_for 5 available
+nb=$(redis-cli -p "$rport" hget rw:hg:ac:helpdesk bob:calls); nc=$(redis-cli -p "$rport" hget rw:hg:ac:helpdesk carol:calls)
+echo "round robin: bob ${nb:-0}, carol ${nc:-0}"
+check "round robin spread: bob and carol answered 10 each, give or take 1" \
+  bash -c "[ \$(( ${nb:-0} + ${nc:-0} )) -eq 20 ] && [ ${nb:-0} -ge 9 ] && [ ${nc:-0} -ge 9 ]"
+check "agents' INVITEs counted by their phones match" \
+  bash -c "[ \$(grep -c '^INVITE sip:' '$dir/rr-bob.msg') -eq ${nb:-0} ] && [ \$(grep -c '^INVITE sip:' '$dir/rr-carol.msg') -eq ${nc:-0} ]"
+kill -TERM $ub $uc 2>/dev/null; wait $ub $uc 2>/dev/null
+asked() { curl -fsS "http://127.0.0.1:$1/metrics" | grep -qE '^ringway_huntgroup_requests_total\{op="next"\} [1-9]'; }
+check "huntgroup instance 1 was asked" asked "$hh1"
+check "huntgroup instance 2 was asked" asked "$hh2"
+
+# 2. No answer: bob (first in the order) rings 1.5 s and is cancelled, then carol answers.
+bgs na-bob -m 1 -sf "$sc/uas_cancelled.xml" -i 127.0.0.1 -p "$pb"; ub=$!
+bgs na-carol -m 1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$pc"; uc=$!
+rw_wait_udp "$pc" 5
+check "call to 2300 answered" fg na -m 1 -sf "$sc/call_uac_peer.xml" -s 2300 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $ub; check "bob's phone rang and was cancelled at the end of the offer" [ $? -eq 0 ]
+wait $uc; check "carol's phone answered the next offer" [ $? -eq 0 ]
+check "the offers were two: bob's, then carol's" bash -c "[ \$(redis-cli -p $rport hget rw:hg:stats:second offered) -eq 2 ]"
+check "both agents available again" wait_for 5 available
+
+# 3. Overflow at max wait: nobody logged in to night, the caller waits 2 s, then voicemail.
+bgs vm -m 1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$vm"; uv=$!
+rw_wait_udp "$vm" 5
+check "call to 2400 ends at voicemail after max_wait_s" fg ov -m 1 -sf "$sc/call_uac_peer.xml" -s 2400 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $uv; check "voicemail answered" [ $? -eq 0 ]
+check "voicemail was asked for dave's mailbox" grep -q '^INVITE sip:dave@127.0.0.1' "$dir/vm.msg"
+check "huntgroup counted the overflow" [ "$(stat night overflowed)" -eq 1 ]
+
+# 4. The caller hangs up while queued: abandoned.
+check "caller to 2400 cancels while queued: 200, 487" fg cancel -m 1 -sf "$sc/call_uac_peer_cancel.xml" -s 2400 -key caller 3001 -i 127.0.0.1 -p "$peer" "$S"
+abandoned() { [ "$(stat night abandoned)" -eq 1 ]; }
+check "huntgroup counted the caller abandoned" wait_for 8 abandoned
+check "nobody is left in night's queue" [ "$(redis-cli -p "$rport" zcard rw:hg:q:night)" -eq 0 ]
+check "sip-edge counted the legs" bash -c "curl -fsS http://127.0.0.1:$http/metrics | grep -qE '^ringway_sip_edge_hunt_answered_total 21'"
+
+for p in $edge_pid $hg1 $hg2; do
+  rw_stop "$p"; rc=$?
+  check "process $p exits 0 on SIGTERM" [ $rc -eq 0 ]
+done
+check "no valgrind report" rw_valgrind_clean "$dir/edge.log" "$dir/hg1.log" "$dir/hg2.log" "$dir/router.log"
+
+echo "huntgroup_call_test: $pass passed, $failed failed"
+if [ "$failed" -ne 0 ]; then tail -n 30 "$dir/edge.log" >&2; fi
+[ "$failed" -eq 0 ]
