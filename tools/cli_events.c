@@ -108,9 +108,10 @@ static void add_body(json_t *j, const rw_event_t *e)
                                             "user_agent", e->reg.user_agent));
         break;
     case RW_EVF_PRESENCE:
-        json_object_update_new(j, json_pack("{s:s,s:s,s:s,s:I}", "user", e->presence.user, "state",
+        json_object_update_new(j, json_pack("{s:s,s:s,s:s,s:I,s:s}", "user", e->presence.user, "state",
                                             presence_names[e->presence.state % 6], "source", e->presence.source,
-                                            "until_ms", (json_int_t) e->presence.until_ms));
+                                            "until_ms", (json_int_t) e->presence.until_ms, "activity",
+                                            e->presence.activity));
         break;
     case RW_EVF_QUEUE:
         json_object_update_new(j, json_pack("{s:s,s:s,s:s,s:i,s:I,s:s}", "group", e->queue.group, "call_id",

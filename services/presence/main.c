@@ -4,7 +4,7 @@
 #include "common/log.h"
 
 static const rw_cfg_spec_t presence_spec[] = {
-    { "presence.call_events", RW_CFG_STR, "sip-edge.events", 0, 0, "registry name of the call.* and reg.* publishers followed (empty: none)" },
+    { "presence.call_events", RW_CFG_STR, "sip_edge.events", 0, 0, "registry name of the call.* and reg.* publishers followed (empty: none)" },
     { "presence.reconcile_ms", RW_CFG_INT, "1000", 50, 600000, "one reconciliation batch of users is recomputed per this" },
     { "presence.reconcile_batch", RW_CFG_INT, "500", 1, 1000, "users recomputed per reconciliation batch" },
     { "presence.ringing_max_ms", RW_CFG_INT, "180000", 1000, 86400000, "a call still ringing after this is forgotten" },

@@ -27,7 +27,7 @@ typedef struct {
 
 /* The service's defaults (docs/configuration.md), for writers that do not read its keys. */
 #define RW_PRES_POLICY_DEFAULT { .ringing_max_ms = 180000, .call_max_ms = 14400000, \
-                                 .call_registry = "sip-edge.events", .notify = 0 }
+                                 .call_registry = "sip_edge.events", .notify = 0 }
 
 typedef struct {                        /* one change the script reported */
     char user[64];

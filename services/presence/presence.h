@@ -20,7 +20,7 @@ typedef struct rw_presence rw_presence_t;
 
 typedef struct {
     const char *call_events;            /* registry name of the call.* / reg.* publishers
-                                           ("sip-edge.events"); "" = none followed */
+                                           ("sip_edge.events"); "" = none followed */
     rw_pres_policy_t policy;            /* bounds of calls in progress (notify is ignored) */
     unsigned reconcile_ms;              /* one reconciliation batch per this */
     unsigned reconcile_batch;           /* users per batch */
