@@ -2,7 +2,7 @@
 # real redis-server, the router, two ringway-huntgroup instances and one sip-edge (huntgroup
 # endpoints static, both instances), the directory (alice, bob, carol, dave as users with a
 # SIP device each), and SIPp helpers. Sourced, not run: it sets $dir, $pids, $S, $rw and the
-# ports named below, and defines hg_start, fg, bgs, register, stat, wait_for.
+# ports named below (cports: five more trusted callers' ports), and defines hg_start, fg, bgs, register, stat, wait_for.
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -11,7 +11,8 @@ rw=$build/tools/ringway
 
 # shellcheck source=tests/harness/wrap.sh
 . "$top/tests/harness/wrap.sh"     # RINGWAY_WRAP (make valgrind): every service runs under it
-read -r rport rbus http sip hb1 hb2 hh1 hh2 vm peer pb pc pd < <("$RINGWAY_FREE_PORT" 13 | tr '\n' ' ')
+read -r rport rbus http sip hb1 hb2 hh1 hh2 vm peer pb pc pd c1 c2 c3 c4 c5 < <("$RINGWAY_FREE_PORT" 18 | tr '\n' ' ')
+cports=("$c1" "$c2" "$c3" "$c4" "$c5")   # callers at once: each a trusted peer on its own port
 rw_workdir                         # $dir and $pids, cleaned up on exit (KEEP=1 keeps $dir)
 
 rw_redis_start "$rport" "$dir" || { echo "FAIL: redis-server did not start" >&2; exit 1; }
@@ -47,7 +48,7 @@ hg_start hg2 "$hb2" "$hh2"; hg2=$hg_pid
 
 RINGWAY_HTTP_PORT=$http RINGWAY_SIP_PORT=$sip RINGWAY_BUS_PUB="" RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$rbus" \
 RINGWAY_HUNTGROUP_ENDPOINTS="tcp://127.0.0.1:$hb1, tcp://127.0.0.1:$hb2" RINGWAY_HUNTGROUP_DEADLINE_MS=$((400 * RW_SCALE)) \
-RINGWAY_VOICEMAIL_URI="sip:vm@127.0.0.1:$vm" RINGWAY_LOG_LEVEL=info RINGWAY_SIP_PEERS="peer 127.0.0.1:$peer proxy" \
+RINGWAY_VOICEMAIL_URI="sip:vm@127.0.0.1:$vm" RINGWAY_LOG_LEVEL=info RINGWAY_SIP_PEERS="peer 127.0.0.1:$peer proxy$(for p in "${cports[@]}"; do echo -n "; c$p 127.0.0.1:$p proxy"; done)" \
   "${RW_WRAP[@]}" "$build/services/sip-edge/ringway-sip-edge" 2>>"$dir/edge.log" &
 edge_pid=$!; pids+=($edge_pid)
 rw_wait_health "$http"
