@@ -5,7 +5,7 @@
 # go on. Ctrl-C (or SIGTERM) stops everything it started, in reverse order, sip-edge's workers
 # included. Nothing is touched when one of its ports is already in use.
 # Ports: RINGWAY_REDIS_PORT (6399), RINGWAY_HTTP_PORT (8080: services' HTTP ports count up from
-# it: router +1, presence +2, sip-edge +4), RINGWAY_BUS_PORT (7100: bus ports count up from it,
+# it: router +1, presence +2, huntgroup +3, sip-edge +4), RINGWAY_BUS_PORT (7100: bus ports count up from it,
 # the same offsets), RINGWAY_SIP_PORT (5060).
 # sip-edge runs as RINGWAY_SIP_PROCESSES (2) workers sharing the SIP port under a supervisor on
 # HTTP port +4; worker I answers on HTTP port +5+I and publishes on bus port +5+I. The workers
@@ -39,6 +39,8 @@ check_ports() {
               "$((bus_base + 1)) tcp router-bus RINGWAY_BUS_PORT"
               "$((http_base + 2)) tcp presence-HTTP RINGWAY_HTTP_PORT"
               "$((bus_base + 2)) tcp presence-bus RINGWAY_BUS_PORT"
+              "$((http_base + 3)) tcp huntgroup-HTTP RINGWAY_HTTP_PORT"
+              "$((bus_base + 3)) tcp huntgroup-bus RINGWAY_BUS_PORT"
               "$sip_port udp SIP RINGWAY_SIP_PORT" "$sip_port tcp SIP RINGWAY_SIP_PORT"
               "$((http_base + 4)) tcp sip-edge-HTTP RINGWAY_HTTP_PORT"
               "$((bus_base + 4)) tcp sip-edge-bus RINGWAY_BUS_PORT")
@@ -149,6 +151,8 @@ redis-cli -p "$redis_port" ping >/dev/null 2>&1 || { log "redis-server did not s
 
 export RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT=$redis_port
 "$build/tools/ringway" import "$top/compose/demo-directory.json" || exit 1
+"$build/tools/ringway" group import "$top/compose/demo-directory.json" >/dev/null || exit 1
+for agent in bob carol; do "$build/tools/ringway" agent login "$agent" >/dev/null || exit 1; done
 
 # service name, http port, extra environment
 start() {
@@ -161,6 +165,9 @@ start() {
 }
 services=()
 start router $((http_base + 1)) RINGWAY_ROUTER_BIND="tcp://127.0.0.1:$((bus_base + 1))"
+if [ -x "$build/services/huntgroup/ringway-huntgroup" ]; then   # sip-edge finds it in the registry
+  start huntgroup $((http_base + 3)) RINGWAY_HUNTGROUP_BIND="tcp://127.0.0.1:$((bus_base + 3))"
+fi
 if [ -x "$build/services/sip-edge/ringway-sip-edge" ]; then
   start sip-edge $((http_base + 4)) RINGWAY_SIP_PORT="$sip_port" RINGWAY_SIP_ADDR=127.0.0.1 \
     RINGWAY_SIP_PROCESSES="$sip_processes" RINGWAY_SIP_RUN_DIR="$state/run" \
@@ -175,7 +182,7 @@ if [ -x "$build/services/presence/ringway-presence" ]; then   # follows sip-edge
 fi
 for svc in "$build"/services/*/; do
   name=$(basename "$svc")
-  case "$name" in router|sip-edge|presence|core|CMakeFiles) continue ;; esac
+  case "$name" in router|sip-edge|presence|huntgroup|core|CMakeFiles) continue ;; esac
   [ -x "$svc/ringway-$name" ] || continue
   log "service $name exists but the demo does not start it yet"
 done
@@ -190,6 +197,7 @@ $(printf '    %s\n' "${services[@]}")
   Demo accounts (SIP user = extension, realm ringway.local):
     2001 alice  alice-demo-2001     2002 bob    bob-demo-2002
     2003 carol  carol-demo-2003     2004 dev    dev-demo-2004
+  Hunt group: 2100 helpdesk (bob and carol logged in as agents; ringway queue watch helpdesk)
   The CLI:   RINGWAY_REDIS_PORT=$redis_port $build/tools/ringway explain 2001
 A service that dies is started again (logged here). Ctrl-C stops everything.
 MSG
