@@ -15,7 +15,7 @@
 
 extern const char rw_presence_merge_lua[];   /* generated from merge.lua at configure time */
 
-#define RW_PRES_MAX_CHANGES 512         /* changes one run may report (a sync batch's users) */
+#define RW_PRES_MAX_CHANGES 1024        /* changes one run may report (a sync batch's users) */
 #define RW_PRES_FIXED_ARGC 6            /* op, now, ringing max, call max, registry, notify */
 
 typedef struct {

@@ -8,7 +8,7 @@
 --       6 notify ('1': also queue each change in rw:presence:events, for writers without a bus),
 --       then by op:
 --   event  7 type (call.* / reg.*), 8 user ('' for reg.*), 9 aor (reg.*), 10 call_id,
---          11 publisher, 12 target
+--          11 publisher, 12 target, 13 from (the caller as presented)
 --   manual 7 user, 8 state ('' clears), 9 until_ms (0 = open)
 --   source 7 user, 8 source name ('manual', 'calendar'), 9 value ('' clears)
 --   sync   7.. user ids
@@ -128,21 +128,34 @@ local function set_source(id, name, value)
   return nil
 end
 
+-- One call event for one side of the call: the callee rings and answers (ringing_ok), the
+-- caller only answers and ends.
+local function call_event(id, typ, cid, target, ringing_ok)
+  local ck = 'rw:presence:calls:' .. id
+  local entry = ' ' .. ARGV[2] .. ' ' .. ARGV[11] .. ' ' .. target
+  if typ == 'call.ringing' then
+    if not ringing_ok then return end
+    local cur = redis.call('HGET', ck, cid)
+    if not cur or string.sub(cur, 1, 8) ~= 'on_call ' then redis.call('HSET', ck, cid, 'ringing' .. entry) end
+  elseif typ == 'call.answered' then redis.call('HSET', ck, cid, 'on_call' .. entry)
+  elseif typ == 'call.ended' or typ == 'call.failed' then redis.call('HDEL', ck, cid)
+  else return end
+  redis.call('PEXPIRE', ck, math.max(call_max, ring_max))
+  recompute(id)
+end
+
 if op == 'event' then
-  local typ, id = ARGV[7], ARGV[8]
+  local typ, id, cid = ARGV[7], ARGV[8], ARGV[10]
   if string.sub(typ, 1, 4) == 'reg.' then
     id = user_of_aor(ARGV[9])
-  elseif id ~= '' and ARGV[10] ~= '' then
-    local ck = 'rw:presence:calls:' .. id
-    local entry = ' ' .. ARGV[2] .. ' ' .. ARGV[11] .. ' ' .. ARGV[12]
-    if typ == 'call.ringing' then
-      local cur = redis.call('HGET', ck, ARGV[10])
-      if not cur or string.sub(cur, 1, 8) ~= 'on_call ' then redis.call('HSET', ck, ARGV[10], 'ringing' .. entry) end
-    elseif typ == 'call.answered' then redis.call('HSET', ck, ARGV[10], 'on_call' .. entry)
-    elseif typ == 'call.ended' or typ == 'call.failed' then redis.call('HDEL', ck, ARGV[10]) end
-    redis.call('PEXPIRE', ck, math.max(call_max, ring_max))
+    if id then recompute(id) end
+  elseif cid ~= '' then
+    if id ~= '' and redis.call('EXISTS', 'rw:user:' .. id) == 1 then call_event(id, typ, cid, ARGV[12], true) end
+    -- the caller, when it is a colleague's extension (digits only: never a public number)
+    local from = ARGV[13] or ''
+    local caller = string.match(from, '^%d+$') and redis.call('GET', 'rw:num:' .. from)
+    if caller and caller ~= id then call_event(caller, typ, cid, '', false) end
   end
-  if id and id ~= '' then recompute(id) end
 elseif op == 'manual' or op == 'source' then
   local name, value = 'manual', ''
   if op == 'source' then name, value = ARGV[8], ARGV[9]

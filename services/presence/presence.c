@@ -133,25 +133,26 @@ static bool call_type_counts(const char *type)
 static void on_event(void *arg, const rw_event_t *ev, rw_seq_status_t st)
 {
     rw_presence_t *p = arg;
-    const char *extra[6] = { ev->type, "", "", "", ev->publisher, "" };
+    const char *extra[7] = { ev->type, "", "", "", ev->publisher, "", "" };
     rw_event_family_t fam = rw_proto_event_family(ev->type);
     if (st.kind == RW_SEQ_GAP || st.kind == RW_SEQ_RESTART) {
         rw_counter_inc(p->events_gap);
         rw_log_warn("presence_events_missed", RW_S("publisher", ev->publisher), RW_U("missed", st.missed));
     }
     if (fam == RW_EVF_CALL) {
-        if (!call_type_counts(ev->type) || !ev->call.user[0] || !ev->call.call_id[0])
+        if (!call_type_counts(ev->type) || !ev->call.call_id[0])
             return;
         extra[1] = ev->call.user;
         extra[3] = ev->call.call_id;
         extra[5] = ev->call.target;
+        extra[6] = ev->call.from;
     } else if (fam == RW_EVF_REG) {
         extra[2] = ev->reg.aor;
     } else {
         return;
     }
     rw_counter_inc(p->events_in);
-    if (run_merge(p, JOB_EVENT, "event", extra, 6) < 0)
+    if (run_merge(p, JOB_EVENT, "event", extra, 7) < 0)
         rw_log_warn("presence_event_not_merged", RW_S("type", ev->type), RW_S("id", ev->id));
 }
 

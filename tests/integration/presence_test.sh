@@ -4,7 +4,7 @@
 # ringway-presence instances, SIPp as alice's softphone (registering, answering) and as bob
 # calling her. Checks the effective state in Redis (rw:presence:alice) and the presence.changed
 # events (ringway events): offline before registering, available once registered, ringing then
-# on a call then idle for a call, offline again when the binding is removed — each change
+# on a call then idle for a call (the calling colleague on a call too), offline again when the binding is removed — each change
 # published once with two instances running; a manual setting through the CLI published by an
 # instance; one instance killed (SIGKILL) loses nothing (the other goes on); both killed during
 # a call, so its call.ended is lost: alice is back to available within the documented bound
@@ -144,6 +144,7 @@ check "cleared: available again" wait_state alice "available/registration/idle"
 # Both killed during a call: its call.ended is lost; one restarted repairs it within the bound.
 call $((6000 * RW_SCALE))
 check "alice is on a call" wait_state alice "busy/call/on_call" 10
+check "bob, who called her from his desk, is on a call too" wait_state bob "busy/call/on_call"
 kill -KILL "$p2"; wait "$p2" 2>/dev/null
 wait "$uac"; uac_rc=$?; wait "$uas"; uas_rc=$?
 check "the second call completed while no presence instance ran" [ $uac_rc -eq 0 ] && [ $uas_rc -eq 0 ]
@@ -151,6 +152,7 @@ check "its end was not seen: alice still shows on a call" [ "$(effective alice)"
 start_presence 1 "$p1http" "$p1bus"; p1=$presence_pid
 # bound: call_max_ms after the answer, plus one pass (3 users, 2 per 200 ms batch) — 2 s slack
 check "the lost call.ended is repaired within call_max_ms + a pass" wait_state alice "available/registration/idle" $((call_max_s + 2))
+check "for the caller too" wait_state bob "available/registration/idle" 2
 
 check "alice unregisters" sipp_fg unreg-alice -sf "$dir/unregister.xml" -s 2001 -au 2001 -ap alice-pw -i 127.0.0.1 -p "$a1" "$S"
 check "alice is offline once her binding is gone" wait_state alice "offline/registration/idle"

@@ -1,6 +1,6 @@
 /* tests/unit/presence/merge_test.c — the presence merge script against a real redis-server,
  * with the time given by the test (the script never reads a clock): the effective state from
- * registrations, calls (ringing, answered, ended; per device), manual settings with an until,
+ * registrations, calls (ringing, answered, ended; per device; a colleague calling), manual settings with an until,
  * and the calendar, by the documented precedence (docs/presence.md); each change reported once
  * (a second run, as by a second instance, reports nothing); calls forgotten after their bounds
  * or when their publisher left the registry; a device's own address of record; refusals;
@@ -18,6 +18,7 @@ static rw_redis_fixture_t fx;
 static rw_redis_t *r;
 static rw_pres_changes_t ch;
 static rw_pres_policy_t pol = { .ringing_max_ms = 60000, .call_max_ms = 3600000, .call_registry = "" };
+static const char *caller = "";      /* the from of the next call events */
 #define T0 1800000000000ull
 
 static void stop_server(void)
@@ -56,6 +57,7 @@ static void setup(void)
     add_user("alice", "2001");
     add_user("bob", "2002");
     pol.call_registry = "";
+    caller = "";
 }
 
 static void teardown(void)
@@ -73,8 +75,8 @@ static int sync_user(const char *id, uint64_t now)
 static int event(const char *type, const char *user, const char *aor, const char *call_id, const char *pub,
                  uint64_t now)
 {
-    const char *extra[] = { type, user, aor, call_id, pub, "sip:2001@127.0.0.1:5070" };
-    ck_assert_int_eq(rw_pres_run_sync(r, "event", now, &pol, extra, 6, &ch, NULL, 0), 0);
+    const char *extra[] = { type, user, aor, call_id, pub, "sip:2001@127.0.0.1:5070", caller };
+    ck_assert_int_eq(rw_pres_run_sync(r, "event", now, &pol, extra, 7, &ch, NULL, 0), 0);
     return (int) ch.n;
 }
 
@@ -150,6 +152,25 @@ START_TEST(test_ringing_then_on_a_call_then_idle)
     ck_assert_str_eq(stored("alice"), "available/registration/0/ringing");
     ck_assert_int_eq(event("call.failed", "alice", "", "c2", "edge-1", T0 + 50), 1);
     ck_assert_str_eq(stored("alice"), "available/registration/0/idle");
+}
+END_TEST
+
+START_TEST(test_a_colleague_calling_is_on_a_call_too)
+{
+    sync_user("bob", T0);
+    caller = "2002";                 /* bob's extension */
+    ck_assert_int_eq(event("call.ringing", "alice", "", "c1", "edge-1", T0 + 1), 1);   /* alice only */
+    ck_assert_str_eq(ch.ch[0].user, "alice");
+    ck_assert_str_eq(stored("bob"), "offline/registration/0/idle");
+    ck_assert_int_eq(event("call.answered", "alice", "", "c1", "edge-1", T0 + 2), 2);
+    ck_assert_str_eq(stored("bob"), "busy/call/0/on_call");
+    ck_assert_int_eq(event("call.ended", "alice", "", "c1", "edge-1", T0 + 3), 2);
+    ck_assert_str_eq(stored("bob"), "offline/registration/0/idle");
+    /* a public number presented by a trunk is nobody's call, even when it is a user's */
+    cmd("SET rw:num:%s %s", "+441632960002", "bob");
+    caller = "+441632960002";
+    ck_assert_int_eq(event("call.answered", "alice", "", "c2", "edge-1", T0 + 4), 1);
+    ck_assert_str_eq(stored("bob"), "offline/registration/0/idle");
 }
 END_TEST
 
@@ -272,6 +293,7 @@ int main(void)
     tcase_add_test(tc, test_no_binding_is_offline_a_binding_available);
     tcase_add_test(tc, test_device_aor_finds_its_user);
     tcase_add_test(tc, test_ringing_then_on_a_call_then_idle);
+    tcase_add_test(tc, test_a_colleague_calling_is_on_a_call_too);
     tcase_add_test(tc, test_precedence);
     tcase_add_test(tc, test_calls_forgotten_after_their_bounds);
     tcase_add_test(tc, test_calls_of_a_publisher_gone_from_the_registry_are_forgotten);
