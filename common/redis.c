@@ -24,6 +24,7 @@
 #define DEFAULT_BACKOFF_MAX_MS 2000
 #define DEFAULT_SENTINEL_PORT 26379
 #define DEFAULT_MASTER_NAME "ringway"
+#define DEFAULT_DURABLE_TIMEOUT_MS 1000
 
 /* ---- Shared options ------------------------------------------------------------------- */
 
@@ -60,6 +61,9 @@ int rw_redis_conf_init(rw_redis_conf_t *cf, const rw_redis_opts_t *src)
     cf->o.backoff_max_ms = or_default(cf->o.backoff_max_ms, DEFAULT_BACKOFF_MAX_MS);
     if (cf->o.backoff_max_ms < cf->o.backoff_min_ms)
         cf->o.backoff_max_ms = cf->o.backoff_min_ms;
+    cf->o.durable_timeout_ms = or_default(cf->o.durable_timeout_ms, DEFAULT_DURABLE_TIMEOUT_MS);
+    if (cf->o.durable_replicas < 0)      /* a Sentinel deployment has replicas to wait for */
+        cf->o.durable_replicas = rw_redis_conf_has_sentinels(cf) ? 1 : 0;
     if (!rw_redis_conf_has_sentinels(cf)
         && rw_redis_numeric_host(cf->o.host, cf->host, sizeof cf->host) != 0) {
         rw_log_error("redis_host_unresolved", RW_S("host", cf->o.host));
@@ -108,6 +112,11 @@ int rw_redis_numeric_host(const char *name, char *out, size_t len)
                      NI_NUMERICHOST) == 0 ? 0 : RW_ENOTFOUND;
     freeaddrinfo(res);
     return rc;
+}
+
+static struct timeval ms_timeval(int ms)
+{
+    return (struct timeval){ ms / 1000, (ms % 1000) * 1000 };
 }
 
 /* ---- Blocking steps shared by Sentinel discovery and the blocking client -------------- */
@@ -393,4 +402,56 @@ redisReply *rw_redis_commandargv(rw_redis_t *self, int argc, const char **argv, 
 bool rw_redis_connected(const rw_redis_t *self)
 {
     return self && self->c;
+}
+
+/* The wait runs on the connection that made the writes, never a new one: WAIT counts only this
+ * connection's writes, so on a fresh connection (to a master elected since) it would confirm
+ * nothing while saying yes. The socket timeout is stretched to cover the wait. */
+int rw_redis_durable(rw_redis_t *self, char *why, size_t why_len)
+{
+    const rw_redis_opts_t *o;
+    redisReply *r;
+    int want, rc;
+
+    if (why && why_len)
+        why[0] = '\0';
+    if (!self || !why || why_len == 0)
+        return RW_EINVAL;
+    o = &self->cf.o;
+    want = o->durable_replicas;
+    if (want <= 0)
+        return 0;
+    if (!self->c) {
+        snprintf(why, why_len, "the connection to Redis was lost after the write: not known to be "
+                 "saved, nor safe against a failover");
+        return RW_EIO;
+    }
+    redisSetTimeout(self->c, ms_timeval(o->durable_timeout_ms + o->command_timeout_ms));
+    r = redisCommand(self->c, "WAIT %d %d", want, o->durable_timeout_ms);
+    if (!r) {
+        snprintf(why, why_len, "saved on the master, but Redis failed before a replica confirmed "
+                 "it: not known to be safe against a failover");
+        sync_failed(self, self->c->errstr[0] ? self->c->errstr : "no reply to WAIT");
+        return RW_EIO;
+    }
+    redisSetTimeout(self->c, ms_timeval(o->command_timeout_ms));
+    if (r->type == REDIS_REPLY_INTEGER && r->integer >= want) {
+        rc = 0;
+    } else if (r->type == REDIS_REPLY_INTEGER) {
+        if (want == 1)
+            snprintf(why, why_len, "saved on the master but not yet on a replica after %d ms: "
+                     "not safe against a failover", o->durable_timeout_ms);
+        else
+            snprintf(why, why_len, "saved on the master but on %lld of %d replicas after %d ms: "
+                     "not safe against a failover", r->integer, want, o->durable_timeout_ms);
+        rw_log_warn("redis_write_not_durable", RW_I("replicas", (int) r->integer),
+                    RW_I("wanted", want), RW_I("timeout_ms", o->durable_timeout_ms));
+        rc = RW_ETIMEDOUT;
+    } else {
+        snprintf(why, why_len, "saved on the master, but it refused WAIT (%s): not known to be "
+                 "safe against a failover", r->type == REDIS_REPLY_ERROR ? r->str : "odd reply");
+        rc = RW_EIO;
+    }
+    freeReplyObject(r);
+    return rc;
 }

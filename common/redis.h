@@ -22,6 +22,9 @@ typedef struct {
     int command_timeout_ms;    /* default 500 when 0 */
     int backoff_min_ms;        /* first reconnect delay, default 50 when 0 */
     int backoff_max_ms;        /* ceiling, default 2000 when 0 */
+    int durable_replicas;      /* replicas rw_redis_durable() waits for: > 0 that many, 0 none,
+                                * < 0 one when sentinels are configured, else none */
+    int durable_timeout_ms;    /* bound on that wait, default 1000 when 0 */
 } rw_redis_opts_t;
 
 /* Ask the configured sentinels, in order, for the master's address and confirm it with ROLE.
@@ -40,6 +43,14 @@ void rw_redis_destroy(rw_redis_t **self);
 redisReply *rw_redis_command(rw_redis_t *self, const char *fmt, ...);
 redisReply *rw_redis_commandargv(rw_redis_t *self, int argc, const char **argv, const size_t *argvlen);
 bool rw_redis_connected(const rw_redis_t *self);
+/* After the writes a person is told are saved: 0 once they are durable by the rule of
+ * docs/operations.md. With no replicas to wait for (durable_replicas resolves to 0) that is at
+ * once: the master's append-only file holds them. Otherwise `WAIT durable_replicas
+ * durable_timeout_ms` on this connection, which covers every write it made. RW_ETIMEDOUT when
+ * fewer replicas acknowledged in time, RW_EIO when Redis failed during the wait; both leave in
+ * why a sentence for the person ("saved on the master but not yet on a replica after 1000 ms:
+ * not safe against a failover"). The writes stay on the master either way. */
+int rw_redis_durable(rw_redis_t *self, char *why, size_t why_len);
 
 /* ---- Asynchronous connection on su_root ---------------------------------------------- */
 typedef struct rw_aredis rw_aredis_t;

@@ -1,7 +1,8 @@
 /* tools/cli.h — what the files of the `ringway` CLI share: options, the configuration (the same
  * file and RINGWAY_* variables the services read), the Redis connection, time parsing, errors.
  * Exit codes everywhere: 0 done, 1 refused or failed (the reason on stderr; with --json one
- * JSON object on stderr), 2 usage (a bad flag, command or argument, named on stderr). */
+ * JSON object on stderr), 2 usage (a bad flag, command or argument, named on stderr), 3 saved
+ * on the Redis master but not yet safe against a failover (cli_durable). */
 #ifndef RW_TOOLS_CLI_H
 #define RW_TOOLS_CLI_H
 
@@ -11,7 +12,7 @@
 #include "common/config.h"
 #include "common/redis.h"
 
-enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_UNSAFE = 3 };
 
 typedef struct {
     const rw_config_t *cfg;   /* redis.*, router.endpoints, voicemail.uri, sip.peers */
@@ -36,6 +37,10 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A refusal or failure: "ringway: <why>" on stderr, or {"ok":false,"error":"<why>"} on stderr
  * with --json; returns CLI_FAILED. */
 int cli_fail(const cli_opts_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* After a write the person is told is saved, before saying so: CLI_OK once it is durable
+ * (rw_redis_durable on r, the connection that wrote), else CLI_UNSAFE after saying on stderr
+ * (as JSON with --json) that it is on the master only. */
+int cli_durable(const cli_opts_t *o, rw_redis_t *r);
 /* A progress line on stderr ("ringway: import: 100 of 2500 users"); never on stdout. */
 void cli_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a JSON value on stdout (compact, one line) and frees it. */

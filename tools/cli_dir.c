@@ -1,7 +1,8 @@
 /* tools/cli_dir.c — the `ringway` commands that write the directory: users, devices, rules,
  * profiles, calendar diverts, trunks and the fallback rebuild. All writes go through
  * common/directory.h, which validates them and leaves the change notice for the routers; each
- * says after it what the fallback does with the change. */
+ * is said to be saved only once durable (cli_durable: exit 3 when only the master has it), then
+ * what the fallback does with the change. */
 #include "tools/cli.h"
 #include "common/clock.h"
 #include "common/directory.h"
@@ -21,8 +22,11 @@ typedef int dir_fn(const cli_opts_t *o, rw_redis_t *r, const char **args, char *
 #define FALLBACK_NOTE "sip-edge evaluates these settings at call time if no router answers"
 const char cli_fallback_line[] = "fallback: current (" FALLBACK_NOTE ")";
 
-static int saved(const cli_opts_t *o, const char *what)
+/* Says "saved" only once the write is durable (cli_durable); CLI_UNSAFE, said, when not. */
+static int saved(const cli_opts_t *o, rw_redis_t *r, const char *what)
 {
+    if (cli_durable(o, r) != CLI_OK)
+        return CLI_UNSAFE;
     if (o->json)
         printf("{\"ok\":true,\"done\":\"%s\",\"fallback\":\"current\"}\n", what);
     else
@@ -44,37 +48,37 @@ static int user_add(const cli_opts_t *o, rw_redis_t *r, const char **a, char *er
     snprintf(u.tz, sizeof u.tz, "%s", o->tz ? o->tz : "Europe/London");
     snprintf(u.realm, sizeof u.realm, "%s", o->realm ? o->realm : "ringway.local");
     int rc = rw_dir_user_put(r, &rw_numplan_uk, &u, o->password, err, len);
-    return rc < 0 ? rc : saved(o, "user saved");
+    return rc < 0 ? rc : saved(o, r, "user saved");
 }
 
 static int user_rm(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_user_rm(r, a[2], err, len);
-    return rc < 0 ? rc : saved(o, "user removed");
+    return rc < 0 ? rc : saved(o, r, "user removed");
 }
 
 static int device_add(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_device_put(r, &rw_numplan_uk, a[2], a[3], a[4], a[5] ? a[5] : "", err, len);
-    return rc < 0 ? rc : saved(o, "device saved");
+    return rc < 0 ? rc : saved(o, r, "device saved");
 }
 
 static int device_rm(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_device_rm(r, &rw_numplan_uk, a[2], a[3], err, len);
-    return rc < 0 ? rc : saved(o, "device removed");
+    return rc < 0 ? rc : saved(o, r, "device removed");
 }
 
 static int rule_set(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_rule_set(r, &rw_numplan_uk, a[2], a[3], a[4], err, len);
-    return rc < 0 ? rc : saved(o, "rule saved");
+    return rc < 0 ? rc : saved(o, r, "rule saved");
 }
 
 static int rule_clear(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_rule_clear(r, &rw_numplan_uk, a[2], a[3], a[4], err, len);
-    return rc < 0 ? rc : saved(o, "rules cleared");
+    return rc < 0 ? rc : saved(o, r, "rules cleared");
 }
 
 static int rule_show(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
@@ -97,7 +101,7 @@ static int rule_show(const cli_opts_t *o, rw_redis_t *r, const char **a, char *e
 static int profile_switch(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_profile_switch(r, &rw_numplan_uk, a[2], a[3], err, len);
-    return rc < 0 ? rc : saved(o, "profile switched");
+    return rc < 0 ? rc : saved(o, r, "profile switched");
 }
 
 static int divert_set(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
@@ -107,7 +111,7 @@ static int divert_set(const cli_opts_t *o, rw_redis_t *r, const char **a, char *
     if (cli_parse_time(a[4], &start, why, sizeof why) < 0 || cli_parse_time(a[5], &end, why, sizeof why) < 0)
         return snprintf(err, len, "divert set: %s", why), RW_EINVAL;
     int rc = rw_dir_divert_set(r, &rw_numplan_uk, a[2], a[3], start, end, err, len);
-    return rc < 0 ? rc : saved(o, "divert saved");
+    return rc < 0 ? rc : saved(o, r, "divert saved");
 }
 
 static int divert_clear(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
@@ -115,19 +119,19 @@ static int divert_clear(const cli_opts_t *o, rw_redis_t *r, const char **a, char
     int rc = rw_dir_divert_clear(r, a[2]);
     if (rc < 0)
         snprintf(err, len, "redis write failed");
-    return rc < 0 ? rc : saved(o, "divert cleared");
+    return rc < 0 ? rc : saved(o, r, "divert cleared");
 }
 
 static int trunk_add(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_trunk_put(r, a[2], a[3], o->order ? atoi(o->order) : 0, a[4], err, len);
-    return rc < 0 ? rc : saved(o, "trunk saved");
+    return rc < 0 ? rc : saved(o, r, "trunk saved");
 }
 
 static int trunk_rm(const cli_opts_t *o, rw_redis_t *r, const char **a, char *err, size_t len)
 {
     int rc = rw_dir_trunk_rm(r, a[2], err, len);
-    return rc < 0 ? rc : saved(o, "trunk removed");
+    return rc < 0 ? rc : saved(o, r, "trunk removed");
 }
 
 /* An integer reply, -1 on any failure. */
@@ -226,7 +230,7 @@ int cli_dir_command(const cli_opts_t *o, int n, const char **args)
             return cli_fail(o, "%s", err[0] ? err : rw_strerror(rc));
         if (err[0])                  /* saved, with a warning (a rule that can never apply) */
             fprintf(stderr, "ringway: %s\n", err);
-        return CLI_OK;
+        return rc == CLI_UNSAFE ? CLI_UNSAFE : CLI_OK;
     }
     return cli_usage_error("unknown command '%s'", a[0]);
 }

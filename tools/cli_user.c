@@ -35,9 +35,12 @@ static int cmd_import(const cli_opts_t *o, const char *path)
     if (!r)
         return CLI_FAILED;
     int rc = rw_dir_import_file_progress(r, &rw_numplan_uk, path, &n, err, sizeof err, on_progress, &p);
+    int durable = rc < 0 ? CLI_OK : cli_durable(o, r);      /* one wait covers every entry */
     rw_redis_destroy(&r);
     if (rc < 0)
         return cli_fail(o, "import stopped: %s (%d users loaded before it)", err, n);
+    if (durable != CLI_OK)
+        return durable;
     if (err[0])
         fprintf(stderr, "ringway: %s\n", err);
     if (o->json)

@@ -5,7 +5,8 @@
  * variables, so the CLI reaches the Redis the services use (host and port, or Sentinel, with
  * the password and db) and knows sip-edge's voicemail.uri and sip.peers for `explain`. Keys of
  * the file the CLI does not use are skipped, so any service's file will do.
- * Exit codes: 0 done, 1 refused or failed, 2 usage. */
+ * Exit codes: 0 done, 1 refused or failed, 2 usage, 3 saved on the master but not yet safe
+ * against a failover (docs/cli.md). */
 #include "common/err.h"
 #include "common/log.h"
 #include "services/core/service.h"
@@ -30,6 +31,8 @@ static const rw_cfg_spec_t cli_spec[] = {
     { "redis.db", RW_CFG_INT, "0", 0, 15, "Redis database number" },
     { "redis.connect_timeout_ms", RW_CFG_INT, "1000", 1, 60000, "Redis connect timeout" },
     { "redis.command_timeout_ms", RW_CFG_INT, "2000", 1, 60000, "Redis command timeout" },
+    { "redis.durable_replicas", RW_CFG_INT, "-1", -1, 16, "replicas a saved change waits for (-1: 1 with sentinels, else 0)" },
+    { "redis.durable_timeout_ms", RW_CFG_INT, "1000", 1, 60000, "bound on the wait for replicas" },
     { "router.endpoints", RW_CFG_STR, "", 0, 0, "static router endpoints (empty: the registry)" },
     { "voicemail.uri", RW_CFG_STR, "", 0, 0, "sip-edge's voicemail server (explain)" },
     { "sip.peers", RW_CFG_STR, "", 0, 0, "sip-edge's peers and trunks (explain)" },
@@ -129,7 +132,8 @@ void cli_usage(FILE *out)
         "TIME: 2026-03-29T09:30:00Z, 2026-03-29T10:30:00+01:00 or milliseconds since the epoch;\n"
         "  a time without a zone is refused.\n"
         "--json: results as JSON on stdout; an error as {\"ok\":false,\"error\":...} on stderr.\n"
-        "Exit codes: 0 done, 1 refused or failed (the reason on stderr), 2 usage error.\n"
+        "Exit codes: 0 done, 1 refused or failed (the reason on stderr), 2 usage error,\n"
+        "  3 saved on the Redis master but not yet on a replica (not safe against a failover).\n"
         "Details: docs/cli.md.\n");
 }
 
@@ -161,6 +165,23 @@ int cli_fail(const cli_opts_t *o, const char *fmt, ...)
         fprintf(stderr, "ringway: %s\n", why);
     }
     return CLI_FAILED;
+}
+
+int cli_durable(const cli_opts_t *o, rw_redis_t *r)
+{
+    char why[300];
+    if (rw_redis_durable(r, why, sizeof why) == 0)
+        return CLI_OK;
+    if (o->json) {
+        json_t *j = json_pack("{s:b,s:b,s:s}", "ok", 0, "saved_on_master", 1, "error", why);
+        char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        fprintf(stderr, "%s\n", s ? s : "{\"ok\":false}");
+        free(s);
+        json_decref(j);
+    } else {
+        fprintf(stderr, "ringway: %s\n", why);
+    }
+    return CLI_UNSAFE;
 }
 
 void cli_progress(const char *fmt, ...)

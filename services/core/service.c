@@ -21,7 +21,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#define N_COMMON_KEYS 14
+#define N_COMMON_KEYS 16
 
 struct rw_service {
     const rw_service_def_t *def;
@@ -56,6 +56,8 @@ static const rw_cfg_spec_t common_spec[N_COMMON_KEYS] = {
     { "redis.db", RW_CFG_INT, "0", 0, 15, "Redis database number" },
     { "redis.connect_timeout_ms", RW_CFG_INT, "500", 1, 60000, "Redis connect timeout" },
     { "redis.command_timeout_ms", RW_CFG_INT, "500", 1, 60000, "Redis command timeout" },
+    { "redis.durable_replicas", RW_CFG_INT, "-1", -1, 16, "replicas a saved change waits for (-1: 1 with sentinels, else 0)" },
+    { "redis.durable_timeout_ms", RW_CFG_INT, "1000", 1, 60000, "bound on the wait for replicas" },
     { "process.rt_priority", RW_CFG_INT, "0", 0, 99,
       "0 = normal scheduling; 1-99 = real-time SCHED_RR at this priority (every thread)" },
     { NULL, 0, NULL, 0, 0, NULL },
@@ -174,6 +176,8 @@ void rw_service_redis_opts(const rw_config_t *cfg, rw_redis_opts_t *o)
     o->db = (int) rw_config_int(cfg, "redis.db");
     o->connect_timeout_ms = (int) rw_config_int(cfg, "redis.connect_timeout_ms");
     o->command_timeout_ms = (int) rw_config_int(cfg, "redis.command_timeout_ms");
+    o->durable_replicas = (int) rw_config_int(cfg, "redis.durable_replicas");
+    o->durable_timeout_ms = (int) rw_config_int(cfg, "redis.durable_timeout_ms");
 }
 
 static int start_parts(rw_service_t *self)
