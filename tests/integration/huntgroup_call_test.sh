@@ -5,7 +5,9 @@
 # calls to a round robin group spread evenly over its two agents, both instances asked; an
 # agent who does not answer is cancelled and the next one rings; a caller who waits max_wait_s
 # goes to the group's overflow (voicemail); a caller who hangs up while queued is counted
-# abandoned; each agent is available again after its call's BYE (ended reported).
+# abandoned; each agent is available again after its call's BYE (ended reported); with the
+# router stopped sip-edge's evaluated fallback still queues the caller; with no huntgroup
+# instance left the call ends at the plan's final action.
 top=${RINGWAY_SOURCE_DIR:?}
 # shellcheck source=tests/integration/huntgroup_call.bash
 . "$top/tests/integration/huntgroup_call.bash"
@@ -68,10 +70,31 @@ check "huntgroup counted the caller abandoned" wait_for 8 abandoned
 check "nobody is left in night's queue" [ "$(redis-cli -p "$rport" zcard rw:hg:q:night)" -eq 0 ]
 check "sip-edge counted the legs" bash -c "curl -fsS http://127.0.0.1:$http/metrics | grep -qE '^ringway_sip_edge_hunt_answered_total 21'"
 
-for p in $edge_pid $hg1 $hg2; do
+# 5. Router stopped: sip-edge evaluates the group number itself (the router's code) and queues.
+rw_stop "$router_pid"; rc=$?
+check "router exits 0 on SIGTERM" [ $rc -eq 0 ]
+check "carol logs out: bob is the only agent" "$rw" agent logout carol
+bgs fb-bob -m 1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$pb"; ub=$!
+rw_wait_udp "$pb" 5
+check "router gone: call to 2100 answered by bob" fg fb -m 1 -sf "$sc/call_uac_peer.xml" -s 2100 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $ub; check "bob's phone answered" [ $? -eq 0 ]
+check "the group plan was evaluated by sip-edge" \
+  bash -c "curl -fsS http://127.0.0.1:$http/metrics | grep -qE '^ringway_sip_edge_fallback_evaluated_total [1-9]'"
+
+# 6. No huntgroup instance at all: the plan's final action (night's overflow, dave's mailbox).
+for p in $hg1 $hg2; do
   rw_stop "$p"; rc=$?
-  check "process $p exits 0 on SIGTERM" [ $rc -eq 0 ]
+  check "huntgroup $p exits 0 on SIGTERM" [ $rc -eq 0 ]
 done
+bgs vm2 -m 1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$vm"; uv=$!
+rw_wait_udp "$vm" 5
+check "no huntgroup: call to 2400 ends at the plan's final action (voicemail)" fg err -m 1 -sf "$sc/call_uac_peer.xml" -s 2400 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $uv; check "voicemail answered for dave" bash -c "[ $? -eq 0 ] && grep -q '^INVITE sip:dave@127.0.0.1' '$dir/vm2.msg'"
+check "sip-edge counted the leg that found no huntgroup" \
+  bash -c "curl -fsS http://127.0.0.1:$http/metrics | grep -qE '^ringway_sip_edge_hunt_errors_total 1'"
+
+rw_stop "$edge_pid"; rc=$?
+check "sip-edge exits 0 on SIGTERM" [ $rc -eq 0 ]
 check "no valgrind report" rw_valgrind_clean "$dir/edge.log" "$dir/hg1.log" "$dir/hg2.log" "$dir/router.log"
 
 echo "huntgroup_call_test: $pass passed, $failed failed"
