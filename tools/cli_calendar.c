@@ -78,13 +78,11 @@ static int cal_set(const cli_opts_t *o, rw_redis_t *r, const char *id, const cha
     char key[96];
     snprintf(key, sizeof key, "rw:cal:%s", id);
     argv[1] = key;
-    redisReply *a = rw_redis_command(r, "DEL %s", key);
-    redisReply *b = a ? rw_redis_commandargv(r, 10, argv, NULL) : NULL;
+    /* the last good schedule stays until the new source is read */
+    redisReply *b = rw_redis_commandargv(r, 10, argv, NULL);
     redisReply *c = b ? rw_redis_command(r, "ZADD rw:cal:due 0 %s", id) : NULL;
     int ok = c && b->type != REDIS_REPLY_ERROR && c->type != REDIS_REPLY_ERROR;
     explicit_bzero(password, sizeof password);
-    if (a)
-        freeReplyObject(a);
     if (b)
         freeReplyObject(b);
     if (c)

@@ -196,7 +196,7 @@ START_TEST(test_other_presence_sources_are_left_alone)
 END_TEST
 
 static const char meeting_rule[] =
-    "{\"active\":\"office\",\"pinned\":[],\"profiles\":{\"office\":[{\"name\":\"meeting\",\"presence\":[\"in_meeting\"],"
+    "{\"active\":\"office\",\"profiles\":{\"office\":[{\"name\":\"meeting\",\"presence\":[\"in_meeting\"],"
     "\"action\":\"divert\",\"to\":\"user:bob\",\"ext\":\"2002\"}]}}";
 
 START_TEST(test_meeting_divert_written_ahead_and_cleared)

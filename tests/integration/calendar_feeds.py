@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""tests/integration/calendar_feeds.py — the calendar tests' local HTTP server and feeds.
+
+serve PORT DIR: serves DIR's files on 127.0.0.1:PORT, plus the broken sources a calendar may
+  be: /status/500, /loop (redirects to itself), /big (10 MB), /hang (answers after 30 s).
+feed DIR VERSION: writes DIR/alice.ics (VERSION 1 or 2: 2 has the one-off meeting deleted) and
+  prints the meetings' instants, one "name start_ms end_ms" a line. Every instant is computed
+  from today: the weeks around the next change to summer time in Europe/London that is at
+  least 15 days ahead, so no verdict depends on the day of the run."""
+import http.server
+import socketserver
+import sys
+import time
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def dst_sunday():
+    """The next last Sunday of March at least 15 days ahead."""
+    today = date.today()
+    for year in (today.year, today.year + 1):
+        d = date(year, 3, 31)
+        d -= timedelta(days=(d.weekday() + 1) % 7)
+        if d - today >= timedelta(days=15):
+            return d
+    raise SystemExit("no DST change found")
+
+
+def ms(d, hh, mm=0):
+    return int(datetime(d.year, d.month, d.day, hh, mm, tzinfo=LONDON).timestamp() * 1000)
+
+
+def feed(directory, version):
+    sun = dst_sunday()
+    m0 = sun - timedelta(days=13)          # Monday, two weeks before the change
+    m1, m2, m3, m4 = (m0 + timedelta(days=7 * i) for i in (1, 2, 3, 4))
+    tue, wed = m0 + timedelta(days=1), m0 + timedelta(days=2)
+    f = lambda d, hh=9: d.strftime("%Y%m%d") + "T%02d0000" % hh
+    ev = [
+        "BEGIN:VEVENT", "UID:weekly@test", "SUMMARY:Weekly review",
+        "DTSTART;TZID=Europe/London:" + f(m0), "DTEND;TZID=Europe/London:" + f(m0, 10),
+        "RRULE:FREQ=WEEKLY;COUNT=5", "EXDATE;TZID=Europe/London:" + f(m0), "END:VEVENT",
+        "BEGIN:VEVENT", "UID:weekly@test", "SUMMARY:Weekly review (moved)",
+        "RECURRENCE-ID;TZID=Europe/London:" + f(m3),
+        "DTSTART;TZID=Europe/London:" + f(m3 + timedelta(days=1), 14),
+        "DTEND;TZID=Europe/London:" + f(m3 + timedelta(days=1), 15), "END:VEVENT",
+        "BEGIN:VEVENT", "UID:weekly@test", "STATUS:CANCELLED", "RECURRENCE-ID;TZID=Europe/London:" + f(m4),
+        "DTSTART;TZID=Europe/London:" + f(m4), "DTEND;TZID=Europe/London:" + f(m4, 10), "END:VEVENT",
+        "BEGIN:VEVENT", "UID:offsite@test", "SUMMARY:Offsite", "DTSTART;VALUE=DATE:" + wed.strftime("%Y%m%d"),
+        "DTEND;VALUE=DATE:" + (wed + timedelta(days=1)).strftime("%Y%m%d"), "END:VEVENT",
+    ]
+    if version == 1:
+        ev += ["BEGIN:VEVENT", "UID:oneoff@test", "SUMMARY:One-off",
+               "DTSTART;TZID=Europe/London:" + f(tue, 10), "DTEND;TZID=Europe/London:" + f(tue, 11), "END:VEVENT"]
+    text = "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ringway tests//EN"] + ev + ["END:VCALENDAR", ""])
+    with open(directory + "/alice.ics", "w") as out:
+        out.write(text)
+    rows = [("excluded", ms(m0, 9), ms(m0, 10)), ("oneoff", ms(tue, 10), ms(tue, 11)),
+            ("allday", ms(wed, 0), ms(wed + timedelta(days=1), 0)), ("before_dst", ms(m1, 9), ms(m1, 10)),
+            ("after_dst", ms(m2, 9), ms(m2, 10)), ("moved_from", ms(m3, 9), ms(m3, 10)),
+            ("moved_to", ms(m3 + timedelta(days=1), 14), ms(m3 + timedelta(days=1), 15)),
+            ("cancelled", ms(m4, 9), ms(m4, 10))]
+    for r in rows:
+        print(*r)
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        sys.stderr.write("%s %s\n" % (self.command, self.path))
+
+    def do_GET(self):
+        if self.path == "/status/500":
+            self.send_error(500, "broken on purpose")
+        elif self.path == "/loop":
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.end_headers()
+        elif self.path == "/big":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/calendar")
+            self.end_headers()
+            line = b"X-FILLER:" + b"x" * 1014 + b"\r\n"
+            self.wfile.write(b"BEGIN:VCALENDAR\r\n")
+            for _ in range(10 * 1024):
+                self.wfile.write(line)
+        elif self.path == "/hang":
+            time.sleep(30)
+            self.send_error(503)
+        else:
+            super().do_GET()
+
+
+class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "feed":
+        feed(sys.argv[2], int(sys.argv[3]))
+    else:
+        port, directory = int(sys.argv[2]), sys.argv[3]
+        handler = lambda *a, **k: Handler(*a, directory=directory, **k)
+        Server(("127.0.0.1", port), handler).serve_forever()

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# tests/integration/calendar_ics_test.sh — staff calendars turned into routing, end to end: a
+# real redis-server, the router, ringway-calendar and an ICS feed served by a local HTTP server
+# (tests/integration/calendar_feeds.py). alice's rules divert to bob in meetings; for each
+# meeting — a weekly series across the change to summer time, an EXDATE, a one-off meeting
+# then deleted from the feed, an all-day event, a moved instance, a cancelled instance — the
+# calendar service is run with its clock shortly before it (RINGWAY_CLOCK_OFFSET_MS) and
+# `ringway explain --at` must ring alice before, divert to bob during and ring alice after.
+# The meetings lie in the weeks around the next DST change at least 15 days ahead, and the
+# routing is asked at given instants, so no verdict depends on the day or hour of the run.
+# Then: broken sources (HTTP 500, a redirect loop, 10 MB, truncated, an invalid date, a TLS
+# failure) are each refused with the user and reason in the log, counted on /metrics, with the
+# last good schedule kept and the password in no log or output; a calendar instance killed
+# (SIGKILL) while it holds users' leases loses nothing: another takes them once the leases end.
+# Last, a figure: users synced per second by one instance (300 users, one feed).
+set -uo pipefail
+build=${RINGWAY_BUILD_DIR:?}
+top=${RINGWAY_SOURCE_DIR:?}
+
+# shellcheck source=tests/harness/wrap.sh
+. "$top/tests/harness/wrap.sh"
+read -r rport bus chttp web < <("$RINGWAY_FREE_PORT" 4 | tr '\n' ' ')
+rw_workdir
+feeds=$top/tests/integration/calendar_feeds.py
+rw=$build/tools/ringway
+cal=$build/services/calendar/ringway-calendar
+
+rw_redis_start "$rport" "$dir" || { echo "FAIL: redis-server did not start" >&2; exit 1; }
+pids+=("$RW_REDIS_PID")
+export RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT=$rport
+rcli() { redis-cli -p "$rport" "$@"; }
+
+mkdir -p "$dir/www"
+python3 "$feeds" feed "$dir/www" 1 >"$dir/times" || { echo "FAIL: feed" >&2; exit 1; }
+python3 "$feeds" serve "$web" "$dir/www" 2>"$dir/web.log" &
+pids+=($!)
+rw_wait_tcp "$web" || { echo "FAIL: the feed server did not start" >&2; exit 1; }
+feed_url=http://127.0.0.1:$web/alice.ics
+
+cat >"$dir/dir.json" <<JSON
+{ "realm": "ringway.local", "users": [
+  { "id": "alice", "ext": "2001", "number": "+441632960001", "password": "alice-pw", "tz": "Europe/London",
+    "devices": [ { "id": "softphone", "kind": "sip" } ],
+    "rules": { "active": "office", "profiles": { "office": [
+      { "name": "meeting", "presence": ["in_meeting"], "action": "divert", "to": "user:bob" } ] } } },
+  { "id": "bob", "ext": "2002", "number": "+441632960002", "password": "bob-pw", "tz": "Europe/London",
+    "devices": [ { "id": "desk", "kind": "sip" } ] },
+  { "id": "carol", "ext": "2003", "number": "+441632960003", "password": "carol-pw", "tz": "Europe/London",
+    "devices": [ { "id": "desk", "kind": "sip" } ] } ] }
+JSON
+"$rw" import "$dir/dir.json" >/dev/null 2>&1 || { echo "FAIL: import" >&2; exit 1; }
+
+RINGWAY_HTTP_PORT=0 RINGWAY_ROUTER_BIND="tcp://127.0.0.1:$bus" RINGWAY_BUS_PUB="" \
+  "${RW_WRAP[@]}" "$build/services/router/ringway-router" 2>>"$dir/router.log" &
+pids+=($!)
+rw_wait_tcp "$bus" || { echo "FAIL: router did not start" >&2; exit 1; }
+
+check "calendar set alice (ics)" "$rw" calendar set alice ics "$feed_url"
+out=$("$rw" calendar set alice ics "http://u:p@127.0.0.1:$web/alice.ics" 2>&1); rc=$?
+check "a URL with credentials inside is refused (exit 1)" [ $rc -eq 1 ]
+check "... and says to use --user/--password-file" grep -q "give them with --user and --password-file" <<<"$out"
+out=$("$rw" calendar set alice webcal "$feed_url" 2>&1); rc=$?
+check "an unknown kind is a usage error (exit 2)" [ $rc -eq 2 ]
+
+# Calendar instances: cal_start NAME [AT_MS]: one with its clock at AT_MS (default: now), its
+# pid in cal_pid; cal_stop: SIGTERM, its exit status recorded (each must exit 0).
+cal_pid=
+cal_exits=()
+cal_start() {
+  local offset=0
+  [ -n "${2:-}" ] && offset=$(( $2 - $(date +%s%3N) ))
+  RINGWAY_CLOCK_OFFSET_MS=$offset RINGWAY_HTTP_PORT=$chttp RINGWAY_BUS_PUB="" RINGWAY_LOG_LEVEL=info \
+  RINGWAY_CALENDAR_TICK_MS=50 RINGWAY_CALENDAR_TIMEOUT_MS=${CAL_TIMEOUT_MS:-5000} \
+  RINGWAY_CALENDAR_LEASE_MS=${CAL_LEASE_MS:-10000} RINGWAY_CALENDAR_MAX_REDIRECTS=3 \
+  RINGWAY_CALENDAR_LOOKAHEAD_H=2000 \
+    "${RW_WRAP[@]}" "$cal" 2>>"$dir/calendar-$1.log" &
+  cal_pid=$!; pids+=("$cal_pid")
+  rw_wait_health "$chttp"
+}
+cal_stop() { rw_stop "$cal_pid"; cal_exits+=($?); }
+
+declare -A S E
+while read -r name s e; do S[$name]=$s; E[$name]=$e; done <"$dir/times"
+MIN=60000
+
+# sync_at MS: alice's calendar read by an instance whose clock is MS.
+sync_at() {
+  cal_start "at-$1" "$1" || return 1
+  "$rw" calendar sync alice >>"$dir/sync.out" 2>&1
+  local rc=$?
+  cal_stop
+  return $rc
+}
+# diverted MS: at MS the router diverts alice's calls by her calendar (to bob, 2002).
+diverted() {
+  local out
+  out=$("$rw" explain 2001 --router "tcp://127.0.0.1:$bus" --at "$1" 2>&1)
+  echo "--- explain at $1" >>"$dir/explain.out"; echo "$out" >>"$dir/explain.out"
+  grep -q "calendar divert" <<<"$out" && grep -q "2002" <<<"$out"
+}
+not_diverted() {
+  local out
+  out=$("$rw" explain 2001 --router "tcp://127.0.0.1:$bus" --at "$1" 2>&1) || return 1
+  echo "--- explain at $1" >>"$dir/explain.out"; echo "$out" >>"$dir/explain.out"
+  ! grep -q "calendar divert" <<<"$out"
+}
+# around NAME: before, during and after the meeting NAME.
+around() {
+  check "$1: calendar read shortly before" sync_at $(( S[$1] - 30 * MIN ))
+  check "$1: not diverted a minute before" not_diverted $(( S[$1] - MIN ))
+  check "$1: diverted to bob during" diverted $(( S[$1] + 30 * MIN ))
+  check "$1: not diverted a minute after" not_diverted $(( E[$1] + MIN ))
+}
+
+check "excluded (EXDATE): calendar read" sync_at $(( S[excluded] - 30 * MIN ))
+check "excluded (EXDATE): not diverted during" not_diverted $(( S[excluded] + 30 * MIN ))
+around oneoff
+want="in_meeting ${E[oneoff]} ${S[oneoff]}"
+check "the meeting is the calendar source of alice's presence, written ahead (docs/presence.md)" \
+  [ "$(rcli HGET rw:presence:src:alice calendar)" = "$want" ]
+check "the divert ends by itself at the meeting's end (PEXPIREAT)" [ "$(rcli PEXPIRETIME rw:divert:alice)" = "${E[oneoff]}" ]
+python3 "$feeds" feed "$dir/www" 2 >/dev/null
+check "deleted meeting: calendar read again" sync_at $(( S[oneoff] - 30 * MIN ))
+check "deleted meeting: no longer diverted" not_diverted $(( S[oneoff] + 30 * MIN ))
+around allday
+check "allday: diverted at noon" diverted $(( S[allday] + 12 * 60 * MIN ))
+around before_dst
+around after_dst
+check "after_dst: 10:30 local (09:30 UTC) is after the meeting" not_diverted $(( S[after_dst] + 90 * MIN ))
+check "moved: calendar read before the original time" sync_at $(( S[moved_from] - 30 * MIN ))
+check "moved: not diverted at the original time" not_diverted $(( S[moved_from] + 30 * MIN ))
+check "moved: diverted at the new time" diverted $(( S[moved_to] + 30 * MIN ))
+out=$("$rw" calendar show alice 2>&1)
+check "calendar show lists the meetings ahead (the moved one)" grep -q "Weekly review (moved)" <<<"$out"
+check "cancelled instance: calendar read" sync_at $(( S[cancelled] - 30 * MIN ))
+check "cancelled instance: not diverted" not_diverted $(( S[cancelled] + 30 * MIN ))
+
+# Broken sources, one instance whose clock is the day before the first meeting (the feed's
+# meetings may lie up to a year ahead of today). carol reads the good feed first.
+base=$(( S[excluded] - 24 * 60 * MIN ))
+printf 'secret-calendar-pw-42\n' >"$dir/pw"
+check "calendar set carol with --user/--password-file" \
+  "$rw" calendar set carol ics "$feed_url" --user carol --password-file "$dir/pw"
+CAL_TIMEOUT_MS=15000 CAL_LEASE_MS=30000 cal_start broken "$base" || { echo "FAIL: calendar did not start" >&2; exit 1; }
+check "carol's good feed is read" "$rw" calendar sync carol
+good=$("$rw" --json calendar show carol)
+count() { python3 -c 'import json,sys; print(len(json.loads(sys.stdin.read())["meetings"]))' <<<"$1"; }
+n_good=$(count "$good")
+check "carol has meetings ahead ($n_good)" [ "$n_good" -ge 1 ]
+printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:t\r\nDTSTART:20300101T100000Z\r\n' >"$dir/www/trunc.ics"
+printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:d\r\nDTSTART:20301345T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n' >"$dir/www/baddate.ics"
+broken() {  # REASON URL: the source fails for REASON, counted, logged, the schedule kept
+  local reason=$1 url=$2 out rc before after
+  before=$(curl -fsS "http://127.0.0.1:$chttp/metrics" | sed -n "s/^ringway_calendar_sync_failures_total{reason=\"$reason\"} //p")
+  "$rw" calendar set carol ics "$url" --user carol --password-file "$dir/pw" >/dev/null || return 1
+  out=$("$rw" calendar sync carol 2>&1); rc=$?
+  echo "$reason: $out" >>"$dir/broken.out"
+  [ $rc -eq 1 ] || { echo "  sync exit $rc: $out" >&2; return 1; }
+  after=$(curl -fsS "http://127.0.0.1:$chttp/metrics" | sed -n "s/^ringway_calendar_sync_failures_total{reason=\"$reason\"} //p")
+  # (set queues a sync and sync another: one or two failures)
+  [ "${after:-0}" -gt "${before:-0}" ] || { echo "  counter $reason: $before -> $after" >&2; return 1; }
+  grep -q "\"event\":\"calendar_source_failed\".*\"user\":\"carol\".*\"reason\":\"$reason\"" "$dir/calendar-broken.log" || return 1
+  [ "$(count "$("$rw" --json calendar show carol)")" = "$n_good" ]
+}
+check "HTTP 500: refused, counted, logged, schedule kept" broken http "http://127.0.0.1:$web/status/500"
+check "redirect loop: refused, counted, logged, schedule kept" broken redirects "http://127.0.0.1:$web/loop"
+check "10 MB body: refused, counted, logged, schedule kept" broken size "http://127.0.0.1:$web/big"
+check "truncated ICS: refused, counted, logged, schedule kept" broken invalid "http://127.0.0.1:$web/trunc.ics"
+check "invalid date: refused, counted, logged, schedule kept" broken invalid "http://127.0.0.1:$web/baddate.ics"
+check "TLS failure: refused, counted, logged, schedule kept" broken tls "https://127.0.0.1:$web/alice.ics"
+check "the sync says why (HTTP 500)" grep -q "^http: .*HTTP 500 (the last good schedule is kept)" "$dir/broken.out"
+out=$("$rw" --json calendar show carol; "$rw" calendar show carol)
+check "calendar show never prints the password" bash -c '! grep -q secret-calendar-pw <<<"$0"' "$out"
+check "calendar show says a password is set" grep -q "with a password" <<<"$out"
+check "no log holds the password" bash -c '! grep -q secret-calendar-pw "$0"/*.log "$0"/*.out' "$dir"
+cal_stop
+
+# A killed instance: it holds bob's and carol's leases (their source never answers) and dies;
+# another instance takes them once the leases end, with nothing lost.
+rcli HSET rw:cal:bob kind ics url "http://127.0.0.1:$web/hang" >/dev/null
+rcli HSET rw:cal:carol url "http://127.0.0.1:$web/hang" >/dev/null
+rcli ZADD rw:cal:due 0 bob 0 carol >/dev/null
+CAL_TIMEOUT_MS=1000 CAL_LEASE_MS=2000 cal_start killed "$base" || { echo "FAIL: calendar did not start" >&2; exit 1; }
+leased() { [ -n "$(rcli GET rw:cal:lease:bob)" ] && [ -n "$(rcli GET rw:cal:lease:carol)" ]; }
+for ((i = 0; i < 100 * RW_SCALE; i++)); do leased && break; sleep 0.05; done
+check "the instance holds both leases" leased
+kill -KILL "$cal_pid"; wait "$cal_pid" 2>/dev/null
+rcli HSET rw:cal:bob url "$feed_url" >/dev/null
+rcli HSET rw:cal:carol url "$feed_url" >/dev/null
+CAL_TIMEOUT_MS=1000 CAL_LEASE_MS=2000 cal_start survivor "$base" || { echo "FAIL: calendar did not start" >&2; exit 1; }
+check "another instance syncs bob after the lease" "$rw" calendar sync bob
+check "... and carol" "$rw" calendar sync carol
+check "carol's schedule is whole again" [ "$(count "$("$rw" --json calendar show carol)")" = "$n_good" ]
+cal_stop
+
+# Figure: users synced per second by one instance (300 users, the same feed, 16 at a time).
+n=300
+for ((i = 0; i < n; i++)); do echo "HSET rw:cal:load$i kind ics url $feed_url"; echo "ZADD rw:cal:due 0 load$i"; done | rcli >/dev/null
+t0=$(date +%s%3N)
+cal_start load "$base" || { echo "FAIL: calendar did not start" >&2; exit 1; }
+synced() { [ "$(rcli EVAL "local n=0 for i=0,$((n - 1)) do if redis.call('HEXISTS','rw:cal:load'..i,'last_ok_ms')==1 then n=n+1 end end return n" 0)" = "$n" ]; }
+for ((i = 0; i < 600 * RW_SCALE; i++)); do synced && break; sleep 0.1; done
+t1=$(date +%s%3N)
+check "all $n load users synced" synced
+echo "figure: $n users synced by one instance in $(( t1 - t0 )) ms (start included): $(( n * 1000 / (t1 - t0 + 1) )) users/s"
+cal_stop
+
+for i in "${!cal_exits[@]}"; do check "calendar instance $i exited 0" [ "${cal_exits[$i]}" -eq 0 ]; done
+check "no valgrind report" rw_valgrind_clean "$dir"/calendar-*.log
+echo "calendar_ics_test: $pass passed, $failed failed"
+[ $failed -eq 0 ]
