@@ -94,12 +94,16 @@ static void count_failure(rw_calendar_t *cal, const char *reason)
             rw_counter_inc(cal->failed[i]);
 }
 
-static void publish(rw_calendar_t *cal, const char *type, const char *user, uint64_t now)
+/* block: "start-end" in ms, or "" */
+static void publish(rw_calendar_t *cal, const char *type, const char *user, const char *block, uint64_t now)
 {
     static rw_event_t ev;               /* loop thread only; too big for the stack */
     if (!cal->pub || rw_proto_event_init(&ev, type) < 0)
         return;
     snprintf(ev.calendar.user, sizeof ev.calendar.user, "%s", user);
+    unsigned long long s = 0, e = 0;
+    if (sscanf(block, "%llu-%llu", &s, &e) == 2)
+        ev.calendar.start_ms = s, ev.calendar.end_ms = e;
     ev.ts_ms = now;
     rw_pub_publish(cal->pub, &ev);
 }
@@ -113,14 +117,14 @@ static void on_applied(void *arg, redisReply *r)
         return;
     }
     uint64_t now = rw_clock_wall_ms();
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4 || r->element[0]->type != REDIS_REPLY_STRING) {
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 6 || r->element[0]->type != REDIS_REPLY_STRING) {
         rw_log_warn("calendar_apply_failed", RW_S("user", c->user),
                     RW_S("error", r && r->type == REDIS_REPLY_ERROR ? r->str : "redis unreachable"));
         call_free(c);
         return;
     }
-    const char *f[4];
-    for (size_t i = 0; i < 4; i++)
+    const char *f[6];
+    for (size_t i = 0; i < 6; i++)
         f[i] = r->element[i]->type == REDIS_REPLY_STRING ? r->element[i]->str : "";
     if (!strcmp(f[0], "lost")) {
         rw_counter_inc(cal->lost);
@@ -133,10 +137,10 @@ static void on_applied(void *arg, redisReply *r)
     if (!strcmp(f[1], "set") || !strcmp(f[1], "cleared"))
         rw_counter_inc(cal->presence[f[1][0] == 'c']);
     if (!strcmp(f[2], "started") || !strcmp(f[2], "ended"))
-        publish(cal, f[2][0] == 's' ? "calendar.meeting_started" : "calendar.meeting_ended", c->user, now);
+        publish(cal, f[2][0] == 's' ? "calendar.meeting_started" : "calendar.meeting_ended", c->user, f[4], now);
     if (!strcmp(f[3], "set") || !strcmp(f[3], "cleared")) {
         rw_counter_inc(cal->diverts[f[3][0] == 'c']);
-        publish(cal, f[3][0] == 's' ? "calendar.divert_set" : "calendar.divert_cleared", c->user, now);
+        publish(cal, f[3][0] == 's' ? "calendar.divert_set" : "calendar.divert_cleared", c->user, f[5], now);
     } else if (!strcmp(f[3], "manual")) {
         rw_counter_inc(cal->diverts[2]);
         rw_log_info("calendar_divert_kept", RW_S("user", c->user), RW_S("why", "a divert set by hand is in place"));

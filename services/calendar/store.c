@@ -26,13 +26,14 @@ const char rw_cal_claim_lua[] =
 
 /* ARGV: id, instance, now_ms, poll_ms, ok ("1"/"0"), blocks, meetings JSON, error, count.
  * Returns { "ok"|"lost", presence source ("set"|"cleared"|""), meeting ("started"|"ended"|""),
- * divert ("set"|"cleared"|"manual"|"") }. */
+ * divert ("set"|"cleared"|"manual"|""), the meeting's block "start-end" (or ""), the current or
+ * next block "start-end" (or "") }. */
 const char rw_cal_apply_lua[] =
     "local id, inst, now, poll = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])\n"
     "local ck, lk, dk = 'rw:cal:' .. id, 'rw:cal:lease:' .. id, 'rw:divert:' .. id\n"
-    "if redis.call('GET', lk) ~= inst then return { 'lost', '', '', '' } end\n"
+    "if redis.call('GET', lk) ~= inst then return { 'lost', '', '', '', '', '' } end\n"
     "redis.call('DEL', lk)\n"
-    "if redis.call('EXISTS', ck) == 0 then redis.call('ZREM', 'rw:cal:due', id) return { 'ok', '', '', '' } end\n"
+    "if redis.call('EXISTS', ck) == 0 then redis.call('ZREM', 'rw:cal:due', id) return { 'ok', '', '', '', '', '' } end\n"
     "if ARGV[5] == '1' then\n"
     "  redis.call('HSET', ck, 'blocks', ARGV[6], 'meetings', ARGV[7], 'count', ARGV[9],\n"
     "             'synced_ms', now, 'last_ok_ms', now, 'error', '')\n"
@@ -64,11 +65,13 @@ const char rw_cal_apply_lua[] =
     "if not bs then bs, be = nxt_s, nxt_e end\n"
     "local pres = set_presence(bs, be)\n"
     /* meeting_started / meeting_ended: whether a block is in force changed since the last apply */
-    "local was = redis.call('HGET', ck, 'in_meeting') == '1'\n"
-    "local meet = ''\n"
-    "if was ~= (cur_s ~= nil) then\n"
-    "  meet = cur_s and 'started' or 'ended'\n"
-    "  redis.call('HSET', ck, 'in_meeting', cur_s and '1' or '0')\n"
+    "local was = redis.call('HGET', ck, 'in_meeting') or ''\n"
+    "local now_in = cur_s and (cur_s .. '-' .. cur_e) or ''\n"
+    "local meet, meet_block = '', ''\n"
+    "if was ~= now_in then\n"
+    "  if was ~= '' and now_in == '' then meet, meet_block = 'ended', was\n"
+    "  elseif now_in ~= '' then meet, meet_block = 'started', now_in end\n"
+    "  redis.call('HSET', ck, 'in_meeting', now_in)\n"
     "end\n"
     /* the meeting divert: the first rule (pinned, then the active profile) that diverts always
        on presence in_meeting; written ahead for the current or next block, ended by PEXPIREAT */
@@ -108,7 +111,7 @@ const char rw_cal_apply_lua[] =
     "if cur_e and cur_e < due then due = cur_e end\n"
     "if nxt_s and nxt_s < due then due = nxt_s end\n"
     "redis.call('ZADD', 'rw:cal:due', due, id)\n"
-    "return { 'ok', pres, meet, div }\n";
+    "return { 'ok', pres, meet, div, meet_block, bs and (bs .. '-' .. be) or '' }\n";
 
 char *rw_cal_blocks_text(const rw_cal_meeting_t *m, size_t n)
 {

@@ -93,7 +93,7 @@ static void apply(const char *inst, unsigned long long now, int ok, const char *
                            blocks, "[]", err, "1" };
     redisReply *x = rw_redis_commandargv(r, 12, argv, NULL);
     ck_assert_ptr_nonnull(x);
-    ck_assert_msg(x->type == REDIS_REPLY_ARRAY && x->elements == 4, "%s", x->type == REDIS_REPLY_ERROR ? x->str : "?");
+    ck_assert_msg(x->type == REDIS_REPLY_ARRAY && x->elements == 6, "%s", x->type == REDIS_REPLY_ERROR ? x->str : "?");
     snprintf(out, len, "%s/%s/%s/%s", x->element[0]->str, x->element[1]->str, x->element[2]->str,
              x->element[3]->str);
     freeReplyObject(x);
