@@ -10,7 +10,8 @@ build=(build-essential cmake pkg-config libsofia-sip-ua-dev libczmq-dev libzmq3-
        libcurl4-openssl-dev nettle-dev libgoogle-perftools-dev libical-dev
        libxml2-dev)
 runtime=(redis-server redis-tools curl)
-testing=(check libsubunit-dev sip-tester valgrind baresip-core sipvicious iproute2 python3 radicale)
+testing=(check libsubunit-dev sip-tester valgrind baresip-core sipvicious iproute2 python3 radicale
+         python3-tz)
 benchmarks=(kamailio sip-tester)
 fuzzing=(clang libclang-rt-14-dev)
 

@@ -3,11 +3,13 @@
 
 serve PORT DIR: serves DIR's files on 127.0.0.1:PORT, plus the broken sources a calendar may
   be: /status/500, /loop (redirects to itself), /big (10 MB), /hang (answers after 30 s).
-feed DIR VERSION: writes DIR/alice.ics (VERSION 1 or 2: 2 has the one-off meeting deleted) and
-  prints the meetings' instants, one "name start_ms end_ms" a line. Every instant is computed
+feed DIR VERSION: writes DIR/alice.ics (VERSION 1 or 2: 2 has the one-off meeting deleted), the
+  same events one resource per UID in DIR/dav/<uid>.ics with a VTIMEZONE (for a CalDAV server:
+  the zone then comes from the feed's own VTIMEZONE), and prints the meetings' instants, one "name start_ms end_ms" a line. Every instant is computed
   from today: the weeks around the next change to summer time in Europe/London that is at
   least 15 days ahead, so no verdict depends on the day of the run."""
 import http.server
+import os
 import socketserver
 import sys
 import time
@@ -15,6 +17,11 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
+VTIMEZONE = ["BEGIN:VTIMEZONE", "TZID:Europe/London",
+             "BEGIN:DAYLIGHT", "TZOFFSETFROM:+0000", "TZOFFSETTO:+0100", "TZNAME:BST", "DTSTART:19700329T010000",
+             "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "END:DAYLIGHT",
+             "BEGIN:STANDARD", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0000", "TZNAME:GMT", "DTSTART:19701025T020000",
+             "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU", "END:STANDARD", "END:VTIMEZONE"]
 
 
 def dst_sunday():
@@ -57,6 +64,18 @@ def feed(directory, version):
     text = "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ringway tests//EN"] + ev + ["END:VCALENDAR", ""])
     with open(directory + "/alice.ics", "w") as out:
         out.write(text)
+    os.makedirs(directory + "/dav", exist_ok=True)
+    for old in os.listdir(directory + "/dav"):
+        os.remove(directory + "/dav/" + old)
+    by_uid = {}
+    for block in "\n".join(ev).split("END:VEVENT")[:-1]:
+        lines = [x for x in block.split("\n") if x] + ["END:VEVENT"]
+        uid = [x for x in lines if x.startswith("UID:")][0][4:].split("@")[0]
+        by_uid.setdefault(uid, []).extend(lines)
+    for uid, lines in by_uid.items():
+        with open("%s/dav/%s.ics" % (directory, uid), "w") as out:
+            out.write("\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//ringway tests//EN"] + VTIMEZONE + lines
+                                    + ["END:VCALENDAR", ""]))
     rows = [("excluded", ms(m0, 9), ms(m0, 10)), ("oneoff", ms(tue, 10), ms(tue, 11)),
             ("allday", ms(wed, 0), ms(wed + timedelta(days=1), 0)), ("before_dst", ms(m1, 9), ms(m1, 10)),
             ("after_dst", ms(m2, 9), ms(m2, 10)), ("moved_from", ms(m3, 9), ms(m3, 10)),
