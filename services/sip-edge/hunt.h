@@ -37,6 +37,16 @@ void rw_hunt_check(struct rw_exec *ex);
 int rw_hunt_active(const struct rw_exec *ex);
 /* The call is being freed (or aborted): the leg lets go of it. */
 void rw_hunt_detach(struct rw_exec *ex);
+/* Feature codes dialled from an authenticated phone: *71 log in (every group the user is a
+ * member of), *72 log out, *73 pause (reason "phone"), *74 resume. fn gets the final status
+ * to answer the INVITE with and its reason phrase (480 "Agent available" and the like on
+ * success, 403 with huntgroup's reason when refused, 503 when no instance answered); it runs
+ * once, from the loop. RW_ENOTFOUND: code is no feature code (route the call as usual);
+ * RW_EINVAL: no huntgroup client (fn never runs). */
+typedef void rw_hunt_feature_fn(void *arg, int status, const char *phrase);
+int rw_hunt_feature(rw_hunt_env_t *env, const char *user, const char *code, rw_hunt_feature_fn *fn,
+                    void *arg);
+
 /* A BYE of a dialog with this Call-ID passed through: when it was a queue call answered by an
  * agent (the huntgroup's call record says so), `ended` is reported with its talk time. */
 void rw_hunt_bye(rw_hunt_env_t *env, const char *call_id);

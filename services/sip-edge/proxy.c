@@ -295,13 +295,34 @@ static void route(pending_t *p)
     msgpack_sbuffer_destroy(&sb);
 }
 
+static void on_feature(void *arg, int status, const char *phrase)
+{
+    pending_t *p = arg;
+    if (p->px && !p->done)
+        pending_answer(p, status, phrase, "feature-code");
+    pending_unref(p);
+}
+
+/* *71..*74 from an authenticated phone: answered here (hunt.h), never routed. 1 when taken. */
+static int feature_code(pending_t *p, const char *user_id)
+{
+    p->refs++;
+    int rc = rw_hunt_feature(p->px->env.hunt, user_id, p->rq.callee, on_feature, p);
+    if (rc == 0)
+        return 1;
+    p->refs--;
+    if (rc == RW_ENOTFOUND)
+        return 0;
+    pending_answer(p, SIP_503_SERVICE_UNAVAILABLE, "feature-code");
+    return 1;
+}
+
 static void on_auth(void *arg, rw_auth_result_t res, const char *ext, const char *user_id)
 {
     pending_t *p = arg;
-    (void) user_id;
     if (res != RW_AUTH_OK)
         p->done = 1;              /* auth answered the caller */
-    else if (p->px && !p->done) {
+    else if (p->px && !p->done && !feature_code(p, user_id)) {
         rw_exec_strip_credentials(p->req, sip_object(p->req));
         snprintf(p->rq.caller, sizeof p->rq.caller, "%s", ext);
         snprintf(p->ev.from, sizeof p->ev.from, "%s", ext);

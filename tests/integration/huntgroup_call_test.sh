@@ -7,7 +7,8 @@
 # goes to the group's overflow (voicemail); a caller who hangs up while queued is counted
 # abandoned; each agent is available again after its call's BYE (ended reported); with the
 # router stopped sip-edge's evaluated fallback still queues the caller; with no huntgroup
-# instance left the call ends at the plan's final action.
+# instance left the call ends at the plan's final action. Feature codes *71..*74 from a phone
+# log the agent in, pause, resume and log out (480 with the state); a non-member gets 403.
 top=${RINGWAY_SOURCE_DIR:?}
 # shellcheck source=tests/integration/huntgroup_call.bash
 . "$top/tests/integration/huntgroup_call.bash"
@@ -70,7 +71,29 @@ check "huntgroup counted the caller abandoned" wait_for 8 abandoned
 check "nobody is left in night's queue" [ "$(redis-cli -p "$rport" zcard rw:hg:q:night)" -eq 0 ]
 check "sip-edge counted the legs" bash -c "curl -fsS http://127.0.0.1:$http/metrics | grep -qE '^ringway_sip_edge_hunt_answered_total 21'"
 
-# 5. Router stopped: sip-edge evaluates the group number itself (the router's code) and queues.
+# 5. Feature codes from a phone (digest auth), answered by sip-edge itself: 480 with the state.
+final_uac() {  # status: a copy of call_uac_auth_final.xml expecting that final answer
+  sed "s/\[status\]/$1/" "$sc/call_uac_auth_final.xml" >"$dir/uac_final_$1.xml"; echo "$dir/uac_final_$1.xml"
+}
+u480=$(final_uac 480); u403=$(final_uac 403)
+dave_state() { [ "$(redis-cli -p "$rport" hget rw:hg:agent:dave state)" = "$1" ]; }
+code() {  # code status ext password: one feature-code call
+  fg "code$1-$3" -m 1 -sf "$2" -s "$1" -key caller "$3" -au "$3" -ap "$4" -i 127.0.0.1 -p "$pd" \
+    -trace_msg -message_file "$dir/code${1#\*}-$3.msg" "$S"
+}
+check "dave dials *71: 480 Agent dave available" code '*71' "$u480" 2004 dave-pw
+check "dave is logged in, available" dave_state available
+check "the phone was told the new state" grep -q "^SIP/2.0 480 Agent dave available" "$dir/code71-2004.msg"
+check "dave dials *73: paused" code '*73' "$u480" 2004 dave-pw
+check "dave is paused (reason phone)" bash -c "[ \"\$(redis-cli -p $rport hget rw:hg:agent:dave reason)\" = phone ]"
+check "dave dials *74: available again" code '*74' "$u480" 2004 dave-pw
+check "dave is available" dave_state available
+check "dave dials *72: logged out" code '*72' "$u480" 2004 dave-pw
+check "dave is logged out of night" [ "$(redis-cli -p "$rport" sismember rw:hg:logged:night dave)" -eq 0 ]
+check "and was told so" grep -q "^SIP/2.0 480 Agent dave logged_out" "$dir/code72-2004.msg"
+check "alice (member of no group) dials *71: 403" code '*71' "$u403" 2001 alice-pw
+
+# 6. Router stopped: sip-edge evaluates the group number itself (the router's code) and queues.
 rw_stop "$router_pid"; rc=$?
 check "router exits 0 on SIGTERM" [ $rc -eq 0 ]
 check "carol logs out: bob is the only agent" "$rw" agent logout carol
@@ -81,7 +104,7 @@ wait $ub; check "bob's phone answered" [ $? -eq 0 ]
 check "the group plan was evaluated by sip-edge" \
   bash -c "curl -fsS http://127.0.0.1:$http/metrics | grep -qE '^ringway_sip_edge_fallback_evaluated_total [1-9]'"
 
-# 6. No huntgroup instance at all: the plan's final action (night's overflow, dave's mailbox).
+# 7. No huntgroup instance at all: the plan's final action (night's overflow, dave's mailbox).
 for p in $hg1 $hg2; do
   rw_stop "$p"; rc=$?
   check "huntgroup $p exits 0 on SIGTERM" [ $rc -eq 0 ]
