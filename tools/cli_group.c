@@ -2,7 +2,8 @@
  * in the directory (common/dir_groups.h validates every save), agents' log in / pause / resume,
  * and `queue watch GROUP`, a terminal wallboard redrawn from Redis at every queue.* event of the
  * huntgroup instances (found in the registry rw:svc:huntgroup.events). Settings are KEY=VALUE
- * words (docs/huntgroup.md lists them), since options are the CLI's shared ones. */
+ * words (docs/huntgroup.md lists them), since options are the CLI's shared ones. A write is said
+ * to be done only once durable (cli_durable: exit 3 when only the Redis master has it). */
 #include "tools/cli_group.h"
 
 #include <sofia-sip/su.h>
@@ -19,8 +20,11 @@
 
 static rw_group_t group;             /* 20 KB: one per process, not on the stack */
 
-static int done(const cli_opts_t *o, const char *what)
+/* Says "saved" only once the write is durable (cli_durable); CLI_UNSAFE, said, when not. */
+static int done(const cli_opts_t *o, rw_redis_t *r, const char *what)
 {
+    if (cli_durable(o, r) != CLI_OK)
+        return CLI_UNSAFE;
     if (o->json)
         printf("{\"ok\":true,\"done\":\"%s\"}\n", what);
     else
@@ -65,7 +69,7 @@ static int save(const cli_opts_t *o, rw_redis_t *r, const char *what)
     char err[400];
     if (rw_dir_group_put(r, &rw_numplan_uk, &group, err, sizeof err) < 0)
         return cli_fail(o, "group '%s' not saved: %s", group.id, err);
-    return done(o, what);
+    return done(o, r, what);
 }
 
 static int load(const cli_opts_t *o, rw_redis_t *r, const char *id)
@@ -130,6 +134,8 @@ static int group_cmd(const cli_opts_t *o, rw_redis_t *r, int n, const char **a)
         int count = 0;
         if (rw_dir_groups_import_file(r, &rw_numplan_uk, a[2], &count, err, sizeof err) < 0)
             return cli_fail(o, "%s (%d group%s imported before it)", err, count, count == 1 ? "" : "s");
+        if (cli_durable(o, r) != CLI_OK)
+            return CLI_UNSAFE;
         if (o->json)
             cli_print_json(json_pack("{s:b,s:i}", "ok", 1, "imported_groups", count));
         else
@@ -148,7 +154,7 @@ static int group_cmd(const cli_opts_t *o, rw_redis_t *r, int n, const char **a)
     if (!strcmp(verb, "rm")) {
         if (rw_dir_group_rm(r, a[2], err, sizeof err) < 0)
             return cli_fail(o, "%s", err);
-        return done(o, "group removed");
+        return done(o, r, "group removed");
     }
     if (!strcmp(verb, "add")) {
         rw_group_defaults(&group, a[2]);
@@ -203,6 +209,8 @@ static int agent_cmd(const cli_opts_t *o, rw_redis_t *r, int n, const char **a)
         return cli_usage_error("agent pause needs a REASON of 1 to 63 characters");
     if (rw_dir_agent_op(r, op, a[2], group_id, reason, rw_clock_wall_ms(), &st, err, sizeof err) < 0)
         return cli_fail(o, "%s", err);
+    if (strcmp(op, "status") && cli_durable(o, r) != CLI_OK)   /* a log in/out, pause, resume */
+        return CLI_UNSAFE;
     if (o->json)
         cli_print_json(json_pack("{s:s,s:s,s:s,s:s,s:i,s:b}", "agent", a[2], "state", st.state, "reason",
                                  st.reason, "groups", st.groups, "missed", (int) st.missed, "personal_call",

@@ -7,7 +7,7 @@
 #  1. Saved (exit 0), the master SIGKILLed at once, SENTINEL FAILOVER: the rule is on the new master.
 #  2. The old master back as a replica of the new one, then stopped (SIGSTOP: unreachable):
 #     a save exits 3 "saved on the master but not yet on a replica after 1000 ms: not safe
-#     against a failover"; the master SIGKILLed, the replica resumed and promoted: the change of
+#     against a failover" (a rule, and an agent's log-in); the master SIGKILLed, the replica resumed and promoted: the change of
 #     step 1 is still there. Whether the unsafe one is (the replica may find it in its socket
 #     buffer on resuming) is printed, not checked: it was never said to be saved.
 set -uo pipefail
@@ -88,6 +88,7 @@ check "2: the old master restarts as a replica" node "$pa" replicaof "$pb"
 check "2: it is linked (10 s)" until_true 10 link_up "$pa"
 check "2: it has caught up (10 s)" until_true 10 synced "$pb"
 check "2: sentinel sees it as a replica (15 s)" until_true 15 sentinel_knows_replica "$pa"
+check "2: a hunt group saved (exit 0)" "$rw" group add sales 3001 members=alice
 kill -STOP "${pid[$pa]}"
 out=$("$rw" rule set alice pinned '{"name":"unsafe","action":"divert","to":"+447700900222"}' 2>&1); rc=$?
 check "2: with the replica unreachable the save exits 3" [ $rc -eq 3 ]
@@ -99,6 +100,9 @@ check "2: --json: exit 3 too" [ $rc -eq 3 ]
 check "2: --json: the reason as JSON on stderr" grep -q '^{"ok":false,"saved_on_master":true,"error":"saved on the master but not yet on a replica after 1000 ms' <<<"$out"
 check "2: a rule set again, still unsafe (exit 3)" bash -c \
   "'$rw' rule set alice pinned '{\"name\":\"unsafe\",\"action\":\"divert\",\"to\":\"+447700900222\"}' >/dev/null 2>&1; [ \$? -eq 3 ]"
+out=$("$rw" agent login alice sales 2>&1); rc=$?
+check "2: an agent log-in with the replica unreachable exits 3 too" [ $rc -eq 3 ]
+check "2: and says why" grep -q "not yet on a replica after 1000 ms: not safe against a failover" <<<"$out"
 kill9 "$pb"
 kill -CONT "${pid[$pa]}"
 check "2: the resumed replica is promoted (20 s)" until_true 20 bash -c \
