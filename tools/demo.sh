@@ -10,6 +10,7 @@
 # sip-edge runs as RINGWAY_SIP_PROCESSES (2) workers sharing the SIP port under a supervisor on
 # HTTP port +4; worker I answers on HTTP port +5+I and publishes on bus port +5+I. The workers
 # outlive a supervisor that dies; the one started in its place adopts them (docs/sip-edge.md).
+# The calendar service takes the HTTP and bus ports after the workers' (+5+RINGWAY_SIP_PROCESSES).
 # Redis keeps its data under the state directory (append-only file, fsync every second), so a
 # restarted redis-server finds it again.
 set -uo pipefail
@@ -49,6 +50,8 @@ check_ports() {
     want+=("$((http_base + 5 + i)) tcp sip-edge-worker-$i-HTTP RINGWAY_HTTP_PORT"
            "$((bus_base + 5 + i)) tcp sip-edge-worker-$i-bus RINGWAY_BUS_PORT")
   done
+  want+=("$((http_base + 5 + sip_processes)) tcp calendar-HTTP RINGWAY_HTTP_PORT"
+         "$((bus_base + 5 + sip_processes)) tcp calendar-bus RINGWAY_BUS_PORT")
   for entry in "${want[@]}"; do
     read -r port proto what var <<<"$entry"
     port_busy "$port" "$proto" && busy+=("$proto port $port (${what//-/ }; $var)")
@@ -180,9 +183,12 @@ fi
 if [ -x "$build/services/presence/ringway-presence" ]; then   # follows sip-edge's events
   start presence $((http_base + 2)) RINGWAY_BUS_PUB="tcp://127.0.0.1:$((bus_base + 2))"
 fi
+if [ -x "$build/services/calendar/ringway-calendar" ]; then   # users' calendars (docs/calendar.md)
+  start calendar $((http_base + 5 + sip_processes)) RINGWAY_BUS_PUB="tcp://127.0.0.1:$((bus_base + 5 + sip_processes))"
+fi
 for svc in "$build"/services/*/; do
   name=$(basename "$svc")
-  case "$name" in router|sip-edge|presence|huntgroup|core|CMakeFiles) continue ;; esac
+  case "$name" in router|sip-edge|presence|huntgroup|calendar|core|CMakeFiles) continue ;; esac
   [ -x "$svc/ringway-$name" ] || continue
   log "service $name exists but the demo does not start it yet"
 done
