@@ -149,12 +149,34 @@ if op == 'event' then
   if string.sub(typ, 1, 4) == 'reg.' then
     id = user_of_aor(ARGV[9])
     if id then recompute(id) end
+  elseif cid ~= '' and (typ == 'call.ended' or typ == 'call.failed') then
+    -- the end of a call names no user when sip-edge saw only the BYE: every user the call
+    -- was noted for is in its index
+    local ik = 'rw:presence:callidx:' .. cid
+    local users, seen = redis.call('SMEMBERS', ik), {}
+    if id ~= '' then users[#users + 1] = id end
+    redis.call('DEL', ik)
+    for _, u in ipairs(users) do
+      if not seen[u] then
+        seen[u] = true
+        redis.call('HDEL', 'rw:presence:calls:' .. u, cid)
+        recompute(u)
+      end
+    end
   elseif cid ~= '' then
-    if id ~= '' and redis.call('EXISTS', 'rw:user:' .. id) == 1 then call_event(id, typ, cid, ARGV[12], true) end
+    local ik = 'rw:presence:callidx:' .. cid
+    if id ~= '' and redis.call('EXISTS', 'rw:user:' .. id) == 1 then
+      call_event(id, typ, cid, ARGV[12], true)
+      redis.call('SADD', ik, id)
+    end
     -- the caller, when it is a colleague's extension (digits only: never a public number)
     local from = ARGV[13] or ''
     local caller = string.match(from, '^%d+$') and redis.call('GET', 'rw:num:' .. from)
-    if caller and caller ~= id then call_event(caller, typ, cid, '', false) end
+    if caller and caller ~= id and typ == 'call.answered' then
+      call_event(caller, typ, cid, '', false)
+      redis.call('SADD', ik, caller)
+    end
+    redis.call('PEXPIRE', ik, math.max(call_max, ring_max))
   end
 elseif op == 'manual' or op == 'source' then
   local name, value = 'manual', ''

@@ -28,11 +28,13 @@
 #include "services/sip-edge/registrar.h"
 #include "services/sip-edge/reuseport.h"
 #include "services/sip-edge/sipcheck.h"
+#include "services/sip-edge/subscribe.h"
 
 struct rw_edge {
     nta_agent_t *nta;
     struct rw_registrar *reg;
     struct rw_proxy *proxy;
+    struct rw_subscribe *subs;    /* SUBSCRIBE for presence / dialog; borrowed, may be NULL */
     rw_overload_t *ov;            /* borrowed, may be NULL */
     rw_counter_t *rejected;       /* requests answered by validation */
     char addr[64], addr6[64], realm[128];
@@ -108,6 +110,8 @@ static int dispatch(rw_edge_t *self, nta_incoming_t *irq, const sip_t *sip, rw_s
     }
     if (target == RW_TARGET_REGISTRAR)
         return self->reg ? rw_registrar_handle(self->reg, irq, sip) : 503;
+    if (self->subs && rw_subscribe_wants(sip))
+        return rw_subscribe_request(self->subs, irq, sip);
     if (target == RW_TARGET_SELF) {
         nta_incoming_treply(irq, SIP_200_OK, SIPTAG_ALLOW_STR(RW_SIPCHECK_ALLOW),
                             SIPTAG_ACCEPT_STR("application/sdp"),
@@ -364,6 +368,11 @@ void rw_edge_set_handlers(rw_edge_t *self, struct rw_registrar *reg, struct rw_p
 {
     self->reg = reg;
     self->proxy = proxy;
+}
+
+void rw_edge_set_subscribe(rw_edge_t *self, struct rw_subscribe *subs)
+{
+    self->subs = subs;
 }
 
 void rw_edge_set_overload(rw_edge_t *self, rw_overload_t *ov)

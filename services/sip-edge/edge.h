@@ -47,6 +47,10 @@ rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts);
 void rw_edge_destroy(rw_edge_t **self);
 void rw_edge_set_handlers(rw_edge_t *self, struct rw_registrar *reg, struct rw_proxy *proxy);
 nta_agent_t *rw_edge_agent(const rw_edge_t *self);
+/* Where SUBSCRIBEs for the presence and dialog packages go (subscribe.h; NULL: to the proxy
+ * like any request); borrowed. */
+struct rw_subscribe;
+void rw_edge_set_subscribe(rw_edge_t *self, struct rw_subscribe *subs);
 /* The overload guard new INVITEs and REGISTERs meet (NULL: none); borrowed. */
 void rw_edge_set_overload(rw_edge_t *self, rw_overload_t *ov);
 /* 1 when url names this edge (one of its addresses and its port; no port = 5060). */

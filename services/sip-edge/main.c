@@ -5,6 +5,7 @@
 #include "services/sip-edge/proxy.h"
 #include "services/sip-edge/registrar.h"
 #include "services/sip-edge/reuseport.h"
+#include "services/sip-edge/subscribe.h"
 #include "services/sip-edge/workers.h"
 #include "services/core/service.h"
 #include "bus/bus.h"
@@ -41,6 +42,9 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "huntgroup.endpoints", RW_CFG_STR, "", 0, 0, "static huntgroup endpoints 'tcp://h:p, ...' (empty: discovery in Redis)" },
     { "huntgroup.deadline_ms", RW_CFG_INT, "400", 10, 10000, "time a huntgroup instance has to answer a hunt group request (the bus asks another at half)" },
     { "huntgroup.queued_status", RW_CFG_INT, "180", 180, 182, "what a queued caller hears: 180 (Ringing: their phone plays ringback) or 182 (Queued)" },
+    { "subscribe.presence_events", RW_CFG_STR, "presence.events", 0, 0, "registry name of the presence.changed publishers whose changes are NOTIFYed to subscribers (empty: none)" },
+    { "subscribe.max_expires", RW_CFG_INT, "3600", 60, 86400, "longer presence and dialog subscriptions are cut down (shorter than 60 s get 423)" },
+    { "subscribe.max_subscriptions", RW_CFG_INT, "10000", 1, 1000000, "subscriptions held at once per process; beyond them a SUBSCRIBE gets 503" },
     { "voicemail.uri", RW_CFG_STR, "", 0, 0, "voicemail server, e.g. sip:vm@127.0.0.1:5090 (user part replaced by the mailbox)" },
     { "fallback.ring_ms", RW_CFG_INT, "20000", 1000, 600000, "how long devices ring in a fallback plan when no rule says otherwise (set it to router.ring_ms)" },
     { "fallback.max_hops", RW_CFG_INT, "4", 1, 8, "diversions a call routed by the fallback may pass through (set it to router.max_hops)" },
@@ -67,6 +71,7 @@ typedef struct {
     rw_client_t *huntgroup;
     rw_watcher_t *hg_watcher;
     rw_hunt_env_t *hunt;
+    rw_subscribe_t *subs;
     rw_fallback_store_t *fb;
     rw_proxy_t *proxy;
     rw_overload_t *ov;
@@ -172,7 +177,14 @@ static int build(rw_service_t *svc, parts_t *p, int worker)
         return -1;
     if (!(p->ov = rw_overload_new(m, &oo)))
         return -1;
+    unsigned sub_max = (unsigned) rw_config_int(cfg, "subscribe.max_expires");
+    rw_subscribe_opts_t so = { realm, 60, sub_max, sub_max < 600 ? sub_max : 600,
+                               rw_config_str(cfg, "subscribe.presence_events"),
+                               (unsigned) rw_config_int(cfg, "subscribe.max_subscriptions") };
+    if (!(p->subs = rw_subscribe_new(root, p->edge, p->auth, redis, m, &so)))
+        return -1;
     log_udp_buffers(cfg);
+    rw_edge_set_subscribe(p->edge, p->subs);
     rw_edge_set_handlers(p->edge, p->reg, p->proxy);
     rw_edge_set_overload(p->edge, p->ov);
     return 0;
@@ -182,8 +194,10 @@ static void teardown(parts_t *p)
 {
     if (p->edge) {
         rw_edge_set_handlers(p->edge, NULL, NULL);
+        rw_edge_set_subscribe(p->edge, NULL);
         rw_edge_set_overload(p->edge, NULL);
     }
+    rw_subscribe_destroy(&p->subs);       /* before auth: its checks in flight are auth's to end */
     rw_overload_destroy(&p->ov);
     rw_proxy_destroy(&p->proxy);
     rw_watcher_destroy(&p->watcher);

@@ -174,6 +174,23 @@ START_TEST(test_a_colleague_calling_is_on_a_call_too)
 }
 END_TEST
 
+START_TEST(test_an_end_naming_no_user_ends_the_call_for_both_sides)
+{
+    caller = "2002";
+    event("call.answered", "alice", "", "c1", "edge-1", T0);
+    ck_assert_str_eq(stored("alice"), "busy/call/0/on_call");
+    ck_assert_str_eq(stored("bob"), "busy/call/0/on_call");
+    caller = "";
+    /* a BYE seen by sip-edge: call.ended with the call id only */
+    ck_assert_int_eq(event("call.ended", "", "", "c1", "edge-1", T0 + 1), 2);
+    ck_assert_str_eq(stored("alice"), "offline/registration/0/idle");
+    ck_assert_str_eq(stored("bob"), "offline/registration/0/idle");
+    redisReply *x = rw_redis_command(r, "EXISTS rw:presence:callidx:c1");
+    ck_assert_int_eq(x->integer, 0);
+    freeReplyObject(x);
+}
+END_TEST
+
 START_TEST(test_precedence)
 {
     /* registration < manual < calendar < on a call < manual dnd */
@@ -294,6 +311,7 @@ int main(void)
     tcase_add_test(tc, test_device_aor_finds_its_user);
     tcase_add_test(tc, test_ringing_then_on_a_call_then_idle);
     tcase_add_test(tc, test_a_colleague_calling_is_on_a_call_too);
+    tcase_add_test(tc, test_an_end_naming_no_user_ends_the_call_for_both_sides);
     tcase_add_test(tc, test_precedence);
     tcase_add_test(tc, test_calls_forgotten_after_their_bounds);
     tcase_add_test(tc, test_calls_of_a_publisher_gone_from_the_registry_are_forgotten);
