@@ -20,6 +20,11 @@ static const char propfind_body[] =
     "<d:propfind xmlns:d=\"DAV:\" xmlns:c=\"urn:ietf:params:xml:ns:caldav\"><d:prop>"
     "<d:resourcetype/><d:current-user-principal/><c:calendar-home-set/></d:prop></d:propfind>";
 
+static const char tag_body[] =
+    "<?xml version=\"1.0\" encoding=\"utf-8\"?>"
+    "<d:propfind xmlns:d=\"DAV:\" xmlns:cs=\"http://calendarserver.org/ns/\"><d:prop>"
+    "<cs:getctag/><d:sync-token/></d:prop></d:propfind>";
+
 static const char report_body[] =
     "<?xml version=\"1.0\" encoding=\"utf-8\"?>"
     "<c:calendar-query xmlns:d=\"DAV:\" xmlns:c=\"urn:ietf:params:xml:ns:caldav\">"
@@ -189,10 +194,57 @@ static int discover(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job, char **u
     return n;
 }
 
+/* The calendar's change tag: its getctag, else its sync-token; "" when it has neither. */
+static int calendar_tag(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job, const char *url, char *tag, size_t len)
+{
+    char *xml;
+    size_t n;
+    long status;
+    tag[0] = 0;
+    if (rw_cal_http(opts, job, "PROPFIND", url, "0", tag_body, &xml, &n, &status, NULL) < 0)
+        return RW_EIO;
+    xmlDoc *doc = parse(xml, n);
+    free(xml);
+    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+    xmlNode *t = root ? find(root, "http://calendarserver.org/ns/", "getctag") : NULL;
+    if (!t && root)
+        t = find(root, NS_DAV, "sync-token");
+    xmlChar *text = t ? xmlNodeGetContent(t) : NULL;
+    snprintf(tag, len, "%s", text ? (const char *) text : "");
+    xmlFree(text);
+    xmlFreeDoc(doc);
+    return 0;
+}
+
+/* job->tag: "n:tag1 tag2 ..." of every calendar, or "" when one has no tag. Sets
+ * job->unchanged when it equals the tag the job came with. */
+static void calendars_tag(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job, char **urls, int n)
+{
+    char all[sizeof job->tag], one[200];
+    size_t len = (size_t) snprintf(all, sizeof all, "%d:", n);
+    for (int i = 0; i < n; i++) {
+        if (calendar_tag(opts, job, urls[i], one, sizeof one) < 0 || !one[0] || len + strlen(one) + 2 >= sizeof all) {
+            job->error[0] = 0;   /* no usable tag: read whole, as before */
+            job->tag[0] = 0;
+            return;
+        }
+        len += (size_t) snprintf(all + len, sizeof all - len, "%s%s", i ? " " : "", one);
+    }
+    job->unchanged = job->tag[0] && !strcmp(job->tag, all);
+    snprintf(job->tag, sizeof job->tag, "%s", all);
+}
+
 void rw_caldav_fetch(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job)
 {
     char *urls[RW_CALDAV_MAX_CALENDARS] = { 0 };
     int n = discover(opts, job, urls, RW_CALDAV_MAX_CALENDARS);
+    if (n > 0 && !job->error[0])
+        calendars_tag(opts, job, urls, n);
+    if (job->unchanged) {
+        for (int i = 0; i < n; i++)
+            free(urls[i]);
+        return;
+    }
     char *out = NULL;
     size_t out_len = 0;
     for (int i = 0; i < n && !job->error[0]; i++) {

@@ -15,7 +15,8 @@
 #define RW_CALDAV_MAX_CALENDARS 16
 
 /* Fills job->body with the calendar-data of every event, one VCALENDAR after the other, or
- * job->error. */
+ * job->error. Before reading, the calendars' getctag (else sync-token) are joined into
+ * job->tag; when that equals the tag the job came with, nothing is read (job->unchanged). */
 void rw_caldav_fetch(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job);
 
 /* The calendar-data texts of a multistatus answer appended to *out (one VCALENDAR each, a

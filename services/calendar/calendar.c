@@ -18,6 +18,7 @@
 /* Why a sync failed, as the reason label of sync_failures_total. */
 static const char *const reasons[] = { "http", "size", "redirects", "tls", "network", "invalid", "other" };
 #define N_REASONS (sizeof reasons / sizeof reasons[0])
+#define FULL_READ_MS 3600000            /* unchanged tags still mean a whole read this often */
 
 typedef struct call {
     rw_calendar_t *cal;                 /* NULL once the service is destroyed */
@@ -148,21 +149,22 @@ static void on_applied(void *arg, redisReply *r)
     call_free(c);
 }
 
+/* ok: 1 read, 0 failed, 2 unchanged (the tags matched) */
 static void apply(rw_calendar_t *cal, const char *user, int ok, const char *blocks, const char *meetings,
-                  size_t count, const char *error, uint64_t t0_us)
+                  size_t count, const char *error, const char *tag, uint64_t t0_us)
 {
     char now[24], poll[24], n[24];
     snprintf(now, sizeof now, "%llu", (unsigned long long) rw_clock_wall_ms());
     snprintf(poll, sizeof poll, "%u", cal->opts.poll_ms);
     snprintf(n, sizeof n, "%zu", count);
-    const char *args[] = { user, cal->instance, now, poll, ok ? "1" : "0", blocks ? blocks : "",
-                           meetings ? meetings : "[]", error ? error : "", n };
+    const char *args[] = { user, cal->instance, now, poll, ok == 2 ? "2" : ok ? "1" : "0", blocks ? blocks : "",
+                           meetings ? meetings : "[]", error ? error : "", n, tag ? tag : "" };
     call_t *c = call_new(cal, user);
     if (!c)
         return;
     c->ok = ok;
     c->t0_us = t0_us;
-    if (rw_redis_script_run(cal->apply, cal->redis, 0, 9, args, NULL, on_applied, c) < 0)
+    if (rw_redis_script_run(cal->apply, cal->redis, 0, 10, args, NULL, on_applied, c) < 0)
         call_free(c);   /* the lease runs out and another sync takes the user */
 }
 
@@ -206,6 +208,13 @@ static void on_fetched(void *arg, rw_cal_job_t *job)
         rw_cal_job_free(&job);
         return;
     }
+    if (!job->error[0] && job->unchanged) {
+        rw_counter_inc(cal->unchanged);
+        rw_log_debug("calendar_unchanged", RW_S("user", job->user));
+        apply(cal, job->user, 2, NULL, NULL, 0, NULL, NULL, t0);
+        rw_cal_job_free(&job);
+        return;
+    }
     if (job->error[0])
         snprintf(err, sizeof err, "%s", job->error);
     else
@@ -220,17 +229,17 @@ static void on_fetched(void *arg, rw_cal_job_t *job)
         rw_counter_inc(cal->synced);
         rw_log_debug("calendar_synced", RW_S("user", job->user), RW_U("meetings", count));
     }
-    apply(cal, job->user, !err[0], blocks, meetings, count, err, t0);
+    apply(cal, job->user, !err[0], blocks, meetings, count, err, job->tag, t0);
     free(blocks);
     free(meetings);
     rw_cal_job_free(&job);
     rw_gauge_set(cal->pending, (double) rw_cal_fetcher_pending(cal->fetcher));
 }
 
-/* A job for one claimed row {id, kind, url, login, password, tz}. */
+/* A job for one claimed row {id, kind, url, login, password, tz, tag}. */
 static rw_cal_job_t *job_of(redisReply *row)
 {
-    for (size_t i = 0; i < 6; i++)
+    for (size_t i = 0; i < 7; i++)
         if (row->element[i]->type != REDIS_REPLY_STRING)
             return NULL;
     rw_cal_job_t *j = calloc(1, sizeof *j);
@@ -245,6 +254,7 @@ static rw_cal_job_t *job_of(redisReply *row)
     }
     snprintf(j->kind, sizeof j->kind, "%s", row->element[1]->str);
     snprintf(j->tz, sizeof j->tz, "%s", row->element[5]->str);
+    snprintf(j->tag, sizeof j->tag, "%s", row->element[6]->str);
     snprintf(j->user, sizeof j->user, "%s", row->element[0]->str);
     j->arg = (void *) (uintptr_t) rw_clock_mono_us();
     return j;
@@ -262,7 +272,7 @@ static void on_claimed(void *arg, redisReply *r)
         return;   /* Redis away: the next tick asks again */
     for (size_t i = 0; i < r->elements; i++) {
         redisReply *row = r->element[i];
-        if (row->type != REDIS_REPLY_ARRAY || row->elements != 6)
+        if (row->type != REDIS_REPLY_ARRAY || row->elements != 7)
             continue;
         rw_cal_job_t *job = job_of(row);
         if (!job || rw_cal_fetcher_submit(cal->fetcher, job) < 0)
@@ -278,16 +288,17 @@ static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
     size_t pending = rw_cal_fetcher_pending(cal->fetcher);
     if (cal->claiming || pending >= cal->opts.batch)
         return;
-    char now[24], lease[24], max[24];
+    char now[24], lease[24], max[24], full[24];
     snprintf(now, sizeof now, "%llu", (unsigned long long) rw_clock_wall_ms());
     snprintf(lease, sizeof lease, "%u", cal->opts.lease_ms);
     snprintf(max, sizeof max, "%zu", cal->opts.batch - pending);
-    const char *args[] = { cal->instance, now, lease, max };
+    snprintf(full, sizeof full, "%d", FULL_READ_MS);
+    const char *args[] = { cal->instance, now, lease, max, full };
     call_t *c = call_new(cal, NULL);
     if (!c)
         return;
     cal->claiming = 1;
-    if (rw_redis_script_run(cal->claim, cal->redis, 0, 4, args, NULL, on_claimed, c) < 0) {
+    if (rw_redis_script_run(cal->claim, cal->redis, 0, 5, args, NULL, on_claimed, c) < 0) {
         cal->claiming = 0;
         call_free(c);
     }
@@ -296,6 +307,8 @@ static void on_tick(su_root_magic_t *magic, su_timer_t *t, su_timer_arg_t *arg)
 static void register_metrics(rw_calendar_t *cal, rw_metrics_t *m)
 {
     cal->synced = rw_metrics_counter(m, "syncs_total", "Calendar sources read and applied");
+    cal->unchanged = rw_metrics_counter(m, "syncs_unchanged_total", "CalDAV syncs whose calendars' tags had not "
+                                                                    "changed (nothing read)");
     for (size_t i = 0; i < N_REASONS; i++) {
         char name[96];
         snprintf(name, sizeof name, "sync_failures_total{reason=\"%s\"}", reasons[i]);

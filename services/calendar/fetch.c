@@ -133,10 +133,12 @@ void rw_cal_fetch_run(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job)
 {
     long status;
     job->error[0] = 0;
-    if (!strcmp(job->kind, "caldav"))
+    if (!strcmp(job->kind, "caldav")) {
         rw_caldav_fetch(opts, job);
-    else
+    } else {
+        job->tag[0] = 0;   /* an ICS feed is read whole each time */
         rw_cal_http(opts, job, "GET", job->url, NULL, NULL, &job->body, &job->body_len, &status, NULL);
+    }
 }
 
 void rw_cal_job_free(rw_cal_job_t **job)

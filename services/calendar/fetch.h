@@ -15,6 +15,9 @@ typedef struct rw_cal_job {
     char kind[8];                       /* "ics" or "caldav" */
     char tz[64];                        /* the user's zone (all-day events) */
     char *url, *login, *password;       /* login/password NULL/"" = no authentication */
+    char tag[512];                      /* in: the calendars' tags at the last full read ("" = read
+                                           whole); out: their tags now (CalDAV getctag/sync-token) */
+    int unchanged;                      /* out: the tags matched, nothing was read */
     /* results */
     char *body;                         /* malloc'd, NUL-terminated, NULL on failure */
     size_t body_len;

@@ -8,23 +8,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ARGV: instance, now_ms, lease_ms, max. Returns { {id, kind, url, login, password, tz}... }. */
+/* ARGV: instance, now_ms, lease_ms, max, full_ms. Returns { {id, kind, url, login, password, tz,
+ * tag}... }; tag is "" when the last full read is older than full_ms, or later than now (a
+ * clock stepped back): then the calendar is read whole again. */
 const char rw_cal_claim_lua[] =
-    "local inst, now, lease, max = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+    "local inst, now, lease, max, full = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]),\n"
+    "  tonumber(ARGV[5])\n"
     "local out = {}\n"
     "for _, id in ipairs(redis.call('ZRANGEBYSCORE', 'rw:cal:due', '-inf', now, 'LIMIT', 0, max)) do\n"
-    "  local c = redis.call('HMGET', 'rw:cal:' .. id, 'kind', 'url', 'login', 'password')\n"
+    "  local c = redis.call('HMGET', 'rw:cal:' .. id, 'kind', 'url', 'login', 'password', 'tag', 'full_ms')\n"
     "  if not c[1] then\n"
     "    redis.call('ZREM', 'rw:cal:due', id)\n"
     "  elseif redis.call('SET', 'rw:cal:lease:' .. id, inst, 'NX', 'PX', lease) then\n"
     "    redis.call('ZADD', 'rw:cal:due', now + lease, id)\n"
     "    local tz = redis.call('HGET', 'rw:user:' .. id, 'tz') or ''\n"
-    "    out[#out + 1] = { id, c[1], c[2] or '', c[3] or '', c[4] or '', tz }\n"
+    "    local tag = c[5] or ''\n"
+    "    local age = now - (tonumber(c[6] or '0') or 0)\n"
+    "    if age < 0 or age >= full then tag = '' end\n"
+    "    out[#out + 1] = { id, c[1], c[2] or '', c[3] or '', c[4] or '', tz, tag }\n"
     "  end\n"
     "end\n"
     "return out\n";
 
-/* ARGV: id, instance, now_ms, poll_ms, ok ("1"/"0"), blocks, meetings JSON, error, count.
+/* ARGV: id, instance, now_ms, poll_ms, ok ("1" read, "0" failed, "2" unchanged since the last
+ * full read), blocks, meetings JSON, error, count, tag.
  * Returns { "ok"|"lost", presence source ("set"|"cleared"|""), meeting ("started"|"ended"|""),
  * divert ("set"|"cleared"|"manual"|""), the meeting's block "start-end" (or ""), the current or
  * next block "start-end" (or "") }. */
@@ -36,7 +43,9 @@ const char rw_cal_apply_lua[] =
     "if redis.call('EXISTS', ck) == 0 then redis.call('ZREM', 'rw:cal:due', id) return { 'ok', '', '', '', '', '' } end\n"
     "if ARGV[5] == '1' then\n"
     "  redis.call('HSET', ck, 'blocks', ARGV[6], 'meetings', ARGV[7], 'count', ARGV[9],\n"
-    "             'synced_ms', now, 'last_ok_ms', now, 'error', '')\n"
+    "             'synced_ms', now, 'last_ok_ms', now, 'error', '', 'tag', ARGV[10], 'full_ms', now)\n"
+    "elseif ARGV[5] == '2' then\n"
+    "  redis.call('HSET', ck, 'synced_ms', now, 'last_ok_ms', now, 'error', '')\n"
     "else\n"
     "  redis.call('HSET', ck, 'synced_ms', now, 'error', ARGV[8], 'error_ms', now)\n"
     "end\n"

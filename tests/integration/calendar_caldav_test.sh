@@ -3,7 +3,8 @@
 # test starts (Debian `radicale`, htpasswd authentication): alice's events are PUT one resource
 # per event, and Ringway is given only the server's root URL, so it must find her principal,
 # calendar home and calendar (PROPFIND) and read them (calendar-query REPORT), expanding the
-# recurrences itself (Radicale does not). Routing is checked with `ringway explain --at` around
+# recurrences itself (Radicale does not); a sync with nothing changed reads nothing but the
+# calendar's getctag. Routing is checked with `ringway explain --at` around
 # meetings before and after the change to summer time, a moved and a cancelled instance; an
 # event deleted on the server stops diverting after the next sync; a wrong password fails the
 # sync (HTTP 401) with the last good schedule kept. Instants as in calendar_ics_test.sh.
@@ -46,6 +47,13 @@ check "calendar set alice caldav (the server's root URL only)" \
   "$rw" calendar set alice caldav "$base/" --user alice --password-file "$dir/pw"
 
 around before_dst
+cal_start tags $(( S[before_dst] - 30 * MIN )) || { echo "FAIL: calendar did not start" >&2; exit 1; }
+"$rw" calendar sync alice >/dev/null 2>&1
+check "a second sync with nothing changed on the server reads nothing (getctag unchanged)" \
+  "$rw" calendar sync alice
+unchanged=$(curl -fsS "http://127.0.0.1:$chttp/metrics" | sed -n 's/^ringway_calendar_syncs_unchanged_total //p')
+check "... counted in syncs_unchanged_total ($unchanged)" [ "${unchanged:-0}" -ge 1 ]
+cal_stop
 around after_dst
 check "after_dst: 10:30 local (09:30 UTC) is after the meeting" not_diverted $(( S[after_dst] + 90 * MIN ))
 check "moved: calendar read before the original time" sync_at $(( S[moved_from] - 30 * MIN ))

@@ -69,7 +69,7 @@ static void assert_field(const char *key, const char *field, const char *want)
 /* claim as inst at now; returns how many users it got. */
 static size_t claim(const char *inst, unsigned long long now, unsigned lease_ms)
 {
-    redisReply *x = rw_redis_command(r, "EVAL %s 0 %s %llu %u 10", rw_cal_claim_lua, inst, now, lease_ms);
+    redisReply *x = rw_redis_command(r, "EVAL %s 0 %s %llu %u 10 3600000", rw_cal_claim_lua, inst, now, lease_ms);
     ck_assert_ptr_nonnull(x);
     ck_assert_msg(x->type == REDIS_REPLY_ARRAY, "%s", x->type == REDIS_REPLY_ERROR ? x->str : "?");
     size_t n = x->elements;
@@ -89,9 +89,9 @@ static void apply(const char *inst, unsigned long long now, int ok, const char *
 {
     char now_s[24];
     snprintf(now_s, sizeof now_s, "%llu", now);
-    const char *argv[] = { "EVAL", rw_cal_apply_lua, "0", "alice", inst, now_s, "300000", ok ? "1" : "0",
-                           blocks, "[]", err, "1" };
-    redisReply *x = rw_redis_commandargv(r, 12, argv, NULL);
+    const char *argv[] = { "EVAL", rw_cal_apply_lua, "0", "alice", inst, now_s, "300000", ok == 2 ? "2" : ok ? "1" : "0",
+                           blocks, "[]", err, "1", "3:ctag-1" };
+    redisReply *x = rw_redis_commandargv(r, 13, argv, NULL);
     ck_assert_ptr_nonnull(x);
     ck_assert_msg(x->type == REDIS_REPLY_ARRAY && x->elements == 6, "%s", x->type == REDIS_REPLY_ERROR ? x->str : "?");
     snprintf(out, len, "%s/%s/%s/%s", x->element[0]->str, x->element[1]->str, x->element[2]->str,
@@ -253,6 +253,39 @@ START_TEST(test_broken_source_keeps_the_last_good_schedule)
 }
 END_TEST
 
+/* The tag of the last full read goes out with a claim while that read is recent (under an
+ * hour); an unchanged sync keeps the schedule and counts as good. */
+static const char *claimed_tag(unsigned long long now, char *out, size_t len)
+{
+    redisReply *x = rw_redis_command(r, "EVAL %s 0 a %llu 60000 10 3600000", rw_cal_claim_lua, now);
+    ck_assert_ptr_nonnull(x);
+    ck_assert_msg(x->type == REDIS_REPLY_ARRAY && x->elements == 1, "%s", x->type == REDIS_REPLY_ERROR ? x->str : "?");
+    snprintf(out, len, "%s", x->element[0]->element[6]->str);
+    freeReplyObject(x);
+    freeReplyObject(cmd("DEL rw:cal:lease:alice"));
+    freeReplyObject(cmd("ZADD rw:cal:due 0 alice"));
+    return out;
+}
+
+START_TEST(test_unchanged_tags_keep_the_schedule_and_expire_hourly)
+{
+    char out[64], blocks[64], tag[64], s[24];
+    snprintf(blocks, sizeof blocks, "%llu-%llu", T + 1000, T + 2000);
+    ck_assert_str_eq(claimed_tag(T, tag, sizeof tag), "");             /* never read: whole */
+    sync_as_a(T + 500, blocks, out, sizeof out);
+    assert_field("rw:cal:alice", "tag", "3:ctag-1");
+    freeReplyObject(cmd("ZADD rw:cal:due 0 alice"));
+    ck_assert_str_eq(claimed_tag(T + 600, tag, sizeof tag), "3:ctag-1");
+    freeReplyObject(cmd("SET rw:cal:lease:alice a PX 60000"));
+    apply("a", T + 700, 2, "", "", out, sizeof out);
+    ck_assert_str_eq(out, "ok///");                              /* nothing changed */
+    assert_field("rw:cal:alice", "blocks", blocks);                  /* kept */
+    snprintf(s, sizeof s, "%llu", T + 700);
+    assert_field("rw:cal:alice", "last_ok_ms", s);
+    ck_assert_str_eq(claimed_tag(T + 500 + 3600000, tag, sizeof tag), "");   /* an hour on: whole */
+}
+END_TEST
+
 START_TEST(test_cleared_calendar_leaves_the_queue)
 {
     run("DEL rw:cal:alice");
@@ -275,6 +308,7 @@ static Suite *suite(void)
     tcase_add_test(t, test_meeting_divert_written_ahead_and_cleared);
     tcase_add_test(t, test_divert_set_by_hand_is_kept);
     tcase_add_test(t, test_broken_source_keeps_the_last_good_schedule);
+    tcase_add_test(t, test_unchanged_tags_keep_the_schedule_and_expire_hourly);
     tcase_add_test(t, test_cleared_calendar_leaves_the_queue);
     suite_add_tcase(s, t);
     return s;
