@@ -9,7 +9,8 @@
 # instance; one instance killed (SIGKILL) loses nothing (the other goes on); both killed during
 # a call, so its call.ended is lost: alice is back to available within the documented bound
 # (presence.call_max_ms + a reconciliation pass) after one instance restarts; /health, /metrics;
-# SIGTERM ends each instance with exit 0.
+# a calendar entry written into the calendar source is merged; SIGTERM ends each instance with
+# exit 0.
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -132,6 +133,17 @@ wait_merged() {  # http port: until its /metrics counts merged events (bounded, 
 }
 check "/metrics of presence-1 counts the call's events" wait_merged "$p1http"
 check "/metrics of presence-2 counts them too" wait_merged "$p2http"
+
+# The calendar's source, written as docs/presence.md says (a meeting from a second ago for an
+# hour, then the user marked dirty): merged and published once.
+now_ms=$(date +%s%3N)
+redis-cli -p "$rport" hset rw:presence:src:carol calendar "in_meeting $((now_ms + 3600000)) $((now_ms - 1000))" >/dev/null
+redis-cli -p "$rport" rpush rw:presence:dirty carol >/dev/null
+check "a calendar entry makes carol in_meeting" wait_state carol "in_meeting/calendar/idle"
+check "published once" wait_count 'user=carol state=in_meeting source=calendar' 1
+redis-cli -p "$rport" hdel rw:presence:src:carol calendar >/dev/null
+redis-cli -p "$rport" rpush rw:presence:dirty carol >/dev/null
+check "the entry removed: carol offline again" wait_state carol "offline/registration/idle"
 
 # One instance killed: the other alone carries on, nothing lost.
 kill -KILL "$p1"; wait "$p1" 2>/dev/null
