@@ -29,7 +29,7 @@ struct rw_cal_fetcher {
     pthread_cond_t cv;
     rw_cal_job_t *queue[QUEUE_MAX];
     size_t head, count, in_flight;
-    int stop;
+    atomic_int stop;                    /* also read by a transfer's progress callback */
 };
 
 typedef struct {
@@ -54,6 +54,14 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
     b->len += add;
     b->buf[b->len] = 0;
     return add;
+}
+
+/* Ends a transfer when the fetcher stops (libcurl calls it about once a second, and on data). */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void) dltotal, (void) dlnow, (void) ultotal, (void) ulnow;
+    const atomic_int *stop = arg;
+    return stop && atomic_load(stop);
 }
 
 int rw_cal_http(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job, const char *method, const char *url,
@@ -83,6 +91,9 @@ int rw_cal_http(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job, const char *
     curl_easy_setopt(c, CURLOPT_USERAGENT, "ringway-calendar");
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *) opts->stop);
     if (strcmp(method, "GET")) {
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
         curl_easy_setopt(c, CURLOPT_POSTREDIR, (long) CURL_REDIR_POST_ALL);
@@ -105,7 +116,9 @@ int rw_cal_http(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job, const char *
     }
     CURLcode rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-    if (b.over || rc == CURLE_FILESIZE_EXCEEDED)
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+        snprintf(job->error, sizeof job->error, "stopped");
+    else if (b.over || rc == CURLE_FILESIZE_EXCEEDED)
         snprintf(job->error, sizeof job->error, "body over %zu bytes", opts->max_body);
     else if (rc == CURLE_TOO_MANY_REDIRECTS)
         snprintf(job->error, sizeof job->error, "more than %ld redirects", opts->max_redirects);
@@ -202,6 +215,7 @@ rw_cal_fetcher_t *rw_cal_fetcher_new(su_root_t *root, const rw_cal_fetch_opts_t 
     f->pipe_fd[0] = f->pipe_fd[1] = -1;
     f->ca_file = strdup(opts->ca_file ? opts->ca_file : "");
     f->opts.ca_file = f->ca_file;
+    f->opts.stop = &f->stop;
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
     if (!f->ca_file || pipe2(f->pipe_fd, O_CLOEXEC) < 0)
@@ -237,7 +251,7 @@ void rw_cal_fetcher_destroy(rw_cal_fetcher_t **self)
     f->stop = 1;
     pthread_cond_signal(&f->cv);
     pthread_mutex_unlock(&f->mu);
-    pthread_join(f->thread, NULL);   /* a transfer in progress ends within timeout_ms */
+    pthread_join(f->thread, NULL);   /* a transfer in progress ends at its next progress call */
     su_root_deregister(f->root, f->index);
     on_done(NULL, NULL, (su_wakeup_arg_t *) f);   /* finished ones */
     while (f->count) {

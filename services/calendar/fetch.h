@@ -7,6 +7,7 @@
 #ifndef RW_CAL_FETCH_H
 #define RW_CAL_FETCH_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sofia-sip/su_wait.h>
 
@@ -30,6 +31,7 @@ typedef struct {
     long timeout_ms;
     long max_redirects;
     const char *ca_file;                /* NULL/"" = the system's */
+    const atomic_int *stop;             /* set by the fetcher: a transfer in progress ends ("stopped") */
 } rw_cal_fetch_opts_t;
 
 typedef struct rw_cal_fetcher rw_cal_fetcher_t;

@@ -89,15 +89,23 @@ check "calendar show says a password is set" grep -q "with a password" <<<"$out"
 check "no log holds the password" bash -c '! grep -q secret-calendar-pw "$0"/*.log "$0"/*.out' "$dir"
 cal_stop
 
-# A killed instance: it holds bob's and carol's leases (their source never answers) and dies;
+# A stopped and a killed instance: each holds bob's and carol's leases (their source never answers) and dies;
 # another instance takes them once the leases end, with nothing lost.
 rcli HSET rw:cal:bob kind ics url "http://127.0.0.1:$web/hang" >/dev/null
 rcli HSET rw:cal:carol url "http://127.0.0.1:$web/hang" >/dev/null
 rcli ZADD rw:cal:due 0 bob 0 carol >/dev/null
-CAL_TIMEOUT_MS=1000 CAL_LEASE_MS=2000 cal_start killed "$base" || { echo "FAIL: calendar did not start" >&2; exit 1; }
 leased() { [ -n "$(rcli GET rw:cal:lease:bob)" ] && [ -n "$(rcli GET rw:cal:lease:carol)" ]; }
-for ((i = 0; i < 100 * RW_SCALE; i++)); do leased && break; sleep 0.05; done
-check "the instance holds both leases" leased
+wait_leased() { for ((i = 0; i < 100 * RW_SCALE; i++)); do leased && break; sleep 0.05; done; leased; }
+# First SIGTERM while a transfer hangs (its timeout 20 s): the transfer is ended and the
+# instance exits 0 within rw_stop's bound (10 s).
+CAL_TIMEOUT_MS=20000 CAL_LEASE_MS=40000 cal_start stopped "$base" || { echo "FAIL: calendar did not start" >&2; exit 1; }
+check "a stopping instance holds both leases" wait_leased
+cal_stop
+check "SIGTERM during a hanging transfer: the instance exits 0 at once" [ "${cal_exits[-1]}" -eq 0 ]
+rcli DEL rw:cal:lease:bob rw:cal:lease:carol >/dev/null   # its leases would end in 40 s:
+rcli ZADD rw:cal:due 0 bob 0 carol >/dev/null               # as if they had
+CAL_TIMEOUT_MS=1000 CAL_LEASE_MS=2000 cal_start killed "$base" || { echo "FAIL: calendar did not start" >&2; exit 1; }
+check "the instance holds both leases" wait_leased
 kill -KILL "$cal_pid"; wait "$cal_pid" 2>/dev/null
 rcli HSET rw:cal:bob url "$feed_url" >/dev/null
 rcli HSET rw:cal:carol url "$feed_url" >/dev/null
