@@ -5,7 +5,8 @@
 # test sets it with the CLI, then Expires: 0 ends it with a NOTIFY terminated) and for the
 # dialog package (idle, then early, confirmed and idle again for a call carol makes to alice,
 # answered by SIPp as alice's phone). Each SIPp checks every NOTIFY's body (exit 0 = all
-# seen as expected). Also: a refresh of a subscription sip-edge does not hold gets 481.
+# seen as expected). Also: a refresh of a subscription sip-edge does not hold gets 481; sip-edge
+# stopped while holding one exits 0.
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -122,8 +123,12 @@ Content-Length: 0
 MSG
 check "a refresh of an unknown subscription gets 481" bash -c "'$RINGWAY_SIP_SEND' 127.0.0.1 $sip '$dir/stale.msg' | grep -q ' 481 '"
 
+# Stopped while it holds a subscription: a clean exit all the same (no leak, no crash).
+subscriber held subscribe_presence.xml presence
+pids+=($sub)
+check "a subscription is held" wait_notifies held 1
 rw_stop "$edge_pid"; rc=$?
-check "sip-edge exits 0 on SIGTERM" [ $rc -eq 0 ]
+check "sip-edge holding a subscription exits 0 on SIGTERM" [ $rc -eq 0 ]
 rw_stop "$presence_pid" >/dev/null; rw_stop "$router_pid" >/dev/null
 echo "presence_subscribe_test: $pass passed, $failed failed"
 [ $failed -eq 0 ]
