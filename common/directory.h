@@ -2,7 +2,9 @@
  * The key layout is documented in docs/directory.md; this module is the only writer of it.
  * Every write is validated first (ids, extensions, E.164 numbers, duplicates) and a bad entry
  * gets an error naming it; nothing is written for an entry that fails. Uses the blocking
- * Redis connection: for the CLI, the demo loader and start-up, never for the call path. */
+ * Redis connection: for the CLI, the demo loader and start-up, never for the call path.
+ * A write returns once the master has it; a caller that then tells a person it is saved calls
+ * rw_redis_durable() on the same connection first (the CLI does, once per command). */
 #ifndef RW_DIRECTORY_H
 #define RW_DIRECTORY_H
 
