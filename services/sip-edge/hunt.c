@@ -39,6 +39,7 @@ struct rw_hunt {
     int asking;                   /* a `next` is in flight */
     int offered;                  /* agents ring for the current offer */
     int lookups;                  /* agent lookups of the current offer in flight */
+    int sent;                     /* branches the current offer forked */
     int failures, groups;
     unsigned offer_no;            /* bumped at each new offer: late lookups of an old one drop */
     unsigned gen;                 /* the exec's stage generation the leg belongs to */
@@ -232,8 +233,9 @@ static void on_bindings(void *arg, int status, const rw_binding_t *b, size_t n, 
     if (live(h) && status == 0 && al->offer == h->offer_no && h->offered) {
         const rw_target_t *t = &h->targets[al->idx];
         for (size_t i = 0; i < n; i++)
-            if (rw_location_binding_rings(&b[i], t->device))
-                rw_exec_send_branch(h->ex, t, b[i].contact, b[i].path, b[i].received, 0);
+            if (rw_location_binding_rings(&b[i], t->device)
+                && rw_exec_send_branch(h->ex, t, b[i].contact, b[i].path, b[i].received, 0) == 0)
+                h->sent++;
     }
     rw_exec_t *ex = live(h) ? h->ex : NULL;
     free(al);
@@ -291,12 +293,23 @@ static int known_agent(const rw_hunt_t *h, const char *user)
     return 0;
 }
 
+/* A call has RW_EXEC_MAX_BRANCHES branch slots and a long wait makes many offers: slots at
+ * the end whose branch is over are taken again (a live branch's slot never moves: NTA and
+ * branch.c point at it). */
+static void trim_branches(rw_exec_t *ex)
+{
+    while (ex->n_br > 0 && !ex->br[ex->n_br - 1].orq && !ex->br[ex->n_br - 1].own)
+        ex->n_br--;
+}
+
 static void on_offer(rw_hunt_t *h, const rw_hg_reply_t *rep)
 {
     if (!h->offered) {
         h->offered = 1;
         h->offer_no++;
         h->n_agents = 0;
+        h->sent = 0;
+        trim_branches(h->ex);
         h->ring_until = rw_clock_mono_ms() + (rep->ring_ms ? rep->ring_ms : 15000);
         count(h->env->offers);
     }
@@ -468,7 +481,10 @@ void rw_hunt_check(rw_exec_t *ex)
         ex->best_msg = NULL;
         report(h->env, h->call_id, busy ? RW_HGR_BUSY : RW_HGR_NO_ANSWER, "", 0);
         su_timer_reset(h->timer);
-        ask(h);
+        if (h->sent)
+            ask(h);
+        else              /* nobody could be rung (no binding): not again at once */
+            later(h, h->retry_ms);
     }
 }
 
