@@ -412,6 +412,11 @@ int rw_hunt_start(rw_exec_t *ex, const rw_target_t *t)
     h->gen = ex->gen;
     snprintf(h->call_id, sizeof h->call_id, "%s", ex->ev.call_id);
     snprintf(h->group, sizeof h->group, "%s", t->group);
+    /* Dialogs with an agent record a Route marked ";hg": their BYE, at whichever sip-edge
+     * process, is the only one that looks the queue call up (rw_hunt_bye) */
+    size_t n = strlen(ex->rr);
+    if (n > 1 && ex->rr[n - 1] == '>' && n + 3 < sizeof ex->rr && !strstr(ex->rr, ";hg"))
+        memcpy(ex->rr + n - 1, ";hg>", 5);
     ex->hunt = h;
     ex->lookups++;                /* the leg holds the call and keeps its stage alive */
     ex->cur_lookups++;

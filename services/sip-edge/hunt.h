@@ -47,8 +47,9 @@ typedef void rw_hunt_feature_fn(void *arg, int status, const char *phrase);
 int rw_hunt_feature(rw_hunt_env_t *env, const char *user, const char *code, rw_hunt_feature_fn *fn,
                     void *arg);
 
-/* A BYE of a dialog with this Call-ID passed through: when it was a queue call answered by an
- * agent (the huntgroup's call record says so), `ended` is reported with its talk time. */
+/* A BYE of a dialog with this Call-ID passed through, its Route marked ";hg" (the leg's
+ * Record-Route): when it was a queue call answered by an agent (the huntgroup's call record
+ * says so), `ended` is reported with its talk time. */
 void rw_hunt_bye(rw_hunt_env_t *env, const char *call_id);
 
 #endif

@@ -98,7 +98,8 @@ static int on_fwd(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t 
     return 0;
 }
 
-static void publish_bye(rw_proxy_t *px, const sip_t *sip)
+/* queue: the dialog's Route (ours) was marked ";hg" by a hunt group leg (hunt.h). */
+static void publish_bye(rw_proxy_t *px, const sip_t *sip, int queue)
 {
     rw_ev_call_t ev;
     memset(&ev, 0, sizeof ev);
@@ -108,7 +109,8 @@ static void publish_bye(rw_proxy_t *px, const sip_t *sip)
     if (sip->sip_to->a_url->url_user)
         snprintf(ev.to, sizeof ev.to, "%s", sip->sip_to->a_url->url_user);
     rw_exec_publish(&px->env, "call.ended", &ev, 0, "bye");
-    rw_hunt_bye(px->env.hunt, ev.call_id);   /* a queue call's agent goes to wrap-up */
+    if (queue)
+        rw_hunt_bye(px->env.hunt, ev.call_id);   /* a queue call's agent goes to wrap-up */
 }
 
 static int in_dialog(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
@@ -117,6 +119,8 @@ static int in_dialog(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
     sip_t *s = sip_object(msg);
     if (!s)
         return 500;
+    /* read before our Route is removed from the message (sip is the same message) */
+    int queue = sip->sip_route && url_has_param(sip->sip_route->r_url, "hg");
     int rc = rw_sipcheck_prepare_forward(rw_edge_self(px->edge), msg, s);
     if (rc != 0) {
         msg_destroy(msg);
@@ -146,7 +150,7 @@ static int in_dialog(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
     }
     LINK(px->fwds, f);
     if (sip->sip_request->rq_method == sip_method_bye)
-        publish_bye(px, sip);
+        publish_bye(px, sip, queue);
     return 0;
 }
 
