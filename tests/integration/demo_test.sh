@@ -61,7 +61,7 @@ wait_for() {
 }
 health() { curl -fsS "http://127.0.0.1:$1/health" | grep -q '"status":"ok"'; }
 service_pid() {  # the running process of a service binary (not a worker)
-  pgrep -f "$build/services/$1/ringway-$1\$" | head -1
+  pgrep -s "$demo" -f "$build/services/$1/ringway-$1\$" | head -1
 }
 restarted_log() {  # name: the runner logged its death by signal 9 and the restart
   grep -Eq "^demo: $1 died \(signal 9\) after [0-9]+\.[0-9] s; restarting in 0\.1 s\$" "$out"
@@ -94,7 +94,7 @@ for p in $workers; do kill -0 "$p" 2>/dev/null || fail "worker $p died with its 
 redis-cli -p "$redis_port" set demo:test:kept yes >/dev/null || fail "redis SET"
 in_aof() { grep -rqs "demo:test:kept" "$state/ringway-demo/redis/"; }
 wait_for "the write did not reach the append-only file" in_aof
-redis_pid=$(pgrep -f "redis-server 127.0.0.1:$redis_port" | head -1)
+redis_pid=$(pgrep -s "$demo" -f "redis-server 127.0.0.1:$redis_port" | head -1)
 [ -n "$redis_pid" ] || fail "no redis-server on $redis_port"
 kill -KILL "$redis_pid"
 wait_for "redis-server's death was not logged" restarted_log redis-server

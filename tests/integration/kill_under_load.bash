@@ -97,13 +97,13 @@ done
 [ "$(answered)" -ge "$kill_after" ] || fail "$kill_after calls were not answered in time"
 worker_pids() { curl -fsS "http://127.0.0.1:$edge_http/workers" | grep -o '"pid":[0-9]*' | cut -d: -f2; }
 case "$kind" in
-  router)     victim=$(pgrep -f "$build/services/router/ringway-router\$" | head -1) ;;
-  supervisor) victim=$(pgrep -f "$build/services/sip-edge/ringway-sip-edge\$" | head -1)
+  router)     victim=$(pgrep -s "$demo" -f "$build/services/router/ringway-router\$" | head -1) ;;
+  supervisor) victim=$(pgrep -s "$demo" -f "$build/services/sip-edge/ringway-sip-edge\$" | head -1)
               workers=$(worker_pids | sort | tr '\n' ' ') ;;
   worker)     o0=$(metric $((edge_http + 1)) ringway_sip_edge_calls_offered_total)
               o1=$(metric $((edge_http + 2)) ringway_sip_edge_calls_offered_total)
               victim=$(worker_pids | sed -n "$(( o0 >= o1 ? 1 : 2 ))p") ;;
-  redis)      victim=$(pgrep -f "redis-server 127.0.0.1:$redis_port" | head -1) ;;
+  redis)      victim=$(pgrep -s "$demo" -f "redis-server 127.0.0.1:$redis_port" | head -1) ;;
   *) fail "unknown kind $kind" ;;
 esac
 [ -n "$victim" ] || fail "no $kind process found"
