@@ -194,11 +194,11 @@ static void set_final(rw_exec_t *ex, const char *overflow)
     if (!strncmp(overflow, "number:", 7) && overflow[7]) {
         ex->plan.final = RW_FINAL_NUMBER;
         ft->type = RW_TARGET_NUMBER;
-        snprintf(ft->number, sizeof ft->number, "%s", overflow + 7);
+        snprintf(ft->number, sizeof ft->number, "%.127s", overflow + 7);
     } else if (!strncmp(overflow, "voicemail:", 10) && overflow[10]) {
         ex->plan.final = RW_FINAL_VOICEMAIL;
         ft->type = RW_TARGET_VOICEMAIL;
-        snprintf(ft->mailbox, sizeof ft->mailbox, "%s", overflow + 10);
+        snprintf(ft->mailbox, sizeof ft->mailbox, "%.127s", overflow + 10);
     } else {
         ex->plan.final = RW_FINAL_BUSY;
     }
@@ -271,7 +271,9 @@ static void ring_agent(rw_hunt_t *h, unsigned idx)
     rw_target_t *t = &h->targets[idx];
     memset(t, 0, sizeof *t);
     t->type = RW_TARGET_DEVICES;
-    snprintf(t->device, sizeof t->device, "%s", h->agents[idx].device);
+    _Static_assert(sizeof t->device == sizeof h->agents[idx].device, "a member's device fits a target's");
+    memcpy(t->device, h->agents[idx].device, sizeof t->device);
+    t->device[sizeof t->device - 1] = '\0';
     agent_lookup_t *al = calloc(1, sizeof *al);
     if (!al)
         return;
@@ -356,7 +358,7 @@ static void on_next(void *arg, int status, const void *body, size_t len)
                     RW_S("overflow", rep.overflow), RW_S("reason", rep.reason));
         count(h->env->overflows);
         if (!strncmp(rep.overflow, "group:", 6) && rep.overflow[6] && ++h->groups < HUNT_MAX_GROUPS) {
-            snprintf(h->group, sizeof h->group, "%s", rep.overflow + 6);
+            snprintf(h->group, sizeof h->group, "%.153s", rep.overflow + 6);
             h->offered = 0;
             later(h, 1);
             break;
