@@ -66,7 +66,7 @@ int cli_edge_target(const cli_edge_t *e, const rw_target_t *t, char *how, size_t
         return 1;
     }
     case RW_TARGET_HUNTGROUP:
-        return snprintf(how, len, "hunt groups are not carried out by sip-edge yet"), 0;
+        return snprintf(how, len, "queued: huntgroup offers the call to the group's agents"), 1;
     default:
         return 1;
     }

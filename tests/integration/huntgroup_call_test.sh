@@ -19,6 +19,8 @@ check "helpdesk: no wrap-up, no automatic pause" "$rw" group set helpdesk wrapup
 check "group second (rrmemory, 1.5 s offers)" "$rw" group add second 2300 members=bob,carol strategy=rrmemory ring_ms=1500
 check "second: no wrap-up, no automatic pause" "$rw" group set second wrapup_s=0 autopause=0
 check "group night (nobody logged in, 2 s wait, voicemail)" "$rw" group add night 2400 members=dave join_empty=yes max_wait_s=2 overflow=voicemail:dave
+check "ringway explain 2100: the group's stage, queued by sip-edge" \
+  bash -c "'$rw' explain 2100 --router tcp://127.0.0.1:$rbus | grep -q 'huntgroup helpdesk  (sip-edge: queued'"
 check "bob logs in" "$rw" agent login bob
 check "carol logs in" "$rw" agent login carol
 check "register bob's phone" register 2002 bob-pw "$pb"
