@@ -49,6 +49,31 @@ check "calendar show lists the meetings ahead (the moved one)" grep -q "Weekly r
 check "cancelled instance: calendar read" sync_at $(( S[cancelled] - 30 * MIN ))
 check "cancelled instance: not diverted" not_diverted $(( S[cancelled] + 30 * MIN ))
 
+# Events: an instance whose clock is inside the moved meeting publishes calendar.meeting_started
+# and calendar.divert_set with the block's times. A subscriber may join after a publish
+# (ZeroMQ connects asynchronously), so the sync is repeated (at most 5 times, the meeting state
+# reset each time) until `ringway events` has printed both.
+rcli ZADD rw:cal:due 99999999999999 alice >/dev/null
+"$rw" --json events calendar --for "$(rw_secs 120)" >"$dir/events.out" 2>"$dir/events.err" &
+events_pid=$!; pids+=("$events_pid")
+CAL_PUB="tcp://127.0.0.1:$pub" cal_start events $(( S[moved_to] + 30 * MIN )) || { echo "FAIL: calendar did not start" >&2; exit 1; }
+for ((i = 0; i < 100 * RW_SCALE; i++)); do grep -q "listening to 1 publisher" "$dir/events.err" && break; sleep 0.1; done
+check "ringway events listens to the calendar instance" grep -q "listening to 1 publisher" "$dir/events.err"
+started="\"type\":\"calendar.meeting_started\".*\"user\":\"alice\".*\"start_ms\":${S[moved_to]},\"end_ms\":${E[moved_to]}"
+heard() { grep -q "$started" "$dir/events.out" && grep -q '"type":"calendar.divert_set".*"user":"alice"' "$dir/events.out"; }
+attempt=0
+while [ $attempt -lt 5 ] && ! heard; do
+  attempt=$((attempt + 1))
+  rcli HSET rw:cal:alice in_meeting "" >/dev/null
+  rcli DEL rw:divert:alice >/dev/null
+  "$rw" calendar sync alice >/dev/null 2>&1
+  for ((i = 0; i < 20 * RW_SCALE; i++)); do heard && break; sleep 0.1; done
+done
+check "calendar.meeting_started published with the meeting's times" grep -q "$started" "$dir/events.out"
+check "calendar.divert_set published" grep -q '"type":"calendar.divert_set".*"user":"alice"' "$dir/events.out"
+kill "$events_pid" 2>/dev/null; wait "$events_pid" 2>/dev/null
+cal_stop
+
 # Broken sources, one instance whose clock is the day before the first meeting (the feed's
 # meetings may lie up to a year ahead of today). carol reads the good feed first.
 base=$(( S[excluded] - 24 * 60 * MIN ))

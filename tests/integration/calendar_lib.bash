@@ -9,7 +9,7 @@ top=${RINGWAY_SOURCE_DIR:?}
 
 # shellcheck source=tests/harness/wrap.sh
 . "$top/tests/harness/wrap.sh"
-read -r rport bus chttp web dav < <("$RINGWAY_FREE_PORT" 5 | tr '\n' ' ')
+read -r rport bus chttp web dav pub < <("$RINGWAY_FREE_PORT" 6 | tr '\n' ' ')
 rw_workdir
 feeds=$top/tests/integration/calendar_feeds.py
 rw=$build/tools/ringway
@@ -46,13 +46,14 @@ pids+=($!)
 rw_wait_tcp "$bus" || { echo "FAIL: router did not start" >&2; exit 1; }
 
 # Calendar instances: cal_start NAME [AT_MS]: one with its clock at AT_MS (default: now), its
-# pid in cal_pid; cal_stop: SIGTERM, its exit status recorded (each must exit 0).
+# pid in cal_pid (publishing on $CAL_PUB when set); cal_stop: SIGTERM, its exit status recorded
+# (each must exit 0).
 cal_pid=
 cal_exits=()
 cal_start() {
   local offset=0
   [ -n "${2:-}" ] && offset=$(( $2 - $(date +%s%3N) ))
-  RINGWAY_CLOCK_OFFSET_MS=$offset RINGWAY_HTTP_PORT=$chttp RINGWAY_BUS_PUB="" RINGWAY_LOG_LEVEL=info \
+  RINGWAY_CLOCK_OFFSET_MS=$offset RINGWAY_HTTP_PORT=$chttp RINGWAY_BUS_PUB=${CAL_PUB:-} RINGWAY_LOG_LEVEL=info \
   RINGWAY_CALENDAR_TICK_MS=50 RINGWAY_CALENDAR_TIMEOUT_MS=${CAL_TIMEOUT_MS:-5000} \
   RINGWAY_CALENDAR_LEASE_MS=${CAL_LEASE_MS:-10000} RINGWAY_CALENDAR_MAX_REDIRECTS=3 \
   RINGWAY_CALENDAR_LOOKAHEAD_H=2000 \
