@@ -25,6 +25,8 @@ typedef struct {
 } rw_hunt_opts_t;
 
 rw_hunt_env_t *rw_hunt_env_new(const rw_hunt_opts_t *opts, rw_metrics_t *metrics);
+/* The huntgroup client (NULL: none) and the deadline of its requests. */
+rw_client_t *rw_hunt_env_client(const rw_hunt_env_t *env, unsigned *deadline_ms);
 void rw_hunt_env_destroy(rw_hunt_env_t **self);
 
 /* Starts the leg for target t (a group) of ex's current stage: 0, or RW_EINVAL (no client,
@@ -37,7 +39,7 @@ void rw_hunt_check(struct rw_exec *ex);
 int rw_hunt_active(const struct rw_exec *ex);
 /* The call is being freed (or aborted): the leg lets go of it. */
 void rw_hunt_detach(struct rw_exec *ex);
-/* Feature codes dialled from an authenticated phone: *71 log in (every group the user is a
+/* Feature codes dialled from an authenticated phone (hunt_feature.c): *71 log in (every group the user is a
  * member of), *72 log out, *73 pause (reason "phone"), *74 resume. fn gets the final status
  * to answer the INVITE with and its reason phrase (480 "Agent available" and the like on
  * success, 403 with huntgroup's reason when refused, 503 when no instance answered); it runs
