@@ -4,7 +4,8 @@
 # ringway-huntgroup instances and a real redis-server (huntgroup_call.bash). Checked: 20
 # calls to a round robin group spread evenly over its two agents (two instances answering); an
 # agent who does not answer is cancelled and the next one rings; a caller who waits max_wait_s
-# goes to the group's overflow (voicemail); a caller who hangs up while queued is counted
+# goes to the group's overflow (voicemail), and at once with nobody logged in (busy: 486;
+# another group: answered there); a caller who hangs up while queued is counted
 # abandoned; each agent is available again after its call's BYE (ended reported); with the
 # router stopped sip-edge's evaluated fallback still queues the caller; with no huntgroup
 # instance left the call ends at the plan's final action. Feature codes *71..*74 from a phone
@@ -69,12 +70,30 @@ wait $uv; check "voicemail answered" [ $? -eq 0 ]
 check "voicemail was asked for dave's mailbox" grep -q '^INVITE sip:dave@127.0.0.1' "$dir/vm.msg"
 check "huntgroup counted the overflow" [ "$(stat night overflowed)" -eq 1 ]
 
+# 3b. Overflow at once: nobody logged in (no join_empty): busy -> 486; group:helpdesk -> queued
+#     there and answered by one of its agents.
+check "group closed (overflow busy)" "$rw" group add closed 2700 members=dave
+check "group spill (overflow to helpdesk)" "$rw" group add spill 2800 members=dave overflow=group:helpdesk
+sed "s/\[status\]/486/" "$sc/call_uac_peer_status.xml" >"$dir/uac_486.xml"
+check "call to 2700 with nobody logged in: 486" fg closed -m 1 -sf "$dir/uac_486.xml" -s 2700 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+check "huntgroup counted closed's overflow" [ "$(stat closed overflowed)" -eq 1 ]
+bgs sp-bob -m 1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$pb"; ub=$!
+bgs sp-carol -m 1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$pc"; uc=$!
+rw_wait_udp "$pc" 5
+check "call to 2800 overflows to helpdesk and is answered there" fg spill -m 1 -sf "$sc/call_uac_peer.xml" -s 2800 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+one_rang() { [ $(( $(grep -c '^INVITE sip:' "$dir/sp-bob.msg") + $(grep -c '^INVITE sip:' "$dir/sp-carol.msg") )) -eq 1 ]; }
+check "one helpdesk agent's phone rang" wait_for 2 one_rang
+kill -TERM $ub $uc 2>/dev/null; wait $ub $uc 2>/dev/null
+spilled() { [ "$(stat spill overflowed)" -eq 1 ] && [ "$(stat helpdesk answered)" -eq 21 ]; }
+check "spill counted the overflow, helpdesk one more answered" wait_for 5 spilled
+check "both agents available again" wait_for 5 available
+
 # 4. The caller hangs up while queued: abandoned.
 check "caller to 2400 cancels while queued: 200, 487" fg cancel -m 1 -sf "$sc/call_uac_peer_cancel.xml" -s 2400 -key caller 3001 -i 127.0.0.1 -p "$peer" "$S"
 abandoned() { [ "$(stat night abandoned)" -eq 1 ]; }
 check "huntgroup counted the caller abandoned" wait_for 8 abandoned
 check "nobody is left in night's queue" [ "$(redis-cli -p "$rport" zcard rw:hg:q:night)" -eq 0 ]
-check "sip-edge counted the legs" bash -c "curl -fsS http://127.0.0.1:$http/metrics | grep -qE '^ringway_sip_edge_hunt_answered_total 21'"
+check "sip-edge counted the legs" bash -c "curl -fsS http://127.0.0.1:$http/metrics | grep -qE '^ringway_sip_edge_hunt_answered_total 22'"
 
 # 5. Feature codes from a phone (digest auth), answered by sip-edge itself: 480 with the state.
 final_uac() {  # status: a copy of call_uac_auth_final.xml expecting that final answer
