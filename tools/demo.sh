@@ -13,6 +13,12 @@
 # The calendar service takes the HTTP and bus ports after the workers' (+5+RINGWAY_SIP_PROCESSES).
 # Redis keeps its data under the state directory (append-only file, fsync every second), so a
 # restarted redis-server finds it again.
+# Voicemail and the "PSTN": two SIPp answering machines (tools/demo/answer.xml), kept running
+# like the services, on UDP RINGWAY_DEMO_VOICEMAIL_PORT (SIP port +10) and
+# RINGWAY_DEMO_PSTN_PORT (SIP port +20), each with its control port +1 and media ports +2, +4. sip-edge's voicemail.uri points at the first; every
+# trunk of the demo directory (and any other number) at the second, so a divert to a mobile
+# number rings something. The settings the CLI needs to tell what sip-edge will do are written
+# to ringway.conf in the state directory (the banner's CLI line reads it).
 set -uo pipefail
 
 build=${1:-build/release}
@@ -24,6 +30,8 @@ http_base=${RINGWAY_HTTP_PORT:-8080}
 bus_base=${RINGWAY_BUS_PORT:-7100}
 sip_port=${RINGWAY_SIP_PORT:-5060}
 sip_processes=${RINGWAY_SIP_PROCESSES:-2}
+vm_port=${RINGWAY_DEMO_VOICEMAIL_PORT:-$((sip_port + 10))}
+pstn_port=${RINGWAY_DEMO_PSTN_PORT:-$((sip_port + 20))}
 keepers=()       # one background keeper per service, in start order
 stopping=0
 
@@ -43,6 +51,14 @@ check_ports() {
               "$((http_base + 3)) tcp huntgroup-HTTP RINGWAY_HTTP_PORT"
               "$((bus_base + 3)) tcp huntgroup-bus RINGWAY_BUS_PORT"
               "$sip_port udp SIP RINGWAY_SIP_PORT" "$sip_port tcp SIP RINGWAY_SIP_PORT"
+              "$vm_port udp voicemail RINGWAY_DEMO_VOICEMAIL_PORT"
+              "$((vm_port + 1)) udp voicemail-control RINGWAY_DEMO_VOICEMAIL_PORT"
+              "$((vm_port + 2)) udp voicemail-media RINGWAY_DEMO_VOICEMAIL_PORT"
+              "$((vm_port + 4)) udp voicemail-media RINGWAY_DEMO_VOICEMAIL_PORT"
+              "$pstn_port udp PSTN RINGWAY_DEMO_PSTN_PORT"
+              "$((pstn_port + 1)) udp PSTN-control RINGWAY_DEMO_PSTN_PORT"
+              "$((pstn_port + 2)) udp PSTN-media RINGWAY_DEMO_PSTN_PORT"
+              "$((pstn_port + 4)) udp PSTN-media RINGWAY_DEMO_PSTN_PORT"
               "$((http_base + 4)) tcp sip-edge-HTTP RINGWAY_HTTP_PORT"
               "$((bus_base + 4)) tcp sip-edge-bus RINGWAY_BUS_PORT")
   local i
@@ -167,6 +183,32 @@ start() {
   services+=("$name  http://127.0.0.1:$port/health  /metrics")
 }
 services=()
+# Voicemail and the PSTN (sipp, Debian's sip-tester): answer, echo the media, wait for the BYE.
+vm_uri=${RINGWAY_VOICEMAIL_URI:-sip:vm@127.0.0.1:$vm_port}
+peers="${RINGWAY_SIP_PEERS:+$RINGWAY_SIP_PEERS; }uk-main 127.0.0.1:$pstn_port trunk +44; uk-backup 127.0.0.1:$pstn_port trunk +44; pstn 127.0.0.1:$pstn_port trunk"
+answerer() {  # role port: SIP on port, media (RTP echo) on port+2 (+4 video), control port+1
+  keep "$1" "$state/logs/$1.log" bash -c 'exec "$@" >/dev/null' "sipp-$1" \
+    sipp -sf "$top/tools/demo/answer.xml" -i 127.0.0.1 -p "$2" -mp $(($2 + 2)) -cp $(($2 + 1)) \
+    -s "$1" -rtp_echo -nostdin -trace_msg -message_file "$state/logs/$1-messages.log" \
+    -trace_err -error_file "$state/logs/$1-errors.log"
+  services+=("$1  sip:$1@127.0.0.1:$2 (SIPp answering machine, messages in $state/logs/$1-messages.log)")
+}
+if command -v sipp >/dev/null; then
+  answerer voicemail "$vm_port"
+  answerer pstn "$pstn_port"
+else
+  log "sipp (Debian sip-tester) is not installed: no voicemail or PSTN in this demo"
+fi
+cat >"$state/ringway.conf" <<CONF
+; written by tools/demo.sh: what the CLI needs to reach this demo and tell what sip-edge does
+[redis]
+host = 127.0.0.1
+port = $redis_port
+[voicemail]
+uri = "$vm_uri"
+[sip]
+peers = "$peers"
+CONF
 start router $((http_base + 1)) RINGWAY_ROUTER_BIND="tcp://127.0.0.1:$((bus_base + 1))"
 if [ -x "$build/services/huntgroup/ringway-huntgroup" ]; then   # sip-edge finds it in the registry
   start huntgroup $((http_base + 3)) RINGWAY_HUNTGROUP_BIND="tcp://127.0.0.1:$((bus_base + 3))"
@@ -174,6 +216,7 @@ fi
 if [ -x "$build/services/sip-edge/ringway-sip-edge" ]; then
   start sip-edge $((http_base + 4)) RINGWAY_SIP_PORT="$sip_port" RINGWAY_SIP_ADDR=127.0.0.1 \
     RINGWAY_SIP_PROCESSES="$sip_processes" RINGWAY_SIP_RUN_DIR="$state/run" \
+    RINGWAY_VOICEMAIL_URI="$vm_uri" RINGWAY_SIP_PEERS="$peers" \
     RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$((bus_base + 1))" RINGWAY_BUS_PUB="tcp://127.0.0.1:$((bus_base + 4))"
   for ((i = 0; sip_processes > 1 && i < sip_processes; i++)); do   # the supervisor's /health waited for them
     wait_http $((http_base + 5 + i)) "sip-edge worker $i" || exit 1
@@ -204,7 +247,8 @@ $(printf '    %s\n' "${services[@]}")
     2001 alice  alice-demo-2001     2002 bob    bob-demo-2002
     2003 carol  carol-demo-2003     2004 dev    dev-demo-2004
   Hunt group: 2100 helpdesk (bob and carol logged in as agents; ringway queue watch helpdesk)
-  The CLI:   RINGWAY_REDIS_PORT=$redis_port $build/tools/ringway explain 2001
+  Voicemail  $vm_uri    PSTN (every trunk) 127.0.0.1:$pstn_port
+  The CLI:   $build/tools/ringway -c $state/ringway.conf explain 2001
 A service that dies is started again (logged here). Ctrl-C stops everything.
 MSG
 

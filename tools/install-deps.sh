@@ -9,7 +9,7 @@ build=(build-essential cmake pkg-config libsofia-sip-ua-dev libczmq-dev libzmq3-
        libhiredis-dev libmsgpack-dev libmicrohttpd-dev libjansson-dev libinih-dev
        libcurl4-openssl-dev nettle-dev libgoogle-perftools-dev libical-dev
        libxml2-dev)
-runtime=(redis-server redis-tools curl)
+runtime=(redis-server redis-tools curl sip-tester)
 testing=(check libsubunit-dev sip-tester valgrind baresip-core sipvicious iproute2 python3 radicale
          python3-tz)
 benchmarks=(kamailio sip-tester)

@@ -17,7 +17,8 @@ read -r redis_port http_base bus_base sip_port < <("$RINGWAY_FREE_PORT" 4 | tr '
 state=$(mktemp -d)
 out=$state/demo.out
 export XDG_STATE_HOME=$state RINGWAY_REDIS_PORT=$redis_port RINGWAY_HTTP_PORT=$http_base \
-       RINGWAY_BUS_PORT=$bus_base RINGWAY_SIP_PORT=$sip_port
+       RINGWAY_BUS_PORT=$bus_base RINGWAY_SIP_PORT=$sip_port \
+       RINGWAY_SIP_PEERS="callers 127.0.0.1:0 proxy"     # the test's SIPp calls as a trusted peer
 setsid env --default-signal=INT "$top/tools/demo.sh" "$build" >"$out" 2>&1 &   # INT as at a terminal
 demo=$!
 trap 'kill -TERM $demo 2>/dev/null; sleep 1; pkill -KILL -s $demo 2>/dev/null; rm -rf "$state"' EXIT
@@ -43,6 +44,28 @@ cli=$(sed -n 's/^  The CLI: *//p' "$out")
 plan=$(eval "$(sed "s|explain 2001|explain 2002 --from 2001|" <<<"$cli")") \
   || fail "the banner's CLI line failed: $cli"
 echo "$plan" | grep -q "sip:2002@ringway.local" || fail "banner's CLI line: $plan"
+
+# The demo's voicemail and "PSTN" answer: explain promises voicemail (configured, read from the
+# banner's ringway.conf), alice's pinned school rule rings her mobile through a demo trunk, and a
+# divert to voicemail reaches the demo's voicemail server.
+plan=$(eval "$cli") || fail "the banner's CLI line failed: $cli"
+grep -q "then voicemail" <<<"$plan" && ! grep -q "not configured" <<<"$plan" \
+  || fail "explain 2001 does not promise a configured voicemail: $plan"
+sc=$top/tests/integration/sip
+call() {  # name callee caller: a trusted peer's call, answered, hung up by the caller
+  timeout $((30 * RW_SCALE)) sipp -sf "$sc/call_uac_peer.xml" -s "$2" -key caller "$3" -i 127.0.0.1 \
+    -p "$("$RINGWAY_FREE_PORT" 1)" -m 1 -nostdin -timeout $((25 * RW_SCALE))s -timeout_error \
+    -trace_err -error_file "$state/$1.err" "127.0.0.1:$sip_port" >/dev/null 2>&1
+}
+call school 2001 +441632960500 || fail "the school's call to alice was not answered: $(cat "$state/school.err")"
+grep -q "^INVITE sip:+447700900001@127.0.0.1" "$state/ringway-demo/logs/pstn-messages.log" \
+  || fail "alice's mobile did not ring at the demo's PSTN"
+now_ms=$(( $(date +%s) * 1000 ))
+RINGWAY_REDIS_PORT=$redis_port "$build/tools/ringway" divert set alice voicemail $((now_ms - 86400000)) \
+  $((now_ms + 8 * 86400000)) >/dev/null || fail "divert set alice voicemail"
+call vm 2001 +441632960999 || fail "a call to alice diverted to voicemail was not answered: $(cat "$state/vm.err")"
+grep -q "^INVITE sip:alice@127.0.0.1" "$state/ringway-demo/logs/voicemail-messages.log" \
+  || fail "the demo's voicemail server got no call for alice's mailbox"
 
 # A second demo on the same ports: refused before it touches anything, naming the ports.
 second=$state/second.out
