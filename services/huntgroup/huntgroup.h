@@ -23,7 +23,7 @@ typedef struct {
     unsigned stats_ms;                  /* how often per-group figures are read for /metrics */
     unsigned events_ms;                 /* how often rw:hg:events (CLI changes) is drained */
     const char *call_events;            /* registry service whose call.* events are followed
-                                           ("sip-edge.events"), "" = none */
+                                           ("sip_edge.events", as sip-edge announces itself), "" = none */
 } rw_huntgroup_opts_t;
 
 rw_huntgroup_t *rw_huntgroup_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *metrics,

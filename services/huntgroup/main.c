@@ -15,7 +15,7 @@ static const rw_cfg_spec_t huntgroup_spec[] = {
     { "huntgroup.caller_timeout_ms", RW_CFG_INT, "10000", 1000, 600000, "a waiting caller whose edge has not asked for this long is gone (abandoned)" },
     { "huntgroup.stats_ms", RW_CFG_INT, "1000", 100, 600000, "how often each group's figures are read from Redis for /metrics" },
     { "huntgroup.events_ms", RW_CFG_INT, "200", 20, 60000, "how often queue.agent_state events of CLI changes are collected and published" },
-    { "huntgroup.call_events", RW_CFG_STR, "sip-edge.events", 0, 0, "registry name of the call.* publishers followed for agents' personal calls (empty: none)" },
+    { "huntgroup.call_events", RW_CFG_STR, "sip_edge.events", 0, 0, "registry name of the call.* publishers followed for agents' personal calls (empty: none)" },
     { NULL, 0, NULL, 0, 0, NULL },
 };
 

@@ -377,7 +377,7 @@ START_TEST(test_agent_on_own_call_skipped_from_call_events)
     ck_assert(rw_aredis_connected(ar));
     rw_pub_t *pub = rw_pub_new(root, "edge-test", "tcp://127.0.0.1:0");
     ck_assert_ptr_nonnull(pub);
-    rw_announcer_t *ann = rw_announcer_new(root, ar, "sip-edge.events", "edge-test", rw_pub_endpoint(pub), 3000);
+    rw_announcer_t *ann = rw_announcer_new(root, ar, "sip_edge.events", "edge-test", rw_pub_endpoint(pub), 3000);
     ck_assert_ptr_nonnull(ann);
     login(c1, "ann");
     login(c2, "ben");
