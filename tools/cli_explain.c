@@ -100,9 +100,12 @@ static json_t *target_json(const rw_target_t *t, const cli_edge_t *edge)
     for (uint32_t i = 0; t->type == RW_TARGET_NUMBER && i < t->n_trunks && i < RW_PLAN_MAX_TRUNKS; i++)
         json_array_append_new(trunks, json_string(t->trunks[i]));
     int rings = cli_edge_target(edge, t, how, sizeof how);
-    return json_pack("{s:s,s:s,s:o,s:b,s:s,s:{s:b,s:s}}", "type", rw_proto_target_type_name(t->type),
-                     "dest", t->aor, "trunks", trunks, "private", t->is_private, "diversion", t->diversion,
-                     "at_edge", "rings", rings, "how", how);
+    json_t *o = json_pack("{s:s,s:s,s:o,s:b,s:s,s:{s:b,s:s}}", "type", rw_proto_target_type_name(t->type),
+                          "dest", t->aor, "trunks", trunks, "private", t->is_private, "diversion", t->diversion,
+                          "at_edge", "rings", rings, "how", how);
+    if (o && t->device[0])       /* a devices target that rings one SIP device of the user only */
+        json_object_set_new(o, "device", json_string(t->device));
+    return o;
 }
 
 static void print_json(const rw_plan_t *p, const cli_edge_t *edge)

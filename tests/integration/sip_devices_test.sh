@@ -112,6 +112,8 @@ call alice 2001 "$ad" "$as"
 check "alice: the soft phone saw no INVITE" bash -c "! grep -q '^INVITE sip:' '$dir/alice-soft.msg'"
 kill "$soft_pid" 2>/dev/null; wait "$soft_pid" 2>/dev/null
 check "alice: the desk's INVITE went to its own contact" grep -q '^INVITE sip:2001-desk@' "$dir/alice-desk.msg"
+check "explain --json names the device a target rings" bash -c \
+  "'$cli' --redis '127.0.0.1:$rport' --json explain 2001 --router 'tcp://127.0.0.1:$bus' | grep -q '\"device\": *\"desk\"'"
 
 # 3. bob's rule rings both: the soft phone rings and is cancelled when the desk answers.
 call bob 2002 "$bd" "$bs"
