@@ -35,26 +35,6 @@ int rw_hg_strategy_parse(const char *name, rw_hg_strategy_t *out)
     return RW_EINVAL;
 }
 
-/* The same rules as users' ids (common/directory.c). */
-static bool valid_id(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 63)
-        return false;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-'))
-            return false;
-    return true;
-}
-
-static bool printable(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char) *s < 0x20 || *s == 0x7f)
-            return false;
-    return true;
-}
-
 /* A comma-separated list of skill names: each a valid id, at most RW_GROUP_MAX_SKILLS. */
 static bool valid_skills(const char *s)
 {
@@ -66,7 +46,7 @@ static bool valid_skills(const char *s)
         return false;
     memcpy(copy, s, strlen(s) + 1);
     for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
-        if (!valid_id(t) || ++n > RW_GROUP_MAX_SKILLS)
+        if (!rw_dir_valid_id(t) || ++n > RW_GROUP_MAX_SKILLS)
             return false;
     return s[strlen(s) - 1] != ',' && s[0] != ',' && !strstr(s, ",,");
 }
@@ -113,7 +93,7 @@ static int set_str(char *dst, size_t size, const char *key, const char *v, char 
 {
     if (strlen(v) >= size)
         return snprintf(err, len, "%s is longer than %zu characters", key, size - 1), RW_EINVAL;
-    if (!printable(v))
+    if (!rw_dir_printable(v))
         return snprintf(err, len, "%s holds control characters", key), RW_EINVAL;
     memcpy(dst, v, strlen(v) + 1);
     return 0;
@@ -274,7 +254,7 @@ static int check_members(rw_redis_t *r, const rw_group_t *g, char *err, size_t l
         for (uint32_t j = 0; j < i; j++)
             if (!strcmp(g->members[j].user, m->user))
                 return snprintf(err, len, "member '%s' is listed twice", m->user), RW_EINVAL;
-        if (!valid_id(m->user) || redis_int(r, &n, "EXISTS rw:user:%s%s", m->user, "") < 0 || n == 0)
+        if (!rw_dir_valid_id(m->user) || redis_int(r, &n, "EXISTS rw:user:%s%s", m->user, "") < 0 || n == 0)
             return snprintf(err, len, "member '%s' is not a user of the directory", m->user), RW_EINVAL;
         if (m->weight < 1 || m->weight > 1000)
             return snprintf(err, len, "member '%s': weight %u must be 1 to 1000", m->user, m->weight),
@@ -284,7 +264,7 @@ static int check_members(rw_redis_t *r, const rw_group_t *g, char *err, size_t l
                    RW_EINVAL;
         if (!valid_skills(m->skills))
             return snprintf(err, len, "member '%s': bad skills '%s'", m->user, m->skills), RW_EINVAL;
-        if (m->device[0] && (!valid_id(m->device)
+        if (m->device[0] && (!rw_dir_valid_id(m->device)
                              || redis_int(r, &n, "HEXISTS rw:user:%s:devices %s", m->user, m->device) < 0
                              || n == 0))
             return snprintf(err, len, "member '%s': device '%s' does not exist", m->user, m->device),
@@ -356,7 +336,7 @@ static int check_overflow(rw_redis_t *r, const rw_numplan_t *plan, const rw_grou
     if (!strncmp(o, "group:", 6)) {
         if (!strcmp(colon + 1, g->id))
             return snprintf(err, len, "overflow to the group itself"), RW_EINVAL;
-        if (!valid_id(colon + 1) || redis_int(r, &n, "SISMEMBER rw:groups %s%s", colon + 1, "") < 0 || !n)
+        if (!rw_dir_valid_id(colon + 1) || redis_int(r, &n, "SISMEMBER rw:groups %s%s", colon + 1, "") < 0 || !n)
             return snprintf(err, len, "overflow group '%s' does not exist", colon + 1), RW_EINVAL;
         return 0;
     }
@@ -367,7 +347,7 @@ static int check_overflow(rw_redis_t *r, const rw_numplan_t *plan, const rw_grou
         return 0;
     }
     if (!strncmp(o, "voicemail:", 10)) {
-        if (!valid_id(colon + 1) || redis_int(r, &n, "EXISTS rw:user:%s%s", colon + 1, "") < 0 || !n)
+        if (!rw_dir_valid_id(colon + 1) || redis_int(r, &n, "EXISTS rw:user:%s%s", colon + 1, "") < 0 || !n)
             return snprintf(err, len, "overflow voicemail of '%s': no such user", colon + 1), RW_EINVAL;
         return 0;
     }
@@ -378,11 +358,11 @@ static int check_overflow(rw_redis_t *r, const rw_numplan_t *plan, const rw_grou
 static int check_group(rw_redis_t *r, const rw_numplan_t *plan, rw_group_t *g, char *err, size_t len)
 {
     int rc;
-    if (!valid_id(g->id))
+    if (!rw_dir_valid_id(g->id))
         return snprintf(err, len, "group id '%s' must be 1-63 of a-z 0-9 . _ -", g->id), RW_EINVAL;
     if (!rw_hg_strategy_name(g->strategy))
         return snprintf(err, len, "unknown strategy"), RW_EINVAL;
-    if (!printable(g->name) || !printable(g->overflow))
+    if (!rw_dir_printable(g->name) || !rw_dir_printable(g->overflow))
         return snprintf(err, len, "name or overflow holds control characters"), RW_EINVAL;
     if (g->ring_ms < 1000 || g->ring_ms > 600000 || g->max_wait_s < 1 || g->sl_s < 1
         || g->prog_start < 1 || g->prog_start > 16 || g->prog_step_s < 1)
@@ -826,7 +806,7 @@ int rw_dir_agent_op(rw_redis_t *r, const char *op, const char *user, const char 
     snprintf(now, sizeof now, "%llu", (unsigned long long) now_ms);
     const char *argv[] = { "EVAL", rw_dir_agent_lua, "0", op, user, group ? group : "",
                            reason ? reason : "", now, "1" };
-    if (!valid_id(user))
+    if (!rw_dir_valid_id(user))
         return snprintf(err, len, "'%s' is not a user id", user), RW_EINVAL;
     redisReply *rep = rw_redis_commandargv(r, (int) N(argv), argv, NULL);
     if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1

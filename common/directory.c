@@ -39,7 +39,7 @@ void rw_dir_ha1_sha256(const char *user, const char *realm, const char *password
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-static bool valid_id(const char *s)
+bool rw_dir_valid_id(const char *s)
 {
     size_t n = strlen(s);
     if (n == 0 || n > 63)
@@ -50,7 +50,7 @@ static bool valid_id(const char *s)
     return true;
 }
 
-static bool printable(const char *s)
+bool rw_dir_printable(const char *s)
 {
     for (; *s; s++)
         if ((unsigned char) *s < 0x20 || *s == 0x7f)
@@ -85,7 +85,7 @@ static int check_user(rw_redis_t *r, const rw_numplan_t *plan, rw_dir_user_t *u,
 {
     char norm[32], owner[64];
     rw_num_kind_t kind;
-    if (!valid_id(u->id))
+    if (!rw_dir_valid_id(u->id))
         return snprintf(err, len, "id '%s' must be 1-63 of a-z 0-9 . _ -", u->id), RW_EINVAL;
     if (rw_e164_normalise(plan, u->ext, norm, sizeof norm, &kind) < 0 || kind != RW_NUM_EXTENSION)
         return snprintf(err, len, "ext '%s' is not an internal extension", u->ext), RW_EINVAL;
@@ -96,7 +96,7 @@ static int check_user(rw_redis_t *r, const rw_numplan_t *plan, rw_dir_user_t *u,
             return snprintf(err, len, "number '%s' is too long", u->number), RW_EINVAL;
         memcpy(u->number, norm, strlen(norm) + 1);
     }
-    if (!printable(u->name) || !printable(u->site) || !printable(u->tz) || !valid_id(u->realm))
+    if (!rw_dir_printable(u->name) || !rw_dir_printable(u->site) || !rw_dir_printable(u->tz) || !rw_dir_valid_id(u->realm))
         return snprintf(err, len, "name, site, tz or realm holds control characters"), RW_EINVAL;
     /* the router would read an unknown zone as UTC: schedules an hour or more off, silently */
     if (u->tz[0] && !rw_dir_zone_exists(u->tz))
@@ -178,7 +178,7 @@ int rw_dir_device_put(rw_redis_t *r, const rw_numplan_t *plan, const char *user_
     char norm[32], value[300];
     rw_num_kind_t nk;
     rw_dir_user_t u;
-    if (!valid_id(device_id))
+    if (!rw_dir_valid_id(device_id))
         return snprintf(err, len, "device id '%s' must be 1-63 of a-z 0-9 . _ -", device_id), RW_EINVAL;
     int rc = rw_dir_user_get(r, user_id, &u);
     if (rc == RW_ENOTFOUND)
@@ -186,7 +186,7 @@ int rw_dir_device_put(rw_redis_t *r, const rw_numplan_t *plan, const char *user_
     if (rc < 0)
         return snprintf(err, len, "redis unreachable"), rc;
     if (!strcmp(kind, "sip")) {
-        if (address[0] && (strncmp(address, "sip:", 4) || !printable(address) || strchr(address, ' ')))
+        if (address[0] && (strncmp(address, "sip:", 4) || !rw_dir_printable(address) || strchr(address, ' ')))
             return snprintf(err, len, "device '%s': '%s' is not a sip: address", device_id, address), RW_EINVAL;
         snprintf(value, sizeof value, "sip %s", address[0] ? address : "");
     } else if (!strcmp(kind, "number")) {

@@ -8,6 +8,7 @@
 #ifndef RW_DIRECTORY_H
 #define RW_DIRECTORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "common/redis.h"
 #include "common/e164.h"
@@ -45,6 +46,10 @@ int rw_dir_device_put(rw_redis_t *r, const rw_numplan_t *plan, const char *user_
                       char *err, size_t err_len);
 /* Whether an IANA zone name exists in the TZ database (/usr/share/zoneinfo): 1 or 0. */
 int rw_dir_zone_exists(const char *tz);
+/* The directory's id rule (users, devices, realms, groups, skills): 1-63 of a-z 0-9 . _ - */
+bool rw_dir_valid_id(const char *s);
+/* No control characters (names, sites, zones and other free text stored in the directory). */
+bool rw_dir_printable(const char *s);
 /* Look a user up by id. RW_ENOTFOUND, RW_EIO. */
 int rw_dir_user_get(rw_redis_t *r, const char *id, rw_dir_user_t *u);
 /* Load a JSON directory file (format in docs/directory.md). On error names the entry
