@@ -89,6 +89,8 @@ static int cal_set(const cli_opts_t *o, rw_redis_t *r, const char *id, const cha
         freeReplyObject(c);
     if (!ok)
         return cli_fail(o, "redis write failed");
+    if (cli_durable(o, r) != CLI_OK)            /* said only once durable (exit 3 when not) */
+        return CLI_UNSAFE;
     if (o->json)
         cli_print_json(json_pack("{s:b,s:s,s:s,s:s,s:b}", "ok", 1, "user", id, "kind", kind, "url", url, "auth",
                                  o->login != NULL));
@@ -121,6 +123,8 @@ static int cal_clear(const cli_opts_t *o, rw_redis_t *r, const char *id)
     freeReplyObject(a);
     if (!n)
         return cli_fail(o, "user '%s' has no calendar", id);
+    if (cli_durable(o, r) != CLI_OK)
+        return CLI_UNSAFE;
     if (o->json)
         cli_print_json(json_pack("{s:b,s:s}", "ok", 1, "user", id));
     else

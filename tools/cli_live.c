@@ -54,6 +54,8 @@ static int presence_set(const cli_opts_t *o, rw_redis_t *r, const char *id, cons
         return cli_fail(o, "presence not set: %s", err);
     if (rc < 0 || rw_dir_changed(r, id) < 0)    /* the fallback plan is rebuilt with it */
         return cli_fail(o, "redis write failed");
+    if (cli_durable(o, r) != CLI_OK)            /* said only once durable (exit 3 when not) */
+        return CLI_UNSAFE;
     if (!state) {
         if (o->json)
             cli_print_json(json_pack("{s:b,s:s,s:n}", "ok", 1, "user", id, "state"));

@@ -67,6 +67,11 @@ check "durable_replicas 1, replica stopped, --json: exit 3" [ $rc -eq 3 ]
 check "--json: nothing on stdout" [ ! -s "$dir/j.out" ]
 check "--json: the reason as one JSON object on stderr" grep -qx \
   '{"ok":false,"saved_on_master":true,"error":"saved on the master but not yet on a replica after 200 ms: not safe against a failover"}' "$dir/j.err"
+out=$(RINGWAY_REDIS_DURABLE_REPLICAS=1 RINGWAY_REDIS_DURABLE_TIMEOUT_MS=200 "$rw" presence set alice busy 2>&1); rc=$?
+check "presence set, replica stopped: exit 3" [ $rc -eq 3 ]
+out=$(RINGWAY_REDIS_DURABLE_REPLICAS=1 RINGWAY_REDIS_DURABLE_TIMEOUT_MS=200 "$rw" calendar set alice ics http://127.0.0.1:9/a.ics 2>&1); rc=$?
+check "calendar set, replica stopped: exit 3" [ $rc -eq 3 ]
+check "calendar set: says it is not safe" grep -q "not safe against a failover" <<<"$out"
 kill -CONT "$replica"
 check "the change reported unsafe stays on the master" bash -c "'$rw' rule show alice | grep -q '\"name\": \"four\"'"
 
