@@ -9,10 +9,13 @@
 #   supervisor  sip-edge's supervisor (its workers must go on and be adopted)
 #   redis       redis-server (calls served from the caches and fallbacks meanwhile; a REGISTER
 #               after it is back must be written)
+#   huntgroup, presence, calendar
+#               that service (not on an ordinary call's path: no call may notice; it must be
+#               healthy again; queued hunt-group callers: huntgroup_call_kill_test.sh)
 # Prints `calls created N completed M (P %)` and fails below KILL_MIN_PCT (99.9). Defaults: 100
 # calls/s for 20 s (KILL_RATE, KILL_CALLS; a tenth of the rate under RINGWAY_WRAP), 1 s hold;
 # waits are for conditions, never for time. KILL_TRACE=1 (with KEEP=1) keeps the caller's messages.
-kind=${1:?kind: router|worker|supervisor|redis}
+kind=${1:?kind: router|worker|supervisor|redis|huntgroup|presence|calendar}
 top=${RINGWAY_SOURCE_DIR:?}
 build=${RINGWAY_BUILD_DIR:?}
 # shellcheck source=tests/harness/wrap.sh
@@ -34,8 +37,8 @@ base_free() {  # port offsets...: all of port+offset free (TCP)
   local p=$1 o; shift
   for o in "$@"; do [ -z "$(ss -Hltn "sport = :$((p + o))")" ] || return 1; done
 }
-for _ in $(seq 1 50); do http_base=$("$RINGWAY_FREE_PORT" 1); base_free "$http_base" 1 4 5 6 && break; done
-for _ in $(seq 1 50); do bus_base=$("$RINGWAY_FREE_PORT" 1); base_free "$bus_base" 1 4 5 6 && [ "$bus_base" != "$http_base" ] && break; done
+for _ in $(seq 1 50); do http_base=$("$RINGWAY_FREE_PORT" 1); base_free "$http_base" 1 2 3 4 5 6 7 && break; done
+for _ in $(seq 1 50); do bus_base=$("$RINGWAY_FREE_PORT" 1); base_free "$bus_base" 1 2 3 4 5 6 7 && [ "$bus_base" != "$http_base" ] && break; done
 export XDG_STATE_HOME=$dir RINGWAY_REDIS_PORT=$redis_port RINGWAY_HTTP_PORT=$http_base \
        RINGWAY_BUS_PORT=$bus_base RINGWAY_SIP_PORT=$sip_port RINGWAY_SIP_PROCESSES=2 \
        RINGWAY_SIP_PEERS="callers 127.0.0.1:0 proxy" RINGWAY_LOG_LEVEL=warn
@@ -104,6 +107,8 @@ case "$kind" in
               o1=$(metric $((edge_http + 2)) ringway_sip_edge_calls_offered_total)
               victim=$(worker_pids | sed -n "$(( o0 >= o1 ? 1 : 2 ))p") ;;
   redis)      victim=$(pgrep -s "$demo" -f "redis-server 127.0.0.1:$redis_port" | head -1) ;;
+  huntgroup|presence|calendar)
+              victim=$(pgrep -s "$demo" -f "$build/services/$kind/ringway-$kind\$" | head -1) ;;
   *) fail "unknown kind $kind" ;;
 esac
 [ -n "$victim" ] || fail "no $kind process found"
@@ -132,6 +137,16 @@ if [ "$kind" = supervisor ]; then
               && curl -fsS "http://127.0.0.1:$edge_http/workers" | grep -q '"adopted":true.*"adopted":true'; }
   for ((i = 0; i < 100 * RW_SCALE; i++)); do adopted && break; sleep 0.1; done
   check "the restarted supervisor adopted the running workers ($workers)" adopted
+fi
+case "$kind" in   # the service's HTTP port in the demo (tools/demo.sh)
+  huntgroup) svc_http=$((http_base + 3)) ;; presence) svc_http=$((http_base + 2)) ;;
+  calendar) svc_http=$((http_base + 7)) ;; *) svc_http= ;;
+esac
+if [ -n "$svc_http" ]; then
+  healthy_again() { ! pgrep -s "$demo" -f "$build/services/$kind/ringway-$kind\$" | grep -qx "$victim" \
+                    && curl -fsS -o /dev/null "http://127.0.0.1:$svc_http/health"; }
+  for ((i = 0; i < 100 * RW_SCALE; i++)); do healthy_again && break; sleep 0.1; done
+  check "the $kind started in its place answers /health" healthy_again
 fi
 if [ "$kind" = worker ]; then
   replaced() { ! worker_pids | grep -qx "$victim" && [ "$(worker_pids | wc -l)" -eq 2 ] \
