@@ -4,11 +4,13 @@
 # baresip-core) register with digest through sip-edge as their outbound proxy: alice's soft
 # phone (2001) and bob's (2002), whose contacts file marks alice ";presence=p2p", so baresip's
 # presence module SUBSCRIBEs to her (authenticated like a call) and reads each NOTIFY's PIDF.
-# Checked in bob's baresip output (its SIP trace, -s, and its own contact status line): alice
-# open/available once subscribed; `ringway presence set alice busy` sends basic open, note busy,
-# rpid on-the-phone, which baresip shows as Busy; `presence clear` brings Online back; alice's
-# baresip stopped (it unregisters) sends basic closed, note offline, shown as Offline. Every
-# wait is for a condition, bounded.
+# Checked in bob's baresip output (its SIP trace, -s, and its own contact status lines): alice
+# open/available once subscribed; each manual state set with the CLI sends one more NOTIFY with
+# basic, note and RPID activity (in_meeting: meeting, busy: on-the-phone, dnd: busy, away: away)
+# and baresip, which knows only Online, Busy and Offline, shows in_meeting as Online, busy and
+# dnd as Busy, away as Offline, a cleared setting as Online; alice's baresip stopped (it
+# unregisters) sends basic closed, note offline, shown as Offline. Every wait is for a
+# condition, bounded.
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -37,11 +39,11 @@ rw_wait_tcp "$rbus" || { echo "FAIL: router did not start" >&2; exit 1; }
 RINGWAY_HTTP_PORT=$ehttp RINGWAY_SIP_PORT=$sip RINGWAY_SIP_ADDR=127.0.0.1 RINGWAY_BUS_PUB="tcp://127.0.0.1:$ebus" \
 RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$rbus" RINGWAY_INSTANCE=edge-1 RINGWAY_LOG_LEVEL=info \
   "${RW_WRAP[@]}" "$build/services/sip-edge/ringway-sip-edge" 2>>"$dir/edge.log" &
-edge_pid=$!; pids+=($edge_pid)
+edge_pid=$!; pids+=("$edge_pid")
 rw_wait_health "$ehttp" || { echo "FAIL: sip-edge did not start" >&2; exit 1; }
 RINGWAY_HTTP_PORT=$phttp RINGWAY_BUS_PUB="tcp://127.0.0.1:$pbus" RINGWAY_INSTANCE=presence-1 \
   "${RW_WRAP[@]}" "$build/services/presence/ringway-presence" 2>>"$dir/presence.log" &
-presence_pid=$!; pids+=($presence_pid)
+presence_pid=$!; pids+=("$presence_pid")
 rw_wait_health "$phttp" || { echo "FAIL: presence did not start" >&2; exit 1; }
 
 # until SECONDS COMMAND...: until COMMAND succeeds, every 0.1 s for at most SECONDS (scaled)
@@ -81,23 +83,41 @@ check "bob's presence module subscribes to one contact" until_ok 10 grep -q "Sub
 
 # notified NOTE BASIC: bob's baresip has received a NOTIFY whose PIDF says BASIC and NOTE
 notified() { grep -q "<basic>$2</basic></status><note>$1</note>" "$dir/bob.log"; }
-# shown FROM TO: bob's baresip changed alice's contact status FROM -> TO (its own words)
-shown() { grep -a "<sip:2001@ringway.local> changed status from" "$dir/bob.log" | sed 's/\x1b\[[0-9;]*m//g' | grep -q "from $1 to $2"; }
+# shown: bob's baresip's changes of alice's contact status so far, in its own words
+# ("Online>Busy Busy>Online ..."): it logs a line only when the status it shows changes.
+shown() { grep -a "<sip:2001@ringway.local> changed status from" "$dir/bob.log" | sed 's/\x1b\[[0-9;]*m//g' |
+            sed -n 's/.* from \([A-Za-z]*\) to \([A-Za-z]*\).*/\1>\2/p' | paste -sd' '; }
+shows() { [ "$(shown)" = "$1" ]; }
+# nnotified NOTE BASIC: how many such NOTIFYs bob's baresip has received
+nnotified() { grep -c "<basic>$2</basic></status><note>$1</note>" "$dir/bob.log"; }
+more() { [ "$(nnotified "$1" "$2")" -gt "$3" ]; }  # more NOTE BASIC N: more than N of them
+# set_seen STATE NOTE BASIC RPID: alice's manual state set (STATE clear: cleared), then bob's
+# baresip receives one more NOTIFY with that PIDF (and RPID activity, when not empty)
+set_seen() {
+  local before; before=$(nnotified "$2" "$3")
+  if [ "$1" = clear ]; then "$rw" presence clear alice >/dev/null; else "$rw" presence set alice "$1" >/dev/null; fi || return 1
+  until_ok 5 more "$2" "$3" "$before" || return 1
+  [ -z "$4" ] || grep -q "<rpid:$4/>" "$dir/bob.log"
+}
 
-check "NOTIFY: alice open, available (after the 407 challenge)" until_ok 15 notified available open
+check "NOTIFY: alice open, available (after the challenge)" until_ok 15 notified available open
 # challenged: bob's baresip received a 401 or 407 answering a SUBSCRIBE (one trace entry each)
 challenged() { awk 'BEGIN { RS = "" } /\nSIP\/2.0 40[17] / && /\nCSeq: [0-9]+ SUBSCRIBE/ { n++ } END { exit !n }' "$dir/bob.log"; }
 check "sip-edge challenged bob's SUBSCRIBE" challenged
-check "presence set alice busy" "$rw" presence set alice busy
-check "NOTIFY: open, note busy" until_ok 5 notified busy open
-check "... with rpid on-the-phone" grep -q "<rpid:on-the-phone/>" "$dir/bob.log"
-check "baresip shows alice Online -> Busy" until_ok 5 shown Online Busy
-check "presence clear alice" "$rw" presence clear alice
-check "baresip shows alice Busy -> Online" until_ok 5 shown Busy Online
+check "in_meeting: NOTIFY open, note in_meeting, rpid meeting" set_seen in_meeting in_meeting open meeting
+check "busy: NOTIFY open, note busy, rpid on-the-phone" set_seen busy busy open on-the-phone
+check "baresip showed in_meeting as Online, then Busy" until_ok 5 shows "Online>Busy"
+check "dnd: NOTIFY open, note dnd, rpid busy" set_seen dnd dnd open busy
+check "cleared: NOTIFY open, available" set_seen clear available open ""
+check "baresip showed dnd as Busy, then Online" until_ok 5 shows "Online>Busy Busy>Online"
+check "away: NOTIFY open, note away, rpid away" set_seen away away open away
+check "baresip shows away as Offline" until_ok 5 shows "Online>Busy Busy>Online Online>Offline"
+check "cleared again" set_seen clear available open ""
+check "baresip shows Online" until_ok 5 shows "Online>Busy Busy>Online Online>Offline Offline>Online"
 rw_stop "$alice_pid"
 check "alice's baresip unregisters when stopped" until_ok 5 bash -c "! redis-cli -p $rport exists rw:loc:sip:2001@ringway.local | grep -qx 1"
 check "NOTIFY: closed, note offline" until_ok 5 notified offline closed
-check "baresip shows alice Online -> Offline" until_ok 5 shown Online Offline
+check "baresip shows alice Offline" until_ok 5 shows "Online>Busy Busy>Online Online>Offline Offline>Online Online>Offline"
 rw_stop "$bob_pid"
 
 check "sip-edge exits 0 on SIGTERM" rw_stop "$edge_pid"
