@@ -8,7 +8,8 @@
 # open/available once subscribed; each manual state set with the CLI sends one more NOTIFY with
 # basic, note and RPID activity (in_meeting: meeting, busy: on-the-phone, dnd: busy, away: away)
 # and baresip, which knows only Online, Busy and Offline, shows in_meeting as Online, busy and
-# dnd as Busy, away as Offline, a cleared setting as Online; alice's baresip stopped (it
+# dnd as Busy, away as Offline, a cleared setting as Online; a call from carol's baresip that
+# alice's answers sends busy (Busy) and its end available (Online); alice's baresip stopped (it
 # unregisters) sends basic closed, note offline, shown as Offline. Every wait is for a
 # condition, bounded.
 set -uo pipefail
@@ -17,7 +18,7 @@ top=${RINGWAY_SOURCE_DIR:?}
 
 # shellcheck source=tests/harness/wrap.sh
 . "$top/tests/harness/wrap.sh"
-read -r rport rbus ebus ehttp sip ua1 ua2 phttp pbus < <("$RINGWAY_FREE_PORT" 9 | tr '\n' ' ')
+read -r rport rbus ebus ehttp sip ua1 ua2 ua3 phttp pbus < <("$RINGWAY_FREE_PORT" 10 | tr '\n' ' ')
 rw_workdir
 
 command -v baresip >/dev/null || { echo "FAIL: baresip installed (tools/install-deps.sh test)" >&2; exit 1; }
@@ -27,7 +28,8 @@ export RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT=$rport RINGWAY_BUS_DISCOV
 cat >"$dir/dir.json" <<JSON
 { "realm": "ringway.local", "users": [
   { "id": "alice", "ext": "2001", "password": "alice-pw", "devices": [ { "id": "softphone", "kind": "sip" } ] },
-  { "id": "bob", "ext": "2002", "password": "bob-pw", "devices": [ { "id": "softphone", "kind": "sip" } ] } ] }
+  { "id": "bob", "ext": "2002", "password": "bob-pw", "devices": [ { "id": "softphone", "kind": "sip" } ] },
+  { "id": "carol", "ext": "2003", "password": "carol-pw", "devices": [ { "id": "softphone", "kind": "sip" } ] } ] }
 JSON
 rw=$build/tools/ringway
 "$rw" import "$dir/dir.json" >/dev/null || { echo "FAIL: import" >&2; exit 1; }
@@ -52,25 +54,28 @@ until_ok() {
   for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.1; done
   "$@"
 }
-# baresip_ua NAME PORT EXT PASSWORD: a baresip soft phone registering through sip-edge as its
-# outbound proxy, with the contact and presence modules and its SIP trace on stdout
-# ($dir/NAME.log); its contacts file is $dir/NAME/contacts (written before); pid in ua_pid.
+# baresip_ua NAME PORT EXT PASSWORD [ACCOUNT-PARAMS [ARG...]]: a baresip soft phone
+# registering through sip-edge as its outbound proxy, with the contact and presence modules and
+# its SIP trace on stdout ($dir/NAME.log), more account parameters and baresip arguments (-e
+# commands) when given;
+# its contacts file is $dir/NAME/contacts (written before); pid in ua_pid.
 baresip_ua() {
   local d=$dir/$1; mkdir -p "$d"; touch "$d/contacts"
   printf '%s\n' "poll_method epoll" "sip_listen 127.0.0.1:$2" "sip_transports udp" \
     "net_interface 127.0.0.1" "module_path /usr/lib/baresip/modules" "module g711.so" \
     "module aubridge.so" "audio_player aubridge,x" "audio_source aubridge,x" "audio_alert aubridge,x" \
     "module_app account.so" "module_app contact.so" "module_app presence.so" "module_app menu.so" >"$d/config"
-  echo "<sip:$3@ringway.local>;auth_pass=$4;outbound=\"sip:127.0.0.1:$sip;lr\";regint=120" >"$d/accounts"
+  echo "<sip:$3@ringway.local>;auth_pass=$4;outbound=\"sip:127.0.0.1:$sip;lr\";regint=120${5:-}" >"$d/accounts"
+  local name=$1; shift 4; [ $# -gt 0 ] && shift
   # --foreground: timeout passes a SIGTERM to baresip alone; without it, it signals its whole
   # process group too, and baresip takes a second SIGTERM as "quit now", before unregistering.
-  timeout --foreground "$(rw_secs 40)" baresip -f "$d" -s -t "$(rw_secs 35)" </dev/null >"$dir/$1.log" 2>&1 &
+  timeout --foreground "$(rw_secs 40)" baresip -f "$d" -s -t "$(rw_secs 35)" "$@" </dev/null >"$dir/$name.log" 2>&1 &
   ua_pid=$!; pids+=("$ua_pid")
 }
 bound() { [ "$(redis-cli -p "$rport" exists "rw:loc:sip:$1@ringway.local")" = 1 ]; }
 state() { [ "$(redis-cli -p "$rport" hget rw:presence:alice state)" = "$1" ]; }
 
-baresip_ua alice "$ua1" 2001 alice-pw; alice_pid=$ua_pid
+baresip_ua alice "$ua1" 2001 alice-pw ";answermode=auto"; alice_pid=$ua_pid
 check "alice's baresip registers (digest, outbound proxy)" until_ok 10 bound 2001
 check "alice is available" until_ok 5 state available
 check "sip-edge follows presence.changed" until_ok 5 bash -c "redis-cli -p $rport zcard rw:svc:presence.events | grep -qx 1"
@@ -114,10 +119,20 @@ check "away: NOTIFY open, note away, rpid away" set_seen away away open away
 check "baresip shows away as Offline" until_ok 5 shows "Online>Busy Busy>Online Online>Offline"
 check "cleared again" set_seen clear available open ""
 check "baresip shows Online" until_ok 5 shows "Online>Busy Busy>Online Online>Offline Offline>Online"
+# A call: carol's baresip dials 2001, alice's answers by itself; stopped, carol's hangs up.
+before=$(nnotified busy open)
+baresip_ua carol "$ua3" 2003 carol-pw "" -e "/dial 2001"; carol_pid=$ua_pid
+check "alice's baresip answers carol's call" until_ok 15 grep -qi "established" "$dir/alice.log"
+check "on a call: one more NOTIFY open, note busy" until_ok 5 more busy open "$before"
+check "baresip shows the call as Busy" until_ok 5 shows "Online>Busy Busy>Online Online>Offline Offline>Online Online>Busy"
+before=$(nnotified available open)
+rw_stop "$carol_pid"
+check "the call ended: NOTIFY open, available" until_ok 5 more available open "$before"
+check "baresip shows Online after the call" until_ok 5 shows "Online>Busy Busy>Online Online>Offline Offline>Online Online>Busy Busy>Online"
 rw_stop "$alice_pid"
 check "alice's baresip unregisters when stopped" until_ok 5 bash -c "! redis-cli -p $rport exists rw:loc:sip:2001@ringway.local | grep -qx 1"
 check "NOTIFY: closed, note offline" until_ok 5 notified offline closed
-check "baresip shows alice Offline" until_ok 5 shows "Online>Busy Busy>Online Online>Offline Offline>Online Online>Offline"
+check "baresip shows alice Offline" until_ok 5 shows "Online>Busy Busy>Online Online>Offline Offline>Online Online>Busy Busy>Online Online>Offline"
 rw_stop "$bob_pid"
 
 check "sip-edge exits 0 on SIGTERM" rw_stop "$edge_pid"
