@@ -16,6 +16,7 @@
 #include <sofia-sip/sip_status.h>
 
 #include "common/clock.h"
+#include "common/e164.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "protocols/huntgroup.h"
@@ -380,6 +381,15 @@ static void on_next(void *arg, int status, const void *body, size_t len)
     unref(h);
 }
 
+/* The caller as the router compares it: a trunk's national format in E.164, so the group's
+ * priority list and caller_skills prefixes (E.164) match it; anything else as presented. */
+static void caller_e164(const char *presented, char *out, size_t out_len)
+{
+    rw_num_kind_t kind;
+    if (rw_e164_normalise(&rw_numplan_uk, presented, out, out_len, &kind) < 0)
+        snprintf(out, out_len, "%s", presented);
+}
+
 static void ask(rw_hunt_t *h)
 {
     rw_hg_req_t rq;
@@ -390,7 +400,7 @@ static void ask(rw_hunt_t *h)
     rq.op = RW_HGOP_NEXT;
     snprintf(rq.call_id, sizeof rq.call_id, "%s", h->call_id);
     snprintf(rq.group, sizeof rq.group, "%.63s", h->group);
-    snprintf(rq.caller, sizeof rq.caller, "%s", h->ex->rq.caller);
+    caller_e164(h->ex->rq.caller, rq.caller, sizeof rq.caller);
     snprintf(rq.dialled, sizeof rq.dialled, "%s", h->ex->rq.callee);
     msgpack_sbuffer_init(&sb);
     h->refs++;
