@@ -4,10 +4,15 @@
 # two cores, printing figures. Build with -DCMAKE_BUILD_TYPE=Release first (`make bench` does).
 set -euo pipefail
 build=${1:-build/release}
+# The benches that start services find them under RINGWAY_BUILD_DIR (bench_huntgroup has no
+# other way: run from the source tree, ./services/... is not the build's).
+RINGWAY_BUILD_DIR=$(cd "$build" && pwd); export RINGWAY_BUILD_DIR
 echo "== bus request round trip (bench/bus_rtt.c): 100,000 requests, then 64 in flight"
 "$build/bench/bench_bus_rtt" 100000 64
+echo "== hunt group decisions (bench/huntgroup_bench.c): 20 agents, 16 callers in flight, 5 s, 1 then 2 instances"
+"$build/bench/bench_huntgroup" 5 16 20 || echo "bench_huntgroup: failed (exit $?)"
 for b in "$build"/bench/bench_*; do
-  case "$(basename "$b")" in bench_bus_rtt) continue ;; esac
+  case "$(basename "$b")" in bench_bus_rtt | bench_huntgroup) continue ;; esac
   [ -x "$b" ] || continue
   echo "== $(basename "$b")"
   "$b"
