@@ -37,10 +37,10 @@ pids+=($!)
 rw_wait_tcp "$dav" 10 || { echo "FAIL: radicale did not start" >&2; cat "$dir/radicale.log" >&2; exit 1; }
 base=http://127.0.0.1:$dav
 put() { curl -fsS -u alice:dav-secret-77 "$@" >/dev/null; }
-check "a calendar is made on the server (MKCALENDAR)" put -X MKCALENDAR "$base/alice/work/"
+check "a calendar is made on the server (MKCALENDAR)" put -X MKCALENDAR "$base/alice/meetings/"
 for f in "$dir"/www/dav/*.ics; do
   check "event $(basename "$f") is PUT" put -X PUT -H "Content-Type: text/calendar" --data-binary "@$f" \
-    "$base/alice/work/$(basename "$f")"
+    "$base/alice/meetings/$(basename "$f")"
 done
 
 check "calendar set alice caldav (the server's root URL only)" \
@@ -62,7 +62,7 @@ check "moved: diverted at the new time" diverted $(( S[moved_to] + 30 * MIN ))
 check "cancelled instance: calendar read" sync_at $(( S[cancelled] - 30 * MIN ))
 check "cancelled instance: not diverted" not_diverted $(( S[cancelled] + 30 * MIN ))
 around oneoff
-check "the one-off event is deleted on the server" put -X DELETE "$base/alice/work/oneoff.ics"
+check "the one-off event is deleted on the server" put -X DELETE "$base/alice/meetings/oneoff.ics"
 check "deleted: calendar read again" sync_at $(( S[oneoff] - 30 * MIN ))
 check "deleted: no longer diverted" not_diverted $(( S[oneoff] + 30 * MIN ))
 
