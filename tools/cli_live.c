@@ -52,7 +52,7 @@ static int presence_set(const cli_opts_t *o, rw_redis_t *r, const char *id, cons
     int rc = rw_pres_run_sync(r, "manual", now, &pol, extra, 3, &ch, err, sizeof err);
     if (rc == RW_EPROTO && err[0])
         return cli_fail(o, "presence not set: %s", err);
-    if (rc < 0 || rw_dir_changed(r, id) < 0)    /* the fallback plan is rebuilt with it */
+    if (rc < 0 || rw_dir_changed(r, id) < 0)    /* caches of the user refresh (directory.changed) */
         return cli_fail(o, "redis write failed");
     if (cli_durable(o, r) != CLI_OK)            /* said only once durable (exit 3 when not) */
         return CLI_UNSAFE;

@@ -32,7 +32,7 @@ static su_root_t *root;
 static rw_edge_t *edge;
 static rw_proxy_t *proxy;
 static rw_location_t *loc;
-static rw_fallback_store_t *fb;   /* stored plans, with the forwarding tests' Redis */
+static rw_fallback_store_t *fb;   /* the fallback (settings evaluated here), on the forwarding tests' Redis */
 static rw_redis_fixture_t fx;     /* the forwarding tests' location store (fx.pid 0: memory only) */
 static rw_aredis_t *redis;
 static rw_peers_t peers;
