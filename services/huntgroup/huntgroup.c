@@ -286,17 +286,26 @@ static void on_groups(void *arg, redisReply *r)
     }
 }
 
+/* One poll of a timer: at most one in flight (*busy, cleared by its callback), none while
+ * Redis is away. */
+static void poll_once(rw_huntgroup_t *hg, int *busy, job_kind_t kind, rw_aredis_fn *fn, int argc,
+                      const char **argv)
+{
+    if (*busy || !rw_aredis_connected(hg->redis))
+        return;
+    job_t *poll = new_job(hg, kind);
+    if (poll && rw_aredis_commandargv(hg->redis, fn, poll, argc, argv, NULL) == 0)
+        *busy = 1;
+    else if (poll)
+        finish(poll);
+}
+
 static void on_stats_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
 {
     rw_huntgroup_t *hg = (rw_huntgroup_t *) arg;
     (void) m, (void) t;
-    if (hg->stats_busy || !rw_aredis_connected(hg->redis))
-        return;
-    job_t *poll = new_job(hg, JOB_GROUPS);
-    if (poll && rw_aredis_command(hg->redis, on_groups, poll, "SMEMBERS rw:groups") == 0)
-        hg->stats_busy = 1;
-    else if (poll)
-        finish(poll);
+    static const char *cmd[] = { "SMEMBERS", "rw:groups" };
+    poll_once(hg, &hg->stats_busy, JOB_GROUPS, on_groups, 2, cmd);
 }
 
 /* ---- events the CLI left, personal calls ------------------------------------------------ */
@@ -322,13 +331,8 @@ static void on_events_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *a
 {
     rw_huntgroup_t *hg = (rw_huntgroup_t *) arg;
     (void) m, (void) t;
-    if (hg->events_busy || !rw_aredis_connected(hg->redis))
-        return;
-    job_t *poll = new_job(hg, JOB_EVENTS);
-    if (poll && rw_aredis_command(hg->redis, on_events, poll, "LPOP rw:hg:events 100") == 0)
-        hg->events_busy = 1;
-    else if (poll)
-        finish(poll);
+    static const char *cmd[] = { "LPOP", "rw:hg:events", "100" };
+    poll_once(hg, &hg->events_busy, JOB_EVENTS, on_events, 3, cmd);
 }
 
 static void on_personal_done(void *arg, redisReply *r)
