@@ -141,6 +141,7 @@ check "carol's schedule is whole again" [ "$(count "$("$rw" --json calendar show
 cal_stop
 
 # Figure: users synced per second by one instance (300 users, the same feed, 16 at a time).
+# The clock is read only to print the figure; no verdict depends on it (the check is "all synced").
 n=300
 for ((i = 0; i < n; i++)); do echo "HSET rw:cal:load$i kind ics url $feed_url"; echo "ZADD rw:cal:due 0 load$i"; done | rcli >/dev/null
 t0=$(date +%s%3N)

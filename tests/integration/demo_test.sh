@@ -60,6 +60,8 @@ call() {  # name callee caller: a trusted peer's call, answered, hung up by the 
 call school 2001 +441632960500 || fail "the school's call to alice was not answered: $(cat "$state/school.err")"
 grep -q "^INVITE sip:+447700900001@127.0.0.1" "$state/ringway-demo/logs/pstn-messages.log" \
   || fail "alice's mobile did not ring at the demo's PSTN"
+# A divert from a day before now to 8 days after: in force at the real time and at either pinned
+# instant of tests/harness/at.sh (up to a week ahead), whatever the day of the run.
 now_ms=$(( $(date +%s) * 1000 ))
 RINGWAY_REDIS_PORT=$redis_port "$build/tools/ringway" divert set alice voicemail $((now_ms - 86400000)) \
   $((now_ms + 8 * 86400000)) >/dev/null || fail "divert set alice voicemail"
