@@ -4,7 +4,7 @@
  * The password is read from a file, stored for the service, and never printed, in text or
  * --json: `show` says only whether one is set. */
 #include "common/clock.h"
-#include "common/directory.h"
+#include "directory/directory.h"
 #include "common/err.h"
 
 #include <ctype.h>

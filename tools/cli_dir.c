@@ -1,11 +1,11 @@
 /* tools/cli_dir.c — the `ringway` commands that write the directory: users, devices, rules,
  * profiles, calendar diverts, trunks and the fallback rebuild. All writes go through
- * common/directory.h, which validates them and leaves the change notice for the routers; each
+ * directory/directory.h, which validates them and leaves the change notice for the routers; each
  * is said to be saved only once durable (cli_durable: exit 3 when only the master has it), then
  * what the fallback does with the change. */
 #include "tools/cli.h"
 #include "common/clock.h"
-#include "common/directory.h"
+#include "directory/directory.h"
 #include "common/err.h"
 
 #include <jansson.h>

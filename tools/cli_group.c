@@ -1,5 +1,5 @@
 /* tools/cli_group.c — `ringway group ...`, `member ...`, `agent ...` and `queue ...`: hunt groups
- * in the directory (common/dir_groups.h validates every save), agents' log in / pause / resume,
+ * in the directory (directory/dir_groups.h validates every save), agents' log in / pause / resume,
  * and `queue watch GROUP`, a terminal wallboard redrawn from Redis at every queue.* event of the
  * huntgroup instances (found in the registry rw:svc:huntgroup.events). Settings are KEY=VALUE
  * words (docs/huntgroup.md lists them), since options are the CLI's shared ones. A write is said
@@ -15,7 +15,7 @@
 
 #include "bus/bus.h"
 #include "common/clock.h"
-#include "common/dir_groups.h"
+#include "directory/dir_groups.h"
 #include "common/err.h"
 
 static rw_group_t group;             /* 20 KB: one per process, not on the stack */

@@ -4,7 +4,7 @@
  * rw:divert:<id>) and `regs` (the live bindings in rw:loc:<aor>, docs/sip-edge.md "Location
  * store"). Reads and writes Redis only; times are printed in UTC. */
 #include "common/clock.h"
-#include "common/directory.h"
+#include "directory/directory.h"
 #include "common/err.h"
 #include "services/presence/merge.h"
 

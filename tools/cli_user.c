@@ -1,7 +1,7 @@
 /* tools/cli_user.c — `ringway import`, `user list` and `user show`: reading users, and loading
  * a directory file with progress lines on stderr (the result alone goes to stdout). */
 #include "common/clock.h"
-#include "common/directory.h"
+#include "directory/directory.h"
 #include "common/err.h"
 
 #include <stdio.h>

@@ -44,7 +44,7 @@ int rw_hg_decide_args(const rw_hg_req_t *req, uint64_t now_ms, uint32_t rnd, con
  * reply of the wrong shape; a script error becomes an RW_HGS_ERROR reply. */
 int rw_hg_decide_parse(const rw_hg_req_t *req, const redisReply *rep, rw_hg_reply_t *out,
                        rw_hg_events_t *evs);
-/* The same for the agent script (common/dir_groups.h, run with defer "0"). */
+/* The same for the agent script (directory/dir_groups.h, run with defer "0"). */
 int rw_hg_agent_parse(const redisReply *rep, rw_hg_reply_t *out, rw_hg_events_t *evs);
 /* One queue event from rw:hg:events (JSON [type, group, agent, state, call_id, position,
  * wait_ms]). RW_EPROTO when it is not that. */

@@ -5,7 +5,7 @@
 #include "services/huntgroup/huntgroup.h"
 #include "bus/bus.h"
 #include "common/clock.h"
-#include "common/dir_groups.h"
+#include "directory/dir_groups.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/redis_script.h"

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <string.h>
 #include "protocols/route.h"
-#include "common/dir_rules.h"
+#include "directory/dir_rules.h"
 
 #define RW_ROUTER_MAX_DEVICES 16
 #define RW_ROUTER_MAX_TRUNKS 16

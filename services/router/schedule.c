@@ -1,6 +1,6 @@
 /* services/router/schedule.c — local time in an IANA zone for schedules (schedule.h). */
 #include "services/router/schedule.h"
-#include "common/directory.h"
+#include "directory/directory.h"
 #include "common/err.h"
 
 #include <stdio.h>

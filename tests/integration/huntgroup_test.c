@@ -17,8 +17,8 @@
 
 #include "bus/bus.h"
 #include "common/clock.h"
-#include "common/dir_groups.h"
-#include "common/directory.h"
+#include "directory/dir_groups.h"
+#include "directory/directory.h"
 #include "protocols/huntgroup.h"
 #include "tests/harness/proc.h"
 #include "tests/harness/redis_fixture.h"

@@ -14,7 +14,7 @@
 
 #include "bus/bus.h"
 #include "common/clock.h"
-#include "common/directory.h"
+#include "directory/directory.h"
 #include "protocols/route.h"
 #include "tests/harness/proc.h"
 #include "tests/harness/redis_fixture.h"

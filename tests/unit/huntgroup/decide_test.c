@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/dir_groups.h"
-#include "common/directory.h"
+#include "directory/dir_groups.h"
+#include "directory/directory.h"
 #include "common/err.h"
 #include "services/huntgroup/decide.h"
 #include "tests/harness/redis_fixture.h"

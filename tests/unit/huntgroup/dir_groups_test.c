@@ -11,8 +11,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "common/dir_groups.h"
-#include "common/directory.h"
+#include "directory/dir_groups.h"
+#include "directory/directory.h"
 #include "common/err.h"
 #include "tests/harness/redis_fixture.h"
 #include "tests/unit/huntgroup/hg_fixture.h"

@@ -1,5 +1,5 @@
 /* tests/unit/huntgroup/hg_fixture.h — what the hunt group tests share: a directory user with a
- * password, written through common/directory.h as an operator would (Check assertions). */
+ * password, written through directory/directory.h as an operator would (Check assertions). */
 #ifndef RW_HG_FIXTURE_H
 #define RW_HG_FIXTURE_H
 
@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/directory.h"
+#include "directory/directory.h"
 
 static inline void hg_add_user(rw_redis_t *r, const char *id, const char *ext)
 {

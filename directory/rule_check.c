@@ -1,5 +1,5 @@
-/* common/rule_check.c — save-time analysis of a user's rules (see rule_check.h). */
-#include "common/rule_check.h"
+/* directory/rule_check.c — save-time analysis of a user's rules (see rule_check.h). */
+#include "directory/rule_check.h"
 #include "common/err.h"
 
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* common/dir_groups.h — hunt groups in the directory (Redis, keys in docs/huntgroup.md): a
+/* directory/dir_groups.h — hunt groups in the directory (Redis, keys in docs/huntgroup.md): a
  * group's number, members (users, optionally one device each) with tier, penalty, weight and
  * skills, its distribution strategy and parameters, limits and overflow; and the agents' log in /
  * log out / pause / resume, which the huntgroup service reads for every decision.

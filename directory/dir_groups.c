@@ -1,10 +1,10 @@
-/* common/dir_groups.c — hunt groups and agents in the directory (dir_groups.h,
+/* directory/dir_groups.c — hunt groups and agents in the directory (dir_groups.h,
  * docs/huntgroup.md). A group is one hash of settings plus one hash of members (user -> JSON),
  * written in one MULTI/EXEC with its number index, so a reader never sees half a group.
  * Validation that needs the directory (users, devices, numbers, overflow targets) happens in
  * rw_dir_group_put, before anything is written. */
-#include "common/dir_groups.h"
-#include "common/directory.h"
+#include "directory/dir_groups.h"
+#include "directory/directory.h"
 #include "common/err.h"
 
 #include <errno.h>

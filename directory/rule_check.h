@@ -1,4 +1,4 @@
-/* common/rule_check.h — save-time analysis of a user's rules, pure (no I/O): whether two rules
+/* directory/rule_check.h — save-time analysis of a user's rules, pure (no I/O): whether two rules
  * of one set are of the same kind with overlapping time windows (refused: the router would take
  * the first and the user could not tell), a divert to the user's own public number or to
  * themselves (refused: a loop), and the first rule an earlier one leaves no call to (saved with
@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "common/dir_rules.h"
+#include "directory/dir_rules.h"
 
 bool rw_rule_check_overlap(const rw_rule_t *a, const rw_rule_t *b);
 /* "warning: <set>: rule 'b' can never apply: rule 'a' before it takes every such call", or "". */

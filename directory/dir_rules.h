@@ -1,8 +1,8 @@
-/* common/dir_rules.h — a user's routing settings: rule profiles and pinned rules.
+/* directory/dir_rules.h — a user's routing settings: rule profiles and pinned rules.
  * Stored as one compact JSON string per user (docs/routing.md has the format); parsed here
  * into fixed-size structs so the router evaluates them without allocating, and validated
  * here (syntax, times, numbers) before the directory writes them. Pure: no I/O. References
- * to devices and colleagues are checked by common/directory.c, which can read Redis. */
+ * to devices and colleagues are checked by directory/directory.c, which can read Redis. */
 #ifndef RW_DIR_RULES_H
 #define RW_DIR_RULES_H
 

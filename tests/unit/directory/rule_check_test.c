@@ -1,4 +1,4 @@
-/* tests/unit/common/rule_check_test.c — save-time analysis of a user's rules that needs no
+/* tests/unit/directory/rule_check_test.c — save-time analysis of a user's rules that needs no
  * Redis: a divert to the user's own public number or to themselves is refused with the rule's
  * place (every set, pinned rules included, and a single destination such as a calendar
  * divert's), while diverts to other numbers, colleagues, devices and voicemail pass. */
@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/dir_rules.h"
+#include "directory/dir_rules.h"
 #include "common/err.h"
-#include "common/rule_check.h"
+#include "directory/rule_check.h"
 
 static rw_settings_t s;
 

@@ -1,4 +1,4 @@
-/* common/directory.h — Ringway's directory of users and devices in Redis (schema 1).
+/* directory/directory.h — Ringway's directory of users and devices in Redis (schema 1).
  * The key layout is documented in docs/directory.md; this module is the only writer of it.
  * Every write is validated first (ids, extensions, E.164 numbers, duplicates) and a bad entry
  * gets an error naming it; nothing is written for an entry that fails. Uses the blocking
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include "common/redis.h"
 #include "common/e164.h"
-#include "common/dir_rules.h"
+#include "directory/dir_rules.h"
 #include <jansson.h>
 
 #define RW_DIR_SCHEMA 1
@@ -64,7 +64,7 @@ int rw_dir_import_file_progress(rw_redis_t *r, const rw_numplan_t *plan, const c
                                 int *n_users, char *err, size_t err_len, rw_dir_progress_fn *fn,
                                 void *arg);
 
-/* ---- routing settings, trunks, calendar diverts (common/dir_settings.c, docs/routing.md) ----
+/* ---- routing settings, trunks, calendar diverts (directory/dir_settings.c, docs/routing.md) ----
  * Every successful write to a user also bumps `ver` in rw:user:<id> and appends the id to the
  * list rw:dir:changes, from which routers announce the change once (directory.changed; a change
  * a router took and could not announce is taken again, docs/routing.md "Change notices"). The

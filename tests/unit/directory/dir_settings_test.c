@@ -1,4 +1,4 @@
-/* tests/unit/common/dir_settings_test.c — what the directory refuses when rules are saved,
+/* tests/unit/directory/dir_settings_test.c — what the directory refuses when rules are saved,
  * against a real redis-server: overlapping schedules of one kind (windows that wrap past
  * midnight into the next day, the week's end into its start; touching windows are fine),
  * rules that can never apply because an earlier one takes all their calls (saved, with a
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/directory.h"
+#include "directory/directory.h"
 #include "common/err.h"
 #include "tests/harness/redis_fixture.h"
 

@@ -1,7 +1,7 @@
-/* common/dir_trunks.c — the trunk table routers pick trunks for numbers from (directory.h):
+/* directory/dir_trunks.c — the trunk table routers pick trunks for numbers from (directory.h):
  * rw:trunks maps a name to its prefixes, order and address; every write bumps rw:trunks:ver,
  * which each router compares on every decision and reloads the table when it moved. */
-#include "common/directory.h"
+#include "directory/directory.h"
 #include "common/err.h"
 
 #include <jansson.h>

@@ -1,5 +1,5 @@
-/* common/dir_rules.c — parse and validate a user's routing settings JSON (dir_rules.h). */
-#include "common/dir_rules.h"
+/* directory/dir_rules.c — parse and validate a user's routing settings JSON (dir_rules.h). */
+#include "directory/dir_rules.h"
 #include "common/err.h"
 
 #include <jansson.h>

@@ -1,6 +1,6 @@
-/* common/directory.c — users and devices in Redis, schema 1 (see directory.h and
+/* directory/directory.c — users and devices in Redis, schema 1 (see directory.h and
  * docs/directory.md). Writes go in one MULTI/EXEC per entry so a reader never sees half a user. */
-#include "common/directory.h"
+#include "directory/directory.h"
 #include "common/err.h"
 
 #include <jansson.h>

@@ -1,11 +1,11 @@
-/* common/dir_settings.c — the writes of routing settings and calendar diverts, and the
+/* directory/dir_settings.c — the writes of routing settings and calendar diverts, and the
  * change notice every directory write leaves for the routers (directory.h, docs/routing.md).
  * Validation happens here because it needs the directory: devices and colleagues must exist,
  * schedules in one profile may not overlap, and no divert may close a loop between users; a
  * rule an earlier one leaves no call to is saved with a warning. */
-#include "common/directory.h"
-#include "common/dir_rules.h"
-#include "common/rule_check.h"
+#include "directory/directory.h"
+#include "directory/dir_rules.h"
+#include "directory/rule_check.h"
 #include "common/err.h"
 
 #include <jansson.h>
