@@ -8,10 +8,10 @@ what=${1:-test}
 build=(build-essential cmake pkg-config libsofia-sip-ua-dev libczmq-dev libzmq3-dev
        libhiredis-dev libmsgpack-dev libmicrohttpd-dev libjansson-dev libinih-dev
        libcurl4-openssl-dev nettle-dev libgoogle-perftools-dev libical-dev
-       libxml2-dev libjwt-dev libargon2-dev)
+       libxml2-dev libjwt-dev libargon2-dev libcjose-dev)
 runtime=(redis-server redis-tools curl sip-tester)
 testing=(check libsubunit-dev sip-tester valgrind baresip-core sipvicious iproute2 python3 radicale
-         python3-tz chromium chromium-driver python3-selenium)
+         python3-tz chromium chromium-driver python3-selenium python3-jwt python3-cryptography)
 benchmarks=(kamailio sip-tester)
 fuzzing=(clang libclang-rt-14-dev)
 
