@@ -152,6 +152,7 @@ bench_ringway_start() {
   env RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT="$BENCH_REDIS_PORT" RINGWAY_LOG_LEVEL="${BENCH_LOG_LEVEL:-warn}" \
     RINGWAY_HTTP_PORT="$BENCH_EDGE_HTTP" RINGWAY_SIP_PORT="$BENCH_SIP_PORT" RINGWAY_SIP_ADDR=127.0.0.1 \
     RINGWAY_SIP_PEERS="bench 127.0.0.1:0 proxy" RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$bus" \
+    RINGWAY_AUTH_NONCE_SECRET="${RINGWAY_AUTH_NONCE_SECRET:-$(head -c 24 /dev/urandom | base64)}" \
     RINGWAY_INSTANCE=sip-edge-bench "${BENCH_EDGE_ENV[@]}" \
     "${BENCH_EDGE_WRAP[@]}" "$build/services/sip-edge/ringway-sip-edge" 2>>"$work/sip-edge.log" &
   BENCH_EDGE_PID=$!

@@ -162,6 +162,13 @@ wait_http() {  # port name
 }
 
 mkdir -p "$state/redis" "$state/logs" "$state/run"
+# sip-edge refuses to start without a nonce secret of the operator's own: unless
+# RINGWAY_AUTH_NONCE_SECRET is set, one is generated on the first run and kept in the state directory.
+if [ -z "${RINGWAY_AUTH_NONCE_SECRET:-}" ]; then
+  [ -s "$state/nonce_secret" ] || (umask 077; head -c 32 /dev/urandom | base64 >"$state/nonce_secret")
+  RINGWAY_AUTH_NONCE_SECRET=$(cat "$state/nonce_secret")
+  export RINGWAY_AUTH_NONCE_SECRET
+fi
 keep redis-server "$state/logs/redis.log" redis-server --port "$redis_port" --bind 127.0.0.1 \
   --dir "$state/redis" --save 60 1 --appendonly yes --appendfsync everysec --daemonize no \
   --logfile "$state/logs/redis.log"

@@ -11,6 +11,7 @@
 #include "bus/bus.h"
 #include "common/log.h"
 
+#include <string.h>
 #include <sys/socket.h>
 
 static const rw_cfg_spec_t edge_spec[] = {
@@ -27,7 +28,7 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "sip.realm", RW_CFG_STR, "ringway.local", 0, 0, "SIP domain and digest realm: AORs are sip:<ext>@<realm>" },
     { "sip.max_size", RW_CFG_INT, "65536", 1024, 1048576, "largest SIP message accepted (bigger: 413)" },
     { "sip.peers", RW_CFG_STR, "", 0, 0, "trusted peers and trunks: 'NAME HOST:PORT proxy|redirect|trunk [PREFIX,...]; ...'" },
-    { "auth.nonce_secret", RW_CFG_STR, "ringway-change-me", 0, 0, "HMAC key of digest nonces, the same on every sip-edge" },
+    { "auth.nonce_secret", RW_CFG_STR, "", 0, 0, "HMAC key of digest nonces, the same on every sip-edge (required: empty or the example ringway-change-me is refused)" },
     { "auth.nonce_ttl_s", RW_CFG_INT, "300", 10, 86400, "lifetime of a digest nonce" },
     { "auth.fail_limit", RW_CFG_INT, "10", 1, 100000, "failed authentications from one address before lockout" },
     { "auth.fail_window_s", RW_CFG_INT, "60", 1, 86400, "window the failures are counted in" },
@@ -58,6 +59,22 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "overload.retry_after_s", RW_CFG_INT, "5", 1, 3600, "Retry-After of those 503s" },
     { NULL, 0, NULL, 0, 0, NULL },
 };
+
+/* The example value compose/config once shipped: anyone who read it could forge nonces. */
+#define EXAMPLE_SECRET "ringway-change-me"
+
+/* auth.nonce_secret must be the operator's own: empty or the example value refuses the start. */
+static int secret_ok(const rw_config_t *cfg)
+{
+    const char *v = rw_config_str(cfg, "auth.nonce_secret");
+    if (v && *v && strcmp(v, EXAMPLE_SECRET) != 0)
+        return 1;
+    rw_log_error("config_error", RW_S("key", "auth.nonce_secret"),
+                 RW_S("error", v && *v ? "is the example value " EXAMPLE_SECRET : "is empty"),
+                 RW_S("hint", "generate one with 'openssl rand -base64 32' and give every sip-edge the same "
+                              "(RINGWAY_AUTH_NONCE_SECRET or auth.nonce_secret)"));
+    return 0;
+}
 
 static const rw_service_def_t edge_def = { "sip_edge", edge_spec, "9104" };
 
@@ -231,6 +248,10 @@ int main(int argc, char **argv)
     rw_service_t *svc = rw_service_configure(&edge_def, argc, argv, &code);
     if (!svc)
         return code;
+    if (!secret_ok(rw_service_config(svc))) {
+        rw_service_destroy(&svc);
+        return 2;
+    }
     if ((code = supervise(svc, worker, argc, argv)) >= 0) {
         rw_service_destroy(&svc);
         return code;
