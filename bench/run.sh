@@ -17,7 +17,7 @@ for b in "$build"/bench/bench_*; do
   echo "== $(basename "$b")"
   "$b"
 done
-echo "== SIP call set-up rate, Ringway against Kamailio (bench/sip-cps.sh, quick ladder)"
+echo "== SIP call set-up rate, direct / Kamailio tuned / Ringway (bench/sip-cps.sh, quick ladder 2000..8000 calls/s)"
 "$(dirname "$0")/sip-cps.sh" "$build" || echo "sip-cps: failed (exit $?)"
 echo "== REGISTER storm with digest auth (bench/register-storm.sh, 10,000 bindings)"
 "$(dirname "$0")/register-storm.sh" "$build" || echo "register-storm: failed (exit $?)"

@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
 # bench/sip-cost.sh — sip-edge's CPU cost per call in instructions, independent of the load on
 # the machine: redis-server, ringway-router and ringway-sip-edge (under valgrind's callgrind)
-# from BUILD_DIR; SIPp registers N users, the counters are zeroed, then CALLS calls at a low
-# rate (INVITE -> 180 -> 200 -> ACK -> BYE, bench/sip/uac.xml and uas.xml, as in sip-cps.sh)
-# and the counters are dumped: instructions per call = Ir / calls placed, sip-edge only (router and
-# Redis are not counted). The callgrind file is kept (--out DIR) for callgrind_annotate.
+# from BUILD_DIR, sip-edge as one process; SIPp registers user 2000's device with digest, places
+# 200 warm-up calls, the counters are zeroed, then CALLS calls at a low rate (the calls of
+# sip-cps.sh: bench/sip/call-uac.xml and call-uas.xml, INVITE -> 180 -> 200 -> ACK -> BYE from a
+# trusted peer) and the counters are dumped: instructions per call = Ir / calls placed, sip-edge
+# only (router and Redis are not counted). The callgrind file is kept (--out DIR) for
+# callgrind_annotate.
 #
-# Usage: bench/sip-cost.sh [--users N] [--calls N] [--rate R] [--out DIR] [BUILD_DIR]
-# Defaults: 200 users, 2000 calls at 200/s, BUILD_DIR build/release.
+# Usage: bench/sip-cost.sh [--calls N] [--rate R] [--out DIR] [BUILD_DIR]
+# Defaults: 2000 calls at 200/s, BUILD_DIR build/release.
 set -uo pipefail
 BENCH_NAME=sip-cost
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
 
-users=200 calls=2000 rate=200 out="" build=build/release
+users=1 calls=2000 rate=200 out="" build=build/release
 while [ $# -gt 0 ]; do
   case "$1" in
-    --users) users=$2; shift ;;
     --calls) calls=$2; shift ;;
     --rate) rate=$2; shift ;;
     --out) out=$2; shift ;;
@@ -39,7 +40,6 @@ cleanup() { bench_stop_all; [ -n "${BENCH_KEEP_WORK:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 bench_users_csv "$users" "$work/users.csv" SEQUENTIAL
-bench_users_csv "$users" "$work/callees.csv" RANDOM
 bench_redis_start "$work/redis" || exit 1
 bench_pids+=("$BENCH_REDIS_PID")
 bench_ringway_json "$users" "$work/directory.json"
@@ -47,7 +47,7 @@ RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT=$BENCH_REDIS_PORT \
   "$build/tools/ringway" import "$work/directory.json" >"$work/import.log" 2>&1 || { echo "sip-cost: import failed" >&2; exit 1; }
 
 uas=$(bench_free_port)
-sipp -sf "$here/sip/uas.xml" -i 127.0.0.1 -p "$uas" -nostdin -buff_size 4194304 >"$work/uas.out" 2>&1 &
+sipp -sf "$here/sip/call-uas.xml" -i 127.0.0.1 -p "$uas" -nostdin -buff_size 4194304 >"$work/uas.out" 2>&1 &
 bench_pids+=($!)
 bench_wait_udp "$uas" 5 || { echo "sip-cost: the UAS did not start" >&2; exit 1; }
 BENCH_EDGE_WRAP=(valgrind --tool=callgrind --callgrind-out-file="$out/callgrind.out.%p")
@@ -59,10 +59,10 @@ bench_pids+=("$BENCH_EDGE_PID" "$BENCH_ROUTER_PID")
 ok=$(bench_stat "$work/reg.csv" "SuccessfulCall(C)")
 [ "$ok" -eq "$users" ] || { echo "sip-cost: only $ok of $users registered" >&2; exit 1; }
 # Warm-up calls (caches, first allocations), then count.
-(cd "$work" && sipp -sf "$here/sip/uac.xml" -inf "$work/callees.csv" -d 20 -i 127.0.0.1 -p "$(bench_free_port)" \
+(cd "$work" && sipp -sf "$here/sip/call-uac.xml" -s "$BENCH_FIRST_EXT" -d 20 -i 127.0.0.1 -p "$(bench_free_port)" \
   -r "$rate" -m 200 -timeout 120s -nostdin "127.0.0.1:$BENCH_SIP_PORT" >warm.out 2>&1)
 callgrind_control -z "$BENCH_EDGE_PID" >/dev/null 2>&1
-(cd "$work" && sipp -sf "$here/sip/uac.xml" -inf "$work/callees.csv" -d 20 -i 127.0.0.1 -p "$(bench_free_port)" \
+(cd "$work" && sipp -sf "$here/sip/call-uac.xml" -s "$BENCH_FIRST_EXT" -d 20 -i 127.0.0.1 -p "$(bench_free_port)" \
   -r "$rate" -m "$calls" -timeout 300s -nostdin -trace_stat -stf uac.csv -fd 1 "127.0.0.1:$BENCH_SIP_PORT" >uac.out 2>&1)
 sleep 1   # the last BYEs' transactions
 callgrind_control -d "$BENCH_EDGE_PID" >/dev/null 2>&1

@@ -1,69 +1,77 @@
 #!/usr/bin/env bash
-# bench/sip-cps.sh — call set-up rate through a SIP proxy, Ringway against Kamailio, same run.
-# SIPp on loopback registers N users with digest auth (bench/sip/register.xml), then places
-# calls INVITE -> 180 -> 200 -> ACK -> hold -> BYE (bench/sip/uac.xml) to those users; the proxy
-# routes each by a registrar lookup to one SIPp UAS that stands for every device (uas.xml).
-# Targets, each at a ladder of rates, a fresh proxy per step:
-#   direct            the SIPp pair without a proxy (the baseline for the added post-dial delay)
-#   kamailio-tuned    bench/kamailio/run.sh tuned (TLSF, 1 GiB shm, 4 MiB buffers, workers = cores)
-#   kamailio-default  the same with Kamailio's default memory manager
-#   ringway           redis-server + ringway-router + ringway-sip-edge from BUILD_DIR
-# Per step it prints completed and failed calls, retransmissions, the achieved rate and the
-# post-dial delay (INVITE sent -> 180 received, p50/p99) and what the proxy added to it; then each
-# target's highest clean rate (< 0.1 % failed and >= 95 % of the offered rate) and Ringway's as a
+# bench/sip-cps.sh — call set-up rate through a SIP proxy, Ringway against Kamailio, same run,
+# with a load generator light enough that the proxy, not SIPp, runs out first (the `direct`
+# target shows the generator's own ceiling in the same run: it must stay well above the proxies').
+# Scenarios: bench/sip/call-uac.xml (INVITE -> 180 -> 200 -> ACK -> hold -> BYE, all calls to
+# user 2000) and bench/sip/call-uas.xml (one SIPp standing for user 2000's device, registered at
+# the proxy with digest: bench/sip/register.xml); callers are trusted as a peer (no challenge).
+# SIPp runs with 4 MiB buffers and -max_recv_loops/-max_sched_loops 10000 (the defaults, 1000,
+# make SIPp itself fall behind near 5,000 calls/s on two cores).
+# Targets, each at a ladder of rates, a fresh proxy per step and an idle pause between steps:
+#   direct            caller to callee, no proxy: the generator's ceiling
+#   kamailio-tuned    bench/kamailio/run.sh tuned (TLSF, 4 GiB shm, 4 MiB buffers, 2 workers)
+#   kamailio-default  the same with Kamailio's default memory manager (qm, 1 GiB)
+#   ringway           redis-server + ringway-router + ringway-sip-edge from BUILD_DIR, sip-edge as
+#                     `make demo` ships it (--processes, default 2, sharing the port; then the
+#                     callers use one UDP socket per call, sipp -t un, so the kernel spreads them)
+# Per step: completed and failed calls, retransmissions, the achieved rate (200s per second),
+# call set-up time (INVITE sent -> 200 received, p50/p99, SIPp's 1 ms clock) and what the proxy
+# added to direct's at that rate, the machine's UDP receive-buffer drops during the step
+# (RcvbufErrors of /proc/net/snmp: machine-wide, so another program's drops count too), the
+# proxy's CPU per completed call (for Ringway sip-edge + router + redis-server, split after the
+# table) and the 1-min load average before the step. Clean = < 0.1 % failed, no RcvbufErrors
+# and >= 95 % of the offered rate achieved. Then each target's highest clean rate and Ringway's
 # ratio to tuned Kamailio's.
 #
-# Usage: bench/sip-cps.sh [--full] [--users N] [--rates "R1 R2 ..."] [--seconds S] [--hold MS]
+# Usage: bench/sip-cps.sh [--full] [--rates "R1 R2 ..."] [--seconds S] [--idle S] [--hold MS]
 #                         [--targets "direct kamailio-tuned kamailio-default ringway"]
 #                         [--keep-going] [--sustain SECONDS] [--overload SECONDS] [--processes N]
 #                         [BUILD_DIR]
-# Defaults (quick): 500 users, rates 1000 2000 4000, 5 s per step, 100 ms hold; --full: 1000 users,
-# rates 1000 2000 4000 6000 8000 10000 12000, 10 s per step. A target's ladder stops at its first
-# unclean step unless --keep-going. Without a built sip-edge the ringway target is skipped.
-# --overload S: last, each proxy target is offered twice its highest clean rate for S seconds;
-#   it prints the calls completed (of those offered), the rate carried (180s per second), the
-#   retransmissions and, for Ringway, the INVITEs answered 503 + Retry-After (shed_total).
-# --sustain S: after its ladder, each proxy target runs its highest clean rate once more for S
-# seconds (a fresh proxy) and prints the proxy's memory at the end (sip-edge: VmRSS and VmHWM
-# from /proc of every sip-edge process) next to the calls/s it carried.
-# --processes N: sip-edge with sip.processes = N; every target's callers and registrations then
-# use one UDP socket per call (sipp -t un) so the kernel spreads them over the workers (run
-# --processes 1 for the comparable single-process figure).
+# Defaults (quick): rates 2000 4000 6000 8000, 10 s per step, 6 s idle, 100 ms hold, targets
+# direct kamailio-tuned ringway; --full: rates 2000 4000 6000 8000 9000 10000 12000.
+# A target's ladder stops at its first unclean step unless --keep-going.
+# --sustain S: after its ladder, each proxy target runs its highest clean rate for S seconds (a
+#   fresh proxy) and prints its memory at the end (sip-edge: VmRSS and VmHWM of every process).
+# --overload S: last, each proxy target is offered twice its highest clean rate for S seconds:
+#   calls completed, rate carried, retransmissions and, for Ringway, the 503s (shed_total).
 set -uo pipefail
 BENCH_NAME=sip-cps
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=bench/lib.sh
 . "$here/lib.sh"
 
-users=500 rates="1000 2000 4000" secs=5 hold=100 keep=0 sustain=0 overload=0 build=build/release sipp_tr=()
-targets="direct kamailio-tuned kamailio-default ringway"
+rates="2000 4000 6000 8000" secs=10 idle=6 hold=100 keep=0 sustain=0 overload=0 build=build/release
+targets="direct kamailio-tuned ringway" processes=2
 while [ $# -gt 0 ]; do
   case "$1" in
-    --full) users=1000 rates="1000 2000 4000 6000 8000 10000 12000" secs=10 ;;
-    --users) users=$2; shift ;;
+    --full) rates="2000 4000 6000 8000 9000 10000 12000" ;;
     --rates) rates=$2; shift ;;
     --seconds) secs=$2; shift ;;
+    --idle) idle=$2; shift ;;
     --hold) hold=$2; shift ;;
     --targets) targets=$2; shift ;;
     --keep-going) keep=1 ;;
     --sustain) sustain=$2; shift ;;
     --overload) overload=$2; shift ;;
-    --processes) BENCH_EDGE_PROCESSES=$2 BENCH_EDGE_ENV+=("RINGWAY_SIP_PROCESSES=$2") sipp_tr=(-t un -max_socket 10000); shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    --processes) processes=$2; shift ;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
     -*) echo "sip-cps: unknown option $1" >&2; exit 2 ;;
     *) build=$1 ;;
   esac
   shift
 done
 command -v sipp >/dev/null || { echo "sip-cps: sipp not installed (tools/install-deps.sh bench)" >&2; exit 1; }
+[[ "$processes" =~ ^[1-9][0-9]?$ ]] || { echo "sip-cps: --processes takes 1..99" >&2; exit 2; }
+BENCH_EDGE_PROCESSES=$processes
+BENCH_EDGE_ENV+=("RINGWAY_SIP_PROCESSES=$processes")
+callee=$BENCH_FIRST_EXT
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rw-sip-cps.XXXXXX")
 cleanup() { bench_stop_all; [ -n "${BENCH_KEEP_WORK:-}" ] || rm -rf "$work"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-bench_users_csv "$users" "$work/users.csv" SEQUENTIAL
-bench_users_csv "$users" "$work/callees.csv" RANDOM
-bench_kam_db "$users" "$work/kamdb"
+bench_users_csv 1 "$work/users.csv" SEQUENTIAL
+bench_kam_db 1 "$work/kamdb"
 
 # The ringway target needs its binaries, Redis and the directory once per run.
 ringway_ready() {
@@ -75,16 +83,16 @@ ringway_ready() {
   fi
   bench_redis_start "$work/redis" || return 1
   bench_pids+=("$BENCH_REDIS_PID")
-  bench_ringway_json "$users" "$work/directory.json"
+  bench_ringway_json 1 "$work/directory.json"
   RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT=$BENCH_REDIS_PORT \
     "$build/tools/ringway" import "$work/directory.json" >"$work/import.log" 2>&1 ||
     { bench_log "ringway: import failed (see $work/import.log)"; return 1; }
   ringway_ok=0
 }
 
-# start_target NAME DIR -> sets target_port and target_pids (nothing for direct).
+# start_target NAME DIR -> sets target_port, target_pids (all counted in cpu_us) and sipp_tr.
 start_target() {
-  target_pids=()
+  target_pids=() sipp_tr=()
   case "$1" in
     kamailio-tuned|kamailio-default)
       target_port=$(bench_free_port)
@@ -92,26 +100,28 @@ start_target() {
       target_pids=($!)
       bench_wait_udp "$target_port" 10 || { bench_log "$1 did not start (see $2/kamailio.log)"; return 1; } ;;
     ringway)
-      # Each step registers its users again with that step's UAS port: the bindings of the
-      # step before (a UAS that is gone) must go, as a fresh Kamailio's in-memory usrloc has
-      # none, or every INVITE would fork to a dead contact as well.
+      # The binding of the step before (a UAS that is gone) must go, as a fresh Kamailio's
+      # in-memory usrloc has none, or every INVITE would fork to a dead contact as well.
       redis-cli -p "$BENCH_REDIS_PORT" --scan --pattern 'rw:loc:*' | xargs -r -n 500 redis-cli -p "$BENCH_REDIS_PORT" unlink >/dev/null
       bench_ringway_start "$build" "$2" || return 1
       target_port=$BENCH_SIP_PORT
-      target_pids=("$BENCH_EDGE_PID" "$BENCH_ROUTER_PID") ;;
+      target_pids=("$BENCH_EDGE_PID" "$BENCH_ROUTER_PID" "$BENCH_REDIS_PID")
+      [ "$processes" -gt 1 ] && sipp_tr=(-t un -max_socket 10000) ;;
   esac
 }
 
-register_all() {  # dir uas_port -> 0 when every user registered
+register_callee() {  # dir uas_port -> 0 when the callee registered
   local ok
-  (cd "$1" && sipp -sf "$here/sip/register.xml" -inf "$work/users.csv" -key uas_port "$2" "${sipp_tr[@]}" \
-      -i 127.0.0.1 -buff_size 4194304 -p "$(bench_free_port)" -r 2000 -l 200 -m "$users" -timeout 60s -nostdin \
+  (cd "$1" && sipp -sf "$here/sip/register.xml" -inf "$work/users.csv" -key uas_port "$2" \
+      -i 127.0.0.1 -buff_size 4194304 -p "$(bench_free_port)" -m 1 -timeout 20s -nostdin \
       -trace_stat -stf reg.csv -fd 1 "127.0.0.1:$target_port" >reg.out 2>&1)
   ok=$(bench_stat "$1/reg.csv" "SuccessfulCall(C)")
-  [ "$ok" -eq "$users" ] || { bench_log "only $ok of $users registrations succeeded"; return 1; }
+  [ "$ok" -eq 1 ] || { bench_log "the callee did not register (see $1/reg.out)"; return 1; }
 }
 
-declare -A best direct_p50 direct_p99 sustain_line overload_line
+# UDP receive-buffer drops so far, machine-wide (Udp: RcvbufErrors in /proc/net/snmp).
+rcvbuf_errors() { awk '$1 == "Udp:" && !h { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1; next }
+                       $1 == "Udp:" { print $c + 0 }' /proc/net/snmp; }
 
 # bench_edge_shed: INVITEs sip-edge answered 503 under overload, summed over its processes.
 bench_edge_shed() {
@@ -125,7 +135,7 @@ bench_edge_shed() {
 }
 
 # bench_proxy_mem TARGET PID...: memory of the proxy after a sustained run. sip-edge: VmRSS and
-# VmHWM of every ringway-sip-edge process among PID... and their descendants; others: total RSS.
+# VmHWM of every ringway-sip-edge process among PID... and their descendants; others: each one's.
 bench_proxy_mem() {
   local t=$1 p out="" kids todo all=(); shift; todo=("$@")
   while [ ${#todo[@]} -gt 0 ]; do
@@ -140,10 +150,14 @@ bench_proxy_mem() {
   done
   echo "${out:-no process found}"
 }
-echo "post-dial delay in ms (SIPp's clock: 1 ms resolution); cpu_us = the proxy's CPU time per completed call (all its processes);"
-echo "load = 1-min load average before the step (other work on the machine skews the figures)"
-printf '%-17s %6s %8s %7s %8s %8s %8s %8s %9s %9s %-5s %6s %s\n' target rate completed failed retrans \
-  "calls/s" "pdd_p50" "pdd_p99" "added_p50" "added_p99" clean cpu_us load
+
+echo "set-up time = INVITE sent -> 200 received, ms (SIPp's clock: 1 ms resolution); added = minus direct's at that rate;"
+echo "drops = UDP RcvbufErrors during the step (machine-wide); cpu_us = the proxy's CPU time per completed call"
+echo "(Ringway: sip-edge + router + redis-server); load = 1-min load average before the step"
+echo "build $build, commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown), sip-edge processes $processes, $(nproc) cores"
+printf '%-17s %6s %8s %7s %8s %8s %7s %7s %9s %9s %6s %-5s %6s %s\n' target rate completed failed retrans \
+  "calls/s" "set_p50" "set_p99" "added_p50" "added_p99" drops clean cpu_us load
+declare -A best direct_p50 direct_p99 sustain_line overload_line split_line
 for t in $targets; do
   best[$t]=0
   if [ "$t" = ringway ] && ! ringway_ready; then best[$t]=skipped; continue; fi
@@ -157,39 +171,49 @@ for t in $targets; do
       r=$((2 * best[$t])) step=$overload over=1 phase=overload
     else break; fi
     d="$work/$t-$r-$step"; mkdir -p "$d"
-    load=$(cut -d' ' -f1 /proc/loadavg)
     uas=$(bench_free_port)
-    sipp -sf "$here/sip/uas.xml" -i 127.0.0.1 -p "$uas" -nostdin -buff_size 4194304 -timeout "$((step + 60))s" \
-      >"$d/uas.out" 2>&1 &
+    (cd "$d" && exec sipp -sf "$here/sip/call-uas.xml" -i 127.0.0.1 -p "$uas" -nostdin -buff_size 4194304 \
+        -timeout "$((step + 60))s" -trace_stat -stf uas.csv -fd 1 >uas.out 2>&1) &
     uas_pid=$!
     bench_wait_udp "$uas" 5 || { bench_log "the UAS did not start"; bench_stop "$uas_pid"; break; }
     if [ "$t" = direct ]; then
-      target_port=$uas target_pids=()
-    elif ! start_target "$t" "$d" || ! register_all "$d" "$uas"; then
+      target_port=$uas target_pids=() sipp_tr=()
+    elif ! start_target "$t" "$d" || ! register_callee "$d" "$uas"; then
       bench_stop "${target_pids[@]}" "$uas_pid"; best[$t]=error; break
     fi
-    cpu0=0; [ ${#target_pids[@]} -gt 0 ] && cpu0=$(bench_tree_cpu_ms "${target_pids[@]}")
-    calls=$((r * step)) limit=$((r * 2 > 200 ? r * 2 : 200))
-    (cd "$d" && sipp -sf "$here/sip/uac.xml" -inf "$work/callees.csv" -d "$hold" "${sipp_tr[@]}" -i 127.0.0.1 -buff_size 4194304 \
-        -p "$(bench_free_port)" -r "$r" -m "$calls" -l "$limit" -timeout "$((step + 40))s" -nostdin \
-        -trace_stat -stf uac.csv -fd 1 -trace_rtt -rtt_freq 1000 "127.0.0.1:$target_port" >uac.out 2>&1)
-    cpu1=0; [ ${#target_pids[@]} -gt 0 ] && cpu1=$(bench_tree_cpu_ms "${target_pids[@]}")
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    declare -A cpu0=()
+    for p in "${target_pids[@]}"; do cpu0[$p]=$(bench_tree_cpu_ms "$p"); done
+    drops0=$(rcvbuf_errors)
+    calls=$((r * step)) limit=$((r * 5 + 200))
+    (cd "$d" && sipp -sf "$here/sip/call-uac.xml" -s "$callee" "${sipp_tr[@]}" -i 127.0.0.1 -p "$(bench_free_port)" \
+        -m "$calls" -r "$r" -l "$limit" -d "$hold" -buff_size 4194304 -max_recv_loops 10000 -max_sched_loops 10000 \
+        -recv_timeout 10000 -timeout "$((step + 40))s" -nostdin -trace_stat -stf uac.csv -fd 1 \
+        -trace_rtt -rtt_freq 100 "127.0.0.1:$target_port" >uac.out 2>&1)
+    drops=$(( $(rcvbuf_errors) - drops0 ))
+    cpu_ms=0 split=""
+    for p in "${target_pids[@]}"; do
+      c=$(( $(bench_tree_cpu_ms "$p") - cpu0[$p] )); cpu_ms=$((cpu_ms + c))
+      split+="$(tr -d '\n' <"/proc/$p/comm" 2>/dev/null || echo "$p") ${c} ms, "
+    done
     [ "$phase" = sustain ] && mem=$(bench_proxy_mem "$t" "${target_pids[@]}")
     shed=-; [ "$phase" = overload ] && [ "$t" = ringway ] && shed=$(bench_edge_shed)
-    bench_stop "${target_pids[@]}" "$uas_pid"
+    bench_stop "${target_pids[@]:0:2}" "$uas_pid"   # redis-server (Ringway's third) stays for the next step
     ok=$(bench_stat "$d/uac.csv" "SuccessfulCall(C)")
     retr=$(bench_stat "$d/uac.csv" "Retransmissions(C)")
-    read -r n p50 p99 span < <(bench_rtt "$(ls "$d"/uac_*_rtt.csv 2>/dev/null | head -1)")
+    read -r n p50 p99 span < <(bench_rtt "$(ls "$d"/call-uac_*_rtt.csv 2>/dev/null | head -1)")
     failed=$((calls - ok))
-    us_call=$(awk -v c=$((cpu1 - cpu0)) -v n="$ok" 'BEGIN { printf "%d", (n > 0 ? c * 1000 / n : 0) }')
+    us_call=$(awk -v c="$cpu_ms" -v n="$ok" 'BEGIN { printf "%d", (n > 0 ? c * 1000 / n : 0) }')
     achieved=$(awk -v n="$n" -v s="$span" 'BEGIN { printf "%.0f", (s > 0 ? (n - 1) * 1000 / s : 0) }')
-    clean=$(awk -v f="$failed" -v c="$calls" -v a="$achieved" -v r="$r" \
-      'BEGIN { print (f * 1000 < c && a >= 0.95 * r) ? "yes" : "no" }')
+    clean=$(awk -v f="$failed" -v c="$calls" -v a="$achieved" -v r="$r" -v d="$drops" \
+      'BEGIN { print (f * 1000 < c && a >= 0.95 * r && d == 0) ? "yes" : "no" }')
     if [ "$t" = direct ]; then direct_p50[$r]=$p50 direct_p99[$r]=$p99; fi
     add50=$(awk -v a="$p50" -v b="${direct_p50[$r]:-}" 'BEGIN { print (b == "" ? "-" : sprintf("%.3f", a - b)) }')
     add99=$(awk -v a="$p99" -v b="${direct_p99[$r]:-}" 'BEGIN { print (b == "" ? "-" : sprintf("%.3f", a - b)) }')
-    printf '%-17s %6d %8d %7d %8d %8d %8s %8s %9s %9s %-5s %6s %s\n' "$t" "$r" "$ok" "$failed" "$retr" \
-      "$achieved" "$p50" "$p99" "$add50" "$add99" "$clean" "$us_call" "$load"
+    printf '%-17s %6d %8d %7d %8d %8d %7s %7s %9s %9s %6d %-5s %6s %s\n' "$t" "$r" "$ok" "$failed" "$retr" \
+      "$achieved" "$p50" "$p99" "$add50" "$add99" "$drops" "$clean" "$us_call" "$load"
+    [ "$t" = ringway ] && split_line[$t-$r-$phase]="${split%, }"
+    [ "$t" = ringway ] && echo "  cpu ringway $r/s ($phase): ${split%, } for $ok calls"
     if [ "$phase" = overload ]; then
       echo "overload $t: $r calls/s offered for ${step} s: $ok of $calls calls completed, $achieved calls/s carried, $retr retransmissions, 503 + Retry-After: $shed"
       overload_line[$t]="$r/s offered: $ok of $calls completed, $achieved/s carried, $retr retransmissions, 503s $shed (highest clean rate ${best[$t]})"
@@ -197,11 +221,12 @@ for t in $targets; do
       echo "sustained $t: ${step} s at $r calls/s offered, $achieved achieved, clean=$clean; $mem"
       sustain_line[$t]="${step} s at $r calls/s (achieved $achieved, clean=$clean): $mem"
     elif [ "$clean" = yes ]; then best[$t]=$r; elif [ "$keep" -eq 0 ]; then set --; fi
+    sleep "$idle"   # let the machine settle (TIME_WAIT, SIPp's and the kernel's buffers)
   done
 done
 
 echo
-echo "highest clean rate (calls/s, < 0.1 % failed, >= 95 % of offered; ${secs} s steps, ${users} users, ${hold} ms hold):"
+echo "highest clean rate (calls/s, < 0.1 % failed, no UDP drops, >= 95 % of offered; ${secs} s steps, ${hold} ms hold):"
 for t in $targets; do printf '  %-17s %s\n' "$t" "${best[$t]}"; done
 kt=${best[kamailio-tuned]:-} rw=${best[ringway]:-}
 if [[ "$kt" =~ ^[0-9]+$ && "$rw" =~ ^[0-9]+$ && "$kt" -gt 0 ]]; then
