@@ -442,7 +442,7 @@ static int write_group(rw_redis_t *r, const rw_group_t *g, const rw_group_t *old
 
 int rw_dir_group_put(rw_redis_t *r, const rw_numplan_t *plan, rw_group_t *g, char *err, size_t len)
 {
-    static rw_group_t old;           /* 20 KB: not on the stack; CLI and tests are one thread */
+    static _Thread_local rw_group_t old;   /* 20 KB: not on the stack; one per thread (gateway) */
     int rc = check_group(r, plan, g, err, len);
     if (rc < 0)
         return rc;
@@ -541,7 +541,7 @@ int rw_dir_group_get(rw_redis_t *r, const char *id, rw_group_t *g)
 
 int rw_dir_group_rm(rw_redis_t *r, const char *id, char *err, size_t len)
 {
-    static rw_group_t g, other;
+    static _Thread_local rw_group_t g, other;
     int rc = rw_dir_group_get(r, id, &g);
     if (rc == RW_ENOTFOUND)
         return snprintf(err, len, "unknown group '%s'", id), rc;
@@ -693,7 +693,7 @@ int rw_group_from_json(json_t *j, rw_group_t *g, char *err, size_t len)
 int rw_dir_groups_import_file(rw_redis_t *r, const rw_numplan_t *plan, const char *path, int *n,
                               char *err, size_t len)
 {
-    static rw_group_t g;
+    static _Thread_local rw_group_t g;
     json_error_t jerr;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr), *groups, *jg;
     char why[400];
@@ -730,7 +730,7 @@ int rw_dir_groups_import_file(rw_redis_t *r, const rw_numplan_t *plan, const cha
 
 json_t *rw_dir_groups_export(rw_redis_t *r)
 {
-    static rw_group_t g;
+    static _Thread_local rw_group_t g;
     json_t *ids = rw_dir_group_ids(r), *jid, *arr = json_array();
     size_t i;
     if (!ids) {

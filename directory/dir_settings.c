@@ -43,7 +43,7 @@ char *rw_dir_settings_get(rw_redis_t *r, const char *user_id)
 static int targets_of(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
                       const rw_settings_t *given, char out[][64], int max)
 {
-    static rw_settings_t s;          /* CLI-side, single-threaded; too big for the stack */
+    static _Thread_local rw_settings_t s;   /* too big for the stack; one per thread (gateway) */
     char err[128];
     int n = 0;
     if (!given) {
@@ -174,7 +174,7 @@ static const char cas_lua[] =
 static int put_checked(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id, json_t *root,
                        const char *expected, char *err, size_t len)
 {
-    static rw_settings_t s;
+    static _Thread_local rw_settings_t s;
     rw_dir_user_t u;
     int rc = rw_dir_user_get(r, user_id, &u);
     if (rc < 0)
@@ -212,6 +212,16 @@ int rw_dir_settings_put_json(rw_redis_t *r, const rw_numplan_t *plan, const char
                              json_t *root, char *err, size_t len)
 {
     return put_checked(r, plan, user_id, root, NULL, err, len);
+}
+
+int rw_dir_settings_put_if(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id, json_t *root,
+                           const char *expected_ver, char *err, size_t len)
+{
+    int rc = put_checked(r, plan, user_id, root, expected_ver, err, len);
+    if (rc == RW_EAGAIN)
+        snprintf(err, len, "the settings of '%s' were changed by someone else since version %s: "
+                 "reload them and make your change again", user_id, expected_ver ? expected_ver : "?");
+    return rc;
 }
 
 /* Read, edit, write back only if nobody wrote to the user in between (else read again): two
@@ -395,7 +405,7 @@ int rw_dir_divert_clear(rw_redis_t *r, const char *user_id)
 int rw_dir_device_rm(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
                      const char *device_id, char *err, size_t len)
 {
-    static rw_settings_t s;
+    static _Thread_local rw_settings_t s;
     char *json = rw_dir_settings_get(r, user_id);
     int rc = json ? rw_rules_parse(json, plan, false, &s, err, len) : RW_EIO;
     free(json);

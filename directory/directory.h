@@ -81,6 +81,11 @@ int rw_dir_settings_put(rw_redis_t *r, const rw_numplan_t *plan, const char *use
                         const char *json, char *err, size_t err_len);
 int rw_dir_settings_put_json(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
                              json_t *root, char *err, size_t err_len);
+/* The same, only while the user's `ver` is still expected_ver (the version the editor read;
+ * NULL: whatever it is): RW_EAGAIN with a sentence in err when someone wrote to the user since,
+ * and nothing is written. What an editor holding a version uses (the gateway's If-Match). */
+int rw_dir_settings_put_if(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id, json_t *root,
+                           const char *expected_ver, char *err, size_t err_len);
 /* Add or replace (by "name") one rule of a profile, or of "pinned". */
 int rw_dir_rule_set(rw_redis_t *r, const rw_numplan_t *plan, const char *user_id,
                     const char *profile, const char *rule_json, char *err, size_t err_len);

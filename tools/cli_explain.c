@@ -2,7 +2,9 @@
  * sip-edge would, at a given time and from a given caller) and prints it with the router's
  * trace and, for every target and for the end of the plan, what sip-edge will really do with
  * its configuration (tools/cli_edge.h). Routers: --router, router.endpoints (the configuration,
- * RINGWAY_ROUTER_ENDPOINTS), else the live entries of the registry rw:svc:router.
+ * RINGWAY_ROUTER_ENDPOINTS), else the live entries of the registry rw:svc:router. The request,
+ * the JSON and the sentence of --json come from tools/explain.c, which the gateway's explain
+ * uses too.
  * A number no user has exits 1, as does a router that does not answer. */
 #include <sofia-sip/su.h>
 #include <sofia-sip/su_wait.h>
@@ -18,6 +20,7 @@
 
 #include "tools/cli.h"
 #include "tools/cli_edge.h"
+#include "tools/explain.h"
 
 static char *router_endpoints(const cli_opts_t *o)
 {
@@ -29,38 +32,9 @@ static char *router_endpoints(const cli_opts_t *o)
     rw_redis_t *r = connect_redis(o);
     if (!r)
         return NULL;
-    redisReply *rep = rw_redis_command(r, "ZRANGEBYSCORE rw:svc:router %llu +inf",
-                                       (unsigned long long) rw_clock_wall_ms());
-    char *list = calloc(1, 1);
-    size_t len = 0;
-    for (size_t i = 0; list && rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
-        const char *bar = strchr(rep->element[i]->str, '|');
-        if (!bar)
-            continue;
-        char *grown = realloc(list, len + strlen(bar) + 2);
-        if (!grown)
-            break;
-        list = grown;
-        len += (size_t) sprintf(list + len, "%s%s", len ? "," : "", bar + 1);
-    }
-    if (rep)
-        freeReplyObject(rep);
+    char *list = rw_explain_routers(r, NULL);
     rw_redis_destroy(&r);
-    return list;
-}
-
-typedef struct {
-    su_root_t *root;
-    int status, done;
-    rw_plan_t plan;
-} explain_t;
-
-static void on_plan(void *arg, int status, const void *body, size_t len)
-{
-    explain_t *e = arg;
-    e->done = 1;
-    e->status = status ? status : rw_proto_plan_decode(body, len, &e->plan);
-    su_root_break(e->root);
+    return list ? list : strdup("");
 }
 
 /* The plan as rw_proto_plan_format() writes it, one line per target and one for the final
@@ -93,69 +67,32 @@ static void print_text(const rw_plan_t *p, const cli_edge_t *edge)
     printf("sip-edge settings read from %s\n", edge->source);
 }
 
-static json_t *target_json(const rw_target_t *t, const cli_edge_t *edge)
+/* The JSON of tools/explain.c with the sentence the gateway shows for the same plan. */
+static void print_json(const cli_opts_t *o, const rw_plan_t *p, const cli_edge_t *edge, const char *number)
 {
-    char how[256];
-    json_t *trunks = json_array();
-    for (uint32_t i = 0; t->type == RW_TARGET_NUMBER && i < t->n_trunks && i < RW_PLAN_MAX_TRUNKS; i++)
-        json_array_append_new(trunks, json_string(t->trunks[i]));
-    int rings = cli_edge_target(edge, t, how, sizeof how);
-    json_t *o = json_pack("{s:s,s:s,s:o,s:b,s:s,s:{s:b,s:s}}", "type", rw_proto_target_type_name(t->type),
-                          "dest", t->aor, "trunks", trunks, "private", t->is_private, "diversion", t->diversion,
-                          "at_edge", "rings", rings, "how", how);
-    if (o && t->device[0])       /* a devices target that rings one SIP device of the user only */
-        json_object_set_new(o, "device", json_string(t->device));
-    return o;
+    char sentence[1024];
+    json_t *devices = NULL;
+    rw_redis_t *r = p->user[0] ? connect_redis(o) : NULL;
+    if (r)
+        devices = rw_explain_devices(r, p->user);
+    rw_redis_destroy(&r);
+    rw_explain_sentence(p, number, devices, sentence, sizeof sentence);
+    json_decref(devices);
+    cli_print_json(rw_explain_json(p, edge, sentence));
 }
 
-static void print_json(const rw_plan_t *p, const cli_edge_t *edge)
+/* Sends the request and turns a loop until the answer or the deadline (tools/explain.c). */
+static int ask_router(const cli_opts_t *o, const char *eps, const rw_route_req_t *rq, rw_plan_t *plan)
 {
-    char fin[320];
-    json_t *trace = json_array(), *stages = json_array();
-    for (uint32_t i = 0; i < p->n_trace; i++)
-        json_array_append_new(trace, json_string(p->trace[i]));
-    for (uint32_t s = 0; s < p->n_stages; s++) {
-        json_t *targets = json_array();
-        for (uint32_t t = 0; t < p->stages[s].n_targets; t++)
-            json_array_append_new(targets, target_json(&p->stages[s].targets[t], edge));
-        json_array_append_new(stages, json_pack("{s:i,s:o}", "ring_ms", (int) p->stages[s].ring_ms,
-                                                "targets", targets));
-    }
-    int has_target = p->final == RW_FINAL_VOICEMAIL || p->final == RW_FINAL_NUMBER;
-    cli_edge_final(edge, p, fin, sizeof fin);
-    cli_print_json(json_pack("{s:s,s:s,s:o,s:s,s:o,s:s,s:s,s:o}", "status", rw_proto_plan_status_name(p->status),
-                             "user", p->user, "stages", stages, "final", rw_proto_final_name(p->final),
-                             "final_target", has_target ? target_json(&p->final_target, edge) : json_null(),
-                             "final_at_edge", fin, "edge_settings", edge->source, "trace", trace));
-}
-
-/* Sends the request and turns the loop until the answer or the deadline: 0, the bus's error,
- * or RW_EINVAL when the request could not be sent at all. */
-static int ask_router(const cli_opts_t *o, const char *eps, const rw_route_req_t *rq, explain_t *e)
-{
-    msgpack_sbuffer sb;
-    int rc = RW_EINVAL;
-    msgpack_sbuffer_init(&sb);
     su_init();
-    e->root = su_root_create(NULL);
-    rw_client_t *cli = e->root ? rw_client_new(e->root, "router", NULL) : NULL;
-    if (rw_proto_route_req_encode(rq, &sb) == 0 && cli && rw_bus_static_endpoints(cli, eps) == 0 &&
-        rw_client_request(cli, sb.data, sb.size, o->deadline_ms, on_plan, e) == 0) {
-        while (!e->done)
-            su_root_run(e->root);
-        rc = e->status < 0 ? (e->status == RW_EINVAL ? RW_EPROTO : e->status) : 0;
-    }
-    rw_client_destroy(&cli);
-    if (e->root)
-        su_root_destroy(e->root);
+    int rc = rw_explain_ask(eps, rq, o->deadline_ms, plan);
     su_deinit();
-    msgpack_sbuffer_destroy(&sb);
     return rc;
 }
 
 int cli_explain(const cli_opts_t *o, const char *number)
 {
-    static explain_t e;
+    static rw_plan_t plan;
     static rw_route_req_t rq;
     cli_edge_t edge;
     char why[300];
@@ -177,18 +114,18 @@ int cli_explain(const cli_opts_t *o, const char *number)
     snprintf(rq.callee, sizeof rq.callee, "%s", number);
     snprintf(rq.source, sizeof rq.source, "cli");
     rq.time_ms = o->at_ms ? o->at_ms : rw_clock_wall_ms();
-    int rc = ask_router(o, eps, &rq, &e);
+    int rc = ask_router(o, eps, &rq, &plan);
     if (rc == RW_EINVAL)
         rc = cli_fail(o, "could not send the request to %s", eps);
     else if (rc < 0)
         rc = cli_fail(o, "no answer from a router at %s (%s)", eps, rw_strerror(rc));
     else {
         if (o->json)
-            print_json(&e.plan, &edge);
+            print_json(o, &plan, &edge, number);
         else
-            print_text(&e.plan, &edge);
-        rc = e.plan.status == RW_PLAN_OK ? CLI_OK
-           : e.plan.status == RW_PLAN_NOT_FOUND ? cli_fail(o, "no user has the number %s", number)
+            print_text(&plan, &edge);
+        rc = plan.status == RW_PLAN_OK ? CLI_OK
+           : plan.status == RW_PLAN_NOT_FOUND ? cli_fail(o, "no user has the number %s", number)
            : cli_fail(o, "the router could not build a plan for %s", number);
     }
     free(eps);

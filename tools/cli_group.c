@@ -15,6 +15,7 @@
 
 #include "bus/bus.h"
 #include "common/clock.h"
+#include "directory/dir_board.h"
 #include "directory/dir_groups.h"
 #include "common/err.h"
 
@@ -224,85 +225,11 @@ static int agent_cmd(const cli_opts_t *o, rw_redis_t *r, int n, const char **a)
 
 /* ---- queue show / watch ------------------------------------------------------------------ */
 
-static long long hget_ll(rw_redis_t *r, const char *key, const char *field)
-{
-    redisReply *rep = rw_redis_command(r, "HGET %s %s", key, field);
-    long long v = rep && rep->type == REDIS_REPLY_STRING ? atoll(rep->str) : 0;
-    if (rep)
-        freeReplyObject(rep);
-    return v;
-}
-
-/* The agent's state as the decision script sees it at now (wrap-up and offers end by time). */
-static void agent_state(rw_redis_t *r, const char *user, const char *gid, uint64_t now, char *out, size_t len)
-{
-    char key[128];
-    redisReply *in = rw_redis_command(r, "SISMEMBER rw:hg:agent:%s:groups %s", user, gid);
-    int logged = in && in->type == REDIS_REPLY_INTEGER && in->integer;
-    if (in)
-        freeReplyObject(in);
-    snprintf(out, len, "logged_out");
-    if (!logged)
-        return;
-    snprintf(key, sizeof key, "rw:hg:agent:%s", user);
-    redisReply *rep = rw_redis_command(r, "HGET %s state", key);
-    if (rep && rep->type == REDIS_REPLY_STRING)
-        snprintf(out, len, "%s", rep->str);
-    if (rep)
-        freeReplyObject(rep);
-    if ((!strcmp(out, "wrap_up") && (uint64_t) hget_ll(r, key, "wrap_until") <= now)
-        || (!strcmp(out, "offered") && (uint64_t) hget_ll(r, key, "offer_until") <= now))
-        snprintf(out, len, "available");
-}
-
+/* The board (directory/dir_board.c, shared with the gateway's wallboard). */
 static json_t *queue_snapshot(rw_redis_t *r, const char *gid)
 {
-    char key[128];
-    uint64_t now = rw_clock_wall_ms();
-    static const char *const stats[] = { "joined", "offered", "answered", "abandoned", "overflowed",
-                                         "answered_sl", "wait_sum_ms", "wait_max_ms" };
-    json_t *j = json_object(), *agents = json_object(), *by_state = json_object();
-    snprintf(key, sizeof key, "rw:hg:stats:%s", gid);
-    for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++)
-        json_object_set_new(j, stats[i], json_integer(hget_ll(r, key, stats[i])));
-    long long answered = hget_ll(r, key, "answered"), abandoned = hget_ll(r, key, "abandoned"),
-              sl = hget_ll(r, key, "answered_sl");
-    json_object_set_new(j, "sl_pct_answered", json_real(answered ? 100.0 * (double) sl / (double) answered : 0));
-    json_object_set_new(j, "sl_pct_offered",
-                        json_real(answered + abandoned ? 100.0 * (double) sl / (double) (answered + abandoned) : 0));
-    json_object_set_new(j, "avg_wait_ms", json_integer(answered ? hget_ll(r, key, "wait_sum_ms") / answered : 0));
-    redisReply *q = rw_redis_command(r, "ZRANGE rw:hg:q:%s 0 -1", gid);
-    long long waiting = 0, longest = 0;
-    for (size_t i = 0; q && q->type == REDIS_REPLY_ARRAY && i < q->elements; i++) {
-        char ck[200];
-        snprintf(ck, sizeof ck, "rw:hg:call:%s", q->element[i]->str);
-        long long joined = hget_ll(r, ck, "joined");
-        waiting++;
-        if (joined && (long long) now - joined > longest)
-            longest = (long long) now - joined;
-    }
-    if (q)
-        freeReplyObject(q);
-    /* the current 15-minute interval's figures (rw:hg:stats:<group>:<start ms>) */
-    json_t *iv = json_object();
-    uint64_t start = now - now % 900000;
-    snprintf(key, sizeof key, "rw:hg:stats:%s:%llu", gid, (unsigned long long) start);
-    for (size_t i = 0; i < sizeof stats / sizeof stats[0]; i++)
-        json_object_set_new(iv, stats[i], json_integer(hget_ll(r, key, stats[i])));
-    json_object_set_new(iv, "start_ms", json_integer((json_int_t) start));
-    json_object_set_new(j, "interval", iv);
-    json_object_set_new(j, "waiting", json_integer(waiting));
-    json_object_set_new(j, "longest_wait_ms", json_integer(longest));
-    for (uint32_t i = 0; i < group.n_members; i++) {
-        char st[32];
-        agent_state(r, group.members[i].user, gid, now, st, sizeof st);
-        json_object_set_new(agents, group.members[i].user, json_string(st));
-        json_object_set_new(by_state, st, json_integer(json_integer_value(json_object_get(by_state, st)) + 1));
-    }
-    json_object_set_new(j, "group", json_string(gid));
-    json_object_set_new(j, "agents", agents);
-    json_object_set_new(j, "agents_by_state", by_state);
-    return j;
+    (void) gid;
+    return rw_hg_board(r, &group, rw_clock_wall_ms(), false);
 }
 
 static void print_board(const cli_opts_t *o, json_t *j, const char *last)

@@ -28,6 +28,8 @@ void rw_pres_fixed_args(const char *op, uint64_t now_ms, const rw_pres_policy_t 
     argv[3] = b->call;
     argv[4] = p->call_registry ? p->call_registry : "";
     argv[5] = p->notify ? "1" : "0";
+    snprintf(b->live, sizeof b->live, "%llu", (unsigned long long) p->calls_live_ms);
+    argv[6] = b->live;
 }
 
 static int fill(rw_pres_change_t *c, const char *const f[5])
@@ -109,7 +111,7 @@ int rw_pres_change_event(const rw_pres_change_t *c, rw_event_t *ev)
 int rw_pres_run_sync(rw_redis_t *r, const char *op, uint64_t now_ms, const rw_pres_policy_t *p,
                      const char *const *extra, size_t n_extra, rw_pres_changes_t *out, char *err, size_t err_len)
 {
-    static rw_pres_changes_t scratch;
+    static _Thread_local rw_pres_changes_t scratch;
     rw_pres_argbuf_t b;
     const char *fixed[RW_PRES_FIXED_ARGC];
     size_t argc = 3 + RW_PRES_FIXED_ARGC + n_extra;
