@@ -20,6 +20,7 @@
 #include "tools/cli.h"
 #include "tools/cli_calendar.h"
 #include "tools/cli_group.h"
+#include "tools/cli_account.h"
 
 /* The keys the CLI reads; the redis.* ones as every service declares them. */
 static const rw_cfg_spec_t cli_spec[] = {
@@ -40,7 +41,7 @@ static const rw_cfg_spec_t cli_spec[] = {
 };
 
 /* Every command: its words, argument counts (words included) and synopsis. */
-typedef enum { GRP_DIR, GRP_USER, GRP_LIVE, GRP_EXPLAIN, GRP_EVENTS, GRP_GROUP, GRP_CALENDAR } group_t;
+typedef enum { GRP_DIR, GRP_USER, GRP_LIVE, GRP_EXPLAIN, GRP_EVENTS, GRP_GROUP, GRP_CALENDAR, GRP_ACCOUNT } group_t;
 static const struct {
     const char *noun, *verb;         /* verb NULL: the noun alone */
     int min, max;
@@ -91,6 +92,10 @@ static const struct {
     { "agent", "status", 3, 3, GRP_GROUP, "agent status USER" },
     { "queue", "show", 3, 3, GRP_GROUP, "queue show GROUP" },
     { "queue", "watch", 3, 3, GRP_GROUP, "queue watch GROUP [--follow | --for SECONDS] [--count N]" },
+    { "account", "list", 2, 2, GRP_ACCOUNT, "account list" },
+    { "account", "add", 3, 6, GRP_ACCOUNT, "account add NAME [user=U] [roles=R,...] [groups=G,...] [--password-file F]" },
+    { "account", "passwd", 3, 3, GRP_ACCOUNT, "account passwd NAME [--password-file F]" },
+    { "account", "rm", 3, 3, GRP_ACCOUNT, "account rm NAME" },
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -126,6 +131,10 @@ void cli_usage(FILE *out)
         "  member rm GROUP USER\n"
         "  agent login|logout USER [GROUP]  agent pause USER REASON  agent resume|status USER\n"
         "  queue show GROUP                 queue watch GROUP: live wallboard from queue.* events\n"
+        "  account add NAME [user=U] [roles=supervisor,admin] [groups=G1,G2] [--password-file F]\n"
+        "  account passwd NAME [--password-file F]   account rm NAME   account list\n"
+        "                                   the gateway's local accounts; the password is read\n"
+        "                                   from the file or the first line of standard input\n"
         "Configuration: the services' own, from -c FILE (or RINGWAY_CONFIG) and RINGWAY_*\n"
         "  variables: redis.* (host, port, sentinels, password, db), router.endpoints, and\n"
         "  sip-edge's voicemail.uri and sip.peers. --redis HOST:PORT overrides the address.\n"
@@ -394,6 +403,8 @@ static int run(cli_opts_t *o, int n, const char **args)
         return cli_group_command(o, n, args);
     case GRP_CALENDAR:
         return cli_calendar_command(o, n, args);
+    case GRP_ACCOUNT:
+        return cli_account_command(o, n, args);
     default:
         return cli_dir_command(o, n, args);
     }

@@ -102,6 +102,7 @@ bool gw_may_user(const gw_req_t *req, gw_resp_t *r, const char *id);
 bool gw_may_group(const gw_req_t *req, gw_resp_t *r, const char *id);
 
 /* ---- audit (audit.c): every change, who, what, when, from where ---- */
+/* Takes detail (may be NULL): gw_audit(req, "divert.set", id, json_pack(...)). */
 void gw_audit(const gw_req_t *req, const char *action, const char *target, json_t *detail);
 
 #endif
