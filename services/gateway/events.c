@@ -13,6 +13,8 @@
 #include "bus/bus.h"
 #include "common/log.h"
 
+#include <jansson.h>
+
 #define HUB_DEFAULT_CAPACITY 1024
 #define HUB_MAX_ENDPOINTS 32
 
@@ -35,6 +37,10 @@ struct gw_events {
     rw_sub_t *sub;
     follow_t follow[2];                 /* queue.* and presence.changed publishers */
     rw_counter_t *received;
+    rw_aredis_t *redis;
+    rw_sub_t *calls;                    /* call.* for the recent calls */
+    follow_t calls_follow;
+    rw_counter_t *calls_recorded;
 };
 
 struct gw_events_reader {
@@ -86,13 +92,48 @@ static void on_event(void *arg, const rw_event_t *ev, rw_seq_status_t st)
     gw_events_feed(self, ev);
 }
 
-/* The union of both registries' endpoints is what the subscriber connects to. */
-static void on_publishers(void *arg, const char *const *endpoints, size_t n)
+/* ---- recent calls ------------------------------------------------------------------------- */
+
+const char gw_calls_record_lua[] =
+    "if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then return 0 end\n"
+    "redis.call('LPUSH', KEYS[2], ARGV[1])\n"
+    "redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[2]) - 1)\n"
+    "return 1\n";
+
+char *gw_events_call_record(const rw_event_t *ev)
 {
-    follow_t *f = arg;
-    gw_events_t *self = f->hub;
-    const char *all[2 * HUB_MAX_ENDPOINTS];
-    size_t total = 0;
+    bool ended = !strcmp(ev->type, "call.ended"), failed = !strcmp(ev->type, "call.failed");
+    if ((!ended && !failed) || !ev->call.user[0] || !ev->call.call_id[0])
+        return NULL;
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:i,s:s,s:I,s:I}", "call_id", ev->call.call_id, "from", ev->call.from,
+                          "to", ev->call.to, "outcome", ended ? "answered" : "missed", "target", ev->call.target,
+                          "cause", (int) ev->call.cause, "reason", ev->call.reason, "talk_ms",
+                          (json_int_t) ev->call.talk_ms, "ts_ms", (json_int_t) ev->ts_ms);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return text;
+}
+
+static void on_call_event(void *arg, const rw_event_t *ev, rw_seq_status_t st)
+{
+    gw_events_t *self = arg;
+    char seen[256], list[96], keep[16], ttl[16];
+    (void) st;
+    char *rec = gw_events_call_record(ev);
+    if (!rec)
+        return;
+    snprintf(seen, sizeof seen, "rw:calls:seen:%s:%s", ev->call.user, ev->call.call_id);
+    snprintf(list, sizeof list, "rw:calls:%s", ev->call.user);
+    snprintf(keep, sizeof keep, "%u", (unsigned) GW_CALLS_KEEP);
+    snprintf(ttl, sizeof ttl, "%u", (unsigned) GW_CALLS_SEEN_MS);
+    const char *argv[] = { "EVAL", gw_calls_record_lua, "2", seen, list, rec, keep, ttl };
+    if (rw_aredis_commandargv(self->redis, NULL, NULL, 8, argv, NULL) == 0)
+        rw_counter_inc(self->calls_recorded);
+    free(rec);
+}
+
+static void keep_endpoints(follow_t *f, const char *const *endpoints, size_t n)
+{
     for (size_t i = 0; i < f->n; i++)
         free(f->eps[i]);
     f->n = 0;
@@ -101,6 +142,23 @@ static void on_publishers(void *arg, const char *const *endpoints, size_t n)
         if (copy)
             f->eps[f->n++] = copy;
     }
+}
+
+static void on_call_publishers(void *arg, const char *const *endpoints, size_t n)
+{
+    follow_t *f = arg;
+    keep_endpoints(f, endpoints, n);
+    rw_sub_set_endpoints(f->hub->calls, endpoints, n);
+}
+
+/* The union of both registries' endpoints is what the subscriber connects to. */
+static void on_publishers(void *arg, const char *const *endpoints, size_t n)
+{
+    follow_t *f = arg;
+    gw_events_t *self = f->hub;
+    const char *all[2 * HUB_MAX_ENDPOINTS];
+    size_t total = 0;
+    keep_endpoints(f, endpoints, n);
     for (int k = 0; k < 2; k++)
         for (size_t i = 0; i < self->follow[k].n; i++) {
             bool dup = false;
@@ -157,6 +215,20 @@ gw_events_t *gw_events_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *m,
         if (!self->sub)
             rw_log_warn("events_subscriber_failed");
     }
+    const char *calls = opts && opts->call_events ? opts->call_events : "sip_edge.events";
+    self->redis = redis;
+    if (m)
+        self->calls_recorded = rw_metrics_counter(m, "gateway_calls_recorded_total",
+                                                  "ended and failed calls sent to Redis as recent calls");
+    if (root && redis && calls[0]) {
+        self->calls = rw_sub_new(root, on_call_event, self, m);
+        self->calls_follow.hub = self;
+        if (self->calls && rw_sub_subscribe(self->calls, "call.") == 0)
+            self->calls_follow.watcher = rw_watcher_new(root, redis, calls, 1000, NULL, on_call_publishers,
+                                                        &self->calls_follow);
+        else
+            rw_log_warn("events_subscribe_failed", RW_S("prefix", "call."));
+    }
     return self;
 }
 
@@ -183,6 +255,10 @@ void gw_events_destroy(gw_events_t **pself)
             free(self->follow[k].eps[i]);
     }
     rw_sub_destroy(&self->sub);
+    rw_watcher_destroy(&self->calls_follow.watcher);
+    for (size_t i = 0; i < self->calls_follow.n; i++)
+        free(self->calls_follow.eps[i]);
+    rw_sub_destroy(&self->calls);
     pthread_cond_destroy(&self->cond);
     pthread_mutex_destroy(&self->lock);
     free(self->ring);

@@ -7,7 +7,10 @@
  * SSE connection threads: each waits for the notes of its group, bounded in time. Nobody ever
  * waits for a reader: a reader that falls more than `capacity` notes behind skips ahead to the
  * oldest note kept (and is told how many it missed). One hub per process: the resources find it
- * with gw_events_hub(). */
+ * with gw_events_hub().
+ * The hub also records each user's recent calls from the call.* events (GW_CALLS_KEEP per user,
+ * docs/gateway.md "Recent calls"): nothing else keeps a call history, and the gateway is what
+ * shows it. */
 #ifndef RW_GW_EVENTS_H
 #define RW_GW_EVENTS_H
 
@@ -28,7 +31,15 @@ typedef struct {
     const char *presence_events;   /* registry name of the presence.changed publishers,
                                       "presence.events"; NULL or "": none followed */
     size_t capacity;               /* notes kept in the ring; 0 = 1024 */
+    const char *call_events;       /* registry name of the call.* publishers whose ended and
+                                      failed calls are recorded as each user's recent calls
+                                      (rw:calls:<user>); NULL: "sip_edge.events"; "": none */
 } gw_events_opts_t;
+
+/* Recent calls: a capped list per user, newest first, written once per call and user however
+ * many gateways record (a marker key per call decides, in the same script). */
+#define GW_CALLS_KEEP 50                     /* entries kept per user */
+#define GW_CALLS_SEEN_MS (24u * 3600u * 1000u) /* how long a call's "recorded" marker lives */
 
 /* One note of the ring: what happened, to which group or user. */
 typedef struct {
@@ -55,6 +66,12 @@ gw_events_t *gw_events_hub(void);
 /* Appends one event (the hub's subscription calls this; tests call it directly). Events of
  * other families are ignored. Any thread. */
 void gw_events_feed(gw_events_t *self, const rw_event_t *ev);
+/* The JSON record of an ended or failed call for the user's recent calls (malloc'd), NULL for
+ * any other event or a call without a user. */
+char *gw_events_call_record(const rw_event_t *ev);
+/* The script that records it: KEYS rw:calls:seen:<user>:<call id>, rw:calls:<user>; ARGV the
+ * record, GW_CALLS_KEEP, GW_CALLS_SEEN_MS. 1 when recorded, 0 when already there. */
+extern const char gw_calls_record_lua[];
 
 /* A reader starts after the newest note: it sees what arrives from now on. group: only the
  * queue.* notes of that hunt group, plus every presence.changed note (an agent's presence
