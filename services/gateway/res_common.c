@@ -17,7 +17,7 @@ void gw_dir_error(gw_resp_t *r, int rc, const char *message)
     case RW_EINVAL: gw_error(r, 422, "invalid", "%s", msg); break;
     case RW_EEXIST: gw_error(r, 409, "conflict", "%s", msg); break;
     case RW_ENOTFOUND: gw_error(r, 404, "not_found", "%s", msg); break;
-    case RW_EAGAIN: gw_error(r, 412, "changed", "%s", msg); break;
+    case RW_EAGAIN: gw_error(r, 412, "changed_elsewhere", "%s", msg); break;
     default:
         gw_error(r, 503, "unavailable", "%s", msg);
         r->retry_after = 1;

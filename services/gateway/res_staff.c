@@ -184,7 +184,7 @@ static void put_profile(gw_req_t *req, gw_resp_t *r)
         return;
     int rc = rw_dir_profile_switch(req->redis, gw_numplan, ID, profile, err, sizeof err);
     if (rc < 0) {
-        gw_dir_error(r, rc, err);
+        gw_dir_error(r, rc == RW_ENOTFOUND ? RW_EINVAL : rc, err);   /* no such profile: 422 */
         return;
     }
     if (!gw_durable(req, r) || !gw_user_ver(req, r, ID, ver, sizeof ver))
