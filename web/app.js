@@ -255,12 +255,13 @@
     return new Date(ms).toLocaleString(undefined, { weekday: 'short', day: 'numeric', month: 'short',
                                                     hour: '2-digit', minute: '2-digit' });
   }
-  // A datetime-local field's value (the browser's zone) as an instant the API reads.
+  // A datetime-local field's value (the browser's zone) as the API's instant: milliseconds
+  // since the epoch, so no zone is ever guessed on the server.
   function instant(local) {
     if (!local) return undefined;
-    const t = new Date(local);
-    if (Number.isNaN(t.getTime())) throw new ApiError(400, 'bad_time', 'That time is not valid.');
-    return t.toISOString();
+    const t = new Date(local).getTime();
+    if (Number.isNaN(t)) throw new ApiError(400, 'bad_time', 'That time is not valid.');
+    return t;
   }
   function localValue(ms) {
     const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
@@ -439,13 +440,20 @@
     $('presence-now').textContent = text + '.';
   }
 
+  // d: {to, start_ms, end_ms, state: "in force" | "later" | "over" | "none"}
   function drawDivert(d, devices) {
     const to = d && d.to;
-    const end = d && (d.end_ms || d.until || d.end);
-    $('divert-now').textContent = to
-      ? 'Diverted to ' + destination(to, devices) + (toMs(end) ? ' until ' + when(end) : '') + '.'
-      : 'No divert.';
-    $('divert-clear').disabled = !to;
+    const state = (d && d.state) || (to ? 'in force' : 'none');
+    const end = d && (d.end_ms || d.until);
+    let text = 'No divert.';
+    if (to && state === 'in force') {
+      text = 'Diverted to ' + destination(to, devices) + (toMs(end) ? ' until ' + when(end) : '') + '.';
+    } else if (to && state === 'later') {
+      text = 'Diverts to ' + destination(to, devices) + ' from ' + when(d.start_ms) +
+        (toMs(end) ? ' until ' + when(end) : '') + '.';
+    }
+    $('divert-now').textContent = text;
+    $('divert-clear').disabled = !to || state === 'over';
     if (!$('divert-until').value) $('divert-until').value = localValue(Date.now() + 3600000);
   }
 

@@ -9,6 +9,7 @@
 window.RingwayWallboard = (function () {
   const enc = encodeURIComponent;
   const SILENCE_MS = 40000;
+  const REREAD_MS = 3000;
   const STATE_NAMES = { available: 'available', offered: 'ringing', on_call: 'on a call', busy: 'on a call',
                         wrap_up: 'wrap-up', paused: 'paused', logged_out: 'logged out' };
 
@@ -65,7 +66,7 @@ window.RingwayWallboard = (function () {
       agentsList, updated);
     container.append(section);
 
-    let closed = false, ctrl = null, timer = null, watchdog = null, delay = 1000;
+    let closed = false, ctrl = null, timer = null, watchdog = null, reread = null, delay = 1000;
     let last = null, lastAt = 0, seq = 0;
 
     function setLink(state, text) {
@@ -122,6 +123,10 @@ window.RingwayWallboard = (function () {
       try { msg = JSON.parse(data.join('\n')); } catch (e) { return; }
       if (!msg || typeof msg !== 'object') return;
       if (msg.group && msg.group !== group) return;
+      if (msg.error) {                     // the gateway could not read the board this time
+        updated.textContent = msg.error;
+        return;
+      }
       const snap = msg.live || msg.snapshot || msg;
       if ('waiting' in snap || 'agents' in snap || 'callers' in snap) draw(snap);
       else snapshot();      // an event without the figures: read them
@@ -152,6 +157,10 @@ window.RingwayWallboard = (function () {
         delay = 1000;
         armWatchdog();
         snapshot();
+        // A gateway that has just started answers before it follows the bus: read the figures
+        // once more a moment later, so nothing that happened in between stays unseen.
+        clearTimeout(reread);
+        reread = setTimeout(snapshot, REREAD_MS);
         const reader = res.body.getReader();
         const decoder = new TextDecoder();
         let buf = '';
@@ -189,6 +198,7 @@ window.RingwayWallboard = (function () {
         closed = true;
         clearTimeout(timer);
         clearTimeout(watchdog);
+        clearTimeout(reread);
         if (ctrl) ctrl.abort();
       },
     };
