@@ -142,6 +142,14 @@ def sh(cmd, timeout):
         return 124, ""
 
 
+def cli_sentence(out):
+    """The sentence of `ringway explain --json`'s answer, "" when there is none."""
+    try:
+        return json.loads(out).get("sentence", "")
+    except (ValueError, AttributeError):
+        return ""
+
+
 def queue_len(args):
     rc, out = sh(args.queue_len, 10 * args.scale)
     try:
@@ -199,33 +207,35 @@ def staff_part(c, b, args):
     ok, detail = only_same_origin(b)
     c.check("nothing loaded from anywhere but the gateway", ok, detail)
 
-    rc, cli_before = sh(args.explain, 20 * args.scale)
-    c.check("ringway explain runs (before the switch)", rc == 0, cli_before[-300:])
-    c.check("ringway explain does not show the new profile's target yet",
-            re.search(args.expect_cli, cli_before) is None, cli_before[-300:])
+    rc, out = sh(args.explain, 20 * args.scale)
+    cli_before = cli_sentence(out)
+    c.check("ringway explain says the same sentence (before the switch)", rc == 0 and cli_before == before,
+            "CLI: %s" % (cli_before or out[-300:]))
 
     radio = "profile-" + args.profile
     c.check("profile %s is offered with a switch" % args.profile, b.visible(radio))
     t0 = time.monotonic()
     b.d.find_element(By.ID, radio).click()
-    changed = b.wait(1.0, lambda: b.text("sentence") not in (before, "", "Loading…"))
+    changed = b.wait(args.limit, lambda: b.text("sentence") not in (before, "", "Loading…"))
     after = b.text("sentence")
-    c.check("the sentence changes within 1 s of the switch", changed is not None,
-            "%.0f ms: %s" % (changed * 1000, after) if changed is not None else "still: " + after)
-    c.check("the new sentence tells the new profile's destination",
-            re.search(args.expect_sentence, after, re.I) is not None, after)
     # The CLI is a process of its own (slow to start under a sanitizer): a run that starts
-    # within 1 s of the click and answers with the new routing is the agreement.
-    out, agreed, started = "", False, 0.0
+    # within 1 s of the click and says the page's new sentence is the agreement.
+    cli, agreed, started = "", False, 0.0
     while not agreed:
         started = time.monotonic() - t0
-        if started > 1.0:
+        if started > args.limit:
             break
         rc, out = sh(args.explain, 20 * args.scale)
-        agreed = rc == 0 and re.search(args.expect_cli, out) is not None
+        cli = cli_sentence(out) if rc == 0 else out[-300:]
+        agreed = rc == 0 and cli == after
+    answered = time.monotonic() - t0
+    c.check("the sentence changes within 1 s of the switch", changed is not None,
+            "%.0f ms: %s" % (changed * 1000, after) if changed is not None else "still: " + after)
+    c.check("the new sentence names the new profile's destination",
+            re.search(args.expect_sentence, after) is not None, after)
     c.check("ringway explain agrees within 1 s of the switch", agreed,
-            "a run started %.0f ms after the click, answered at %.0f ms"
-            % (started * 1000, (time.monotonic() - t0) * 1000) if agreed else out[-400:])
+            "a run started %.0f ms after the click, answered at %.0f ms" % (started * 1000, answered * 1000)
+            if agreed else "CLI: " + cli)
     c.check("the profile shows as in use", b.js("return document.getElementById(arguments[0]).checked", radio))
 
     # A change someone else made meanwhile: the page's next change is refused (412) and reloads.
@@ -268,7 +278,7 @@ def queue_cycle(c, b, args, group, label):
     joined = b.wait(15 * args.scale, lambda: queue_len(args) == 1, poll=0.02)
     t_join = time.monotonic()
     c.check("%s: the SIPp caller joins the queue of %s" % (label, group), joined is not None)
-    shown = b.wait(max(0.0, t_join + 1.0 - time.monotonic()), lambda: b.text(waiting) == "1")
+    shown = b.wait(max(0.0, t_join + args.limit - time.monotonic()), lambda: b.text(waiting) == "1")
     c.check("%s: the wallboard shows 1 waiting within 1 s of the join" % label,
             shown is not None, "%.0f ms" % ((time.monotonic() - t_join) * 1000) if shown is not None
             else "shows " + b.text(waiting))
@@ -277,7 +287,7 @@ def queue_cycle(c, b, args, group, label):
 
     t_cancel = time.monotonic()
     send_hangup_signal(args.caller_port, args.call_id)
-    cleared = b.wait(1.0, lambda: b.text(waiting) == "0")
+    cleared = b.wait(args.limit, lambda: b.text(waiting) == "0")
     c.check("%s: the caller hangs up (CANCEL): 0 waiting within 1 s" % label, cleared is not None,
             "%.0f ms" % ((time.monotonic() - t_cancel) * 1000) if cleared is not None
             else "shows " + b.text(waiting))
@@ -322,6 +332,9 @@ def supervisor_part(c, b, args):
         back = b.wait(30 * args.scale, live)
         c.check("the wallboard reconnects by itself after the restart, no reload",
                 back is not None, b.text(link))
+        if args.gateway_ready:
+            rc, out = sh(args.gateway_ready, 30 * args.scale)
+            c.check("the new gateway follows the hunt groups' events", rc == 0, out[-200:])
         queue_cycle(c, b, args, group, "after the restart")
 
 
@@ -334,8 +347,8 @@ def main():
     ap.add_argument("--expect-number", required=True, help="regex the number line matches")
     ap.add_argument("--profile", required=True, help="the profile to switch to")
     ap.add_argument("--expect-sentence", required=True, help="regex of the new sentence")
-    ap.add_argument("--explain", required=True, help="shell command: ringway explain of the staff number")
-    ap.add_argument("--expect-cli", required=True, help="regex of explain's output after the switch")
+    ap.add_argument("--explain", required=True,
+                    help="shell command: ringway explain --json of the staff number (same configuration)")
     ap.add_argument("--foreign-change", default="", help="shell command changing the settings elsewhere")
     ap.add_argument("--profile-back", default="", help="the profile a stale switch asks for")
     ap.add_argument("--supervisor", required=True, help="USER:PASSWORD of a supervisor account")
@@ -345,7 +358,12 @@ def main():
     ap.add_argument("--caller-port", type=int, required=True)
     ap.add_argument("--call-id", required=True, help="the caller's Call-ID")
     ap.add_argument("--restart", default="", help="shell command killing the gateway")
+    ap.add_argument("--gateway-ready", default="",
+                    help="shell command: true once the restarted gateway follows the queue events")
     args = ap.parse_args()
+    # The page's promise: 1 s. Only under a wrapper (make valgrind: every service many times
+    # slower, RW_SCALE) is it stretched with the test's other waits.
+    args.limit = 1.0 * args.scale
 
     c = Checks(None)
     try:
