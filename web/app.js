@@ -318,7 +318,8 @@
       default:
         what = r.action || 'no action';
     }
-    return (conds.length ? conds.join(', ') + ': ' : 'Always: ') + what + '.';
+    if (!conds.length) return what.charAt(0).toUpperCase() + what.slice(1) + '.';
+    return conds.join(', ') + ': ' + what + '.';
   }
 
   function settingsOf(data) {

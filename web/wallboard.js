@@ -60,7 +60,7 @@ window.RingwayWallboard = (function () {
     const updated = el('p', { class: 'help', id: id('updated') });
     const section = el('section', { class: 'card board', id: 'board-' + group, 'data-group': group,
                                     'aria-labelledby': id('title') },
-      el('h2', { id: id('title') }, 'Group ' + group, link),
+      el('h2', {}, el('span', { id: id('title') }, 'Group ' + group), link),
       el('dl', { class: 'figures' }, fig('waiting', 'Waiting'), fig('longest', 'Longest wait'),
          fig('sl', 'Service level'), fig('available', 'Agents free')),
       agentsList, updated);
@@ -80,6 +80,7 @@ window.RingwayWallboard = (function () {
       seq++;
       last = figures(snap);
       lastAt = Date.now();
+      if (snap.name) document.getElementById(id('title')).textContent = snap.name + ' (' + group + ')';
       document.getElementById(id('waiting')).textContent = String(last.waiting);
       document.getElementById(id('waiting-box')).className = last.waiting > 0 ? 'alert' : '';
       document.getElementById(id('sl')).textContent = last.sl === null ? '–' : last.sl.toFixed(0) + ' %';
