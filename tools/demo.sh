@@ -11,6 +11,10 @@
 # HTTP port +4; worker I answers on HTTP port +5+I and publishes on bus port +5+I. The workers
 # outlive a supervisor that dies; the one started in its place adopts them (docs/sip-edge.md).
 # The calendar service takes the HTTP and bus ports after the workers' (+5+RINGWAY_SIP_PROCESSES).
+# The gateway serves the API and the web page on RINGWAY_HTTP_PORT itself (8080) and its own
+# /health and /metrics on the HTTP port after the calendar's (+6+RINGWAY_SIP_PROCESSES); its token
+# secret is generated on the first run and kept in the state directory (unless
+# RINGWAY_GATEWAY_TOKEN_SECRET is set), and the demo's local accounts are written at every start.
 # Redis keeps its data under the state directory (append-only file, fsync every second), so a
 # restarted redis-server finds it again.
 # Voicemail and the "PSTN": two SIPp answering machines (tools/demo/answer.xml), kept running
@@ -67,7 +71,9 @@ check_ports() {
            "$((bus_base + 5 + i)) tcp sip-edge-worker-$i-bus RINGWAY_BUS_PORT")
   done
   want+=("$((http_base + 5 + sip_processes)) tcp calendar-HTTP RINGWAY_HTTP_PORT"
-         "$((bus_base + 5 + sip_processes)) tcp calendar-bus RINGWAY_BUS_PORT")
+         "$((bus_base + 5 + sip_processes)) tcp calendar-bus RINGWAY_BUS_PORT"
+         "$http_base tcp gateway-API RINGWAY_HTTP_PORT"
+         "$((http_base + 6 + sip_processes)) tcp gateway-HTTP RINGWAY_HTTP_PORT")
   for entry in "${want[@]}"; do
     read -r port proto what var <<<"$entry"
     port_busy "$port" "$proto" && busy+=("$proto port $port (${what//-/ }; $var)")
@@ -169,6 +175,12 @@ if [ -z "${RINGWAY_AUTH_NONCE_SECRET:-}" ]; then
   RINGWAY_AUTH_NONCE_SECRET=$(cat "$state/nonce_secret")
   export RINGWAY_AUTH_NONCE_SECRET
 fi
+# The gateway refuses to start without a token secret of the operator's own: the same rule.
+if [ -z "${RINGWAY_GATEWAY_TOKEN_SECRET:-}" ]; then
+  [ -s "$state/gateway_secret" ] || (umask 077; head -c 32 /dev/urandom | base64 >"$state/gateway_secret")
+  RINGWAY_GATEWAY_TOKEN_SECRET=$(cat "$state/gateway_secret")
+  export RINGWAY_GATEWAY_TOKEN_SECRET
+fi
 keep redis-server "$state/logs/redis.log" redis-server --port "$redis_port" --bind 127.0.0.1 \
   --dir "$state/redis" --save 60 1 --appendonly yes --appendfsync everysec --daemonize no \
   --logfile "$state/logs/redis.log"
@@ -236,9 +248,24 @@ fi
 if [ -x "$build/services/calendar/ringway-calendar" ]; then   # users' calendars (docs/calendar.md)
   start calendar $((http_base + 5 + sip_processes)) RINGWAY_BUS_PUB="tcp://127.0.0.1:$((bus_base + 5 + sip_processes))"
 fi
+# The web page and API: demo logins (local accounts, docs/gateway.md), written again at each start.
+web_logins=()
+if [ -x "$build/services/gateway/ringway-gateway" ]; then
+  account() {  # name password settings...
+    local name=$1 pw=$2; shift 2
+    "$build/tools/ringway" account rm "$name" >/dev/null 2>&1
+    printf '%s\n' "$pw" | "$build/tools/ringway" account add "$name" "$@" >/dev/null || exit 1
+    web_logins+=("$name / $pw")
+  }
+  account alice alice-web-2001 user=alice
+  account carol carol-web-2003 user=carol roles=supervisor groups=helpdesk
+  account admin admin-web-demo user=dev roles=admin
+  start gateway $((http_base + 6 + sip_processes)) RINGWAY_GATEWAY_PORT="$http_base" RINGWAY_BUS_PUB= \
+    RINGWAY_GATEWAY_WEB_ROOT="${RINGWAY_GATEWAY_WEB_ROOT:-$top/web}"
+fi
 for svc in "$build"/services/*/; do
   name=$(basename "$svc")
-  case "$name" in router|sip-edge|presence|huntgroup|calendar|core|CMakeFiles) continue ;; esac
+  case "$name" in router|sip-edge|presence|huntgroup|calendar|gateway|core|CMakeFiles) continue ;; esac
   [ -x "$svc/ringway-$name" ] || continue
   log "service $name exists but the demo does not start it yet"
 done
@@ -254,6 +281,8 @@ $(printf '    %s\n' "${services[@]}")
     2001 alice  alice-demo-2001     2002 bob    bob-demo-2002
     2003 carol  carol-demo-2003     2004 dev    dev-demo-2004
   Hunt group: 2100 helpdesk (bob and carol logged in as agents; ringway queue watch helpdesk)
+$([ ${#web_logins[@]} -gt 0 ] && printf '  Web page   http://127.0.0.1:%s/  (API http://127.0.0.1:%s/api/v1/, OpenAPI /api/v1/openapi.json)\n' "$http_base" "$http_base")
+$([ ${#web_logins[@]} -gt 0 ] && printf '  Web logins %s (staff), %s (supervisor of helpdesk), %s (admin)\n' "${web_logins[@]}")
   Voicemail  $vm_uri    PSTN (every trunk) 127.0.0.1:$pstn_port
   The CLI:   $build/tools/ringway -c $state/ringway.conf explain 2001
 A service that dies is started again (logged here). Ctrl-C stops everything.

@@ -34,6 +34,14 @@ for p in $ports; do
   grep -q '^# TYPE ' <<<"$metrics" || fail "/metrics on $p"                      # pipefail + early exit
 done
 
+# The gateway: the page's address and a demo login from the banner work.
+grep -q "Web page   http://127.0.0.1:$http_base/" "$out" || fail "the banner prints no web page address"
+login=$(sed -n 's/^  Web logins \([^ ]*\) \/ \([^ ]*\) (staff).*/{"username":"\1","password":"\2"}/p' "$out")
+page=$(curl -fsS "http://127.0.0.1:$http_base/") && grep -qi "<html" <<<"$page" \
+  || fail "the web page is not served on $http_base"
+token=$(curl -fsS -X POST -d "$login" "http://127.0.0.1:$http_base/api/v1/login") && grep -q '"token"' <<<"$token" \
+  || fail "the banner's staff login ($login) was refused"
+
 plan=$(RINGWAY_REDIS_PORT=$redis_port "$build/tools/ringway" explain 2002 --from 2001) \
   || fail "ringway explain failed"
 echo "$plan" | grep -q "sip:2002@ringway.local" || fail "explain 2002: $plan"
