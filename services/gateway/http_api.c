@@ -313,16 +313,13 @@ static rw_redis_t *conn_redis(gw_ctx_t *gw, struct MHD_Connection *conn)
     return c->redis;
 }
 
-/* The bearer token: Authorization, or on an event stream (EventSource sends no headers) the
- * access_token query parameter. */
-static const char *bearer(struct MHD_Connection *conn, const gw_route_t *route)
+/* The bearer token of the Authorization header, the only place one is read (a token in a
+ * query string would end up in access logs and browser history). */
+static const char *bearer(struct MHD_Connection *conn)
 {
     const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (h && !strncasecmp(h, "Bearer ", 7))
         return h + 7 + strspn(h + 7, " ");
-    size_t pl = strlen(route->pattern);
-    if (pl > 7 && !strcmp(route->pattern + pl - 7, "/events"))
-        return MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "access_token");
     return NULL;
 }
 
@@ -333,7 +330,7 @@ static int authorize(gw_ctx_t *gw, struct MHD_Connection *conn, const gw_route_t
     char why[256];
     if (route->roles == 0)
         return 0;
-    const char *token = bearer(conn, route);
+    const char *token = bearer(conn);
     if (!token || !token[0]) {
         gw_error(resp, 401, "unauthenticated", "log in first: send Authorization: Bearer <token>");
         return -1;
