@@ -48,7 +48,7 @@ window.RingwayWallboard = (function () {
       byState = {};
       for (const st of Object.values(agents)) byState[st] = (byState[st] || 0) + 1;
     }
-    return { waiting, longest, sl, answered, abandoned, byState, agents };
+    return { waiting, longest, sl, answered, abandoned, byState, agents, callers };
   }
 
   // One board: its DOM, its stream, its reconnection.
@@ -57,13 +57,14 @@ window.RingwayWallboard = (function () {
     const link = el('span', { class: 'link down', id: id('link'), 'data-state': 'connecting' }, 'connecting…');
     const fig = (k, label) => el('div', { id: id(k + '-box') }, el('dt', {}, label), el('dd', { id: id(k) }, '–'));
     const agentsList = el('ul', { class: 'agents', id: id('agents'), 'aria-label': 'Agents by state' });
+    const callersList = el('ol', { class: 'callers', id: id('callers'), 'aria-label': 'Callers waiting, first first' });
     const updated = el('p', { class: 'help', id: id('updated') });
     const section = el('section', { class: 'card board', id: 'board-' + group, 'data-group': group,
                                     'aria-labelledby': id('title') },
       el('h2', {}, el('span', { id: id('title') }, 'Group ' + group), link),
       el('dl', { class: 'figures' }, fig('waiting', 'Waiting'), fig('longest', 'Longest wait'),
          fig('sl', 'Service level'), fig('available', 'Agents free')),
-      agentsList, updated);
+      callersList, agentsList, updated);
     container.append(section);
 
     let closed = false, ctrl = null, timer = null, watchdog = null, reread = null, delay = 1000;
@@ -95,11 +96,24 @@ window.RingwayWallboard = (function () {
       tick();
     }
 
+    // The callers waiting, in queue order, each with the wait it had at the last message plus
+    // the time since.
+    function drawCallers(since) {
+      callersList.replaceChildren();
+      for (const c of last.callers.slice(0, 10)) {
+        const wait = Number.isFinite(c.wait_ms) ? c.wait_ms + since : null;
+        callersList.append(el('li', {}, (c.caller || 'withheld') + (wait === null ? '' : ' ' + duration(wait))));
+      }
+      if (last.callers.length > 10) callersList.append(el('li', {}, 'and ' + (last.callers.length - 10) + ' more'));
+    }
+
     // The longest wait goes on counting between messages while someone waits.
     function tick() {
       if (!last) return;
-      const longest = last.waiting > 0 ? last.longest + (Date.now() - lastAt) : 0;
+      const since = Date.now() - lastAt;
+      const longest = last.waiting > 0 ? last.longest + since : 0;
       document.getElementById(id('longest')).textContent = duration(longest);
+      drawCallers(since);
       updated.textContent = 'Updated ' + new Date(lastAt).toLocaleTimeString();
     }
 

@@ -303,6 +303,12 @@ def queue_cycle(c, b, args, group, label):
     c.check("%s: the wallboard shows 1 waiting within 1 s of the join" % label,
             shown is not None, "%.0f ms" % ((time.monotonic() - t_join) * 1000) if shown is not None
             else "shows " + b.text(waiting))
+    if args.caller_number:
+        callers = "wb-%s-callers" % group
+        c.check("%s: the caller is listed with their number and wait" % label,
+                b.wait(2 * args.scale, lambda: re.search(re.escape(args.caller_number) + r" \d+:\d\d",
+                                                          b.text(callers)) is not None) is not None,
+                b.text(callers))
     ok, detail = no_sideways_scroll(b)
     c.check("%s: wallboard with a caller waiting, no sideways scroll" % label, ok, detail)
 
@@ -378,6 +384,7 @@ def main():
     ap.add_argument("--caller", required=True, help="shell command: the SIPp caller")
     ap.add_argument("--caller-port", type=int, required=True)
     ap.add_argument("--call-id", required=True, help="the caller's Call-ID")
+    ap.add_argument("--caller-number", default="", help="the number the board lists the caller by")
     ap.add_argument("--restart", default="", help="shell command killing the gateway")
     ap.add_argument("--gateway-ready", default="",
                     help="shell command: true once the restarted gateway follows the queue events")
