@@ -113,7 +113,21 @@ typedef struct {
     size_t out_len, out_off;
     bool started;
     uint64_t last_write_ms;          /* monotonic */
+    char members[RW_GROUP_MAX_MEMBERS][64];   /* the group's agents at the last board */
+    size_t n_members;
 } sse_t;
+
+/* A note that may change this group's board: its own queue notes (the hub filters those), and
+ * presence changes of its members only, so one person's presence does not redraw every board. */
+static bool concerns(const sse_t *s, const gw_events_note_t *n)
+{
+    if (strcmp(n->type, "presence.changed"))
+        return true;
+    for (size_t i = 0; i < s->n_members; i++)
+        if (!strcmp(s->members[i], n->user))
+            return true;
+    return false;
+}
 
 static void sse_free(void *arg)
 {
@@ -132,8 +146,12 @@ static void sse_message(sse_t *s, const char *type, const gw_events_note_t *note
 {
     rw_group_t *g = malloc(sizeof *g);
     json_t *board = NULL;
-    if (g && rw_dir_group_get(s->redis, s->group, g) == 0)
+    if (g && rw_dir_group_get(s->redis, s->group, g) == 0) {
         board = board_json(s->redis, g);
+        s->n_members = g->n_members;
+        for (uint32_t i = 0; i < g->n_members; i++)
+            memcpy(s->members[i], g->members[i].user, sizeof s->members[i]);
+    }
     free(g);
     if (!board)
         board = json_pack("{s:s,s:s}", "group", s->group, "error", "the board could not be read from Redis");
@@ -183,11 +201,7 @@ static long sse_next(void *arg, char *buf, size_t max)
             int rc = gw_events_wait(s->reader, SSE_WAIT_MS, &note, &skipped);
             if (rc < 0)
                 return -1;
-            if (rc > 0) {
-                /* notes that arrived together give one board: the last one names the event */
-                uint64_t more = 0;
-                while (gw_events_wait(s->reader, 0, &note, &more) > 0)
-                    skipped += more;
+            if (rc > 0 && concerns(s, &note)) {
                 sse_message(s, note.type, &note, skipped);
             } else if (now - s->last_write_ms >= SSE_KEEPALIVE_MS) {
                 sse_text(s, ": keepalive\n\n");

@@ -4,7 +4,7 @@
  * reader sees only notes after it started, only its group's queue notes and every presence
  * note, skips ahead when it fell more than the ring behind, ends when the hub closes, a waiting
  * reader is woken by a feed from another thread); and the SSE stream: a snapshot first, then one
- * message with the new board per event. */
+ * message with the new board per event of the group or presence change of a member. */
 #include "tests/unit/gateway/res_harness.h"
 
 #include <pthread.h>
@@ -205,10 +205,19 @@ START_TEST(sse_stream_sends_the_board)
     ck_assert_msg(!strncmp(buf, "event: queue.joined\ndata: {", 27), "%s", buf);
     ck_assert_ptr_nonnull(strstr(buf, "\"waiting\":1"));
     ck_assert_ptr_nonnull(strstr(buf, "\"call_id\":\"c9\""));
-    /* another group's event: nothing for this stream within one wait */
+    /* another group's event, or a non-member's presence: nothing for this stream within one wait */
     queue_event(&ev, "queue.joined", "support", "x");
     gw_events_feed(hub, &ev);
     ck_assert_int_eq((int) a.stream(a.stream_arg, buf, sizeof buf), 0);
+    rw_proto_event_init(&ev, "presence.changed");
+    snprintf(ev.presence.user, sizeof ev.presence.user, "zoe");
+    gw_events_feed(hub, &ev);
+    ck_assert_int_eq((int) a.stream(a.stream_arg, buf, sizeof buf), 0);
+    /* a member's presence: the board again */
+    snprintf(ev.presence.user, sizeof ev.presence.user, "bob");
+    gw_events_feed(hub, &ev);
+    ck_assert_int_gt((int) read_message(&a, buf, sizeof buf), 0);
+    ck_assert_msg(!strncmp(buf, "event: presence.changed\n", 24), "%s", buf);
     gw_events_close(hub);
     ck_assert_int_eq((int) a.stream(a.stream_arg, buf, sizeof buf), -1);
     res_free(&a);
