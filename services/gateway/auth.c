@@ -29,6 +29,7 @@ typedef struct {
 struct gw_auth {
     char *issuer, *audience, *jwks_src, *user_claim, *roles_claim, *groups_claim;
     long ttl_s, skew_s;
+    uint64_t refresh_ms;                     /* at most one JWKS fetch per this */
     cjose_jwk_t *local_key;                  /* HS256 */
     pthread_rwlock_t keys_lock;              /* keys[] are read under it, swapped under it */
     jwk_entry_t keys[JWKS_MAX_KEYS];
@@ -149,7 +150,7 @@ static size_t parse_jwks(const char *text, jwk_entry_t *keys, char *why, size_t 
 }
 
 /* Fetches the JWKS and swaps it in. force=false: only when none was fetched yet. At most one
- * fetch per GW_JWKS_REFRESH_MIN_S (an unknown kid cannot make the gateway hammer the provider). */
+ * fetch per refresh_ms (an unknown kid cannot make the gateway hammer the provider). */
 static void refresh_jwks(gw_auth_t *a, bool force)
 {
     char why[256] = "";
@@ -157,7 +158,7 @@ static void refresh_jwks(gw_auth_t *a, bool force)
     size_t n = 0;
     pthread_mutex_lock(&a->fetch_mu);
     uint64_t now = rw_clock_mono_ms();
-    if ((a->last_fetch_ms && now - a->last_fetch_ms < GW_JWKS_REFRESH_MIN_S * 1000ull) ||
+    if ((a->last_fetch_ms && now - a->last_fetch_ms < a->refresh_ms) ||
         (!force && a->last_fetch_ms)) {
         pthread_mutex_unlock(&a->fetch_mu);
         return;
@@ -197,6 +198,7 @@ gw_auth_t *gw_auth_new(const gw_auth_opts_t *o, char *err, size_t err_len)
     pthread_mutex_init(&a->fetch_mu, NULL);
     a->ttl_s = o->token_ttl_s;
     a->skew_s = o->clock_skew_s;
+    a->refresh_ms = (uint64_t) (o->jwks_refresh_s > 0 ? o->jwks_refresh_s : GW_JWKS_REFRESH_MIN_S) * 1000u;
     a->issuer = dup_or_empty(o->oidc_issuer);
     a->audience = dup_or_empty(o->oidc_audience);
     a->jwks_src = dup_or_empty(o->oidc_jwks);

@@ -1,6 +1,6 @@
 /* services/gateway/auth.h — who is asking: bearer tokens checked into a gw_identity_t.
  * Two kinds of token. The organisation's OpenID Connect provider signs RS256 or ES256 tokens
- * with a key of its JWKS (fetched once, again on an unknown kid at most every 30 s); iss, aud,
+ * with a key of its JWKS (fetched once, again on an unknown kid at most every 30 s by default); iss, aud,
  * exp and nbf are checked with a clock skew. The gateway signs HS256 tokens for local accounts
  * (account.h) with gateway.token_secret, shared by every instance; such a token names the
  * account and its generation, so removing the account or changing its password ends it.
@@ -28,12 +28,13 @@ typedef struct {
     const char *user_claim;          /* "preferred_username" */
     const char *roles_claim;         /* "roles": ringway-admin, ringway-supervisor */
     const char *groups_claim;        /* "ringway_groups" */
+    long jwks_refresh_s;             /* at most one JWKS fetch per this (0: 30) */
 } gw_auth_opts_t;
 
 /* The issuer and audience of the gateway's own tokens. */
 #define GW_LOCAL_ISSUER "ringway-gateway"
 #define GW_LOCAL_AUDIENCE "ringway"
-/* A JWKS is fetched again for an unknown kid no more often than this. */
+/* A JWKS is fetched again for an unknown kid no more often than this, by default. */
 #define GW_JWKS_REFRESH_MIN_S 30
 
 /* NULL with a sentence in err on a bad option (secret too short, JWKS unreadable is only

@@ -33,6 +33,7 @@ const rw_cfg_spec_t gw_cfg_spec[] = {
     { "gateway.oidc_issuer", RW_CFG_STR, "", 0, 0, "OpenID Connect issuer (iss) accepted; empty = local accounts only" },
     { "gateway.oidc_audience", RW_CFG_STR, "", 0, 0, "audience (aud) an OpenID Connect token must carry" },
     { "gateway.oidc_jwks", RW_CFG_STR, "", 0, 0, "the provider's JWKS: http(s) URL or file path" },
+    { "gateway.oidc_jwks_refresh_s", RW_CFG_INT, "30", 1, 86400, "the JWKS is fetched again for an unknown key id at most once per this" },
     { "gateway.oidc_user_claim", RW_CFG_STR, "preferred_username", 0, 0, "claim naming the directory user" },
     { "gateway.oidc_roles_claim", RW_CFG_STR, "roles", 0, 0, "claim with roles ringway-admin, ringway-supervisor" },
     { "gateway.oidc_groups_claim", RW_CFG_STR, "ringway_groups", 0, 0, "claim with the hunt groups a supervisor sees" },
@@ -71,6 +72,7 @@ int gw_ctx_init(gw_ctx_t *gw, const rw_config_t *cfg, char *err, size_t err_len)
         .user_claim = rw_config_str(cfg, "gateway.oidc_user_claim"),
         .roles_claim = rw_config_str(cfg, "gateway.oidc_roles_claim"),
         .groups_claim = rw_config_str(cfg, "gateway.oidc_groups_claim"),
+        .jwks_refresh_s = rw_config_int(cfg, "gateway.oidc_jwks_refresh_s"),
     };
     if (!(gw->auth = gw_auth_new(&ao, err, err_len)))
         return RW_EINVAL;

@@ -245,7 +245,8 @@ static struct MHD_Response *stream_response(gw_ctx_t *gw, gw_resp_t *r)
     return rsp;
 }
 
-/* The handler's answer as an MHD response; frees what the handler gave. */
+/* The handler's answer as an MHD response; frees what the handler gave. A HEAD request gets the
+ * headers of its GET (MHD sends no body) but never starts a stream. */
 static struct MHD_Response *build_response(gw_ctx_t *gw, gw_resp_t *r, bool head)
 {
     struct MHD_Response *rsp = NULL;
@@ -264,7 +265,7 @@ static struct MHD_Response *build_response(gw_ctx_t *gw, gw_resp_t *r, bool head
             r->raw = NULL;
             type = r->content_type ? r->content_type : "application/octet-stream";
         }
-        rsp = MHD_create_response_from_buffer(head ? 0 : len, text ? text : (char *) "",
+        rsp = MHD_create_response_from_buffer(len, text ? text : (char *) "",
                                               text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
         if (!rsp)
             free(text);
@@ -591,7 +592,9 @@ struct gw_http *gw_http_start(gw_ctx_t *gw)
     struct sockaddr_in in4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t) gw->port) };
     struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t) gw->port) };
     struct sockaddr *sa;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* poll(), not select(): a busy gateway holds descriptors beyond FD_SETSIZE (Redis, clients) */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+                     MHD_USE_ERROR_LOG;
     struct gw_http *h = calloc(1, sizeof *h);
     if (!h)
         return NULL;

@@ -3,7 +3,9 @@
  * Failed logins are counted in Redis per user name and per client address (shared by every
  * instance) for gateway.login_window_s; past the limit the answer is 429 with Retry-After, before
  * any password is checked. An unknown name costs the same Argon2 verification as a known one,
- * so the time of the answer does not tell which names exist. */
+ * so the time of the answer does not tell which names exist. At most GW_LOGIN_PARALLEL
+ * verifications run at once (each takes 19 MiB for a moment): a flood of logins waits for a
+ * turn rather than taking the machine's memory. */
 #include "services/gateway/gateway.h"
 #include "services/gateway/account.h"
 #include "services/gateway/auth.h"
@@ -17,16 +19,37 @@
 #include <string.h>
 
 #define FAIL_USER_KEY "rw:login:fail:user:"
+#define GW_LOGIN_PARALLEL 4
 #define FAIL_ADDR_KEY "rw:login:fail:addr:"
 
 /* The hash an unknown name is checked against: made once, with the cost of a real one. */
 static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
 static char dummy_hash[GW_HASH_MAX];
 
+static pthread_mutex_t verify_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t verify_cv = PTHREAD_COND_INITIALIZER;
+static int verifying;
+
 static void make_dummy(void)
 {
     if (gw_password_hash("no such account: a password nobody has", dummy_hash, sizeof dummy_hash) < 0)
         dummy_hash[0] = '\0';
+}
+
+/* One Argon2 verification, no more than GW_LOGIN_PARALLEL at once. */
+static bool verify_bounded(const char *hash, const char *password)
+{
+    pthread_mutex_lock(&verify_mu);
+    while (verifying >= GW_LOGIN_PARALLEL)
+        pthread_cond_wait(&verify_cv, &verify_mu);
+    verifying++;
+    pthread_mutex_unlock(&verify_mu);
+    bool ok = gw_password_verify(hash, password);
+    pthread_mutex_lock(&verify_mu);
+    verifying--;
+    pthread_cond_signal(&verify_cv);
+    pthread_mutex_unlock(&verify_mu);
+    return ok;
 }
 
 /* Seconds until the window of key ends when its count is at least max; 0 when under it. */
@@ -99,7 +122,7 @@ static void login(gw_req_t *req, gw_resp_t *resp)
         return;
     }
     pthread_once(&dummy_once, make_dummy);
-    bool ok = gw_password_verify(rc == 0 ? acc.hash : dummy_hash, password) && rc == 0;
+    bool ok = verify_bounded(rc == 0 ? acc.hash : dummy_hash, password) && rc == 0;
     if (!ok) {
         long window = rw_config_int(cfg, "gateway.login_window_s");
         count_failure(req->redis, ukey, window);

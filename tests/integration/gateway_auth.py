@@ -4,9 +4,11 @@ gateway_auth_test.sh (Debian's python3-jwt and python3-cryptography; run with /u
 
   keys DIR                 fresh RS256 and ES256 keys of a test provider and a stranger's RSA key
                            in DIR; DIR/jwks.json holds the provider's public keys
+  rotate DIR               the provider adds a new RSA key (kid rsa-3) to DIR/jwks.json
   serve DIR PORT           serve DIR/jwks.json at http://127.0.0.1:PORT/jwks.json until killed
   mint DIR KIND ISS AUD    a token on stdout; KIND: rs256, es256, stranger (a key the provider
-                           never published), expired, wrong-aud, wrong-iss (claims changed),
+                           never published), rotated (the key of rotate), expired, wrong-aud,
+                           wrong-iss (claims changed),
                            hs256-other (HS256 under another secret)
   openapi URL DOCS TOKEN   checks the gateway's OpenAPI document: structure (every operation
                            has responses, every $ref resolves, every path parameter declared),
@@ -18,6 +20,7 @@ The times of the tokens are the real clock's: the gateway checks them against it
 with the skew documented, and the margins here (an hour) are far beyond any skew.
 """
 import json
+import os
 import re
 import sys
 import time
@@ -50,6 +53,20 @@ def keys(d):
         json.dump({"keys": [pub_rsa, pub_ec]}, f)
 
 
+def rotate(d):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with open(f"{d}/rotated.pem", "wb") as f:
+        f.write(pem(key))
+    pub = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    pub.update(kid="rsa-3", use="sig", alg="RS256")
+    with open(f"{d}/jwks.json") as f:
+        jwks = json.load(f)
+    jwks["keys"].append(pub)
+    with open(f"{d}/jwks.json.new", "w") as f:
+        json.dump(jwks, f)
+    os.replace(f"{d}/jwks.json.new", f"{d}/jwks.json")
+
+
 def serve(d, port):
     class Handler(SimpleHTTPRequestHandler):
         def __init__(self, *a, **kw):
@@ -69,6 +86,8 @@ def mint(d, kind, iss, aud):
         key, alg, kid = open(f"{d}/ec.pem", "rb").read(), "ES256", "ec-1"
     elif kind == "stranger":
         key, kid = open(f"{d}/stranger.pem", "rb").read(), "rsa-2"
+    elif kind == "rotated":
+        key, kid = open(f"{d}/rotated.pem", "rb").read(), "rsa-3"
     elif kind == "expired":
         claims.update(iat=now - 7200, nbf=now - 7200, exp=now - 3600)
     elif kind == "wrong-aud":
@@ -221,6 +240,8 @@ def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "keys":
         keys(*args)
+    elif cmd == "rotate":
+        rotate(*args)
     elif cmd == "serve":
         serve(*args)
     elif cmd == "mint":

@@ -7,8 +7,9 @@
 # tokens of the provider accepted with their claims mapped; staff reading another user 403; a
 # change audited and read back by an admin; bad JSON 400 with the position; a 10 MB body 413 and
 # the next request answered; the web page served and no way out of its directory; 404 and 405 as
-# JSON; the figures on /metrics; every path of the OpenAPI document answering and the document
-# valid; SIGTERM: exit 0 (under the sanitizers: no leak).
+# JSON; the figures on /metrics; a rotated provider key accepted; twelve logins at once; every
+# path of the OpenAPI document answering and the document valid; an event stream open at
+# SIGTERM ends and the gateway exits 0 (under the sanitizers: no leak).
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -55,7 +56,7 @@ aud=ringway-api
 RINGWAY_GATEWAY_PORT=$gport RINGWAY_HTTP_PORT=$hport RINGWAY_INSTANCE=gw-auth RINGWAY_BUS_PUB= \
   RINGWAY_GATEWAY_TOKEN_SECRET=test-secret-of-the-gateway-0123456789 \
   RINGWAY_GATEWAY_OIDC_ISSUER=$iss RINGWAY_GATEWAY_OIDC_AUDIENCE=$aud \
-  RINGWAY_GATEWAY_OIDC_JWKS=http://127.0.0.1:$jport/jwks.json \
+  RINGWAY_GATEWAY_OIDC_JWKS=http://127.0.0.1:$jport/jwks.json RINGWAY_GATEWAY_OIDC_JWKS_REFRESH_S=1 \
   RINGWAY_GATEWAY_WEB_ROOT="$top/web" RINGWAY_GATEWAY_MAX_BODY=1048576 \
   "${RW_WRAP[@]}" "$build/services/gateway/ringway-gateway" >"$dir/gw.log" 2>&1 &
 gw=$!
@@ -114,6 +115,24 @@ for kind in rs256 es256; do
     '"roles":\["staff","supervisor"\]' '"groups":\["helpdesk"\]' '"via":"oidc"'
 done
 
+# The provider rotates its keys: a token of the new key is accepted once the gateway has read
+# the JWKS again (on the unknown kid, at most once a second here: wait for it, bounded).
+"$py" "$helper" rotate "$dir"
+t=$("$py" "$helper" mint "$dir" rotated "$iss" "$aud")
+for ((i = 0; i < 50 * RW_SCALE; i++)); do
+  [ "$(status GET /me "$t")" = 200 ] && break
+  sleep 0.1
+done
+check "a rotated key accepted after the JWKS is read again" [ "$(status GET /me "$t")" = 200 ]
+t=$("$py" "$helper" mint "$dir" stranger "$iss" "$aud")
+check "a key never published still refused" [ "$(status GET /me "$t")" = 401 ]
+check "HEAD: 200, headers only" bash -c "[ \"\$(curl -s -I -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $alice' $api/me)\" = 200 ]"
+
+# Twelve logins at once (the Argon2 verifications take turns, four at a time): all 200.
+seq 12 | xargs -P 12 -I{} curl -s -o /dev/null -w '%{http_code}\n' -X POST \
+  -d '{"username":"alice","password":"alice-secret-1"}' "$api/login" >"$dir/parallel"
+check "12 logins at once: 12 answered 200" [ "$(grep -c '^200$' "$dir/parallel")" = 12 ]
+
 # Rights: staff on another user, staff on the audit; an admin reads the audit of a change.
 check "staff alice reading bob: 403" [ "$(status GET /users/bob "$alice")" = 403 ]
 check "staff alice reading alice: 200" [ "$(status GET /users/alice "$alice")" = 200 ]
@@ -140,6 +159,9 @@ check "wrong method: 405" [ "$(status DELETE /me "$alice")" = 405 ]
 # The web page, and nothing outside its directory.
 s=$(curl -s -o "$dir/page" -D "$dir/h" -w '%{http_code}' "http://127.0.0.1:$gport/")
 check "/ is the page (text/html)" bash -c "[ $s = 200 ] && grep -qi '^Content-Type: text/html' '$dir/h'"
+etag=$(sed -n 's/^ETag: *\([^[:space:]]*\).*/\1/Ip' "$dir/h")
+s=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "http://127.0.0.1:$gport/index.html")
+check "the page again with its ETag: 304" [ "$s" = 304 ]
 for p in "/../../../../etc/passwd" "/%2e%2e/%2e%2e/etc/passwd" "/..%2f..%2fetc/passwd" "/x/../../etc/hostname"; do
   s=$(curl -s --path-as-is -o "$dir/body" -w '%{http_code}' "http://127.0.0.1:$gport$p")
   check "$p: $s, not the file" bash -c "[ $s = 404 ] && ! grep -q 'root:' '$dir/body'"
@@ -163,8 +185,17 @@ out=$("$py" "$helper" openapi "$api/openapi.json" "$top/docs/gateway.md" "$admin
 echo "$out" | tail -20
 check "OpenAPI document valid and every path answers" [ $rc -eq 0 ]
 
+# A live stream (server-sent events) open while the gateway stops: the stream ends, exit 0.
+curl -s -N -D "$dir/sse.h" -o "$dir/sse" -H "Authorization: Bearer $admin" "$api/groups/helpdesk/events" &
+sse=$!
+for ((i = 0; i < 50 * RW_SCALE; i++)); do grep -qi '^Content-Type: text/event-stream' "$dir/sse.h" 2>/dev/null && break; sleep 0.1; done
+check "events: text/event-stream" grep -qi '^Content-Type: text/event-stream' "$dir/sse.h"
+check "events: Cache-Control: no-cache, no length" bash -c "grep -qi '^Cache-Control: no-cache' '$dir/sse.h' && ! grep -qi '^Content-Length' '$dir/sse.h'"
+
 rw_stop "$gw"; rc=$?
 check "SIGTERM: exit 0 (no leak, no sanitizer report)" [ $rc -eq 0 ]
+for ((i = 0; i < 50 * RW_SCALE; i++)); do kill -0 $sse 2>/dev/null || break; sleep 0.1; done
+check "the stream ended with the gateway" bash -c "! kill -0 $sse 2>/dev/null"
 check "no sanitizer or valgrind report in the log" bash -c "! grep -q 'ERROR: AddressSanitizer\|runtime error:\|LeakSanitizer' '$dir/gw.log'"
 check "valgrind clean" rw_valgrind_clean "$dir/gw.log"
 grep -q '"level":"error"' "$dir/gw.log" && grep '"level":"error"' "$dir/gw.log" | head -5 >&2
