@@ -122,8 +122,8 @@ static void on_call_event(void *arg, const rw_event_t *ev, rw_seq_status_t st)
     char *rec = gw_events_call_record(ev);
     if (!rec)
         return;
-    snprintf(seen, sizeof seen, "rw:calls:seen:%s:%s", ev->call.user, ev->call.call_id);
-    snprintf(list, sizeof list, "rw:calls:%s", ev->call.user);
+    snprintf(seen, sizeof seen, "rw:recent:seen:%s:%s", ev->call.user, ev->call.call_id);
+    snprintf(list, sizeof list, "rw:recent:%s", ev->call.user);
     snprintf(keep, sizeof keep, "%u", (unsigned) GW_CALLS_KEEP);
     snprintf(ttl, sizeof ttl, "%u", (unsigned) GW_CALLS_SEEN_MS);
     const char *argv[] = { "EVAL", gw_calls_record_lua, "2", seen, list, rec, keep, ttl };

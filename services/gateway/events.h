@@ -33,7 +33,7 @@ typedef struct {
     size_t capacity;               /* notes kept in the ring; 0 = 1024 */
     const char *call_events;       /* registry name of the call.* publishers whose ended and
                                       failed calls are recorded as each user's recent calls
-                                      (rw:calls:<user>); NULL: "sip_edge.events"; "": none */
+                                      (rw:recent:<user>); NULL: "sip_edge.events"; "": none */
 } gw_events_opts_t;
 
 /* Recent calls: a capped list per user, newest first, written once per call and user however
@@ -69,7 +69,7 @@ void gw_events_feed(gw_events_t *self, const rw_event_t *ev);
 /* The JSON record of an ended or failed call for the user's recent calls (malloc'd), NULL for
  * any other event or a call without a user. */
 char *gw_events_call_record(const rw_event_t *ev);
-/* The script that records it: KEYS rw:calls:seen:<user>:<call id>, rw:calls:<user>; ARGV the
+/* The script that records it: KEYS rw:recent:seen:<user>:<call id>, rw:recent:<user>; ARGV the
  * record, GW_CALLS_KEEP, GW_CALLS_SEEN_MS. 1 when recorded, 0 when already there. */
 extern const char gw_calls_record_lua[];
 

@@ -370,7 +370,7 @@ static void get_calls(gw_req_t *req, gw_resp_t *r)
     long start = cursor && cursor[0] ? strtol(cursor, NULL, 10) : 0;
     if (start < 0)
         start = 0;
-    redisReply *rep = rw_redis_command(req->redis, "LRANGE rw:calls:%s %ld %ld", ID, start, start + (long) limit);
+    redisReply *rep = rw_redis_command(req->redis, "LRANGE rw:recent:%s %ld %ld", ID, start, start + (long) limit);
     if (!rep || rep->type != REDIS_REPLY_ARRAY) {
         if (rep)
             freeReplyObject(rep);

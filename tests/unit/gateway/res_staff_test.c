@@ -205,10 +205,10 @@ START_TEST(recent_calls_once_per_call)
         ck_assert_ptr_nonnull(rec);
         for (int twice = 0; twice < 2; twice++) {
             char seen[200], keep[16], ttl[16];
-            snprintf(seen, sizeof seen, "rw:calls:seen:alice:call-%d", i);
+            snprintf(seen, sizeof seen, "rw:recent:seen:alice:call-%d", i);
             snprintf(keep, sizeof keep, "%d", GW_CALLS_KEEP);
             snprintf(ttl, sizeof ttl, "%u", GW_CALLS_SEEN_MS);
-            const char *argv[] = { "EVAL", gw_calls_record_lua, "2", seen, "rw:calls:alice", rec, keep, ttl };
+            const char *argv[] = { "EVAL", gw_calls_record_lua, "2", seen, "rw:recent:alice", rec, keep, ttl };
             redisReply *rep = rw_redis_commandargv(r, 8, argv, NULL);
             ck_assert_ptr_nonnull(rep);
             ck_assert_int_eq(rep->type, REDIS_REPLY_INTEGER);
