@@ -8,6 +8,9 @@
 #ifndef RW_SIPEDGE_HUNT_H
 #define RW_SIPEDGE_HUNT_H
 
+#include <sofia-sip/nta.h>
+#include <sofia-sip/sip.h>
+
 #include "bus/bus.h"
 #include "common/metrics.h"
 #include "common/redis.h"
@@ -51,7 +54,28 @@ int rw_hunt_feature(rw_hunt_env_t *env, const char *user, const char *code, rw_h
 
 /* A BYE of a dialog with this Call-ID passed through, its Route marked ";hg" (the leg's
  * Record-Route): when it was a queue call answered by an agent (the huntgroup's call record
- * says so), `ended` is reported with its talk time. */
+ * says so), `ended` is reported with its talk time. Either side's Call-ID will do. */
 void rw_hunt_bye(rw_hunt_env_t *env, const char *call_id);
+
+/* Each offer of a queue call is its own dialog for the agents' phones: offer n of call C
+ * carries the Call-ID "hg<n>-C" and our Record-Route ";hg=<n>" (hunt.c says why).
+ * rw_hunt_dialog: a message forwarded without a transaction of ours (an in-dialog request,
+ * its top Route ours and not yet removed; a response no transaction took, such as a 2xx
+ * retransmission, by its Record-Route) gets the other side's Call-ID in place. 1 when it
+ * belongs to a queue call's dialog (";hg"), else 0 and msg is untouched.
+ * rw_hunt_in_dialog: the same for a request an incoming transaction holds: *msg / *sip may be
+ * replaced by a copy with the other side's Call-ID (the reference to the original released;
+ * the transaction keeps the request as received).
+ * rw_hunt_offer_dialog: 1 for a message of an offer's dialog; a request of one other than ACK
+ * takes the transaction path (rw_hunt_in_dialog): the answer it gets has the other side's
+ * Call-ID, and only the transaction knows the sender's.
+ * rw_hunt_relay_call_id: a response about to be relayed to irq carries irq's Call-ID.
+ * rw_hunt_caller_call_id: the caller's Call-ID of either side's (call_id itself when it is
+ * no offer's). */
+int rw_hunt_dialog(msg_t *msg, sip_t *sip);
+int rw_hunt_offer_dialog(const sip_t *sip);
+int rw_hunt_in_dialog(msg_t **msg, sip_t **sip);
+void rw_hunt_relay_call_id(nta_incoming_t *irq, msg_t *rsp);
+const char *rw_hunt_caller_call_id(const char *call_id);
 
 #endif
