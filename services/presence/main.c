@@ -9,6 +9,7 @@ static const rw_cfg_spec_t presence_spec[] = {
     { "presence.reconcile_batch", RW_CFG_INT, "500", 1, 1000, "users recomputed per reconciliation batch" },
     { "presence.ringing_max_ms", RW_CFG_INT, "180000", 1000, 86400000, "a call still ringing after this is forgotten" },
     { "presence.call_max_ms", RW_CFG_INT, "14400000", 1000, 604800000, "an answered call older than this is forgotten" },
+    { "presence.calls_live_ms", RW_CFG_INT, "3000", 2000, 600000, "a call noted longer ago than this that its sip-edge process no longer lists (rw:calls:<instance>) is forgotten" },
     { "presence.drain_ms", RW_CFG_INT, "200", 20, 60000, "how often changes queued by the CLI and users marked dirty are collected" },
     { NULL, 0, NULL, 0, 0, NULL },
 };
@@ -26,7 +27,8 @@ int main(int argc, char **argv)
         .call_events = rw_config_str(cfg, "presence.call_events"),
         .policy = { .ringing_max_ms = (uint64_t) rw_config_int(cfg, "presence.ringing_max_ms"),
                     .call_max_ms = (uint64_t) rw_config_int(cfg, "presence.call_max_ms"),
-                    .call_registry = rw_config_str(cfg, "presence.call_events") },
+                    .call_registry = rw_config_str(cfg, "presence.call_events"),
+                    .calls_live_ms = (uint64_t) rw_config_int(cfg, "presence.calls_live_ms") },
         .reconcile_ms = (unsigned) rw_config_int(cfg, "presence.reconcile_ms"),
         .reconcile_batch = (unsigned) rw_config_int(cfg, "presence.reconcile_batch"),
         .drain_ms = (unsigned) rw_config_int(cfg, "presence.drain_ms"),

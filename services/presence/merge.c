@@ -28,6 +28,8 @@ void rw_pres_fixed_args(const char *op, uint64_t now_ms, const rw_pres_policy_t 
     argv[3] = b->call;
     argv[4] = p->call_registry ? p->call_registry : "";
     argv[5] = p->notify ? "1" : "0";
+    snprintf(b->live, sizeof b->live, "%llu", (unsigned long long) p->calls_live_ms);
+    argv[6] = b->live;
 }
 
 static int fill(rw_pres_change_t *c, const char *const f[5])

@@ -16,18 +16,23 @@
 extern const char rw_presence_merge_lua[];   /* generated from merge.lua at configure time */
 
 #define RW_PRES_MAX_CHANGES 1024        /* changes one run may report (a sync batch's users) */
-#define RW_PRES_FIXED_ARGC 6            /* op, now, ringing max, call max, registry, notify */
+#define RW_PRES_FIXED_ARGC 7            /* op, now, ringing max, call max, registry, notify,
+                                           calls_live */
 
 typedef struct {
     uint64_t ringing_max_ms;            /* a call ringing longer than this is forgotten */
     uint64_t call_max_ms;               /* an answered call older than this is forgotten */
     const char *call_registry;          /* registry name of the call.* publishers ("" = none) */
     int notify;                         /* 1: changes also queued in rw:presence:events */
+    uint64_t calls_live_ms;             /* a call noted longer ago than this that its sip-edge
+                                           process no longer lists in rw:calls:<publisher> is
+                                           forgotten; 0 = not checked */
 } rw_pres_policy_t;
 
 /* The service's defaults (docs/configuration.md), for writers that do not read its keys. */
 #define RW_PRES_POLICY_DEFAULT { .ringing_max_ms = 180000, .call_max_ms = 14400000, \
-                                 .call_registry = "sip_edge.events", .notify = 0 }
+                                 .call_registry = "sip_edge.events", .notify = 0, \
+                                 .calls_live_ms = 3000 }
 
 typedef struct {                        /* one change the script reported */
     char user[64];
@@ -43,10 +48,10 @@ typedef struct {
     rw_pres_change_t ch[RW_PRES_MAX_CHANGES];
 } rw_pres_changes_t;
 
-/* The fixed arguments (ARGV 1-6) for op at now_ms into argv; bufs holds the numbers' text and
+/* The fixed arguments (ARGV 1-7) for op at now_ms into argv; bufs holds the numbers' text and
  * must live until the command is sent. */
 typedef struct {
-    char now[24], ring[24], call[24];
+    char now[24], ring[24], call[24], live[24];
 } rw_pres_argbuf_t;
 void rw_pres_fixed_args(const char *op, uint64_t now_ms, const rw_pres_policy_t *p,
                         rw_pres_argbuf_t *bufs, const char *argv[RW_PRES_FIXED_ARGC]);

@@ -6,17 +6,19 @@
 -- ARGV: 1 op ('event', 'manual', 'source', 'sync'), 2 now_ms, 3 ringing_max_ms,
 --       4 call_max_ms, 5 registry name of the call.* publishers ('' = no liveness check),
 --       6 notify ('1': also queue each change in rw:presence:events, for writers without a bus),
---       then by op:
---   event  7 type (call.* / reg.*), 8 user ('' for reg.*), 9 aor (reg.*), 10 call_id,
---          11 publisher, 12 target, 13 from (the caller as presented)
---   manual 7 user, 8 state ('' clears), 9 until_ms (0 = open)
---   source 7 user, 8 source name ('manual', 'calendar'), 9 value ('' clears)
---   sync   7.. user ids
+--       7 calls_live_ms (a call noted longer ago than this and no longer listed by its publisher
+--         in rw:calls:<publisher> is forgotten; 0 = no such check), then by op:
+--   event  8 type (call.* / reg.*), 9 user ('' for reg.*), 10 aor (reg.*), 11 call_id,
+--          12 publisher, 13 target, 14 from (the caller as presented)
+--   manual 8 user, 9 state ('' clears), 10 until_ms (0 = open)
+--   source 8 user, 9 source name ('manual', 'calendar'), 10 value ('' clears)
+--   sync   8.. user ids
 -- Returns the changes: a flat array of 5 strings each (user, state, source, until_ms, activity);
 -- 'manual' and 'source' answer an error for an unknown user or a bad state.
 local op, now = ARGV[1], tonumber(ARGV[2])
 local ring_max, call_max = tonumber(ARGV[3]), tonumber(ARGV[4])
 local registry, notify = ARGV[5], ARGV[6] == '1'
+local live_ms = tonumber(ARGV[7]) or 0
 local states = { available = 1, busy = 1, away = 1, in_meeting = 1, dnd = 1, offline = 1 }
 local live_pubs = nil
 
@@ -58,8 +60,20 @@ local function source_at(sk, name)
   return { state = st, until_ms = untl }
 end
 
+-- Whether the sip-edge process that published a call still vouches for it: its id is in
+-- rw:calls:<publisher> (rewritten every second, gone 3 s after the process) or the set holds
+-- '*' (its map was full), and no process saw its BYE (rw:calls:ended).
+local function vouched(cid, ts, pub)
+  if live_ms == 0 or pub == '' then return true end
+  if redis.call('ZSCORE', 'rw:calls:ended', cid) then return false end
+  if now - ts < live_ms then return true end
+  local k = 'rw:calls:' .. pub
+  return redis.call('SISMEMBER', k, cid) == 1 or redis.call('SISMEMBER', k, '*') == 1
+end
+
 -- The calls in progress: 'on_call' if one was answered, 'ringing' if one rings, else 'idle'.
--- Entries past their bound, or from a publisher no longer in the registry, are removed.
+-- Entries past their bound, from a publisher no longer in the registry, or no longer vouched
+-- for by their publisher, are removed.
 local function activity(ck)
   local calls = redis.call('HGETALL', ck)
   local act = 'idle'
@@ -67,7 +81,7 @@ local function activity(ck)
     local a, ts, pub = string.match(calls[i + 1], '^(%S+) (%d+) (%S*)')
     ts = tonumber(ts or '')
     local max = a == 'on_call' and call_max or ring_max
-    if not ts or now - ts >= max or not publisher_live(pub) then
+    if not ts or now - ts >= max or not publisher_live(pub) or not vouched(calls[i], ts, pub) then
       redis.call('HDEL', ck, calls[i])
     elseif a == 'on_call' then act = 'on_call'
     elseif act == 'idle' then act = 'ringing' end
@@ -132,7 +146,7 @@ end
 -- caller only answers and ends.
 local function call_event(id, typ, cid, target, ringing_ok)
   local ck = 'rw:presence:calls:' .. id
-  local entry = ' ' .. ARGV[2] .. ' ' .. ARGV[11] .. ' ' .. target
+  local entry = ' ' .. ARGV[2] .. ' ' .. ARGV[12] .. ' ' .. target
   if typ == 'call.ringing' then
     if not ringing_ok then return end
     local cur = redis.call('HGET', ck, cid)
@@ -145,9 +159,9 @@ local function call_event(id, typ, cid, target, ringing_ok)
 end
 
 if op == 'event' then
-  local typ, id, cid = ARGV[7], ARGV[8], ARGV[10]
+  local typ, id, cid = ARGV[8], ARGV[9], ARGV[11]
   if string.sub(typ, 1, 4) == 'reg.' then
-    id = user_of_aor(ARGV[9])
+    id = user_of_aor(ARGV[10])
     if id then recompute(id) end
   elseif cid ~= '' and (typ == 'call.ended' or typ == 'call.failed') then
     -- the end of a call names no user when sip-edge saw only the BYE: every user the call
@@ -166,11 +180,11 @@ if op == 'event' then
   elseif cid ~= '' then
     local ik = 'rw:presence:callidx:' .. cid
     if id ~= '' and redis.call('EXISTS', 'rw:user:' .. id) == 1 then
-      call_event(id, typ, cid, ARGV[12], true)
+      call_event(id, typ, cid, ARGV[13], true)
       redis.call('SADD', ik, id)
     end
     -- the caller, when it is a colleague's extension (digits only: never a public number)
-    local from = ARGV[13] or ''
+    local from = ARGV[14] or ''
     local caller = string.match(from, '^%d+$') and redis.call('GET', 'rw:num:' .. from)
     if caller and caller ~= id and typ == 'call.answered' then
       call_event(caller, typ, cid, '', false)
@@ -180,13 +194,13 @@ if op == 'event' then
   end
 elseif op == 'manual' or op == 'source' then
   local name, value = 'manual', ''
-  if op == 'source' then name, value = ARGV[8], ARGV[9]
-  elseif ARGV[8] ~= '' then value = ARGV[8] .. ' ' .. ARGV[9] end
+  if op == 'source' then name, value = ARGV[9], ARGV[10]
+  elseif ARGV[9] ~= '' then value = ARGV[9] .. ' ' .. ARGV[10] end
   if name ~= 'manual' and name ~= 'calendar' then return redis.error_reply('unknown source') end
-  local err = set_source(ARGV[7], name, value)
+  local err = set_source(ARGV[8], name, value)
   if err then return redis.error_reply(err) end
 elseif op == 'sync' then
-  for i = 7, #ARGV do recompute(ARGV[i]) end
+  for i = 8, #ARGV do recompute(ARGV[i]) end
 else
   return redis.error_reply('unknown op')
 end

@@ -2,6 +2,7 @@
  * stages, location lookups, colleague diverts, the caller's CANCEL and the call's life. The
  * branches themselves are plan_branch.c's. */
 #include "services/sip-edge/plan_exec_priv.h"
+#include "services/sip-edge/calls_live.h"
 #include "services/sip-edge/divert.h"
 #include "services/sip-edge/hunt.h"
 
@@ -31,7 +32,8 @@ void rw_exec_publish(rw_exec_env_t *env, const char *type, const rw_ev_call_t *t
         ev.call.cause = cause;
     if (reason)
         snprintf(ev.call.reason, sizeof ev.call.reason, "%s", reason);
-    rw_pub_publish(env->pub, &ev);
+    if (rw_pub_publish(env->pub, &ev) == 0)
+        rw_calls_live_note(env->calls_live, &ev);   /* O(1), memory only */
 }
 
 void rw_exec_strip_identity(msg_t *msg, sip_t *sip)
@@ -64,7 +66,6 @@ void rw_exec_relay_response(nta_incoming_t *irq, msg_t *rsp, int status)
         return;
     }
     rw_exec_strip_identity(rsp, rs);
-    rw_hunt_relay_call_id(irq, rsp);   /* a queue call's offer has its own Call-ID (hunt.h) */
     nta_incoming_mreply(irq, rsp);
 }
 

@@ -46,6 +46,7 @@ typedef struct {
     struct rw_hunt_env *hunt;     /* hunt group legs (hunt.h); NULL = hunt groups get the final action */
     rw_exec_t *live;              /* calls in progress (owned by their exec) */
     unsigned n_live;              /* how many */
+    struct rw_calls_live *calls_live; /* call events noted for presence (calls_live.h); may be NULL */
 } rw_exec_env_t;
 
 /* Takes irq (100 Trying already sent) and req (the request as received, our Route removed,

@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "protocols/route.h"
 #include "services/sip-edge/branch.h"
+#include "services/sip-edge/calls_live.h"
 #include "services/sip-edge/forward.h"
 #include "services/sip-edge/plan_exec.h"
 
@@ -103,8 +104,7 @@ static void publish_bye(rw_proxy_t *px, const sip_t *sip, int queue)
 {
     rw_ev_call_t ev;
     memset(&ev, 0, sizeof ev);
-    snprintf(ev.call_id, sizeof ev.call_id, "%s", queue ? rw_hunt_caller_call_id(sip->sip_call_id->i_id)
-                                                       : sip->sip_call_id->i_id);
+    snprintf(ev.call_id, sizeof ev.call_id, "%s", sip->sip_call_id->i_id);
     if (sip->sip_from->a_url->url_user)
         snprintf(ev.from, sizeof ev.from, "%s", sip->sip_from->a_url->url_user);
     if (sip->sip_to->a_url->url_user)
@@ -120,9 +120,8 @@ static int in_dialog(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
     sip_t *s = sip_object(msg);
     if (!s)
         return 500;
-    /* read before our Route is removed from the message (sip is the same message); a queue
-     * call's dialog gets the other side's Call-ID (hunt.h) */
-    int queue = rw_hunt_in_dialog(&msg, &s);
+    /* read before our Route is removed from the message (sip is the same message) */
+    int queue = sip->sip_route && url_has_param(sip->sip_route->r_url, "hg");
     int rc = rw_sipcheck_prepare_forward(rw_edge_self(px->edge), msg, s);
     if (rc != 0) {
         msg_destroy(msg);
@@ -162,10 +161,8 @@ int rw_proxy_stray(rw_proxy_t *px, msg_t *msg, sip_t *sip)
     if (rw_branches_response(px->env.branches, msg, sip))
         return 0;
     /* Other responses (2xx retransmissions): nta_msg_tsend pops our Via itself. */
-    if (sip && sip->sip_status && sip->sip_via && sip->sip_via->v_next) {
-        rw_hunt_dialog(msg, sip);    /* a queue call's: the other side's Call-ID */
+    if (sip && sip->sip_status && sip->sip_via && sip->sip_via->v_next)
         nta_msg_tsend(px->nta, msg, NULL, TAG_END());
-    }
     else
         msg_destroy(msg);
     return 0;
@@ -500,6 +497,7 @@ rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_l
                                .edge = edge, .hunt = opts->hunt };
     px->env.branches = rw_branches_new(root, px->nta, BRANCHES_MAX, 0, 0);
     px->ood = rw_forward_new(root, edge, auth, loc, opts->redis, opts->peers, px->realm, m);
+    px->env.calls_live = rw_calls_live_new(root, opts->redis, m, 0);   /* NULL without Redis */
     if (!px->env.branches || !px->ood)
         goto fail;
     if (m) {
@@ -523,6 +521,7 @@ fail:
     if (px) {
         rw_branches_destroy(&px->env.branches);
         rw_forward_destroy(&px->ood);
+        rw_calls_live_destroy(&px->env.calls_live);
     }
     free(px);
     return NULL;
@@ -534,6 +533,7 @@ void rw_proxy_destroy(rw_proxy_t **pself)
     if (!px)
         return;
     rw_exec_abort_all(&px->env);
+    rw_calls_live_destroy(&px->env.calls_live);
     rw_forward_destroy(&px->ood);
     rw_branches_destroy(&px->env.branches);
     while (px->fwds) {

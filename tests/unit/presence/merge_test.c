@@ -3,7 +3,8 @@
  * registrations, calls (ringing, answered, ended; per device; a colleague calling), manual settings with an until,
  * and the calendar, by the documented precedence (docs/presence.md); each change reported once
  * (a second run, as by a second instance, reports nothing); calls forgotten after their bounds
- * or when their publisher left the registry; a device's own address of record; refusals;
+ * or when their publisher left the registry or no longer vouches for them (rw:calls:<publisher>,
+ * rw:calls:ended); a device's own address of record; refusals;
  * records queued for writers without a bus. */
 #include <check.h>
 #include <stdio.h>
@@ -57,6 +58,7 @@ static void setup(void)
     add_user("alice", "2001");
     add_user("bob", "2002");
     pol.call_registry = "";
+    pol.calls_live_ms = 0;
     caller = "";
 }
 
@@ -253,6 +255,44 @@ START_TEST(test_calls_of_a_publisher_gone_from_the_registry_are_forgotten)
 }
 END_TEST
 
+START_TEST(test_calls_their_process_no_longer_vouches_for_are_forgotten)
+{
+    pol.calls_live_ms = 3000;
+    cmd("HSET rw:loc:%s k %s", "sip:2001@ringway.local", "v");
+    cmd("SADD rw:calls:edge-1 . %s%s", "c1", "");
+    event("call.answered", "alice", "", "c1", "edge-1", T0);
+    event("call.answered", "bob", "", "c2", "edge-2", T0);     /* edge-2 wrote no set yet */
+    /* a call younger than calls_live_ms is kept, listed or not */
+    ck_assert_int_eq(sync_user("bob", T0 + 2999), 0);
+    ck_assert_str_eq(stored("bob"), "busy/call/0/on_call");
+    /* a long call listed by its process is kept at every pass */
+    for (uint64_t t = T0 + 1000; t <= T0 + 600000; t += 1000)
+        ck_assert_int_eq(sync_user("alice", t), 0);
+    ck_assert_str_eq(stored("alice"), "busy/call/0/on_call");
+    /* edge-2 never listed c2 (or died): forgotten once calls_live_ms passed */
+    ck_assert_int_eq(sync_user("bob", T0 + 3000), 1);
+    ck_assert_str_eq(stored("bob"), "offline/registration/0/idle");
+    /* edge-1 no longer lists c1 (its call.ended lost): forgotten at the next pass */
+    cmd("SREM rw:calls:edge-1 %s%s", "c1", "");
+    ck_assert_int_eq(sync_user("alice", T0 + 601000), 1);
+    ck_assert_str_eq(stored("alice"), "available/registration/0/idle");
+    /* a full map's "*" vouches for every call of its process */
+    cmd("SADD rw:calls:edge-1 . %s%s", "*", "");
+    event("call.answered", "alice", "", "c3", "edge-1", T0 + 700000);
+    ck_assert_int_eq(sync_user("alice", T0 + 800000), 0);
+    ck_assert_str_eq(stored("alice"), "busy/call/0/on_call");
+    /* a BYE another process saw (rw:calls:ended) ends it at once, even while vouched for */
+    cmd("ZADD rw:calls:ended 1 %s%s", "c3", "");
+    ck_assert_int_eq(sync_user("alice", T0 + 800001), 1);
+    ck_assert_str_eq(stored("alice"), "available/registration/0/idle");
+    /* 0: no such check (the default of the policy struct) */
+    pol.calls_live_ms = 0;
+    event("call.answered", "alice", "", "c4", "edge-9", T0 + 900000);
+    ck_assert_int_eq(sync_user("alice", T0 + 990000), 0);
+    ck_assert_str_eq(stored("alice"), "busy/call/0/on_call");
+}
+END_TEST
+
 START_TEST(test_refusals)
 {
     char err[128];
@@ -315,6 +355,7 @@ int main(void)
     tcase_add_test(tc, test_precedence);
     tcase_add_test(tc, test_calls_forgotten_after_their_bounds);
     tcase_add_test(tc, test_calls_of_a_publisher_gone_from_the_registry_are_forgotten);
+    tcase_add_test(tc, test_calls_their_process_no_longer_vouches_for_are_forgotten);
     tcase_add_test(tc, test_refusals);
     tcase_add_test(tc, test_writers_without_a_bus_queue_their_changes);
     tcase_add_test(tc, test_deleted_user_loses_presence);
