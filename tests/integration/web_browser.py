@@ -22,6 +22,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from selenium import webdriver
@@ -214,21 +215,30 @@ def staff_part(c, b, args):
 
     radio = "profile-" + args.profile
     c.check("profile %s is offered with a switch" % args.profile, b.visible(radio))
+    # The CLI is a process of its own (slow to start under a sanitizer): from the click on, runs
+    # of `ringway explain --json` follow one another (until one says something new, at most for
+    # 1 s); the agreement is a run started within 1 s of the click that says the page's new
+    # sentence.
+    runs = []
+
+    def cli_runs():
+        while time.monotonic() - t0 <= args.limit:
+            started = time.monotonic() - t0
+            rc, out = sh(args.explain, 20 * args.scale)
+            said = cli_sentence(out) if rc == 0 else ""
+            runs.append((started, time.monotonic() - t0, said or out[-300:]))
+            if said and said != before:
+                return
     t0 = time.monotonic()
     b.d.find_element(By.ID, radio).click()
+    runner = threading.Thread(target=cli_runs)
+    runner.start()
     changed = b.wait(args.limit, lambda: b.text("sentence") not in (before, "", "Loading…"))
     after = b.text("sentence")
-    # The CLI is a process of its own (slow to start under a sanitizer): a run that starts
-    # within 1 s of the click and says the page's new sentence is the agreement.
-    cli, agreed, started = "", False, 0.0
-    while not agreed:
-        started = time.monotonic() - t0
-        if started > args.limit:
-            break
-        rc, out = sh(args.explain, 20 * args.scale)
-        cli = cli_sentence(out) if rc == 0 else out[-300:]
-        agreed = rc == 0 and cli == after
-    answered = time.monotonic() - t0
+    runner.join()
+    agreeing = [r for r in runs if r[2] == after and r[0] <= args.limit]
+    agreed = bool(agreeing)
+    started, answered, cli = agreeing[0] if agreeing else (runs[-1] if runs else (0.0, 0.0, "no run"))
     c.check("the sentence changes within 1 s of the switch", changed is not None,
             "%.0f ms: %s" % (changed * 1000, after) if changed is not None else "still: " + after)
     c.check("the new sentence names the new profile's destination",
