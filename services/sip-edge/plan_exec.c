@@ -66,6 +66,7 @@ void rw_exec_relay_response(nta_incoming_t *irq, msg_t *rsp, int status)
         return;
     }
     rw_exec_strip_identity(rsp, rs);
+    rw_hunt_relay_call_id(irq, rsp);   /* a queue call's offer has its own Call-ID (hunt.h) */
     nta_incoming_mreply(irq, rsp);
 }
 

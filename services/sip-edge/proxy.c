@@ -104,7 +104,8 @@ static void publish_bye(rw_proxy_t *px, const sip_t *sip, int queue)
 {
     rw_ev_call_t ev;
     memset(&ev, 0, sizeof ev);
-    snprintf(ev.call_id, sizeof ev.call_id, "%s", sip->sip_call_id->i_id);
+    snprintf(ev.call_id, sizeof ev.call_id, "%s", queue ? rw_hunt_caller_call_id(sip->sip_call_id->i_id)
+                                                       : sip->sip_call_id->i_id);
     if (sip->sip_from->a_url->url_user)
         snprintf(ev.from, sizeof ev.from, "%s", sip->sip_from->a_url->url_user);
     if (sip->sip_to->a_url->url_user)
@@ -120,8 +121,9 @@ static int in_dialog(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
     sip_t *s = sip_object(msg);
     if (!s)
         return 500;
-    /* read before our Route is removed from the message (sip is the same message) */
-    int queue = sip->sip_route && url_has_param(sip->sip_route->r_url, "hg");
+    /* read before our Route is removed from the message (sip is the same message); a queue
+     * call's dialog gets the other side's Call-ID (hunt.h) */
+    int queue = rw_hunt_in_dialog(&msg, &s);
     int rc = rw_sipcheck_prepare_forward(rw_edge_self(px->edge), msg, s);
     if (rc != 0) {
         msg_destroy(msg);
@@ -161,8 +163,10 @@ int rw_proxy_stray(rw_proxy_t *px, msg_t *msg, sip_t *sip)
     if (rw_branches_response(px->env.branches, msg, sip))
         return 0;
     /* Other responses (2xx retransmissions): nta_msg_tsend pops our Via itself. */
-    if (sip && sip->sip_status && sip->sip_via && sip->sip_via->v_next)
+    if (sip && sip->sip_status && sip->sip_via && sip->sip_via->v_next) {
+        rw_hunt_dialog(msg, sip);    /* a queue call's: the other side's Call-ID */
         nta_msg_tsend(px->nta, msg, NULL, TAG_END());
+    }
     else
         msg_destroy(msg);
     return 0;
