@@ -285,6 +285,27 @@ def staff_part(c, b, args):
             and b.js("return sessionStorage.getItem('ringway.token')") is None)
 
 
+def admin_part(c, b, args):
+    """An admin's users, each a link to that user's view."""
+    user, password = args.admin.split(":", 1)
+    login(b, user, password)
+    c.check("admin %s logs in" % user,
+            b.wait(15 * args.scale, lambda: b.visible("nav-admin")) is not None, shown_error(b))
+    b.d.find_element(By.ID, "nav-admin").click()
+    links = lambda: b.js("return [...document.querySelectorAll('#users a')].map(a => a.getAttribute('href'))")
+    c.check("the users are listed, each a link", b.wait(10 * args.scale, lambda: "#/user/alice" in links()) is not None,
+            str(links()))
+    b.d.find_element(By.CSS_SELECTOR, "#users a[href='#/user/alice']").click()
+    c.check("the link opens alice's view for the admin",
+            b.wait(10 * args.scale, lambda: re.search(r"'s number " + args.expect_number, b.text("number-line"))
+                   is not None and b.text("sentence") not in ("", "Loading…")) is not None,
+            b.text("number-line"))
+    ok, detail = no_sideways_scroll(b)
+    c.check("users list and user view: no sideways scroll at 375 px", ok, detail)
+    b.d.find_element(By.ID, "logout").click()
+    b.wait(5 * args.scale, lambda: b.visible("view-login"))
+
+
 def send_hangup_signal(port, call_id):
     """A SIP MESSAGE in the caller's dialog: the SIPp scenario's cue to send CANCEL."""
     msg = ("MESSAGE sip:caller@127.0.0.1:%d SIP/2.0\r\n"
@@ -388,6 +409,7 @@ def main():
                     help="shell command: ringway explain --json of the staff number (same configuration)")
     ap.add_argument("--foreign-change", default="", help="shell command changing the settings elsewhere")
     ap.add_argument("--profile-back", default="", help="the profile a stale switch asks for")
+    ap.add_argument("--admin", default="", help="USER:PASSWORD of an admin account")
     ap.add_argument("--supervisor", required=True, help="USER:PASSWORD of a supervisor account")
     ap.add_argument("--group", required=True)
     ap.add_argument("--queue-len", required=True, help="shell command printing the callers queued")
@@ -428,6 +450,8 @@ def main():
         b.d.find_element(By.ID, "login-password").clear()
         args.console_from = len(b.drain_console())     # the refused login's 401 is logged: expected
         staff_part(c, b, args)
+        if args.admin:
+            admin_part(c, b, args)
         supervisor_part(c, b, args)
     except WebDriverException as e:
         c.check("the browser session", False, e.msg)

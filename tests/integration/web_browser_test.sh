@@ -76,8 +76,8 @@ logins=$(sed -n 's/^  Web logins *//p' "$out")
 login_of() {  # role words: "NAME:PASSWORD" of the login the banner gives for that role
   sed -n "s|\(.*, \)\{0,1\}\([^ ,]*\) / \([^ ,]*\) ($1).*|\2:\3|p" <<<"$logins"
 }
-staff=$(login_of staff); super=$(login_of 'supervisor of helpdesk')
-[ -n "$staff" ] && [ -n "$super" ] || fail "the banner gives no staff or supervisor login: $logins"
+staff=$(login_of staff); super=$(login_of 'supervisor of helpdesk'); admin=$(login_of admin)
+[ -n "$staff" ] && [ -n "$super" ] && [ -n "$admin" ] || fail "the banner gives no staff, supervisor or admin login: $logins"
 # Nobody answers helpdesk: both agents stay logged in, paused, so a caller waits in the queue.
 for a in bob carol; do "$rw" -c "$conf" agent pause "$a" web-test >/dev/null || fail "ringway agent pause $a"; done
 
@@ -174,7 +174,7 @@ for _ in $(seq 1 $((100 * RW_SCALE))); do [ "$(views)" -gt 0 ] && break; sleep 0
   --staff "$staff" --expect-number '01632 960001 \(ext 2001\)' \
   --profile on-leave --expect-sentence '2002' --explain "$cli --json" \
   --foreign-change "$rw -c $conf profile switch alice home" --profile-back office \
-  --supervisor "$super" --group helpdesk \
+  --admin "$admin" --supervisor "$super" --group helpdesk \
   --queue-len "redis-cli -p $redis_port zcard rw:hg:q:helpdesk" \
   --caller "$caller" --caller-port "$caller_port" --call-id web-queue-1 --caller-number +441632960777 \
   --restart "bash $work/restart_gateway.sh" --gateway-ready "bash $work/gateway_ready.sh"
