@@ -43,6 +43,7 @@ const rw_cfg_spec_t gw_cfg_spec[] = {
     { "gateway.audit_maxlen", RW_CFG_INT, "100000", 100, 100000000, "entries kept in the audit stream rw:audit (about)" },
     { "gateway.queue_events", RW_CFG_STR, "huntgroup.events", 0, 0, "registry name of the queue.* publishers the live wallboards follow (empty: none)" },
     { "gateway.presence_events", RW_CFG_STR, "presence.events", 0, 0, "registry name of the presence.changed publishers followed (empty: none)" },
+    { "gateway.call_events", RW_CFG_STR, "sip_edge.events", 0, 0, "registry name of the call.* publishers whose ended and failed calls are kept as users' recent calls (empty: none)" },
     { NULL, 0, NULL, 0, 0, NULL },
 };
 

@@ -52,7 +52,8 @@ int main(int argc, char **argv)
     }
     gw_ctx_start_stats(&gw, rw_service_root(svc), rw_service_metrics(svc));
     gw_events_opts_t eo = { .queue_events = rw_config_str(cfg, "gateway.queue_events"),
-                            .presence_events = rw_config_str(cfg, "gateway.presence_events") };
+                            .presence_events = rw_config_str(cfg, "gateway.presence_events"),
+                            .call_events = rw_config_str(cfg, "gateway.call_events") };
     gw.events = gw_events_new(rw_service_root(svc), rw_service_redis(svc), rw_service_metrics(svc), &eo);
     gw.http = gw_http_start(&gw);
     code = 1;
