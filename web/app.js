@@ -374,19 +374,20 @@
     }
   }
 
+  // One toggle button per profile (aria-pressed on the one in use): a press switches at once,
+  // and moving through them with the keyboard switches nothing.
   function drawProfiles(settings) {
     const box = $('profiles');
     box.replaceChildren();
     for (const name of Object.keys(settings.profiles)) {
-      const label = document.createElement('label');
-      const radio = document.createElement('input');
-      radio.type = 'radio';
-      radio.name = 'profile';
-      radio.value = name;
-      radio.id = 'profile-' + name;
-      radio.checked = name === settings.active;
-      label.append(radio, name + (name === settings.active ? ' (in use)' : ''));
-      box.append(label);
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.id = 'profile-' + name;
+      button.dataset.profile = name;
+      button.className = 'profile';
+      button.setAttribute('aria-pressed', String(name === settings.active));
+      button.textContent = name;
+      box.append(button);
     }
     if (!box.children.length) box.textContent = 'No profiles.';
   }
@@ -515,8 +516,9 @@
   }
 
   function switchProfile(ev) {
-    const name = ev.target.value;
-    if (ev.target.name !== 'profile' || !staff || name === staff.profile) return;
+    const button = ev.target.closest('button[data-profile]');
+    const name = button && button.dataset.profile;
+    if (!name || !staff || name === staff.profile) return;
     change(() => api('PUT', '/users/' + enc(staff.id) + '/profile', { profile: name },
                      { ifMatch: staff.etag }),
            'Profile ' + name + ' is in use.');
@@ -592,7 +594,7 @@
   function start() {
     $('login-form').addEventListener('submit', login);
     $('logout').addEventListener('click', logout);
-    $('profile-form').addEventListener('change', switchProfile);
+    $('profiles').addEventListener('click', switchProfile);
     $('presence-form').addEventListener('submit', setPresence);
     $('presence-clear').addEventListener('click', clearPresence);
     $('divert-form').addEventListener('submit', setDivert);

@@ -214,7 +214,8 @@ def staff_part(c, b, args):
             "CLI: %s" % (cli_before or out[-300:]))
 
     radio = "profile-" + args.profile
-    c.check("profile %s is offered with a switch" % args.profile, b.visible(radio))
+    c.check("profile %s is offered with a switch (a toggle button)" % args.profile, b.visible(radio)
+            and b.js("return document.getElementById(arguments[0]).getAttribute('aria-pressed')", radio) == "false")
     # The CLI is a process of its own (slow to start under a sanitizer): from the click on, runs
     # of `ringway explain --json` follow one another (until one says something new, at most for
     # 1 s); the agreement is a run started within 1 s of the click that says the page's new
@@ -246,7 +247,9 @@ def staff_part(c, b, args):
     c.check("ringway explain agrees within 1 s of the switch", agreed,
             "a run started %.0f ms after the click, answered at %.0f ms" % (started * 1000, answered * 1000)
             if agreed else "CLI: " + cli)
-    c.check("the profile shows as in use", b.js("return document.getElementById(arguments[0]).checked", radio))
+    c.check("the profile shows as in use (pressed)",
+            b.wait(2 * args.scale, lambda: b.js("return document.getElementById(arguments[0])"
+                                                ".getAttribute('aria-pressed')", radio) == "true") is not None)
 
     # A change someone else made meanwhile: the page's next change is refused (412) and reloads.
     if args.foreign_change:
