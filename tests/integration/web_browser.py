@@ -3,16 +3,20 @@
 headless, driven through chromium-driver by python3-selenium, as a 375 x 800 phone.
 
 web_browser_test.sh starts the stack (tools/demo.sh: redis-server, router, sip-edge, huntgroup,
-presence, gateway) and runs this with the page's address, two local accounts and the commands
-it needs: the CLI's `ringway explain` (same configuration), the queue's length in Redis, and a
-SIPp caller to the hunt group that waits in the queue until it is sent a SIP MESSAGE (its
-signal to hang up: CANCEL). Checked: the staff view's sentence, a profile switch that changes
-it and that `ringway explain` agrees with within 1 s, no sideways scroll at 375 px, nothing
-loaded from anywhere but the gateway; the supervisor's wallboard showing the caller waiting
-within 1 s of the join, and none within 1 s of the CANCEL, and coming back by itself after the
-gateway is killed and started again. Every wait is for a condition, bounded.
-On a failure the screenshot (NAME.png), the page's HTML (NAME.html) are kept in --workdir; the
-page's console log is always written there (console.log).
+presence, gateway) and runs this with the page's address, the banner's staff, admin and
+supervisor logins and the commands it needs: `ringway explain --json` (same configuration), a
+change of the staff user's profile by the CLI, the queue's length in Redis, a SIPp caller to the
+hunt group that waits in the queue until it is sent a SIP MESSAGE (its signal to hang up:
+CANCEL), and the gateway's kill and readiness. Checked: labels, a refused login; the staff
+view's number and sentence, a profile switch that changes the sentence within 1 s and that
+`ringway explain --json` agrees with within 1 s, a stale switch (412), a quick divert and its
+clear; the admin's users as links; the supervisor's wallboard showing the caller waiting within
+1 s of the join and none within 1 s of the CANCEL, and coming back by itself after the gateway
+is killed and started again; no sideways scroll at 375 px on each view, nothing loaded from
+anywhere but the gateway, no unexpected error in the console. Every wait is for a condition,
+bounded.
+On a failure a screenshot and the page's HTML (fail-NN.png, fail-NN.html) are kept in
+--workdir; the page's console log is always written there (console.log).
 Prints "ok: ..." / "FAIL: ..." lines like tests/harness/wrap.sh's check and exits 1 on a failure.
 """
 import argparse
