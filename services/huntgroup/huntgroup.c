@@ -1,7 +1,8 @@
 /* services/huntgroup/huntgroup.c — hunt group requests from the bus, answered by one run of the
  * decision script each (huntgroup.h). The events a decision produced are published by the
  * instance that ran it, so each is published once; changes made by the CLI leave theirs in
- * rw:hg:events, which the instances drain (LPOP: each popped event is one instance's). */
+ * rw:hg:events, which the instances lease, publish, then release (the router's pattern for
+ * rw:dir:changes): an instance killed in between loses none. */
 #include "services/huntgroup/huntgroup.h"
 #include "bus/bus.h"
 #include "common/clock.h"
@@ -17,6 +18,10 @@
 #include <string.h>
 
 #define MAX_GROUPS 256                  /* groups with figures on /metrics */
+#define EVENTS_BATCH 100                /* CLI events leased per poll */
+#define EVENTS_LEASE_MS 2000            /* then another instance takes them again */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static const char *const stat_names[] = { "joined", "offered", "answered", "abandoned", "overflowed",
                                           "answered_sl" };
@@ -50,7 +55,7 @@ struct rw_huntgroup {
     rw_pub_t *pub;
     rw_huntgroup_opts_t opts;
     rw_server_t *server;
-    rw_redis_script_t *decide, *agent;
+    rw_redis_script_t *decide, *agent, *lease, *release;
     rw_sub_t *sub;                      /* call.* events: personal calls */
     rw_watcher_t *watcher;
     su_timer_t *stats_timer, *events_timer;
@@ -308,31 +313,110 @@ static void on_stats_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *ar
     poll_once(hg, &hg->stats_busy, JOB_GROUPS, on_groups, 2, cmd);
 }
 
-/* ---- events the CLI left, personal calls ------------------------------------------------ */
+/* ---- events the CLI left, personal calls ------------------------------------------------
+ * The CLI appends each queue.agent_state event of its changes to the list rw:hg:events. An
+ * instance leases up to 100 at a time: one script moves them into the sorted set
+ * rw:hg:events:leased, scored with the lease's end (now + 2 s by Redis's clock, so instances
+ * need not agree on theirs) and each prefixed with a number of its own (two equal events stay
+ * two); it publishes them, then releases the ones still under its lease. An instance killed in
+ * between leaves its leases to run out, and the next poll of any instance takes those events
+ * first: none is lost (one may be published twice; events are facts, consumers tolerate a
+ * duplicate). */
 
+/* KEYS[1] rw:hg:events, KEYS[2] rw:hg:events:leased, KEYS[3] rw:hg:events:seq; ARGV[1] batch,
+ * ARGV[2] lease ms. Reply {lease end, "<n> <event>", ...}: expired leases first, then new. */
+static const char lease_lua[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local max, lease = tonumber(ARGV[1]), now + tonumber(ARGV[2])\n"
+    "local out = {lease}\n"
+    "for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, max)) do\n"
+    "  redis.call('ZADD', KEYS[2], lease, m)\n"
+    "  out[#out + 1] = m\n"
+    "end\n"
+    "if #out - 1 < max then\n"
+    "  local popped = redis.call('LPOP', KEYS[1], max - (#out - 1))\n"
+    "  if popped then for _, e in ipairs(popped) do\n"
+    "    local m = redis.call('INCR', KEYS[3]) .. ' ' .. e\n"
+    "    redis.call('ZADD', KEYS[2], lease, m)\n"
+    "    out[#out + 1] = m\n"
+    "  end end\n"
+    "end\n"
+    "return out\n";
+
+/* KEYS[1] rw:hg:events:leased; ARGV[1] the lease end, ARGV[2..] members: each still under
+ * this lease is released (one taken over since, its lease having run out, is its new
+ * holder's). */
+static const char release_lua[] =
+    "local n = 0\n"
+    "for i = 2, #ARGV do\n"
+    "  local s = redis.call('ZSCORE', KEYS[1], ARGV[i])\n"
+    "  if s and tonumber(s) == tonumber(ARGV[1]) then redis.call('ZREM', KEYS[1], ARGV[i]); n = n + 1 end\n"
+    "end\n"
+    "return n\n";
+
+static void on_events_released(void *arg, redisReply *r)
+{
+    job_t *poll = arg;
+    if (!r || r->type == REDIS_REPLY_ERROR)      /* the lease runs out: published again later */
+        rw_log_warn("queue_events_release_failed", RW_S("error", r ? r->str : "redis away"));
+    if (!poll->hg) {
+        free(poll);
+        return;
+    }
+    poll->hg->events_busy = 0;
+    finish(poll);
+}
+
+/* Leased events: each published, then every lease released in one command. */
 static void on_events(void *arg, redisReply *r)
 {
     job_t *poll = arg;
     rw_huntgroup_t *hg = poll->hg;
+    const char *args[2 + EVENTS_BATCH];          /* the key, the lease end, the members */
+    int n = 0;
     if (!hg) {
         free(poll);
         return;
     }
-    finish(poll);
-    hg->events_busy = 0;
-    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        rw_hg_event_t e;
-        if (r->element[i]->type == REDIS_REPLY_STRING && rw_hg_event_from_json(r->element[i]->str, &e) == 0)
-            publish(hg, &e);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 1 && r->element[0]->type == REDIS_REPLY_INTEGER) {
+        snprintf(poll->rq.call_id, sizeof poll->rq.call_id, "%lld", r->element[0]->integer);
+        args[n++] = "rw:hg:events:leased";
+        args[n++] = poll->rq.call_id;
+        for (size_t i = 1; i < r->elements && n < 2 + EVENTS_BATCH; i++) {
+            rw_hg_event_t e;
+            const redisReply *m = r->element[i];
+            if (m->type != REDIS_REPLY_STRING)
+                continue;
+            const char *json = strchr(m->str, ' ');
+            if (json && rw_hg_event_from_json(json + 1, &e) == 0)
+                publish(hg, &e);
+            else                                 /* released all the same: it never will be one */
+                rw_log_warn("queue_event_unreadable", RW_S("event", m->str));
+            args[n++] = m->str;
+        }
+    } else if (r && r->type == REDIS_REPLY_ERROR) {
+        rw_log_warn("queue_events_lease_failed", RW_S("error", r->str));
     }
+    if (n > 2 && rw_redis_script_run(hg->release, hg->redis, 1, n, args, NULL, on_events_released, poll) == 0)
+        return;                                  /* busy until released */
+    hg->events_busy = 0;
+    finish(poll);
 }
 
 static void on_events_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
 {
     rw_huntgroup_t *hg = (rw_huntgroup_t *) arg;
     (void) m, (void) t;
-    static const char *cmd[] = { "LPOP", "rw:hg:events", "100" };
-    poll_once(hg, &hg->events_busy, JOB_EVENTS, on_events, 3, cmd);
+    static const char *args[] = { "rw:hg:events", "rw:hg:events:leased", "rw:hg:events:seq",
+                                  STR(EVENTS_BATCH), STR(EVENTS_LEASE_MS) };
+    if (hg->events_busy || !rw_aredis_connected(hg->redis))
+        return;
+    job_t *poll = new_job(hg, JOB_EVENTS);
+    if (poll && rw_redis_script_run(hg->lease, hg->redis, 3, 5, args, NULL, on_events, poll) == 0)
+        hg->events_busy = 1;
+    else if (poll)
+        finish(poll);
 }
 
 static void on_personal_done(void *arg, redisReply *r)
@@ -401,7 +485,10 @@ rw_huntgroup_t *rw_huntgroup_new(su_root_t *root, rw_aredis_t *redis, rw_metrics
     msgpack_sbuffer_init(&hg->sb);
     hg->decide = rw_redis_script_new(rw_hg_decide_lua);
     hg->agent = rw_redis_script_new(rw_dir_agent_lua);
-    hg->server = hg->decide && hg->agent ? rw_server_new(root, opts->bind, on_request, hg) : NULL;
+    hg->lease = rw_redis_script_new(lease_lua);
+    hg->release = rw_redis_script_new(release_lua);
+    hg->server = hg->decide && hg->agent && hg->lease && hg->release
+                 ? rw_server_new(root, opts->bind, on_request, hg) : NULL;
     if (!hg->server) {
         rw_log_error("bind_failed", RW_S("endpoint", opts->bind));
         rw_huntgroup_destroy(&hg);
@@ -441,6 +528,8 @@ void rw_huntgroup_destroy(rw_huntgroup_t **pself)
         su_timer_destroy(hg->events_timer);
     rw_redis_script_destroy(&hg->decide);
     rw_redis_script_destroy(&hg->agent);
+    rw_redis_script_destroy(&hg->lease);
+    rw_redis_script_destroy(&hg->release);
     msgpack_sbuffer_destroy(&hg->sb);
     free(hg);
     *pself = NULL;

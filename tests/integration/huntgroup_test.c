@@ -3,7 +3,9 @@
  * one agent two calls and round robin spreads 30 calls 10/10/10; after kill -9 of the instance
  * that took 5 waiting callers, the other serves all 5 in arrival order; an agent on a call of
  * their own (call.* events of a publisher in the registry) skipped; queue.* events on the
- * bus, per-group figures on /metrics, a malformed request answered with an error, SIGTERM. */
+ * bus, per-group figures on /metrics, a malformed request answered with an error, SIGTERM;
+ * a CLI event left under a lease by an instance killed before releasing it is published once
+ * and released. */
 #include <sofia-sip/su.h>
 #include <sofia-sip/su_wait.h>
 
@@ -400,6 +402,64 @@ START_TEST(test_agent_on_own_call_skipped_from_call_events)
 }
 END_TEST
 
+/* ---- the CLI's events: leased, published, released ------------------------------------- */
+typedef struct {
+    int probes, taken_over;
+} cli_seen_t;
+
+static void on_agent_state(void *arg, const rw_event_t *ev, rw_seq_status_t st)
+{
+    cli_seen_t *s = arg;
+    (void) st;
+    if (strcmp(ev->type, "queue.agent_state") || strcmp(ev->queue.group, "desk"))
+        return;
+    s->probes += !strcmp(ev->queue.agent, "ann");
+    s->taken_over += !strcmp(ev->queue.agent, "cat") && !strcmp(ev->queue.state, "paused");
+}
+
+static long long redis_int(const char *cmd)
+{
+    redisReply *r = rw_redis_command(dir, cmd);
+    long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (r)
+        freeReplyObject(r);
+    return n;
+}
+
+START_TEST(test_cli_event_leased_by_a_killed_instance_is_published)
+{
+    static const char probe[] = "[\"queue.agent_state\",\"desk\",\"ann\",\"available\",\"\",\"0\",\"0\"]";
+    cli_seen_t seen = { 0, 0 };
+    rw_sub_t *sub = rw_sub_new(root, on_agent_state, &seen, NULL);
+    ck_assert_ptr_nonnull(sub);
+    ck_assert_int_eq(rw_sub_connect(sub, h1.pub), 0);
+    ck_assert_int_eq(rw_sub_connect(sub, h2.pub), 0);
+    ck_assert_int_eq(rw_sub_subscribe(sub, "queue."), 0);
+    /* ZeroMQ's slow joiner: the CLI's events (as dir_groups.c appends them) until one arrives */
+    uint64_t end = rw_clock_mono_ms() + 15000ull * rw_proc_wrap_scale();
+    while (!seen.probes && rw_clock_mono_ms() < end) {
+        redisReply *r = rw_redis_command(dir, "RPUSH rw:hg:events %s", probe);
+        ck_assert_ptr_nonnull(r);
+        freeReplyObject(r);
+        run_loop_ms(300);
+    }
+    ck_assert_msg(seen.probes > 0, "no queue.agent_state of a CLI change published");
+    /* what an instance killed between lease and release leaves: an event under a lease that
+     * ended long ago (score: its end, ms of Redis's clock) */
+    redisReply *r = rw_redis_command(dir, "ZADD rw:hg:events:leased 1 %s",
+                                     "900000 [\"queue.agent_state\",\"desk\",\"cat\",\"paused\",\"\",\"0\",\"0\"]");
+    ck_assert_ptr_nonnull(r);
+    freeReplyObject(r);
+    end = rw_clock_mono_ms() + 10000ull * rw_proc_wrap_scale();
+    while ((!seen.taken_over || redis_int("ZCARD rw:hg:events:leased") != 0) && rw_clock_mono_ms() < end)
+        run_loop_ms(50);
+    ck_assert_msg(seen.taken_over == 1, "the leased event was published %d times", seen.taken_over);
+    ck_assert_int_eq(redis_int("ZCARD rw:hg:events:leased"), 0);   /* every lease released */
+    ck_assert_int_eq(redis_int("LLEN rw:hg:events"), 0);
+    rw_sub_destroy(&sub);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("huntgroup");
@@ -410,6 +470,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_kill_9_of_the_instance_holding_5_callers);
     tcase_add_test(tc, test_agent_on_own_call_skipped_from_call_events);
     tcase_add_test(tc, test_events_metrics_bad_request_sigterm);
+    tcase_add_test(tc, test_cli_event_leased_by_a_killed_instance_is_published);
     suite_add_tcase(s, tc);
     return s;
 }
