@@ -105,7 +105,14 @@ void gw_error(gw_resp_t *r, int status, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    gw_json(r, status, json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg));
+    json_t *body = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
+    if (!body) {                     /* a message quoting bytes that are not UTF-8 (a path) */
+        for (char *p = msg; *p; p++)
+            if ((unsigned char) *p >= 0x80 || (unsigned char) *p < 0x20)
+                *p = '?';
+        body = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
+    }
+    gw_json(r, status, body);
 }
 
 void gw_json(gw_resp_t *r, int status, json_t *body)
@@ -183,7 +190,7 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, struc
 static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *code,
                                   const char *msg)
 {
-    json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);
+    json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);   /* msg: ASCII */
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (!text)

@@ -1,6 +1,6 @@
 /* tests/unit/gateway/gateway_http_test.c — the gateway's HTTP layer and identity without a
- * server: route matching with {name} captures (table), 404 versus 405, If-Match, content types,
- * Argon2id hashes, roles; local HS256 tokens against accounts in a real redis-server (signed,
+ * server: route matching with {name} captures (table), 404 versus 405, If-Match, errors as JSON
+ * whatever bytes they quote, content types, Argon2id hashes, roles; local HS256 tokens against accounts in a real redis-server (signed,
  * expired, tampered, another secret, a password changed, the account removed); and OpenID
  * Connect tokens signed here with fresh RSA and EC keys whose public halves form the JWKS file
  * the checker reads (RS256 and ES256 accepted; wrong issuer, wrong audience, expired, not yet
@@ -135,6 +135,19 @@ START_TEST(test_if_match_412_428_and_lists)
     ck_assert(gw_if_match(&req, &resp, "7", true));
     gw_set_etag(&resp, "42");
     ck_assert_str_eq(resp.etag, "\"42\"");
+    json_decref(resp.json);
+}
+END_TEST
+
+START_TEST(test_error_is_json_even_quoting_bad_bytes)
+{
+    gw_resp_t resp = { 0 };
+    gw_error(&resp, 404, "not_found", "no such resource: %s", "/api/v1/\xff\xfe/x");
+    ck_assert_int_eq(resp.status, 404);
+    ck_assert_ptr_nonnull(resp.json);
+    json_t *e = json_object_get(resp.json, "error");
+    ck_assert_str_eq(json_string_value(json_object_get(e, "code")), "not_found");
+    ck_assert_str_eq(json_string_value(json_object_get(e, "message")), "no such resource: /api/v1/?" "?/x");
     json_decref(resp.json);
 }
 END_TEST
@@ -468,6 +481,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_route_find_tells_405_from_404);
     tcase_add_test(tc, test_every_table_route_is_well_formed);
     tcase_add_test(tc, test_if_match_412_428_and_lists);
+    tcase_add_test(tc, test_error_is_json_even_quoting_bad_bytes);
     tcase_add_test(tc, test_content_types_of_the_page);
     tcase_add_test(tc, test_password_hash_is_argon2id_salted_and_verifies);
     tcase_add_test(tc, test_roles_and_groups_parse);
