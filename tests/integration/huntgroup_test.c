@@ -1,6 +1,7 @@
 /* tests/integration/huntgroup_test.c — two real ringway-huntgroup processes against a real
  * redis-server, asked over real ZeroMQ: requests alternating between the instances never offer
- * one agent two calls and round robin spreads 30 calls 10/10/10; after kill -9 of the instance
+ * one agent two calls and round robin spreads 30 calls 10/10/10, weighted random 10,000
+ * decisions within 5 % of the weights' shares; after kill -9 of the instance
  * that took 5 waiting callers, the other serves all 5 in arrival order; an agent on a call of
  * their own (call.* events of a publisher in the registry) skipped; queue.* events on the
  * bus, per-group figures on /metrics, a malformed request answered with an error, SIGTERM;
@@ -402,6 +403,45 @@ START_TEST(test_agent_on_own_call_skipped_from_call_events)
 }
 END_TEST
 
+/* weighted_random through the bus: 10,000 decisions, the two instances taking turns (each
+ * seeds its own random numbers). Weights 2 and 3: each agent's count within 5 % of its share
+ * (4,000 and 6,000) is more than 4 standard deviations wide, so a fair draw fails it less than
+ * once in 20,000 runs; a wrong draw (uniform, or one instance ignoring weights) fails it. */
+START_TEST(test_weighted_random_over_10000_decisions_two_instances)
+{
+    static rw_group_t g;
+    char err[300], call[24];
+    const uint32_t w[2] = { 2, 3 };
+    const char *who[2] = { "ann", "ben" };
+    unsigned got[2] = { 0, 0 };
+    ck_assert_int_eq(rw_dir_group_get(dir, "desk", &g), 0);
+    g.strategy = RW_HG_WEIGHTED_RANDOM;
+    g.n_members = 2;
+    for (int k = 0; k < 2; k++) {
+        rw_group_member_defaults(&g.members[k], who[k]);
+        g.members[k].weight = w[k];
+    }
+    ck_assert_msg(rw_dir_group_put(dir, &rw_numplan_uk, &g, err, sizeof err) == 0, "%s", err);
+    login(c1, "ann");
+    login(c2, "ben");
+    for (int n = 0; n < 10000; n++) {
+        snprintf(call, sizeof call, "w%d", n);
+        rw_hg_reply_t *r = ask(n % 2 ? c2 : c1, RW_HGOP_NEXT, call, NULL, RW_HGR_NONE);
+        ck_assert_int_eq(r->status, RW_HGS_OFFER);
+        ck_assert_int_eq(r->n_agents, 1);
+        int k = !strcmp(r->agents[0].user, "ben");
+        ck_assert_msg(k || !strcmp(r->agents[0].user, "ann"), "offered %s", r->agents[0].user);
+        got[k]++;
+        ck_assert_int_eq(ask(n % 2 ? c1 : c2, RW_HGOP_OUTCOME, call, "", RW_HGR_CALLER_GONE)->status, RW_HGS_DONE);
+    }
+    printf("weighted_random over 10000 decisions, two instances: ann (2) %u, ben (3) %u\n", got[0], got[1]);
+    for (int k = 0; k < 2; k++) {
+        double share = 10000.0 * w[k] / 5.0;
+        ck_assert_msg(got[k] >= share * 0.95 && got[k] <= share * 1.05, "%s: %u, share %.0f", who[k], got[k], share);
+    }
+}
+END_TEST
+
 /* ---- the CLI's events: leased, published, released ------------------------------------- */
 typedef struct {
     int probes, taken_over;
@@ -471,6 +511,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_agent_on_own_call_skipped_from_call_events);
     tcase_add_test(tc, test_events_metrics_bad_request_sigterm);
     tcase_add_test(tc, test_cli_event_leased_by_a_killed_instance_is_published);
+    tcase_add_test(tc, test_weighted_random_over_10000_decisions_two_instances);
     suite_add_tcase(s, tc);
     return s;
 }
