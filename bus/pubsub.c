@@ -143,6 +143,27 @@ uint64_t rw_pub_epoch(const rw_pub_t *pub)
     return pub ? pub->epoch : 0;
 }
 
+/* The event id is written by hand: snprintf cost ~2,000 instructions an event, four events a
+ * call. Both copy at most cap - 1 bytes, truncating as snprintf does. */
+static size_t put_str(char *buf, size_t cap, size_t at, const char *s)
+{
+    while (*s && at + 1 < cap)
+        buf[at++] = *s++;
+    return at;
+}
+
+static size_t put_u64(char *buf, size_t cap, size_t at, uint64_t v)
+{
+    char digits[24];
+    int k = 0;
+    do
+        digits[k++] = (char) ('0' + v % 10);
+    while ((v /= 10) > 0);
+    while (k > 0 && at + 1 < cap)
+        buf[at++] = digits[--k];
+    return at;
+}
+
 int rw_pub_publish(rw_pub_t *pub, rw_event_t *ev)
 {
     if (!pub || !ev || !ev->type[0] || memchr(ev->type, 0, sizeof ev->type) == NULL)
@@ -157,8 +178,14 @@ int rw_pub_publish(rw_pub_t *pub, rw_event_t *ev)
         ev->ts_ms = rw_clock_wall_ms();
     if (!ev->version)
         ev->version = RW_EVENT_VERSION;
-    snprintf(ev->id, sizeof ev->id, "%s/%llu/%s/%llu", pub->id, (unsigned long long) ev->epoch,
-             family, (unsigned long long) ev->seq);
+    size_t at = put_str(ev->id, sizeof ev->id, 0, pub->id);   /* as "%s/%llu/%s/%llu" would */
+    at = put_str(ev->id, sizeof ev->id, at, "/");
+    at = put_u64(ev->id, sizeof ev->id, at, ev->epoch);
+    at = put_str(ev->id, sizeof ev->id, at, "/");
+    at = put_str(ev->id, sizeof ev->id, at, family);
+    at = put_str(ev->id, sizeof ev->id, at, "/");
+    at = put_u64(ev->id, sizeof ev->id, at, ev->seq);
+    ev->id[at] = '\0';
     msgpack_sbuffer_clear(&pub->buf);
     int rc = rw_proto_event_encode(ev, &pub->buf);
     if (rc != 0)

@@ -50,6 +50,7 @@ struct rw_edge {
     su_timer_t *stats;            /* every second: NTA's transaction counts into the gauges */
     rw_gauge_t *g_irq, *g_orq;
     rw_counter_t *relayed;        /* responses passed on to another worker */
+    tport_t *udp6;                /* the IPv6 SIP port's UDP transport, if any */
 };
 
 static int relay_response(rw_edge_t *self, msg_t *msg, const sip_t *sip);
@@ -170,6 +171,8 @@ static int on_message(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg, 
     rw_sipcheck_target_t target = check(self, sip, &chk);
     if (challenged(self, agent, msg, sip, target, &chk))
         return 0;
+    if (target == RW_TARGET_PROXY && !chk.status && self->proxy && rw_proxy_stateless(self->proxy, msg, sip))
+        return 0;                 /* an in-dialog ACK or BYE: forwarded with no transaction */
     nta_incoming_t *irq = nta_incoming_create(agent, NULL, msg, sip, TAG_END());
     if (!irq)
         return 0;                 /* NTA freed msg */
@@ -343,6 +346,11 @@ rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts)
     }
     if (add_tports(self, opts) != 0)
         goto fail;
+    for (tport_t *tp = tport_primaries(nta_agent_tports(self->nta)); tp; tp = tport_next(tp)) {
+        const su_addrinfo_t *ai = tport_get_address(tp);
+        if (!self->udp6 && ai && ai->ai_family == AF_INET6 && !strcasecmp(tport_name(tp)->tpn_proto, "udp"))
+            self->udp6 = tp;
+    }
     start_stats(self, root, opts->metrics);
     return self;
 fail:
@@ -393,6 +401,14 @@ int rw_edge_is_self(const rw_edge_t *self, const url_t *url)
 const rw_sipcheck_self_t *rw_edge_self(const rw_edge_t *self)
 {
     return &self->me;
+}
+
+tport_t *rw_edge_response_tport(const rw_edge_t *self, const sip_via_t *next)
+{
+    if (!self->udp6 || !next || !next->v_protocol || strcasecmp(next->v_protocol, "SIP/2.0/UDP"))
+        return NULL;
+    const char *host = next->v_received ? next->v_received : next->v_host;
+    return host && strchr(host, ':') ? self->udp6 : NULL;
 }
 
 const char *rw_edge_record_route(const rw_edge_t *self, int family)

@@ -60,6 +60,10 @@ const rw_sipcheck_self_t *rw_edge_self(const rw_edge_t *self);
 /* Record-Route value for requests that arrived over family (AF_INET / AF_INET6), e.g.
  * "<sip:127.0.0.1:5060;lr>". */
 const char *rw_edge_record_route(const rw_edge_t *self, int family);
+/* The transport a response relayed statelessly must leave by, for the Via it goes to (the one
+ * below ours): the IPv6 UDP port for an IPv6 UDP hop, else NULL (NTA's own choice, which is
+ * the first UDP port, IPv4, whatever the hop's family). */
+struct tport_s *rw_edge_response_tport(const rw_edge_t *self, const sip_via_t *next);
 /* A fresh Via branch ("branch=z9hG4bK...") for NTATAG_BRANCH_KEY on every request this process
  * sends, written into buf (64 bytes are enough); NULL (NTA's own branch) for a single process.
  * In a worker it names the worker so responses find their way back to it. */

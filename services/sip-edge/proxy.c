@@ -19,8 +19,11 @@
 #include "services/sip-edge/calls_live.h"
 #include "services/sip-edge/forward.h"
 #include "services/sip-edge/plan_exec.h"
+#include "services/sip-edge/ttlmap.h"
 
 #define BRANCHES_MAX (1u << 18)   /* ringing branches plus ACKs kept for retransmissions */
+#define BYES_SEEN_MAX (1u << 16)  /* BYEs remembered so a retransmission publishes nothing */
+#define BYE_SEEN_MS 4000          /* how long: a caller retransmits at 0.5, 1.5, 3.5 s (T1 doubling) */
 
 typedef struct pending {
     rw_proxy_t *px;               /* NULL once the proxy is gone */
@@ -55,6 +58,7 @@ struct rw_proxy {
     pending_t *pending, *pending_tail;   /* newest first: the tail waited longest */
     unsigned n_pending;
     fwd_t *fwds;
+    rw_ttlmap_t *byes_seen;       /* Call-ID + CSeq of the BYEs forwarded statelessly lately */
     rw_forward_t *ood;            /* out-of-dialog requests other than INVITE (forward.h) */
     rw_counter_t *offered, *loops, *too_many_hops;
 };
@@ -157,15 +161,57 @@ static int in_dialog(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
     return 0;
 }
 
+/* 1 the first time this BYE (Call-ID and CSeq) is seen lately, 0 for its retransmissions. */
+static int bye_first(rw_proxy_t *px, const sip_t *sip)
+{
+    char key[300];
+    int n = snprintf(key, sizeof key, "%u %s", sip->sip_cseq ? sip->sip_cseq->cs_seq : 0, sip->sip_call_id->i_id);
+    if (n < 0 || (size_t) n >= sizeof key)
+        return 1;
+    uint64_t now = rw_clock_mono_ms();
+    if (rw_ttlmap_get(px->byes_seen, key, now))
+        return 0;
+    rw_ttlmap_put(px->byes_seen, key, now + BYE_SEEN_MS, now);   /* full: a retransmission may publish again */
+    return 1;
+}
+
+int rw_proxy_stateless(rw_proxy_t *px, msg_t *msg, sip_t *sip)
+{
+    sip_method_t m = sip->sip_request->rq_method;
+    if ((m != sip_method_ack && m != sip_method_bye) || !sip->sip_route
+        || !rw_edge_is_self(px->edge, sip->sip_route->r_url))
+        return 0;
+    if (m == sip_method_bye && !sip->sip_to->a_tag && !sip->sip_route->r_next)
+        return 0;
+    if (m == sip_method_bye && rw_hunt_offer_dialog(sip))
+        return 0;                 /* its answer must get the sender's Call-ID back (hunt.h) */
+    if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0)
+        return 0;                 /* 483 (BYE) or dropped (ACK) by the transaction path */
+    /* read before our Route is removed; a queue call's dialog gets the other side's Call-ID */
+    int queue = rw_hunt_dialog(msg, sip);
+    if (rw_sipcheck_prepare_forward(rw_edge_self(px->edge), msg, sip) != 0) {
+        msg_destroy(msg);
+        return 1;
+    }
+    if (m == sip_method_bye && bye_first(px, sip))
+        publish_bye(px, sip, queue);
+    nta_msg_tsend(px->nta, msg, NULL, TAG_END());
+    return 1;
+}
+
 int rw_proxy_stray(rw_proxy_t *px, msg_t *msg, sip_t *sip)
 {
     /* An adopted branch's response (branch.h), or a retransmitted non-2xx it ACKs again. */
     if (rw_branches_response(px->env.branches, msg, sip))
         return 0;
-    /* Other responses (2xx retransmissions): nta_msg_tsend pops our Via itself. */
-    if (sip && sip->sip_status && sip->sip_via && sip->sip_via->v_next) {
+    /* Other responses (2xx retransmissions, answers to the BYEs forwarded statelessly):
+     * nta_msg_tsend pops our Via itself. No provisional answers a non-INVITE (RFC 4320). */
+    if (sip && sip->sip_status && sip->sip_via && sip->sip_via->v_next
+        && (sip->sip_status->st_status >= 200 || (sip->sip_cseq && sip->sip_cseq->cs_method == sip_method_invite))) {
         rw_hunt_dialog(msg, sip);    /* a queue call's: the other side's Call-ID */
-        nta_msg_tsend(px->nta, msg, NULL, TAG_END());
+        rw_exec_strip_identity(msg, sip);
+        struct tport_s *tp = rw_edge_response_tport(px->edge, sip->sip_via->v_next);
+        nta_msg_tsend(px->nta, msg, NULL, TAG_IF(tp, NTATAG_TPORT(tp)), TAG_END());
     }
     else
         msg_destroy(msg);
@@ -502,7 +548,8 @@ rw_proxy_t *rw_proxy_new(su_root_t *root, rw_edge_t *edge, rw_auth_t *auth, rw_l
     px->env.branches = rw_branches_new(root, px->nta, BRANCHES_MAX, 0, 0);
     px->ood = rw_forward_new(root, edge, auth, loc, opts->redis, opts->peers, px->realm, m);
     px->env.calls_live = rw_calls_live_new(root, opts->redis, m, 0);   /* NULL without Redis */
-    if (!px->env.branches || !px->ood)
+    px->byes_seen = rw_ttlmap_new(1, BYES_SEEN_MAX);
+    if (!px->env.branches || !px->ood || !px->byes_seen)
         goto fail;
     if (m) {
         px->offered = rw_metrics_counter(m, "calls_offered_total", "initial INVITEs accepted for routing");
@@ -526,6 +573,7 @@ fail:
         rw_branches_destroy(&px->env.branches);
         rw_forward_destroy(&px->ood);
         rw_calls_live_destroy(&px->env.calls_live);
+        rw_ttlmap_destroy(&px->byes_seen);
     }
     free(px);
     return NULL;
@@ -540,6 +588,7 @@ void rw_proxy_destroy(rw_proxy_t **pself)
     rw_calls_live_destroy(&px->env.calls_live);
     rw_forward_destroy(&px->ood);
     rw_branches_destroy(&px->env.branches);
+    rw_ttlmap_destroy(&px->byes_seen);
     while (px->fwds) {
         fwd_t *f = px->fwds;
         nta_incoming_treply(f->irq, SIP_503_SERVICE_UNAVAILABLE, TAG_END());

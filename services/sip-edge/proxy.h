@@ -48,5 +48,11 @@ int rw_proxy_request(rw_proxy_t *self, nta_incoming_t *irq, const sip_t *sip);
 void rw_proxy_load(const rw_proxy_t *self, unsigned *routing, unsigned *calls, uint64_t *oldest_ms);
 /* A message no transaction matched (2xx retransmissions): forwarded statelessly. Takes msg. */
 int rw_proxy_stray(rw_proxy_t *self, msg_t *msg, sip_t *sip);
+/* Before any transaction: an ACK or a BYE inside a dialog whose top Route is ours is forwarded
+ * statelessly (RFC 3261 16.11; NTA's Via branch is a hash of the request, the same for its
+ * retransmissions; the answers come back as strays) and 1 returned, msg consumed: no server or
+ * client transaction is kept for it. A BYE publishes call.ended once (its retransmissions
+ * within 4 s do not). 0: anything else, msg untouched. */
+int rw_proxy_stateless(rw_proxy_t *self, msg_t *msg, sip_t *sip);
 
 #endif
