@@ -728,6 +728,28 @@ int rw_dir_groups_import_file(rw_redis_t *r, const rw_numplan_t *plan, const cha
     return rc;
 }
 
+int rw_dir_groups_of_member(rw_redis_t *r, const char *user, char *err, size_t len)
+{
+    redisReply *a = rw_redis_command(r, "SORT rw:hg:member_of:%s ALPHA", user);
+    int rc = 0;
+    if (!a || a->type != REDIS_REPLY_ARRAY)
+        rc = RW_EIO, snprintf(err, len, "redis unreachable (%s)", user);
+    else if (a->elements) {
+        size_t n = (size_t) snprintf(err, len, "user '%s' is a member of hunt group%s", user,
+                                     a->elements == 1 ? "" : "s");
+        for (size_t i = 0; i < a->elements && n < len; i++)
+            n += (size_t) snprintf(err + n, len - n, "%s %s", i ? "," : "",
+                                  a->element[i]->type == REDIS_REPLY_STRING ? a->element[i]->str : "?");
+        if (n < len)
+            snprintf(err + n, len - n, "; remove them from %s first (ringway member rm GROUP %s)",
+                     a->elements == 1 ? "it" : "those", user);
+        rc = RW_EINVAL;
+    }
+    if (a)
+        freeReplyObject(a);
+    return rc;
+}
+
 json_t *rw_dir_groups_export(rw_redis_t *r)
 {
     static _Thread_local rw_group_t g;

@@ -90,6 +90,9 @@ int rw_dir_group_put(rw_redis_t *r, const rw_numplan_t *plan, rw_group_t *g, cha
 int rw_dir_group_get(rw_redis_t *r, const char *id, rw_group_t *g);
 /* Remove a group; refused (RW_EINVAL) while another group overflows to it. */
 int rw_dir_group_rm(rw_redis_t *r, const char *id, char *err, size_t len);
+/* 0 when user is a member of no hunt group; RW_EINVAL naming the groups in err when it is (a
+ * user is not removed from under a group: rw_dir_user_rm asks this first); RW_EIO. */
+int rw_dir_groups_of_member(rw_redis_t *r, const char *user, char *err, size_t len);
 /* Sorted group ids as a JSON array of strings (new reference), NULL on RW_EIO. */
 json_t *rw_dir_group_ids(rw_redis_t *r);
 

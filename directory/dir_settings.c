@@ -3,6 +3,7 @@
  * Validation happens here because it needs the directory: devices and colleagues must exist,
  * schedules in one profile may not overlap, and no divert may close a loop between users; a
  * rule an earlier one leaves no call to is saved with a warning. */
+#include "directory/dir_groups.h"
 #include "directory/directory.h"
 #include "directory/dir_rules.h"
 #include "directory/rule_check.h"
@@ -523,7 +524,7 @@ int rw_dir_user_rm(rw_redis_t *r, const char *user_id, char *err, size_t len)
     int rc = rw_dir_user_get(r, user_id, &u);
     if (rc < 0)
         return snprintf(err, len, "unknown user '%s'", user_id), rc;
-    if ((rc = check_referrers(r, user_id, err, len)) < 0)
+    if ((rc = check_referrers(r, user_id, err, len)) < 0 || (rc = rw_dir_groups_of_member(r, user_id, err, len)) < 0)
         return rc;
     const char *cmds[] = { "DEL rw:num:%s", "DEL rw:num:%s", "DEL rw:user:%s", "DEL rw:user:%s:devices",
                            "DEL rw:divert:%s", "DEL rw:fallback:%s", "SREM rw:users %s" };

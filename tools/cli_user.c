@@ -1,6 +1,8 @@
 /* tools/cli_user.c — `ringway import`, `user list` and `user show`: reading users, and loading
- * a directory file with progress lines on stderr (the result alone goes to stdout). */
+ * a directory file (users, devices, rules, trunks, then its hunt groups) with progress lines on
+ * stderr (the result alone goes to stdout). */
 #include "common/clock.h"
+#include "directory/dir_groups.h"
 #include "directory/directory.h"
 #include "common/err.h"
 
@@ -28,24 +30,32 @@ static void on_progress(void *arg, const char *phase, size_t done, size_t total)
 
 static int cmd_import(const cli_opts_t *o, const char *path)
 {
-    char err[512];
-    int n = 0;
+    char err[512], gerr[512] = "";
+    int n = 0, groups = 0;
     progress_t p = { rw_clock_mono_us() / 1000 };
     rw_redis_t *r = connect_redis(o);
     if (!r)
         return CLI_FAILED;
     int rc = rw_dir_import_file_progress(r, &rw_numplan_uk, path, &n, err, sizeof err, on_progress, &p);
+    /* the file's "groups" after its users (their members must exist), as `group import` does */
+    int grc = rc < 0 ? 0 : rw_dir_groups_import_file(r, &rw_numplan_uk, path, &groups, gerr, sizeof gerr);
     int durable = rc < 0 ? CLI_OK : cli_durable(o, r);      /* one wait covers every entry */
     rw_redis_destroy(&r);
     if (rc < 0)
         return cli_fail(o, "import stopped: %s (%d users loaded before it)", err, n);
+    if (grc < 0)
+        return cli_fail(o, "import stopped: %s (%d users loaded, %d group%s before it)", gerr, n, groups,
+                        groups == 1 ? "" : "s");
     if (durable != CLI_OK)
         return durable;
     if (err[0])
         fprintf(stderr, "ringway: %s\n", err);
     if (o->json)
-        cli_print_json(json_pack("{s:b,s:i,s:s,s:s}", "ok", 1, "imported_users", n, "warning", err,
-                                 "fallback", "current"));
+        cli_print_json(json_pack("{s:b,s:i,s:i,s:s,s:s}", "ok", 1, "imported_users", n, "imported_groups", groups,
+                                 "warning", err, "fallback", "current"));
+    else if (groups)
+        printf("imported %d users and %d group%s from %s\n%s\n", n, groups, groups == 1 ? "" : "s", path,
+               cli_fallback_line);
     else
         printf("imported %d users from %s\n%s\n", n, path, cli_fallback_line);
     return CLI_OK;

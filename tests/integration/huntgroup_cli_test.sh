@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/integration/huntgroup_cli_test.sh — `ringway group|member|agent|queue` against a real
 # redis-server and a real ringway-huntgroup: groups saved, shown, exported and imported back;
-# what is refused at save time (exit 1, the reason named); agents logged in, paused with a
+# what is refused at save time (exit 1, the reason named); a group's member not removed by
+# `user rm` (the groups named); `ringway import` loading a file's groups after its users; agents logged in, paused with a
 # reason, resumed; and `queue watch` redrawn from the queue.agent_state events the huntgroup
 # instance publishes for those CLI changes.
 set -uo pipefail
@@ -48,6 +49,31 @@ out=$("$rw" group import "$dir/groups.json" 2>&1)
 check "import of the export" grep -q "1 group imported" <<<"$out"
 check "imported as exported" bash -c "'$rw' --json group show sales | grep -q '\"strategy\":\"linear\"'"
 check "usage error exits 2" bash -c "'$rw' group add sales 2>/dev/null; [ \$? -eq 2 ]"
+
+# A group's member is not removed from under it: refused, the groups named, nothing removed.
+out=$("$rw" user rm ben 2>&1); rc=$?
+check "user rm of a group member refused (exit 1)" [ $rc -eq 1 ]
+check "the group named" grep -q "user 'ben' is a member of hunt group sales; remove them from it first (ringway member rm GROUP ben)" <<<"$out"
+check "ben is still a user and a member" bash -c "'$rw' user show ben >/dev/null && '$rw' group show sales | grep -q 'member ben'"
+check "member rm, then user rm" bash -c "'$rw' member rm sales ben >/dev/null && '$rw' user rm ben >/dev/null"
+check "ben is gone" bash -c "! '$rw' user show ben >/dev/null 2>&1"
+
+# `ringway import` of a whole directory file loads its hunt groups after its users.
+cat >"$dir/whole.json" <<'JSON'
+{ "users": [ { "id": "cy", "ext": "2003", "password": "c" }, { "id": "dee", "ext": "2004", "password": "d" } ],
+  "groups": [ { "id": "support", "ext": "3100", "strategy": "ringall",
+                "members": [ { "user": "cy" }, { "user": "dee", "tier": 2 } ] } ] }
+JSON
+out=$("$rw" import "$dir/whole.json" 2>/dev/null); rc=$?
+check "import of users and groups exits 0" [ $rc -eq 0 ]
+check "import says both" grep -q "imported 2 users and 1 group from" <<<"$out"
+check "the file's group saved with its members" \
+  bash -c "'$rw' group show support | grep -q 'member dee *tier 2' && '$rw' group list | grep -q '^support *3100 .*ringall'"
+check "--json counts the groups" bash -c "'$rw' --json import '$dir/whole.json' 2>/dev/null | grep -q '\"imported_groups\":1'"
+sed 's/"user": "dee", "tier": 2/"user": "zed"/' "$dir/whole.json" >"$dir/bad.json"
+out=$("$rw" import "$dir/bad.json" 2>&1); rc=$?
+check "a bad group stops the import (exit 1), named" \
+  bash -c "[ $rc -eq 1 ] && grep -q \"groups\[0\]: member 'zed' is not a user of the directory\" <<<\"\$0\"" "$out"
 
 hport=$("$RINGWAY_FREE_PORT" 1)
 bport=$("$RINGWAY_FREE_PORT" 1)
