@@ -362,6 +362,22 @@ static int authorize(gw_ctx_t *gw, struct MHD_Connection *conn, const gw_route_t
     return 0;
 }
 
+/* "GET, PUT" for a 405's Allow header: the methods of every route of path. */
+static void allowed_methods(const char *path, char *out, size_t len)
+{
+    char caps[GW_MAX_CAPS][128];
+    size_t n, used = 0;
+    out[0] = '\0';
+    for (size_t t = 0; gw_route_tables[t]; t++)
+        for (const gw_route_t *r = gw_route_tables[t]; r->method; r++)
+            if (gw_route_match(r->pattern, path, caps, GW_MAX_CAPS, &n) && !strstr(out, r->method)) {
+                int w = snprintf(out + used, len - used, "%s%s", used ? ", " : "", r->method);
+                if (w < 0 || (size_t) w >= len - used)
+                    return;
+                used += (size_t) w;
+            }
+}
+
 static bool body_method(const char *method)
 {
     return !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH");
@@ -415,6 +431,11 @@ answer:;
     int status = resp.status ? resp.status : 500;
     json_decref(body);
     struct MHD_Response *rsp = build_response(gw, &resp, !strcmp(method, "HEAD"));
+    if (rsp && status == 405) {
+        char allow[64];
+        allowed_methods(url, allow, sizeof allow);
+        MHD_add_response_header(rsp, MHD_HTTP_HEADER_ALLOW, allow);
+    }
     gw_stat(gw, GW_STAT_REQUEST, label, status, (double) (rw_clock_mono_us() - rq->t0_us) / 1e6);
     if (status >= 500)
         rw_log_warn("api_error", RW_S("method", method), RW_S("route", label), RW_I("status", status));
