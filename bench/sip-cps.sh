@@ -106,7 +106,7 @@ start_target() {
       bench_ringway_start "$build" "$2" || return 1
       target_port=$BENCH_SIP_PORT
       target_pids=("$BENCH_EDGE_PID" "$BENCH_ROUTER_PID" "$BENCH_REDIS_PID")
-      [ "$processes" -gt 1 ] && sipp_tr=(-t un -max_socket 10000) ;;
+      if [ "$processes" -gt 1 ]; then sipp_tr=(-t un -max_socket 10000); fi ;;
   esac
 }
 
@@ -148,6 +148,15 @@ bench_proxy_mem() {
     out+=$(awk -v p="$p" '$1 == "VmRSS:" { r = $2 } $1 == "VmHWM:" { h = $2 }
       END { printf "pid %s VmRSS %.0f MB VmHWM %.0f MB; ", p, r / 1024, h / 1024 }' "/proc/$p/status" 2>/dev/null)
   done
+  if [ "$t" = ringway ]; then   # what NTA holds: the memory a rate keeps (docs/sip-edge.md)
+    local i tx
+    for i in $(seq 0 "$BENCH_EDGE_PROCESSES"); do
+      tx=$(curl -fsS "http://127.0.0.1:$((BENCH_EDGE_HTTP + i))/metrics" 2>/dev/null |
+           awk '$1 ~ /^ringway_sip_edge_transactions\{side="server"\}$/ { s = $2 } $1 ~ /^ringway_sip_edge_transactions\{side="client"\}$/ { c = $2 }
+                END { if (s != "") printf "transactions held: %d server, %d client; ", s, c }')
+      out+=$tx
+    done
+  fi
   echo "${out:-no process found}"
 }
 
@@ -157,7 +166,7 @@ echo "(Ringway: sip-edge + router + redis-server); load = 1-min load average bef
 echo "build $build, commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown), sip-edge processes $processes, $(nproc) cores"
 printf '%-17s %6s %8s %7s %8s %8s %7s %7s %9s %9s %6s %-5s %6s %s\n' target rate completed failed retrans \
   "calls/s" "set_p50" "set_p99" "added_p50" "added_p99" drops clean cpu_us load
-declare -A best direct_p50 direct_p99 sustain_line overload_line split_line
+declare -A best direct_p50 direct_p99 sustain_line overload_line
 for t in $targets; do
   best[$t]=0
   if [ "$t" = ringway ] && ! ringway_ready; then best[$t]=skipped; continue; fi
@@ -212,8 +221,7 @@ for t in $targets; do
     add99=$(awk -v a="$p99" -v b="${direct_p99[$r]:-}" 'BEGIN { print (b == "" ? "-" : sprintf("%.3f", a - b)) }')
     printf '%-17s %6d %8d %7d %8d %8d %7s %7s %9s %9s %6d %-5s %6s %s\n' "$t" "$r" "$ok" "$failed" "$retr" \
       "$achieved" "$p50" "$p99" "$add50" "$add99" "$drops" "$clean" "$us_call" "$load"
-    [ "$t" = ringway ] && split_line[$t-$r-$phase]="${split%, }"
-    [ "$t" = ringway ] && echo "  cpu ringway $r/s ($phase): ${split%, } for $ok calls"
+    if [ "$t" = ringway ]; then echo "  cpu ringway $r/s ($phase): ${split%, } for $ok calls"; fi
     if [ "$phase" = overload ]; then
       echo "overload $t: $r calls/s offered for ${step} s: $ok of $calls calls completed, $achieved calls/s carried, $retr retransmissions, 503 + Retry-After: $shed"
       overload_line[$t]="$r/s offered: $ok of $calls completed, $achieved/s carried, $retr retransmissions, 503s $shed (highest clean rate ${best[$t]})"
