@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <microhttpd.h>
 #include <sofia-sip/su_wait.h>
 
 #include "common/config.h"
@@ -103,5 +104,12 @@ void gw_audit_list(gw_req_t *req, gw_resp_t *resp);
 
 /* Content-Type for a static file name ("index.html" -> "text/html; charset=utf-8"). */
 const char *gw_content_type(const char *name);
+
+/* ---- inside the HTTP server (http_api.c, web_files.c): MHD results ---- */
+/* Queues {"error":{"code","message"}} with status; msg must be ASCII. */
+enum MHD_Result gw_send_error(struct MHD_Connection *conn, unsigned status, const char *code, const char *msg);
+/* GET/HEAD of a file of gateway.web_root (web_files.c); t0_us: when the request began. */
+enum MHD_Result gw_serve_file(gw_ctx_t *gw, struct MHD_Connection *conn, const char *url, const char *method,
+                              uint64_t t0_us);
 
 #endif

@@ -3,7 +3,8 @@
  * Redis; each connection thread has its own blocking Redis connection, made at its first API
  * request and closed with the connection. A body over gateway.max_body is refused with 413 from
  * its Content-Length, before it is read (a chunked one is counted and dropped). Answers are
- * JSON, errors {"error":{"code","message"}}; a handler's stream becomes text/event-stream. */
+ * JSON, errors {"error":{"code","message"}}; a handler's stream becomes text/event-stream. The
+ * web page's files are served by web_files.c. */
 #include "services/gateway/gateway.h"
 #include "services/gateway/auth.h"
 #include "common/clock.h"
@@ -187,8 +188,8 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, struc
     return rc;
 }
 
-static enum MHD_Result send_error(struct MHD_Connection *conn, unsigned status, const char *code,
-                                  const char *msg)
+enum MHD_Result gw_send_error(struct MHD_Connection *conn, unsigned status, const char *code,
+                              const char *msg)
 {
     json_t *j = json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg);   /* msg: ASCII */
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -442,88 +443,6 @@ answer:;
     return rsp ? queue(conn, (unsigned) status, rsp) : MHD_NO;
 }
 
-/* ---- the web page --------------------------------------------------------------------------- */
-const char *gw_content_type(const char *name)
-{
-    static const struct { const char *ext, *type; } types[] = {
-        { ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
-        { ".mjs", "text/javascript; charset=utf-8" }, { ".css", "text/css; charset=utf-8" },
-        { ".json", "application/json" }, { ".svg", "image/svg+xml" }, { ".png", "image/png" },
-        { ".ico", "image/x-icon" }, { ".webmanifest", "application/manifest+json" },
-        { ".txt", "text/plain; charset=utf-8" }, { ".woff2", "font/woff2" },
-    };
-    const char *dot = strrchr(name, '.');
-    if (dot && !strchr(dot, '/'))
-        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-            if (!strcasecmp(dot, types[i].ext))
-                return types[i].type;
-    return "application/octet-stream";
-}
-
-static enum MHD_Result serve_static(gw_ctx_t *gw, struct MHD_Connection *conn, const char *url,
-                                    const char *method, request_t *rq)
-{
-    char path[PATH_MAX], real[PATH_MAX], etag[64];
-    struct stat st;
-    int status = 404;
-    enum MHD_Result rc;
-    const char *why = "no such page";
-    size_t rlen = strlen(gw->web_root);
-
-    if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
-        rc = send_error(conn, 405, "method_not_allowed", "only GET and HEAD are served here");
-        status = 405;
-        goto out;
-    }
-    if (!gw->web_root[0] || url[0] != '/' || strstr(url, "..") || strchr(url, '\\') ||
-        snprintf(path, sizeof path, "%s%s%s", gw->web_root, url,
-                 url[strlen(url) - 1] == '/' ? "index.html" : "") >= (int) sizeof path ||
-        !realpath(path, real) || strncmp(real, gw->web_root, rlen) != 0 || real[rlen] != '/') {
-        rc = send_error(conn, 404, "not_found", why);
-        goto out;
-    }
-    if (stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
-        size_t n = strlen(real);
-        if (n + 12 >= sizeof real) {
-            rc = send_error(conn, 404, "not_found", why);
-            goto out;
-        }
-        memcpy(real + n, "/index.html", 12);
-    }
-    int fd = open(real, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        if (fd >= 0)
-            close(fd);
-        rc = send_error(conn, 404, "not_found", why);
-        goto out;
-    }
-    snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long) st.st_size,
-             (unsigned long long) st.st_mtim.tv_sec * 1000000000ull + (unsigned long long) st.st_mtim.tv_nsec);
-    const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-    struct MHD_Response *rsp;
-    if (inm && !strcmp(inm, etag)) {
-        close(fd);
-        status = 304;
-        rsp = MHD_create_response_from_buffer(0, (char *) "", MHD_RESPMEM_PERSISTENT);
-    } else {
-        status = 200;
-        rsp = MHD_create_response_from_fd((uint64_t) st.st_size, fd);
-        if (!rsp)
-            close(fd);
-    }
-    if (rsp) {
-        MHD_add_response_header(rsp, MHD_HTTP_HEADER_ETAG, etag);
-        MHD_add_response_header(rsp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-        MHD_add_response_header(rsp, "X-Content-Type-Options", "nosniff");
-        if (status == 200)
-            MHD_add_response_header(rsp, MHD_HTTP_HEADER_CONTENT_TYPE, gw_content_type(real));
-    }
-    rc = queue(conn, (unsigned) status, rsp);
-out:
-    gw_stat(gw, GW_STAT_REQUEST, "static", status, (double) (rw_clock_mono_us() - rq->t0_us) / 1e6);
-    return rc;
-}
-
 /* ---- libmicrohttpd's callbacks ---------------------------------------------------------------- */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
@@ -543,7 +462,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             snprintf(msg, sizeof msg, "the body is larger than %zu bytes (gateway.max_body)", gw->max_body);
             gw_stat(gw, GW_STAT_REQUEST, "none", 413, 0);
             rq->too_big = true;
-            return send_error(conn, 413, "too_large", msg);
+            return gw_send_error(conn, 413, "too_large", msg);
         }
         return MHD_YES;
     }
@@ -570,11 +489,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         char msg[128];
         snprintf(msg, sizeof msg, "the body is larger than %zu bytes (gateway.max_body)", gw->max_body);
         gw_stat(gw, GW_STAT_REQUEST, "none", 413, 0);
-        return send_error(conn, 413, "too_large", msg);
+        return gw_send_error(conn, 413, "too_large", msg);
     }
     if (!strncmp(url, "/api/", 5) || !strcmp(url, "/api"))
         return serve_api(gw, conn, url, method, rq);
-    return serve_static(gw, conn, url, method, rq);
+    return gw_serve_file(gw, conn, url, method, rq->t0_us);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,

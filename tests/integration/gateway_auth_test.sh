@@ -6,7 +6,8 @@
 # for another audience or issuer, or HS256 under another secret: 401 each; RS256 and ES256
 # tokens of the provider accepted with their claims mapped; staff reading another user 403; a
 # change audited and read back by an admin; bad JSON 400 with the position; a 10 MB body 413 and
-# the next request answered; the web page served and no way out of its directory; 404 and 405 as
+# the next request answered; the web page served and no way out of its directory (".." in any
+# spelling, symbolic links leading out); 404 and 405 as
 # JSON; the figures on /metrics; a rotated provider key accepted; twelve logins at once; every
 # path of the OpenAPI document answering and the document valid; `ringway account passwd` and
 # `rm` ending the tokens issued before; an event stream (a supervisor's, OIDC) open at
@@ -54,11 +55,17 @@ check "JWKS served" rw_wait_tcp "$jport"
 iss=https://id.example.test/realms/ringway
 aud=ringway-api
 
+# The web root: the page's files, and symbolic links that lead out of it (never followed out).
+mkdir -p "$dir/web/sub"
+cp -r "$top/web/." "$dir/web/"
+ln -s /etc/hostname "$dir/web/leak.txt"
+ln -s /etc/hostname "$dir/web/sub/index.html"
+
 RINGWAY_GATEWAY_PORT=$gport RINGWAY_HTTP_PORT=$hport RINGWAY_INSTANCE=gw-auth RINGWAY_BUS_PUB= \
   RINGWAY_GATEWAY_TOKEN_SECRET=test-secret-of-the-gateway-0123456789 \
   RINGWAY_GATEWAY_OIDC_ISSUER=$iss RINGWAY_GATEWAY_OIDC_AUDIENCE=$aud \
   RINGWAY_GATEWAY_OIDC_JWKS=http://127.0.0.1:$jport/jwks.json RINGWAY_GATEWAY_OIDC_JWKS_REFRESH_S=1 \
-  RINGWAY_GATEWAY_WEB_ROOT="$top/web" RINGWAY_GATEWAY_MAX_BODY=1048576 \
+  RINGWAY_GATEWAY_WEB_ROOT="$dir/web" RINGWAY_GATEWAY_MAX_BODY=1048576 \
   "${RW_WRAP[@]}" "$build/services/gateway/ringway-gateway" >"$dir/gw.log" 2>&1 &
 gw=$!
 pids+=("$gw")
@@ -166,9 +173,10 @@ check "/ is the page (text/html)" bash -c "[ $s = 200 ] && grep -qi '^Content-Ty
 etag=$(sed -n 's/^ETag: *\([^[:space:]]*\).*/\1/Ip' "$dir/h")
 s=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "http://127.0.0.1:$gport/index.html")
 check "the page again with its ETag: 304" [ "$s" = 304 ]
-for p in "/../../../../etc/passwd" "/%2e%2e/%2e%2e/etc/passwd" "/..%2f..%2fetc/passwd" "/x/../../etc/hostname"; do
+for p in "/../../../../etc/passwd" "/%2e%2e/%2e%2e/etc/passwd" "/..%2f..%2fetc/passwd" "/x/../../etc/hostname" \
+         "/leak.txt" "/sub/" "/sub"; do
   s=$(curl -s --path-as-is -o "$dir/body" -w '%{http_code}' "http://127.0.0.1:$gport$p")
-  check "$p: $s, not the file" bash -c "[ $s = 404 ] && ! grep -q 'root:' '$dir/body'"
+  check "$p: $s, not the file" bash -c "[ $s = 404 ] && ! grep -q 'root:' '$dir/body' && ! grep -qx '$(cat /etc/hostname)' '$dir/body'"
 done
 
 # The figures (moved to /metrics by the loop within a fraction of a second: wait, bounded).
