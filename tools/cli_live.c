@@ -34,25 +34,18 @@ static redisReply *hgetall(rw_redis_t *r, const char *key)
 }
 
 /* The manual source of the user's presence (docs/presence.md): set with state, cleared with
- * NULL. The merge script recomputes the effective state at once and queues the change for the
- * presence service to publish. */
+ * NULL, by rw_pres_manual_set (the gateway's presence writes use it too). The merge script
+ * recomputes the effective state at once and queues the change for the presence service to
+ * publish. */
 static int presence_set(const cli_opts_t *o, rw_redis_t *r, const char *id, const char *state)
 {
-    static rw_pres_changes_t ch;
-    char until[32] = "", until_arg[24], err[128];
-    rw_pres_policy_t pol = RW_PRES_POLICY_DEFAULT;
-    if (state && !rw_rules_presence_bit(state))
-        return cli_fail(o, "'%s' is not a presence state (available, busy, away, in_meeting, dnd, offline)", state);
-    uint64_t now = rw_clock_wall_ms();
-    if (state && o->until_ms && o->until_ms <= now)
-        return cli_fail(o, "--until %s is already past", o->until);
-    snprintf(until_arg, sizeof until_arg, "%llu", (unsigned long long) (state ? o->until_ms : 0));
-    const char *extra[] = { id, state ? state : "", until_arg };
-    pol.notify = 1;
-    int rc = rw_pres_run_sync(r, "manual", now, &pol, extra, 3, &ch, err, sizeof err);
-    if (rc == RW_EPROTO && err[0])
+    char until[32] = "", err[160];
+    int rc = rw_pres_manual_set(r, id, state, o->until_ms, rw_clock_wall_ms(), err, sizeof err);
+    if (rc == RW_EINVAL)
+        return cli_fail(o, "%s", err);
+    if (rc == RW_EPROTO)
         return cli_fail(o, "presence not set: %s", err);
-    if (rc < 0 || rw_dir_changed(r, id) < 0)    /* caches of the user refresh (directory.changed) */
+    if (rc < 0)
         return cli_fail(o, "redis write failed");
     if (cli_durable(o, r) != CLI_OK)            /* said only once durable (exit 3 when not) */
         return CLI_UNSAFE;

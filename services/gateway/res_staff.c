@@ -210,27 +210,21 @@ static void get_presence(gw_req_t *req, gw_resp_t *r)
     gw_json(r, 200, o);
 }
 
-/* state NULL clears the manual setting. */
+/* state NULL clears the manual setting: rw_pres_manual_set, as `ringway presence set/clear`. */
 static void set_presence(gw_req_t *req, gw_resp_t *r, const char *state, uint64_t until)
 {
-    char until_arg[24], err[128] = "";
-    rw_pres_policy_t pol = RW_PRES_POLICY_DEFAULT;
-    rw_pres_changes_t *ch = calloc(1, sizeof *ch);
-    if (!ch) {
-        gw_error(r, 500, "internal", "out of memory");
+    char err[160] = "";
+    int rc = rw_pres_manual_set(req->redis, ID, state, until, rw_clock_wall_ms(), err, sizeof err);
+    if (rc == RW_EINVAL) {
+        gw_error(r, 400, "bad_request", "%s", err);
         return;
     }
-    snprintf(until_arg, sizeof until_arg, "%llu", (unsigned long long) (state ? until : 0));
-    const char *extra[] = { ID, state ? state : "", until_arg };
-    pol.notify = 1;
-    int rc = rw_pres_run_sync(req->redis, "manual", rw_clock_wall_ms(), &pol, extra, 3, ch, err, sizeof err);
-    free(ch);
-    if (rc == RW_EPROTO && err[0]) {
+    if (rc == RW_EPROTO) {
         gw_error(r, 422, "invalid", "presence not set: %s", err);
         return;
     }
-    if (rc < 0 || rw_dir_changed(req->redis, ID) < 0) {    /* caches of the user refresh */
-        gw_dir_error(r, RW_EIO, "redis write failed");
+    if (rc < 0) {
+        gw_dir_error(r, RW_EIO, err);
         return;
     }
     if (!gw_durable(req, r))
@@ -248,19 +242,14 @@ static void put_presence(gw_req_t *req, gw_resp_t *r)
     uint64_t until;
     if (!allowed(req, r))
         return;
-    const char *state = gw_body_str(req, "state");
-    if (!state || !rw_rules_presence_bit(state)) {
-        gw_error(r, 400, "bad_request", "state: '%s' is not a presence state (available, busy, away, in_meeting, "
-                 "dnd, offline)", state ? state : "");
+    json_t *state = json_object_get(req->body, "state");
+    if (!json_is_string(state)) {
+        gw_error(r, 400, "bad_request", "state: a presence state is required (available, busy, away, in_meeting, "
+                 "dnd, offline)");
         return;
     }
-    if (!gw_time_field(req->body, "until", &until, r))
-        return;
-    if (until && until <= rw_clock_wall_ms()) {
-        gw_error(r, 400, "bad_request", "until: that time is already past");
-        return;
-    }
-    set_presence(req, r, state, until);
+    if (gw_time_field(req->body, "until", &until, r))
+        set_presence(req, r, json_string_value(state), until);
 }
 
 static void delete_presence(gw_req_t *req, gw_resp_t *r)

@@ -1,10 +1,12 @@
 /* services/presence/merge.c — arguments for, and replies of, the merge script (merge.h). */
 #include "services/presence/merge.h"
 #include "common/err.h"
+#include "directory/directory.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const state_names[] = { "available", "busy", "away", "in_meeting", "dnd", "offline" };
 
@@ -131,4 +133,32 @@ int rw_pres_run_sync(rw_redis_t *r, const char *op, uint64_t now_ms, const rw_pr
     if (rep)
         freeReplyObject(rep);
     return rc;
+}
+
+int rw_pres_manual_set(rw_redis_t *r, const char *user, const char *state, uint64_t until_ms, uint64_t now_ms,
+                       char *err, size_t err_len)
+{
+    rw_pres_policy_t pol = RW_PRES_POLICY_DEFAULT;
+    char until_arg[24];
+    err[0] = '\0';
+    if (state && !rw_rules_presence_bit(state))
+        return snprintf(err, err_len, "'%s' is not a presence state (available, busy, away, in_meeting, dnd, "
+                        "offline)", state), RW_EINVAL;
+    if (state && until_ms && until_ms <= now_ms) {
+        char when[32];
+        time_t t = (time_t) (until_ms / 1000);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return snprintf(err, err_len, "until %s is already past", when), RW_EINVAL;
+    }
+    snprintf(until_arg, sizeof until_arg, "%llu", (unsigned long long) (state ? until_ms : 0));
+    const char *extra[] = { user, state ? state : "", until_arg };
+    pol.notify = 1;
+    int rc = rw_pres_run_sync(r, "manual", now_ms, &pol, extra, 3, NULL, err, err_len);
+    if (rc == RW_EPROTO && err[0])
+        return rc;
+    if (rc < 0 || rw_dir_changed(r, user) < 0)
+        return snprintf(err, err_len, "redis write failed"), RW_EIO;
+    return 0;
 }

@@ -73,4 +73,13 @@ int rw_pres_run_sync(rw_redis_t *r, const char *op, uint64_t now_ms, const rw_pr
                      const char *const *extra, size_t n_extra, rw_pres_changes_t *out, char *err,
                      size_t err_len);
 
+/* The manual source of a user's presence, as `ringway presence set/clear` and the gateway's
+ * PUT/DELETE /api/v1/users/{id}/presence write it: state NULL clears it, until_ms 0 is
+ * open-ended. RW_EINVAL with why in err for a state that is not one (available, busy, away,
+ * in_meeting, dnd, offline) or an until_ms not after now_ms; then the merge script (with
+ * notify: the change is queued for the presence service to publish; RW_EPROTO with its refusal
+ * in err, RW_EIO) and the directory's change notice, so caches of the user refresh. */
+int rw_pres_manual_set(rw_redis_t *r, const char *user, const char *state, uint64_t until_ms, uint64_t now_ms,
+                       char *err, size_t err_len);
+
 #endif
