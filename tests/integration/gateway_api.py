@@ -238,6 +238,32 @@ def main():
     check("a call to the new group 3100 is answered", rc == 0)
     check("dave's phone answered it", uas.wait(timeout=60 * SCALE) == 0)
 
+    # --- admin: pages, export and import, the audit ---------------------------------------
+    status, _, doc = call("GET", "/api/v1/users?limit=2", admin)
+    check("users, 2 a page: alice and bob, and a cursor", status == 200
+          and [u["id"] for u in doc["items"]] == ["alice", "bob"] and doc.get("next"), str(doc))
+    status, _, doc2 = call("GET", "/api/v1/users?limit=2&cursor=" + urllib.parse.quote((doc or {}).get("next", "")), admin)
+    check("the next page: dave, the last", status == 200 and [u["id"] for u in doc2["items"]] == ["dave"]
+          and "next" not in doc2, str(doc2))
+    status, _, exported = call("GET", "/api/v1/directory", admin)
+    check("the directory exported: 3 users, 3 groups", status == 200 and len(exported["users"]) == 3
+          and len(exported["groups"]) == 3, str(exported)[:300])
+    status, _, doc = call("POST", "/api/v1/directory", admin, exported)
+    check("imported back as it is: 200, 3 users and 3 groups", status == 200 and doc["imported_users"] == 3
+          and doc["imported_groups"] == 3, str(doc))
+    status, _, doc = call("POST", "/api/v1/directory", admin, {"users": [{"id": "zed", "ext": "99", "password": "x"}]})
+    check("an import with a bad extension: 422 naming the entry", status == 422 and "users[0]" in message(doc), str(doc))
+    status, _, doc = call("GET", "/api/v1/audit?limit=500", admin)
+    actions = [(e.get("action"), e.get("sub")) for e in (doc or {}).get("items", [])]
+    check("the audit has alice's settings.put and the admin's group.create",
+          ("settings.put", "alice") in actions and ("group.create", "admin") in actions, str(actions)[:300])
+    status, _, doc = call("GET", "/api/v1/groups/sales/stats?interval=" + urllib.parse.quote(
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())), carol)
+    # the call may have fallen in the interval before (a 15-minute boundary): totals count it
+    check("sales' stats: this interval's figures, and the answered call in the totals", status == 200
+          and len(doc["items"]) == 1 and "sl_pct_answered" in doc["items"][0] and doc["totals"]["answered"] == 1,
+          str(doc))
+
     # --- supervisor: their group, not another -------------------------------------------
     status, _, doc = call("GET", "/api/v1/groups/queue/live", carol)
     check("carol reads the board of queue (hers): 200", status == 200 and doc["group"] == "queue", str(doc))
