@@ -191,28 +191,47 @@ static void create_user(gw_req_t *req, gw_resp_t *r)
     answer_user(req, r, u.id, 201);
 }
 
-/* Replaces the fields given (If-Match: the `ver` read, checked just before the write). */
+static void unwatch(gw_req_t *req)
+{
+    redisReply *rep = rw_redis_command(req->redis, "UNWATCH");
+    if (rep)
+        freeReplyObject(rep);
+}
+
+/* Replaces the fields given, only at the version the editor read (If-Match): the user's hash
+ * is WATCHed before its `ver` is compared, so a write by anyone else before the directory's
+ * MULTI/EXEC makes the EXEC fail, and that is answered 412 with nothing written. */
 static void change_user(gw_req_t *req, gw_resp_t *r)
 {
     rw_dir_user_t u;
-    char ver[24], err[512] = "";
-    if (!admin(req, r) || !body_object(req, r) || !gw_user_exists(req, r, P0) ||
-        !gw_user_ver(req, r, P0, ver, sizeof ver) || !gw_if_match(req, r, ver, true))
+    char ver[24], now[24], err[512] = "";
+    if (!admin(req, r) || !body_object(req, r) || !gw_user_exists(req, r, P0))
         return;
+    redisReply *w = rw_redis_command(req->redis, "WATCH rw:user:%s", P0);
+    if (w)
+        freeReplyObject(w);
+    if (!gw_user_ver(req, r, P0, ver, sizeof ver) || !gw_if_match(req, r, ver, true)) {
+        unwatch(req);
+        return;
+    }
     int rc = rw_dir_user_get(req->redis, P0, &u);
-    if (rc < 0) {
-        gw_dir_error(r, rc, "redis unreachable");
-        return;
-    }
     const char *id = gw_body_str(req, "id");
-    if (id && strcmp(id, P0)) {
+    if (rc < 0)
+        gw_dir_error(r, rc, "redis unreachable");
+    else if (id && strcmp(id, P0))
         gw_error(r, 400, "bad_request", "id: a user's id cannot change (remove and create instead)");
+    if (rc < 0 || (id && strcmp(id, P0)) || !user_fields(req, r, &u)) {
+        unwatch(req);
         return;
     }
-    if (!user_fields(req, r, &u))
-        return;
     const char *pw = gw_body_str(req, "password");
     rc = rw_dir_user_put(req->redis, gw_numplan, &u, pw && pw[0] ? pw : NULL, err, sizeof err);
+    unwatch(req);                    /* EXEC ended the watch, unless a check refused first */
+    if (rc == RW_EIO && gw_user_ver(req, r, P0, now, sizeof now) && strcmp(now, ver)) {
+        gw_error(r, 412, "changed_elsewhere", "user '%s' was changed by someone else since version %s: reload it "
+                 "and make your change again", P0, ver);
+        return;
+    }
     if (rc == 0)
         rc = put_devices(req, u.id, err, sizeof err);
     if (rc < 0) {
