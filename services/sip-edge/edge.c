@@ -30,6 +30,13 @@
 #include "services/sip-edge/sipcheck.h"
 #include "services/sip-edge/subscribe.h"
 
+/* SIP's T4 for NTA. NTA keeps an INVITE server transaction for T4 after relaying its 2xx (the
+ * caller stopped retransmitting at our 100), waits T4 for ACK retransmissions after a failure
+ * (timer I) and for response retransmissions after a non-INVITE's answer (timer K). RFC 3261's
+ * 5 s kept every call's INVITE and 200 in memory 5 s: at 4,000 calls/s 20,000 transactions.
+ * A retransmission later than 2 s on loopback or a LAN is passed on statelessly or dropped. */
+#define EDGE_T4_MS 2000
+
 struct rw_edge {
     nta_agent_t *nta;
     struct rw_registrar *reg;
@@ -337,7 +344,7 @@ rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts)
                                  NTATAG_MCLASS(mc), TPTAG_STUN_SERVER(0), /* its error path leaks */
                                  NTATAG_UA(0), NTATAG_SERVER_RPORT(1), NTATAG_CANCEL_487(0),
                                  NTATAG_MAXSIZE(opts->max_size), NTATAG_TIMEOUT_408(1),
-                                 TAG_IF(opts->t1x64_ms, NTATAG_SIP_T1X64(opts->t1x64_ms)),
+                                 TAG_IF(opts->t1x64_ms, NTATAG_SIP_T1X64(opts->t1x64_ms)), NTATAG_SIP_T4(EDGE_T4_MS),
                                  TAG_IF(opts->udp_buffer, TPTAG_UDP_RMEM(opts->udp_buffer)),
                                  TAG_IF(opts->udp_buffer, TPTAG_UDP_WMEM(opts->udp_buffer)), TAG_END());
     if (!self->nta) {
