@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/sutimer.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,11 @@ int gw_ctx_init(gw_ctx_t *gw, const rw_config_t *cfg, char *err, size_t err_len)
     rw_service_redis_opts(cfg, &gw->redis_opts);
     snprintf(gw->listen, sizeof gw->listen, "%s", rw_config_str(cfg, "gateway.listen"));
     gw->port = (int) rw_config_int(cfg, "gateway.port");
+    unsigned char addr[16];
+    if (inet_pton(AF_INET, gw->listen, addr) != 1 && inet_pton(AF_INET6, gw->listen, addr) != 1) {
+        snprintf(err, err_len, "gateway.listen '%s' is not a numeric IPv4 or IPv6 address", gw->listen);
+        return RW_EINVAL;
+    }
     gw->max_body = (size_t) rw_config_int(cfg, "gateway.max_body");
     gw->max_connections = (unsigned) rw_config_int(cfg, "gateway.max_connections");
     gw->conn_timeout_s = (unsigned) rw_config_int(cfg, "gateway.idle_timeout_s");

@@ -11,7 +11,9 @@
 # JSON; the figures on /metrics; a rotated provider key accepted; twelve logins at once; every
 # path of the OpenAPI document answering and the document valid; `ringway account passwd` and
 # `rm` ending the tokens issued before; an event stream (a supervisor's, OIDC) open at
-# SIGTERM ends and the gateway exits 0 (under the sanitizers: no leak).
+# SIGTERM ends and the gateway exits 0 (under the sanitizers: no leak); a configuration without a
+# token secret, with a short one, with a host name to listen on or an issuer without audience:
+# exit 2, the key named.
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -54,6 +56,20 @@ pids+=($!)
 check "JWKS served" rw_wait_tcp "$jport"
 iss=https://id.example.test/realms/ringway
 aud=ringway-api
+
+# Bad configuration: refused at start with the key named, exit 2.
+refused() {  # what VAR=VALUE...: the gateway exits 2 naming what
+  local what=$1 out rc; shift
+  out=$(env RINGWAY_HTTP_PORT=0 RINGWAY_GATEWAY_PORT=0 RINGWAY_BUS_PUB= "$@" "${RW_WRAP[@]}" \
+        "$build/services/gateway/ringway-gateway" 2>&1); rc=$?
+  [ $rc -eq 2 ] && grep -q "\"event\":\"config_invalid\".*$what" <<<"$out"
+}
+check "no token secret: exit 2" refused gateway.token_secret
+check "a short token secret: exit 2" refused gateway.token_secret RINGWAY_GATEWAY_TOKEN_SECRET=short
+check "a listen name, not an address: exit 2" refused gateway.listen \
+  RINGWAY_GATEWAY_TOKEN_SECRET=test-secret-of-the-gateway-0123456789 RINGWAY_GATEWAY_LISTEN=localhost
+check "an issuer without audience: exit 2" refused gateway.oidc_audience \
+  RINGWAY_GATEWAY_TOKEN_SECRET=test-secret-of-the-gateway-0123456789 RINGWAY_GATEWAY_OIDC_ISSUER=https://x.test
 
 # The web root: the page's files, and symbolic links that lead out of it (never followed out).
 mkdir -p "$dir/web/sub"
