@@ -317,9 +317,10 @@ static rw_group_t *group_load(gw_req_t *req, gw_resp_t *r, const char *id, json_
         return NULL;
     }
     json_t *j = rw_group_to_json(g);
-    char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    gw_text_tag(text, tag);
-    free(text);
+    redisReply *v = rw_redis_command(req->redis, "HGET rw:group:%s ver", id);   /* bumped by every save */
+    snprintf(tag, 17, "%s", v && v->type == REDIS_REPLY_STRING ? v->str : "0");
+    if (v)
+        freeReplyObject(v);
     if (json)
         *json = j;
     else
@@ -437,23 +438,42 @@ static void create_group(gw_req_t *req, gw_resp_t *r)
     save_group(req, r, NULL, 201, "group.create");
 }
 
+/* Only at the version the editor read: the group is WATCHed before its `ver` is compared, so a
+ * save by anyone else before the directory's MULTI/EXEC fails the EXEC: 412, nothing written. */
 static void change_group(gw_req_t *req, gw_resp_t *r)
 {
-    char tag[17];
+    char tag[17], now[17];
     if (!admin(req, r) || !body_object(req, r))
-        return;
-    rw_group_t *g = group_load(req, r, P0, NULL, tag);
-    if (!g)
-        return;
-    free(g);
-    if (!gw_if_match(req, r, tag, true))
         return;
     const char *id = gw_body_str(req, "id");
     if (id && strcmp(id, P0)) {
         gw_error(r, 400, "bad_request", "id: a group's id cannot change");
         return;
     }
+    redisReply *w = rw_redis_command(req->redis, "WATCH rw:group:%s rw:group:%s:members", P0, P0);
+    if (w)
+        freeReplyObject(w);
+    rw_group_t *g = group_load(req, r, P0, NULL, tag);
+    bool found = g != NULL;
+    free(g);
+    if (!found || !gw_if_match(req, r, tag, true)) {
+        unwatch(req);
+        return;
+    }
     save_group(req, r, P0, 200, "group.change");
+    unwatch(req);
+    /* the directory's write failed (not the durability wait after it): was it the watch? */
+    const char *code = json_string_value(json_object_get(json_object_get(r->json, "error"), "code"));
+    if (r->status == 503 && code && !strcmp(code, "unavailable") && (g = group_load(req, r, P0, NULL, now)) != NULL) {
+        free(g);
+        if (strcmp(now, tag)) {
+            json_decref(r->json);
+            r->json = NULL;
+            r->retry_after = 0;
+            gw_error(r, 412, "changed_elsewhere", "hunt group '%s' was changed by someone else since version %s: "
+                     "reload it and make your change again", P0, tag);
+        }
+    }
 }
 
 static void remove_group(gw_req_t *req, gw_resp_t *r)
