@@ -445,17 +445,33 @@ local function op_outcome()
   return reply('error', 'unknown outcome ' .. result)
 end
 
--- A call of the agent's own (not one of the queue's) began or ended (call.* events).
+-- A call of an agent's own (not one of the queue's) began or ended (call.* events). 'on'
+-- (call.answered) marks the callee's user (agent) and the caller, when the caller (the event's
+-- from) is the number or extension of a user who is a member of a group; 'off' (call.ended,
+-- call.failed) clears whoever the call marked: a BYE's call.ended names no user, so the call
+-- keeps the agents it marked in rw:hg:personal_call:<call id>.
 local function op_personal()
   if redis.call('EXISTS', 'rw:hg:call:' .. cid) == 1 then return reply('done', 'queue call') end
-  local p = 'rw:hg:personal:' .. agent
+  local idx, ttl = 'rw:hg:personal_call:' .. cid, 4 * 3600000
   if result == 'on' then
-    redis.call('SADD', p, cid)
-    redis.call('PEXPIRE', p, 4 * 3600000)
-  else
-    redis.call('SREM', p, cid)
+    local who = {}
+    if agent ~= '' then who[1] = agent end
+    local u = caller ~= '' and redis.call('GET', 'rw:num:' .. caller)
+    if u and u ~= agent and string.sub(u, 1, 6) ~= 'group:'
+       and redis.call('EXISTS', 'rw:hg:member_of:' .. u) == 1 then who[#who + 1] = u end
+    for _, w in ipairs(who) do
+      redis.call('SADD', 'rw:hg:personal:' .. w, cid)
+      redis.call('PEXPIRE', 'rw:hg:personal:' .. w, ttl)
+      redis.call('SADD', idx, w)
+    end
+    if #who > 0 then redis.call('PEXPIRE', idx, ttl) end
+    return reply('done', 'on')
   end
-  return reply('done', result)
+  local who = redis.call('SMEMBERS', idx)
+  if agent ~= '' then who[#who + 1] = agent end
+  for _, w in ipairs(who) do redis.call('SREM', 'rw:hg:personal:' .. w, cid) end
+  redis.call('DEL', idx)
+  return reply('done', 'off')
 end
 
 local function op_stats()

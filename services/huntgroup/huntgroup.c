@@ -430,23 +430,25 @@ static void on_personal_done(void *arg, redisReply *r)
         finish(j);
 }
 
-/* An agent busy on a call of their own is skipped: call.answered marks it, call.ended or
- * call.failed clears it (the script ignores the queue's own calls). */
+/* An agent busy on a call of their own is skipped: call.answered marks the callee's user and
+ * a caller who is an agent, call.ended or call.failed clears whoever that call marked (the
+ * script keeps them by call id: a BYE's call.ended names no user). The script ignores the
+ * queue's own calls. Every ended call costs one short script run per instance. */
 static void on_call_event(void *arg, const rw_event_t *ev, rw_seq_status_t st)
 {
     rw_huntgroup_t *hg = arg;
     char now[24];
     (void) st;
     bool on = !strcmp(ev->type, "call.answered");
-    if ((!on && strcmp(ev->type, "call.ended") && strcmp(ev->type, "call.failed")) || !ev->call.user[0]
-        || !ev->call.call_id[0])
+    if ((!on && strcmp(ev->type, "call.ended") && strcmp(ev->type, "call.failed")) || !ev->call.call_id[0]
+        || (on && !ev->call.user[0] && !ev->call.from[0]))
         return;
     job_t *j = new_job(hg, JOB_PERSONAL);
     if (!j)
         return;
-    snprintf(j->rq.agent, sizeof j->rq.agent, "%s", ev->call.user);
+    snprintf(j->rq.agent, sizeof j->rq.agent, "%.63s", ev->call.user[0] ? ev->call.user : ev->call.from);
     snprintf(now, sizeof now, "%llu", (unsigned long long) rw_clock_wall_ms());
-    const char *args[] = { "personal", now, "0", "0", ev->call.call_id, "", "", ev->call.user,
+    const char *args[] = { "personal", now, "0", "0", ev->call.call_id, "", on ? ev->call.from : "", ev->call.user,
                            on ? "on" : "off", "0", "0", "0", "" };
     if (rw_redis_script_run(hg->decide, hg->redis, 0, RW_HG_ARGC, args, NULL, on_personal_done, j) < 0)
         finish(j);

@@ -42,6 +42,9 @@ struct rw_hunt {
     su_timer_t *timer;
     int refs;                     /* the exec's, plus one per request or lookup in flight */
     int asking;                   /* a `next` is in flight */
+    int reporting;                /* an offer's outcome is in flight: `next` waits for it */
+    uint32_t then_ms;             /* then ask at once (0) or after this long */
+    unsigned reports, asked_at;   /* outcomes the leg waited for; their count when `next` went */
     int offered;                  /* agents ring for the current offer */
     int lookups;                  /* agent lookups of the current offer in flight */
     int sent;                     /* branches the current offer forked */
@@ -120,40 +123,87 @@ static void count(rw_counter_t *c)
 }
 
 /* ---- Requests ----------------------------------------------------------------------------- */
+typedef struct {                  /* one outcome in flight */
+    rw_hunt_t *h;                 /* the leg asking `next` once it is in (a ref), or NULL */
+    uint32_t then_ms;             /* when to ask: 0 at once, else after this long */
+    char call_id[128];
+} outcome_t;
+
+static void ask(rw_hunt_t *h);
+static void later(rw_hunt_t *h, uint32_t ms);
+static void unref(rw_hunt_t *h);
+static int live(const rw_hunt_t *h);
+
 static void on_outcome_reply(void *arg, int status, const void *body, size_t len)
 {
     rw_hg_reply_t rep;
-    char *call_id = arg;
+    outcome_t *o = arg;
     if (status == 0 && rw_proto_hg_reply_decode(body, len, &rep) == 0 && rep.status == RW_HGS_ERROR)
-        rw_log_warn("hunt_outcome_refused", RW_S("call_id", call_id), RW_S("reason", rep.reason));
+        rw_log_warn("hunt_outcome_refused", RW_S("call_id", o->call_id), RW_S("reason", rep.reason));
     else if (status != 0)
-        rw_log_warn("hunt_outcome_unanswered", RW_S("call_id", call_id), RW_I("status", status));
-    free(call_id);
+        rw_log_warn("hunt_outcome_unanswered", RW_S("call_id", o->call_id), RW_I("status", status));
+    rw_hunt_t *h = o->h;
+    free(o);
+    if (!h)
+        return;
+    h->reporting = 0;
+    if (live(h)) {
+        if (h->then_ms)
+            later(h, h->then_ms);
+        else
+            ask(h);
+    }
+    unref(h);
 }
 
-/* Fire and forget (logged when refused): the outcome does not change what the call does. */
-static void report(rw_hunt_env_t *env, const char *call_id, rw_hg_result_t result, const char *agent,
-                   uint64_t talk_ms)
+/* Logged when refused. With h, the leg's next `next` waits for it (h->reporting meanwhile):
+ * asked at once, or after then_ms. A `next` racing an offer's no_answer or busy to another
+ * instance would find the agents still offered to this call and be given them again, and
+ * their outcome would then undo that offer; a reply to a `next` sent before the outcome is
+ * dropped for the same reason. */
+static void report_and(rw_hunt_env_t *env, const char *call_id, rw_hg_result_t result, const char *agent,
+                       uint64_t talk_ms, rw_hunt_t *h, uint32_t then_ms)
 {
     rw_hg_req_t rq;
     msgpack_sbuffer sb;
-    if (!env->o.client)
+    outcome_t *o = env->o.client ? calloc(1, sizeof *o) : NULL;
+    if (o) {
+        memset(&rq, 0, sizeof rq);
+        rq.op = RW_HGOP_OUTCOME;
+        rq.result = result;
+        rq.talk_ms = talk_ms;
+        snprintf(rq.call_id, sizeof rq.call_id, "%s", call_id);
+        snprintf(rq.agent, sizeof rq.agent, "%s", agent ? agent : "");
+        snprintf(o->call_id, sizeof o->call_id, "%s", call_id);
+        o->h = h;
+        msgpack_sbuffer_init(&sb);
+        if (rw_proto_hg_req_encode(&rq, &sb) != 0
+            || rw_client_request(env->o.client, sb.data, sb.size, env->o.deadline_ms, on_outcome_reply, o) != 0) {
+            free(o);
+            o = NULL;
+        }
+        msgpack_sbuffer_destroy(&sb);
+    }
+    if (!h)
         return;
-    memset(&rq, 0, sizeof rq);
-    rq.op = RW_HGOP_OUTCOME;
-    rq.result = result;
-    rq.talk_ms = talk_ms;
-    snprintf(rq.call_id, sizeof rq.call_id, "%s", call_id);
-    snprintf(rq.agent, sizeof rq.agent, "%s", agent ? agent : "");
-    char *arg = strdup(call_id);
-    msgpack_sbuffer_init(&sb);
-    if (!arg || rw_proto_hg_req_encode(&rq, &sb) != 0
-        || rw_client_request(env->o.client, sb.data, sb.size, env->o.deadline_ms, on_outcome_reply, arg) != 0)
-        free(arg);
-    msgpack_sbuffer_destroy(&sb);
+    if (o) {                      /* on_outcome_reply asks */
+        h->refs++;
+        h->reports++;
+        h->reporting = 1;
+        h->then_ms = then_ms;
+    } else if (then_ms)
+        later(h, then_ms);
+    else
+        ask(h);
 }
 
-static void ask(rw_hunt_t *h);
+/* Fire and forget: the outcome does not change what the call does. */
+static void report(rw_hunt_env_t *env, const char *call_id, rw_hg_result_t result, const char *agent,
+                   uint64_t talk_ms)
+{
+    report_and(env, call_id, result, agent, talk_ms, NULL, 0);
+}
+
 static void fail_leg(rw_hunt_t *h, const char *why);
 
 static void on_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
@@ -171,7 +221,8 @@ static void on_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
         /* the offer rang out: its branches are cancelled, every agent offered missed it */
         rw_exec_cancel_all(h->ex, -1);
         h->offered = 0;
-        report(h->env, h->call_id, RW_HGR_NO_ANSWER, "", 0);
+        report_and(h->env, h->call_id, RW_HGR_NO_ANSWER, "", 0, h, 0);
+        return;
     }
     ask(h);
 }
@@ -500,7 +551,10 @@ static void on_next(void *arg, int status, const void *body, size_t len)
     rw_hunt_t *h = arg;
     rw_hg_reply_t rep;
     h->asking = 0;
-    if (!live(h)) {
+    if (!live(h) || h->reporting || h->asked_at != h->reports) {
+        /* asked before an offer's outcome: the answer may predate it; ask again once it is in */
+        if (live(h) && !h->reporting)
+            ask(h);
         unref(h);
         return;
     }
@@ -554,8 +608,9 @@ static void ask(rw_hunt_t *h)
 {
     rw_hg_req_t rq;
     msgpack_sbuffer sb;
-    if (h->asking || !live(h))
+    if (h->asking || h->reporting || !live(h))
         return;
+    h->asked_at = h->reports;
     memset(&rq, 0, sizeof rq);
     rq.op = RW_HGOP_NEXT;
     snprintf(rq.call_id, sizeof rq.call_id, "%s", h->call_id);
@@ -665,12 +720,10 @@ void rw_hunt_check(rw_exec_t *ex)
         ex->best = 0;
         msg_destroy(ex->best_msg);
         ex->best_msg = NULL;
-        report(h->env, h->call_id, busy ? RW_HGR_BUSY : RW_HGR_NO_ANSWER, "", 0);
         su_timer_reset(h->timer);
-        if (h->sent)
-            ask(h);
-        else              /* nobody could be rung (no binding): not again at once */
-            later(h, h->retry_ms);
+        /* `next` once huntgroup has the outcome; nobody could be rung (no binding): not again
+         * at once */
+        report_and(h->env, h->call_id, busy ? RW_HGR_BUSY : RW_HGR_NO_ANSWER, "", 0, h, h->sent ? 0 : h->retry_ms);
     }
 }
 

@@ -3,6 +3,8 @@
 # endpoints static, both instances), the directory (alice, bob, carol, dave as users with a
 # SIP device each), and SIPp helpers. Sourced, not run: it sets $dir, $pids, $S, $rw and the
 # ports named below (cports: five more trusted callers' ports), and defines hg_start, fg, bgs, register, stat, wait_for.
+# Call events stay off unless HG_EDGE_PUB (sip-edge's bus.pub endpoint) is set before sourcing:
+# then sip-edge publishes call.* there and the huntgroup instances follow them (personal calls).
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -39,14 +41,14 @@ rw_wait_tcp "$rbus"
 hg_start() {  # instance bus-port http-port: a huntgroup instance; its pid in $hg_pid
   RINGWAY_HTTP_PORT=$3 RINGWAY_HUNTGROUP_BIND="tcp://127.0.0.1:$2" RINGWAY_INSTANCE=$1 RINGWAY_BUS_PUB="" \
     RINGWAY_HUNTGROUP_RETRY_MS=200 RINGWAY_HUNTGROUP_CALLER_TIMEOUT_MS=$((3000 * RW_SCALE)) \
-    RINGWAY_HUNTGROUP_CALL_EVENTS= "${RW_WRAP[@]}" "$build/services/huntgroup/ringway-huntgroup" 2>>"$dir/$1.log" &
+    RINGWAY_HUNTGROUP_CALL_EVENTS=${HG_EDGE_PUB:+sip_edge.events} "${RW_WRAP[@]}" "$build/services/huntgroup/ringway-huntgroup" 2>>"$dir/$1.log" &
   hg_pid=$!; pids+=($hg_pid)
   rw_wait_health "$3"
 }
 hg_start hg1 "$hb1" "$hh1"; hg1=$hg_pid
 hg_start hg2 "$hb2" "$hh2"; hg2=$hg_pid
 
-RINGWAY_HTTP_PORT=$http RINGWAY_SIP_PORT=$sip RINGWAY_BUS_PUB="" RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$rbus" \
+RINGWAY_HTTP_PORT=$http RINGWAY_SIP_PORT=$sip RINGWAY_BUS_PUB="${HG_EDGE_PUB:-}" RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$rbus" \
 RINGWAY_HUNTGROUP_ENDPOINTS="tcp://127.0.0.1:$hb1, tcp://127.0.0.1:$hb2" RINGWAY_HUNTGROUP_DEADLINE_MS=$((400 * RW_SCALE)) \
 RINGWAY_VOICEMAIL_URI="sip:vm@127.0.0.1:$vm" RINGWAY_LOG_LEVEL=info RINGWAY_SIP_PEERS="peer 127.0.0.1:$peer proxy$(for p in "${cports[@]}"; do echo -n "; c$p 127.0.0.1:$p proxy"; done)" \
   "${RW_WRAP[@]}" "$build/services/sip-edge/ringway-sip-edge" 2>>"$dir/edge.log" &

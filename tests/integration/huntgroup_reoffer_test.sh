@@ -46,7 +46,7 @@ check "bob available again after the BYE (ended reported)" wait_for 5 bob_availa
 check "the queue call's record is gone (ended)" wait_for 5 bash -c "[ \$(redis-cli -p $rport exists rw:hg:call:$caller_id) -eq 0 ]"
 
 # 2. Bob hangs up himself: his BYE carries his offer's Call-ID, the caller gets its own.
-bgs hang -m 1 -sf "$sc/uas_answer_hangup.xml" -i 127.0.0.1 -p "$pb"; ub=$!
+bgs hang -m 1 -sf "$sc/uas_answer_hangup.xml" -d 200 -i 127.0.0.1 -p "$pb"; ub=$!
 rw_wait_udp "$pb" 5
 check "call to 2500 answered, bob hangs up, the caller takes his BYE" \
   fg hb -m 1 -sf "$sc/call_uac_peer_callee_bye.xml" -s 2500 -key caller 3001 -i 127.0.0.1 -p "$peer" -trace_msg -message_file "$dir/hb.msg" "$S"

@@ -324,6 +324,44 @@ START_TEST(test_agent_on_personal_call_skipped)
 }
 END_TEST
 
+/* What the service runs for a call.* event of a call of someone's own: from (the caller),
+ * user (the callee's user), on (call.answered) or off (call.ended, call.failed). */
+static void personal(const char *call, const char *from, const char *user, const char *on)
+{
+    const char *argv[] = { "EVAL", rw_hg_decide_lua, "0", "personal", "1", "0", "10000", call, "", from,
+                           user, on, "0", "1000" };
+    redisReply *x = rw_redis_commandargv(r, 14, argv, NULL);
+    ck_assert_ptr_nonnull(x);
+    ck_assert_int_ne(x->type, REDIS_REPLY_ERROR);
+    freeReplyObject(x);
+}
+
+START_TEST(test_personal_call_ended_by_a_bye_naming_no_user)
+{
+    g.strategy = RW_HG_LINEAR;
+    save_and_login_all();
+    personal("own-in", "+441632960777", "ann", "on");      /* a call to ann, answered */
+    ck_assert_int_eq(next("c1", T0 + 10), RW_HGS_OFFER);
+    ck_assert_str_eq(offered(), "ben");
+    outcome("c1", "", RW_HGR_CALLER_GONE, T0 + 11, 0);
+    personal("own-in", "2001", "", "off");                 /* its BYE: call.ended, no user */
+    ck_assert_int_eq(next("c2", T0 + 20), RW_HGS_OFFER);
+    ck_assert_str_eq(offered(), "ann");
+    outcome("c2", "", RW_HGR_CALLER_GONE, T0 + 21, 0);
+    /* ann calls out (from: her extension; the callee is no user): she is busy until its end */
+    personal("own-out", "2001", "", "on");
+    ck_assert_int_eq(next("c3", T0 + 30), RW_HGS_OFFER);
+    ck_assert_str_eq(offered(), "ben");
+    outcome("c3", "", RW_HGR_CALLER_GONE, T0 + 31, 0);
+    personal("own-out", "", "", "off");
+    ck_assert_int_eq(next("c4", T0 + 40), RW_HGS_OFFER);
+    ck_assert_str_eq(offered(), "ann");
+    redisReply *x = rw_redis_command(r, "EXISTS rw:hg:personal_call:own-in rw:hg:personal_call:own-out");
+    ck_assert_int_eq(x->integer, 0);
+    freeReplyObject(x);
+}
+END_TEST
+
 START_TEST(test_priority_caller_jumps_the_queue)
 {
     char err[200];
@@ -585,6 +623,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, test_strategy_order, 0, (int) (sizeof order / sizeof order[0]));
     tcase_add_test(tc, test_round_robin_even_across_two_instances);
+    tcase_add_test(tc, test_personal_call_ended_by_a_bye_naming_no_user);
     tcase_add_test(tc, test_weighted_random_within_5_percent_over_10000);
     tcase_add_test(tc, test_no_agent_offered_two_calls);
     tcase_add_test(tc, test_wrap_up_honoured);
