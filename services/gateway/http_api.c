@@ -440,6 +440,9 @@ answer:;
     gw_stat(gw, GW_STAT_REQUEST, label, status, (double) (rw_clock_mono_us() - rq->t0_us) / 1e6);
     if (status >= 500)
         rw_log_warn("api_error", RW_S("method", method), RW_S("route", label), RW_I("status", status));
+    else
+        rw_log_debug("api_request", RW_S("method", method), RW_S("route", label), RW_I("status", status),
+                     RW_S("sub", req.who ? req.who->sub : ""), RW_S("remote", remote));
     return rsp ? queue(conn, (unsigned) status, rsp) : MHD_NO;
 }
 

@@ -1,7 +1,8 @@
 /* services/gateway/web_files.c — the web page's files: everything outside /api/ is a file of
- * gateway.web_root (index.html for a directory) with its content type and an ETag (304 on
- * If-None-Match). Nothing outside the root is ever served: a path with ".." is refused, and the
- * file's real path, symbolic links resolved, must lie inside the root's. Anything else is 404. */
+ * gateway.web_root (index.html for a directory) with its content type, an ETag (304 on
+ * If-None-Match) and a Content-Security-Policy that allows only the gateway itself. Nothing
+ * outside the root is ever served: a path with ".." is refused, and the file's real path,
+ * symbolic links resolved, must lie inside the root's. Anything else is 404. */
 #include "services/gateway/gateway.h"
 #include "common/clock.h"
 
@@ -97,6 +98,10 @@ enum MHD_Result gw_serve_file(gw_ctx_t *gw, struct MHD_Connection *conn, const c
         MHD_add_response_header(rsp, MHD_HTTP_HEADER_ETAG, etag);
         MHD_add_response_header(rsp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
         MHD_add_response_header(rsp, "X-Content-Type-Options", "nosniff");
+        /* the page loads nothing from elsewhere and runs no inline script: say so to the browser */
+        MHD_add_response_header(rsp, "Content-Security-Policy",
+                                "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+        MHD_add_response_header(rsp, "Referrer-Policy", "no-referrer");
         if (status == 200)
             MHD_add_response_header(rsp, MHD_HTTP_HEADER_CONTENT_TYPE, gw_content_type(real));
         rc = MHD_queue_response(conn, (unsigned) status, rsp);

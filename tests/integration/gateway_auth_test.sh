@@ -186,6 +186,7 @@ check "405 says Allow: GET" grep -qi '^Allow: GET' "$dir/h"
 # The web page, and nothing outside its directory.
 s=$(curl -s -o "$dir/page" -D "$dir/h" -w '%{http_code}' "http://127.0.0.1:$gport/")
 check "/ is the page (text/html)" bash -c "[ $s = 200 ] && grep -qi '^Content-Type: text/html' '$dir/h'"
+check "the page says Content-Security-Policy: default-src 'self'" grep -qi "^Content-Security-Policy: default-src 'self'" "$dir/h"
 etag=$(sed -n 's/^ETag: *\([^[:space:]]*\).*/\1/Ip' "$dir/h")
 s=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "http://127.0.0.1:$gport/index.html")
 check "the page again with its ETag: 304" [ "$s" = 304 ]
