@@ -5,8 +5,10 @@
 # then carol. Checked: a direct call to bob, answered, marks him (call.answered names him) and
 # its BYE clears him (call.ended names no user: huntgroup finds whom that call marked); while
 # bob is on such a call a queue call rings carol and not bob; once bob's call is over the next
-# queue call rings bob again.
+# queue call rings bob again. sip-edge runs with huntgroup.queued_status = 182: the queued
+# callers hear 182 Queued, never a 180.
 top=${RINGWAY_SOURCE_DIR:?}
+export RINGWAY_HUNTGROUP_QUEUED_STATUS=182
 HG_EDGE_PUB="tcp://127.0.0.1:$("${RINGWAY_FREE_PORT:?}" 1)"
 # shellcheck source=tests/integration/huntgroup_call.bash
 . "$top/tests/integration/huntgroup_call.bash"
@@ -48,7 +50,10 @@ bgs own -m 1 -sf "$sc/call_uac_peer_callee_bye.xml" -s 2002 -key caller 3000 -i 
 check "bob's own call answered: huntgroup marks him (call.answered names him)" wait_for 5 bob_busy
 bgs q1-carol -m 1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$pc"; uc=$!
 rw_wait_udp "$pc" 5
-check "queue call to 2600 answered" fg q1 -m 1 -sf "$sc/call_uac_peer.xml" -s 2600 -key caller 3001 -i 127.0.0.1 -p "${cports[0]}" "$S"
+check "queue call to 2600 answered (182 Queued, then 200)" \
+  fg q1 -m 1 -sf "$sc/call_uac_peer_queued.xml" -s 2600 -key caller 3001 -i 127.0.0.1 -p "${cports[0]}" -trace_msg -message_file "$dir/q1.msg" "$S"
+check "the queued caller heard 182 Queued and no 180" \
+  bash -c "grep -q '^SIP/2.0 182 Queued' '$dir/q1.msg' && ! grep -q '^SIP/2.0 180' '$dir/q1.msg'"
 wait $uc; check "carol's phone answered it" [ $? -eq 0 ]
 check "bob was still on his own call meanwhile" bob_busy
 wait $uo; check "bob's own call ended by his BYE" [ $? -eq 0 ]
@@ -62,7 +67,7 @@ check "duty: one offer (carol's), answered" wait_for 5 offered
 # 2. bob free again: linear rings him first.
 bgs q2-bob -m 1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$pb"; ub=$!
 rw_wait_udp "$pb" 5
-check "queue call to 2600 answered" fg q2 -m 1 -sf "$sc/call_uac_peer.xml" -s 2600 -key caller 3001 -i 127.0.0.1 -p "${cports[0]}" "$S"
+check "queue call to 2600 answered" fg q2 -m 1 -sf "$sc/call_uac_peer_queued.xml" -s 2600 -key caller 3001 -i 127.0.0.1 -p "${cports[0]}" "$S"
 wait $ub; check "bob's phone answered it" [ $? -eq 0 ]
 check "bob took the call (fewest calls counts one each)" \
   bash -c "[ \"\$(redis-cli -p $rport hget rw:hg:ac:duty bob:calls)\" = 1 ] && [ \"\$(redis-cli -p $rport hget rw:hg:ac:duty carol:calls)\" = 1 ]"
