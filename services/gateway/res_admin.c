@@ -191,6 +191,17 @@ static void create_user(gw_req_t *req, gw_resp_t *r)
     answer_user(req, r, u.id, 201);
 }
 
+/* After a failed directory write under WATCH: Redis answers, so the EXEC was aborted by the
+ * watch (someone wrote first; their `ver` bump may follow their EXEC by a moment). */
+static bool redis_alive(gw_req_t *req)
+{
+    redisReply *rep = rw_redis_command(req->redis, "PING");
+    bool ok = rep && rep->type == REDIS_REPLY_STATUS;
+    if (rep)
+        freeReplyObject(rep);
+    return ok;
+}
+
 static void unwatch(gw_req_t *req)
 {
     redisReply *rep = rw_redis_command(req->redis, "UNWATCH");
@@ -227,7 +238,7 @@ static void change_user(gw_req_t *req, gw_resp_t *r)
     const char *pw = gw_body_str(req, "password");
     rc = rw_dir_user_put(req->redis, gw_numplan, &u, pw && pw[0] ? pw : NULL, err, sizeof err);
     unwatch(req);                    /* EXEC ended the watch, unless a check refused first */
-    if (rc == RW_EIO && gw_user_ver(req, r, P0, now, sizeof now) && strcmp(now, ver)) {
+    if (rc == RW_EIO && gw_user_ver(req, r, P0, now, sizeof now) && (strcmp(now, ver) || redis_alive(req))) {
         gw_error(r, 412, "changed_elsewhere", "user '%s' was changed by someone else since version %s: reload it "
                  "and make your change again", P0, ver);
         return;

@@ -4,9 +4,12 @@
  * extension), changed under If-Match (a stale ETag: 412, nothing changed) and removed; devices;
  * hunt groups refused as the directory refuses them (no members, an unknown strategy, weight 0:
  * 422 each, nothing stored), created, read by their supervisor, changed under If-Match; agents'
- * log in by themselves or their supervisor, not by a colleague; trunks; and the whole directory
- * exported and imported back. */
+ * log in by themselves or their supervisor, not by a colleague; trunks; the whole directory
+ * exported and imported back; and two admins changing one user (one group) at once with the same
+ * ETag: one 200, one 412, the winner's change kept. */
 #include "tests/unit/gateway/res_harness.h"
+
+#include <pthread.h>
 
 #include "directory/dir_groups.h"
 
@@ -247,6 +250,94 @@ START_TEST(trunks_and_directory_round_trip)
 }
 END_TEST
 
+/* Two admins holding the same ETag change the same user (then the same group) at the same
+ * moment, 20 times: each time exactly one gets 200 and the other 412, and the directory holds
+ * the winner's change. Each editor has its own Redis connection and thread, as in the gateway. */
+typedef struct {
+    pthread_barrier_t *start;
+    const char *pattern, *etag;
+    char body[256];
+    rw_redis_t *redis;
+    int status;
+} editor_t;
+
+static void *edit(void *arg)
+{
+    editor_t *e = arg;
+    gw_identity_t admin = who_admin();
+    gw_req_t req;
+    gw_resp_t resp;
+    memset(&req, 0, sizeof req);
+    memset(&resp, 0, sizeof resp);
+    req.method = "PUT";
+    req.path = e->pattern;
+    req.params[0] = !strcmp(e->pattern, "/api/v1/users/{id}") ? "alice" : "sales";
+    req.n_params = 1;
+    req.who = &admin;
+    req.redis = e->redis;
+    req.gw = &gw;
+    req.if_match = e->etag;
+    req.body = json_loads(e->body, 0, NULL);
+    pthread_barrier_wait(e->start);
+    res_route(gw_routes_admin, "PUT", e->pattern)->fn(&req, &resp);
+    e->status = resp.status;
+    json_decref(req.body);
+    json_decref(resp.json);
+    return NULL;
+}
+
+static void race(const char *pattern, const char *get_pattern, const char *body_fmt, const char *field)
+{
+    gw_identity_t admin = who_admin();
+    pthread_barrier_t start;
+    editor_t ed[2];
+    for (int round = 0; round < 20; round++) {
+        gw_resp_t a = res_call(strstr(get_pattern, "users") ? gw_routes_staff : gw_routes_admin, "GET", get_pattern,
+                               &admin, NULL, NULL, strstr(get_pattern, "users") ? "alice" : "sales", NULL);
+        ck_assert_int_eq(a.status, 200);
+        char etag[80];
+        snprintf(etag, sizeof etag, "%s", a.etag);
+        res_free(&a);
+        pthread_barrier_init(&start, NULL, 2);
+        pthread_t t[2];
+        for (int i = 0; i < 2; i++) {
+            ed[i].start = &start;
+            ed[i].pattern = pattern;
+            ed[i].etag = etag;
+            snprintf(ed[i].body, sizeof ed[i].body, body_fmt, round, i);
+            ed[i].redis = rw_redis_new(&gw.redis_opts);
+            ed[i].status = 0;
+            ck_assert_int_eq(pthread_create(&t[i], NULL, edit, &ed[i]), 0);
+        }
+        for (int i = 0; i < 2; i++) {
+            pthread_join(t[i], NULL);
+            rw_redis_destroy(&ed[i].redis);
+        }
+        pthread_barrier_destroy(&start);
+        int winner = ed[0].status == 200 ? 0 : 1;
+        ck_assert_msg((ed[0].status == 200 && ed[1].status == 412) || (ed[0].status == 412 && ed[1].status == 200),
+                      "round %d: %d and %d", round, ed[0].status, ed[1].status);
+        char expect[64];
+        snprintf(expect, sizeof expect, "r%d-e%d", round, winner);
+        a = res_call(strstr(get_pattern, "users") ? gw_routes_staff : gw_routes_admin, "GET", get_pattern, &admin,
+                     NULL, NULL, strstr(get_pattern, "users") ? "alice" : "sales", NULL);
+        ck_assert_str_eq(res_str(&a, field), expect);
+        res_free(&a);
+    }
+}
+
+START_TEST(concurrent_edits_one_wins)
+{
+    gw_identity_t admin = who_admin();
+    gw_resp_t a = res_call(gw_routes_admin, "POST", "/api/v1/groups", &admin, GROUP, NULL, NULL);
+    ck_assert_int_eq(a.status, 201);
+    res_free(&a);
+    race("/api/v1/users/{id}", "/api/v1/users/{id}", "{\"name\":\"r%d-e%d\"}", "name");
+    race("/api/v1/groups/{id}", "/api/v1/groups/{id}",
+         "{\"ext\":\"3001\",\"name\":\"r%d-e%d\",\"members\":[{\"user\":\"alice\"}]}", "name");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("res_admin");
@@ -259,6 +350,7 @@ int main(void)
     tcase_add_test(tc, groups_validated_by_the_directory);
     tcase_add_test(tc, agents_by_self_supervisor_not_colleague);
     tcase_add_test(tc, trunks_and_directory_round_trip);
+    tcase_add_test(tc, concurrent_edits_one_wins);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
