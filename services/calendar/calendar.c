@@ -25,6 +25,7 @@ typedef struct call {
     char user[64];
     int ok;
     uint64_t t0_us;
+    rw_cal_job_t *job;                  /* a CalDAV delta waiting for the events kept (owned) */
     struct call *prev, *next;
 } call_t;
 
@@ -39,7 +40,7 @@ struct rw_calendar {
     su_timer_t *timer;
     int claiming;
     call_t *inflight;
-    rw_counter_t *synced, *unchanged, *failed[N_REASONS], *lost, *presence[2], *diverts[3];
+    rw_counter_t *synced, *unchanged, *not_modified, *dav_full, *dav_delta, *dav_events, *failed[N_REASONS], *lost, *presence[2], *diverts[3];
     rw_histogram_t *latency;
     rw_gauge_t *pending;
 };
@@ -60,6 +61,7 @@ static call_t *call_new(rw_calendar_t *cal, const char *user)
 
 static void call_free(call_t *c)
 {
+    rw_cal_job_free(&c->job);
     if (c->cal) {
         if (c->prev)
             c->prev->next = c->next;
@@ -149,23 +151,45 @@ static void on_applied(void *arg, redisReply *r)
     call_free(c);
 }
 
-/* ok: 1 read, 0 failed, 2 unchanged (the tags matched) */
+/* ok: 1 read, 0 failed, 2 unchanged (the tags matched). job (may be NULL): on a read, the
+ * CalDAV events kept for the next delta (rw:cal:ev:<id>) are replaced by job's items, or
+ * changed by them when job->delta; without it (an ICS feed) none are kept. */
 static void apply(rw_calendar_t *cal, const char *user, int ok, const char *blocks, const char *meetings,
-                  size_t count, const char *error, const char *tag, uint64_t t0_us)
+                  size_t count, const char *error, const char *tag, uint64_t t0_us, const rw_cal_job_t *job)
 {
     char now[24], poll[24], n[24];
+    size_t n_items = ok == 1 && job ? job->n_items : 0, argc = 11 + 2 * n_items;
     snprintf(now, sizeof now, "%llu", (unsigned long long) rw_clock_wall_ms());
     snprintf(poll, sizeof poll, "%u", cal->opts.poll_ms);
     snprintf(n, sizeof n, "%zu", count);
-    const char *args[] = { user, cal->instance, now, poll, ok == 2 ? "2" : ok ? "1" : "0", blocks ? blocks : "",
-                           meetings ? meetings : "[]", error ? error : "", n, tag ? tag : "" };
-    call_t *c = call_new(cal, user);
+    const char **args = calloc(argc, sizeof *args);
+    char **vals = calloc(n_items + 1, sizeof *vals);
+    call_t *c = args && vals ? call_new(cal, user) : NULL;
     if (!c)
-        return;
+        goto out;
+    const char *fixed[] = { user, cal->instance, now, poll, ok == 2 ? "2" : ok ? "1" : "0", blocks ? blocks : "",
+                            meetings ? meetings : "[]", error ? error : "", n, tag ? tag : "",
+                            !job || ok != 1 ? "" : job->delta ? "delta" : "full" };
+    memcpy(args, fixed, sizeof fixed);
+    for (size_t i = 0; i < n_items; i++) {      /* href -> "etag\ndata", "" when deleted */
+        const rw_cal_item_t *it = &job->items[i];
+        args[11 + 2 * i] = it->href;
+        if (it->data && asprintf(&vals[i], "%s\n%s", it->etag, it->data) < 0) {
+            vals[i] = NULL;
+            call_free(c);
+            goto out;
+        }
+        args[12 + 2 * i] = vals[i] ? vals[i] : "";
+    }
     c->ok = ok;
     c->t0_us = t0_us;
-    if (rw_redis_script_run(cal->apply, cal->redis, 0, 10, args, NULL, on_applied, c) < 0)
+    if (rw_redis_script_run(cal->apply, cal->redis, 0, (int) argc, args, NULL, on_applied, c) < 0)
         call_free(c);   /* the lease runs out and another sync takes the user */
+out:
+    for (size_t i = 0; vals && i < n_items; i++)
+        free(vals[i]);
+    free(vals);
+    free(args);
 }
 
 int rw_calendar_parse(const char *kind, const char *body, size_t len, const char *tz, uint64_t now_ms,
@@ -196,44 +220,139 @@ int rw_calendar_parse(const char *kind, const char *body, size_t len, const char
     return 0;
 }
 
-static void on_fetched(void *arg, rw_cal_job_t *job)
+/* A read source (job->body) parsed and applied, or its failure recorded; takes job. */
+static void finish(rw_calendar_t *cal, rw_cal_job_t *job, uint64_t t0)
 {
-    rw_calendar_t *cal = arg;
-    uint64_t t0 = (uint64_t) (uintptr_t) job->arg;
     char err[256] = "";
     char *blocks = NULL, *meetings = NULL;
-    size_t count = 0;
+    size_t count = 0, fetched = 0;
     const char *tz = job->tz, *kind = job->kind;
-    if (!strcmp(job->error, "stopped")) {   /* shutting down: the lease ends, another instance syncs */
-        rw_cal_job_free(&job);
-        return;
-    }
-    if (!job->error[0] && job->unchanged) {
-        rw_counter_inc(cal->unchanged);
-        rw_log_debug("calendar_unchanged", RW_S("user", job->user));
-        apply(cal, job->user, 2, NULL, NULL, 0, NULL, NULL, t0);
-        rw_cal_job_free(&job);
-        return;
-    }
     if (job->error[0])
         snprintf(err, sizeof err, "%s", job->error);
     else
-        rw_calendar_parse(kind, job->body, job->body_len, tz, rw_clock_wall_ms(), cal->opts.lookahead_ms,
-                          cal->opts.tentative_busy, &blocks, &meetings, &count, err, sizeof err);
+        rw_calendar_parse(kind, job->body ? job->body : "", job->body_len, tz, rw_clock_wall_ms(),
+                          cal->opts.lookahead_ms, cal->opts.tentative_busy, &blocks, &meetings, &count, err,
+                          sizeof err);
     if (err[0]) {
         const char *reason = reason_of(err);
         count_failure(cal, reason);
         rw_log_warn("calendar_source_failed", RW_S("user", job->user), RW_S("kind", kind), RW_S("reason", reason),
                     RW_S("error", err), RW_S("kept", "the last good schedule"));
     } else {
+        int dav = !strcmp(kind, "caldav");
+        for (size_t i = 0; i < job->n_items; i++)
+            fetched += job->items[i].data != NULL;
         rw_counter_inc(cal->synced);
-        rw_log_debug("calendar_synced", RW_S("user", job->user), RW_U("meetings", count));
+        if (dav) {
+            rw_counter_inc(job->delta ? cal->dav_delta : cal->dav_full);
+            rw_counter_add(cal->dav_events, fetched);
+        }
+        rw_log_info("calendar_synced", RW_S("user", job->user), RW_U("meetings", count),
+                    RW_S("read", !dav ? "whole" : job->delta ? "changes" : "whole"), RW_U("events_fetched", fetched),
+                    RW_U("events_deleted", job->delta ? job->n_items - fetched : 0));
     }
-    apply(cal, job->user, !err[0], blocks, meetings, count, err, job->tag, t0);
+    apply(cal, job->user, !err[0], blocks, meetings, count, err, job->tag, t0, err[0] ? NULL : job);
     free(blocks);
     free(meetings);
     rw_cal_job_free(&job);
     rw_gauge_set(cal->pending, (double) rw_cal_fetcher_pending(cal->fetcher));
+}
+
+/* The item of job for href, or NULL. */
+static const rw_cal_item_t *item_of(const rw_cal_job_t *job, const char *href)
+{
+    for (size_t i = 0; i < job->n_items; i++)
+        if (!strcmp(job->items[i].href, href))
+            return &job->items[i];
+    return NULL;
+}
+
+static int add_data(char **out, size_t *len, size_t *cap, const char *data, size_t n)
+{
+    if (*len + n + 2 > *cap) {
+        size_t nc = (*cap ? *cap * 2 : 65536);
+        while (nc < *len + n + 2)
+            nc *= 2;
+        char *o = realloc(*out, nc);
+        if (!o)
+            return RW_ENOMEM;
+        *out = o, *cap = nc;
+    }
+    memcpy(*out + *len, data, n);
+    *len += n;
+    (*out)[(*len)++] = '\n';
+    (*out)[*len] = 0;
+    return 0;
+}
+
+/* A CalDAV delta: the events kept (rw:cal:ev:<id>, href -> "etag\ndata") with the changes
+ * applied are the calendar now; parsed whole, since the look-ahead window moves. */
+static void on_cached(void *arg, redisReply *r)
+{
+    call_t *c = arg;
+    rw_calendar_t *cal = c->cal;
+    rw_cal_job_t *job = c->job;
+    uint64_t t0 = c->t0_us;
+    c->job = NULL;
+    call_free(c);
+    if (!cal || !r || r->type != REDIS_REPLY_ARRAY) {
+        if (cal)
+            rw_log_warn("calendar_apply_failed", RW_S("user", job->user), RW_S("error", "redis unreachable"));
+        rw_cal_job_free(&job);          /* the lease runs out and another sync takes the user */
+        return;
+    }
+    char *body = NULL;
+    size_t len = 0, cap = 0;
+    int rc = 0;
+    for (size_t i = 0; i + 1 < r->elements && rc == 0; i += 2) {
+        const redisReply *k = r->element[i], *v = r->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING || item_of(job, k->str))
+            continue;
+        const char *data = memchr(v->str, '\n', v->len);
+        if (data)
+            rc = add_data(&body, &len, &cap, data + 1, v->len - (size_t) (data + 1 - v->str));
+    }
+    for (size_t i = 0; i < job->n_items && rc == 0; i++)
+        if (job->items[i].data)
+            rc = add_data(&body, &len, &cap, job->items[i].data, strlen(job->items[i].data));
+    if (rc < 0)
+        snprintf(job->error, sizeof job->error, "out of memory");
+    free(job->body);
+    job->body = body;
+    job->body_len = len;
+    finish(cal, job, t0);
+}
+
+static void on_fetched(void *arg, rw_cal_job_t *job)
+{
+    rw_calendar_t *cal = arg;
+    uint64_t t0 = (uint64_t) (uintptr_t) job->arg;
+    const char *kind = job->kind;
+    if (!strcmp(job->error, "stopped")) {   /* shutting down: the lease ends, another instance syncs */
+        rw_cal_job_free(&job);
+        return;
+    }
+    if (!job->error[0] && job->delta && !job->unchanged) {
+        call_t *c = call_new(cal, job->user);
+        if (!c) {
+            rw_cal_job_free(&job);
+            return;
+        }
+        c->job = job;
+        c->t0_us = t0;
+        if (rw_aredis_command(cal->redis, on_cached, c, "HGETALL rw:cal:ev:%s", c->user) < 0)
+            call_free(c);               /* Redis away: the lease runs out, another sync takes it */
+        return;
+    }
+    if (!job->error[0] && job->unchanged) {           /* the last good schedule stands: no parse */
+        int ics = strcmp(kind, "caldav") != 0;
+        rw_counter_inc(ics ? cal->not_modified : cal->unchanged);
+        rw_log_debug(ics ? "calendar_not_modified" : "calendar_unchanged", RW_S("user", job->user));
+        apply(cal, job->user, 2, NULL, NULL, 0, NULL, NULL, t0, NULL);
+        rw_cal_job_free(&job);
+        return;
+    }
+    finish(cal, job, t0);
 }
 
 /* A job for one claimed row {id, kind, url, login, password, tz, tag}. */
@@ -309,6 +428,14 @@ static void register_metrics(rw_calendar_t *cal, rw_metrics_t *m)
     cal->synced = rw_metrics_counter(m, "syncs_total", "Calendar sources read and applied");
     cal->unchanged = rw_metrics_counter(m, "syncs_unchanged_total", "CalDAV syncs whose calendars' tags had not "
                                                                     "changed (nothing read)");
+    cal->dav_full = rw_metrics_counter(m, "caldav_reads_total{read=\"whole\"}",
+                                       "CalDAV syncs that read every event (calendar-query)");
+    cal->dav_delta = rw_metrics_counter(m, "caldav_reads_total{read=\"changes\"}",
+                                        "CalDAV syncs that read only the changes (RFC 6578 sync-collection)");
+    cal->dav_events = rw_metrics_counter(m, "caldav_events_fetched_total",
+                                         "CalDAV events whose calendar-data was transferred");
+    cal->not_modified = rw_metrics_counter(m, "ics_not_modified_total", "ICS feeds that answered 304 Not Modified "
+                                                                       "to a conditional GET (nothing read or parsed)");
     for (size_t i = 0; i < N_REASONS; i++) {
         char name[96];
         snprintf(name, sizeof name, "sync_failures_total{reason=\"%s\"}", reasons[i]);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define QUEUE_MAX 4096
@@ -64,12 +65,43 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return stop && atomic_load(stop);
 }
 
-int rw_cal_http(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job, const char *method, const char *url,
-                const char *depth, const char *body, char **out, size_t *len, long *status, char **final_url)
+/* Response headers: the validators of the last response (a redirect's are dropped). */
+static size_t on_header(char *p, size_t size, size_t n, void *arg)
+{
+    rw_cal_cond_t *cond = arg;
+    size_t len = size * n;
+    const char *names[] = { "ETag:", "Last-Modified:" };
+    char *dst[] = { cond->etag, cond->last_modified };
+    size_t cap[] = { sizeof cond->etag, sizeof cond->last_modified };
+    if (len >= 5 && !strncmp(p, "HTTP/", 5)) {
+        cond->etag[0] = cond->last_modified[0] = 0;
+        return len;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        size_t k = strlen(names[i]);
+        if (len <= k || strncasecmp(p, names[i], k))
+            continue;
+        const char *v = p + k, *end = p + len;
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        size_t vl = (size_t) (end - v);
+        if (vl < cap[i] && !memchr(v, '\t', vl)) {     /* too long or odd: not kept, read whole next time */
+            memcpy(dst[i], v, vl);
+            dst[i][vl] = 0;
+        }
+    }
+    return len;
+}
+
+static int http_do(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job, const char *method, const char *url,
+                   const char *depth, const char *body, char **out, size_t *len, long *status, char **final_url,
+                   rw_cal_cond_t *cond)
 {
     body_t b = { .max = opts->max_body };
     struct curl_slist *hdr = NULL;
-    char depth_hdr[32];
+    char depth_hdr[32], cond_hdr[2][300];
     *out = NULL, *len = 0, *status = 0;
     if (final_url)
         *final_url = NULL;
@@ -103,6 +135,20 @@ int rw_cal_http(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job, const char *
         snprintf(depth_hdr, sizeof depth_hdr, "Depth: %s", depth);
         hdr = curl_slist_append(hdr, depth_hdr);
     }
+    if (cond) {
+        if (cond->if_none_match && *cond->if_none_match) {
+            snprintf(cond_hdr[0], sizeof cond_hdr[0], "If-None-Match: %s", cond->if_none_match);
+            hdr = curl_slist_append(hdr, cond_hdr[0]);
+        }
+        if (cond->if_modified_since && *cond->if_modified_since) {
+            snprintf(cond_hdr[1], sizeof cond_hdr[1], "If-Modified-Since: %s", cond->if_modified_since);
+            hdr = curl_slist_append(hdr, cond_hdr[1]);
+        }
+        cond->etag[0] = cond->last_modified[0] = 0;
+        cond->not_modified = 0;
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, cond);
+    }
     if (hdr)
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
     if (body)
@@ -124,6 +170,9 @@ int rw_cal_http(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job, const char *
         snprintf(job->error, sizeof job->error, "more than %ld redirects", opts->max_redirects);
     else if (rc != CURLE_OK)
         snprintf(job->error, sizeof job->error, "%s", curl_easy_strerror(rc));   /* TLS, DNS, refused... */
+    else if (*status == 304 && cond && ((cond->if_none_match && *cond->if_none_match)
+                                        || (cond->if_modified_since && *cond->if_modified_since)))
+        cond->not_modified = 1;         /* the copy we hold is current */
     else if (*status < 200 || *status > 299)
         snprintf(job->error, sizeof job->error, "HTTP %ld", *status);
     if (!job->error[0] && final_url) {
@@ -142,16 +191,66 @@ int rw_cal_http(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job, const char *
     return *out ? 0 : RW_ENOMEM;
 }
 
+int rw_cal_http(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job, const char *method, const char *url,
+                const char *depth, const char *body, char **out, size_t *len, long *status, char **final_url)
+{
+    return http_do(opts, job, method, url, depth, body, out, len, status, final_url, NULL);
+}
+
+int rw_cal_http_cond(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job, const char *url, rw_cal_cond_t *cond,
+                     char **out, size_t *len, long *status)
+{
+    return http_do(opts, job, "GET", url, NULL, NULL, out, len, status, NULL, cond);
+}
+
+/* FNV-1a of the URL, so that validators are sent only to the URL they came from. */
+static unsigned long long url_hash(const char *url)
+{
+    unsigned long long h = 1469598103934665603ULL;
+    for (; *url; url++)
+        h = (h ^ (unsigned char) *url) * 1099511628211ULL;
+    return h;
+}
+
+/* An ICS feed: a conditional GET with the validators of the last whole read, kept in the tag as
+ * "ics <url hash> <etag> <last-modified>" (tab-separated); a 304 means unchanged. */
+static void fetch_ics(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job)
+{
+    rw_cal_cond_t cond = { 0 };
+    char prefix[40], etag[256] = "", lm[128] = "";
+    long status;
+    int n = snprintf(prefix, sizeof prefix, "ics\t%016llx\t", url_hash(job->url));
+    if (!strncmp(job->tag, prefix, (size_t) n)) {
+        const char *e = job->tag + n, *tab = strchr(e, '\t');
+        if (tab && (size_t) (tab - e) < sizeof etag && strlen(tab + 1) < sizeof lm) {
+            memcpy(etag, e, (size_t) (tab - e));
+            etag[tab - e] = 0;
+            snprintf(lm, sizeof lm, "%s", tab + 1);
+        }
+    }
+    cond.if_none_match = etag;
+    cond.if_modified_since = lm;
+    job->tag[0] = 0;
+    if (rw_cal_http_cond(opts, job, job->url, &cond, &job->body, &job->body_len, &status) < 0)
+        return;
+    if (cond.not_modified) {
+        job->unchanged = 1;
+        free(job->body);
+        job->body = NULL;
+        job->body_len = 0;
+    } else if (cond.etag[0] || cond.last_modified[0]) {
+        snprintf(job->tag, sizeof job->tag, "%s%s\t%s", prefix, cond.etag, cond.last_modified);
+    }
+}
+
 void rw_cal_fetch_run(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job)
 {
-    long status;
     job->error[0] = 0;
-    if (!strcmp(job->kind, "caldav")) {
+    job->unchanged = 0;
+    if (!strcmp(job->kind, "caldav"))
         rw_caldav_fetch(opts, job);
-    } else {
-        job->tag[0] = 0;   /* an ICS feed is read whole each time */
-        rw_cal_http(opts, job, "GET", job->url, NULL, NULL, &job->body, &job->body_len, &status, NULL);
-    }
+    else
+        fetch_ics(opts, job);
 }
 
 void rw_cal_job_free(rw_cal_job_t **job)
@@ -166,6 +265,12 @@ void rw_cal_job_free(rw_cal_job_t **job)
     free(j->login);
     free(j->password);
     free(j->body);
+    for (size_t i = 0; i < j->n_items; i++) {
+        free(j->items[i].href);
+        free(j->items[i].etag);
+        free(j->items[i].data);
+    }
+    free(j->items);
     free(j);
 }
 

@@ -11,14 +11,28 @@
 #include <stddef.h>
 #include <sofia-sip/su_wait.h>
 
+typedef struct {                        /* one CalDAV event resource */
+    char *href;                         /* absolute URL */
+    char *etag;                         /* "" when the server gave none */
+    char *data;                         /* its calendar-data; NULL: deleted on the server */
+} rw_cal_item_t;
+
 typedef struct rw_cal_job {
     char user[64];
     char kind[8];                       /* "ics" or "caldav" */
     char tz[64];                        /* the user's zone (all-day events) */
     char *url, *login, *password;       /* login/password NULL/"" = no authentication */
-    char tag[512];                      /* in: the calendars' tags at the last full read ("" = read
-                                           whole); out: their tags now (CalDAV getctag/sync-token) */
-    int unchanged;                      /* out: the tags matched, nothing was read */
+    char tag[2048];                     /* in: the source's tags at the last full read ("" = read
+                                           whole); out: their tags now (CalDAV getctag/sync-token,
+                                           an ICS feed's ETag and Last-Modified) */
+    int unchanged;                      /* out: the tags matched or the feed answered 304: nothing
+                                           was read, the last good schedule stands */
+    /* CalDAV (caldav.h): the events read, each with its href and ETag; delta = 1 when they are
+       only the changes since the tags the job came with (RFC 6578 sync-collection): changed
+       events with data, deleted ones without */
+    rw_cal_item_t *items;
+    size_t n_items;
+    int delta;
     /* results */
     char *body;                         /* malloc'd, NUL-terminated, NULL on failure */
     size_t body_len;
@@ -45,7 +59,7 @@ void rw_cal_fetcher_destroy(rw_cal_fetcher_t **self);
 int rw_cal_fetcher_submit(rw_cal_fetcher_t *self, rw_cal_job_t *job);
 size_t rw_cal_fetcher_pending(const rw_cal_fetcher_t *self);
 
-/* The blocking transfer itself (what the worker runs): a GET for "ics", the CalDAV exchange
+/* The blocking transfer itself (what the worker runs): a conditional GET for "ics", the CalDAV exchange
  * (services/calendar/caldav.h) for "caldav". */
 void rw_cal_fetch_run(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job);
 /* One HTTP request with the job's credentials and the bounds of opts: 0 with *out (malloc'd,
@@ -53,6 +67,16 @@ void rw_cal_fetch_run(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job);
  * may be NULL. *final_url (malloc'd, may be NULL) is the URL after redirects. */
 int rw_cal_http(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job, const char *method, const char *url,
                 const char *depth, const char *body, char **out, size_t *len, long *status, char **final_url);
+/* A conditional GET (RFC 9110): the validators sent, and those of the answer. */
+typedef struct {
+    const char *if_none_match;          /* in: an ETag ("" or NULL: none) */
+    const char *if_modified_since;      /* in: an HTTP date ("" or NULL: none) */
+    char etag[256], last_modified[128]; /* out: the response's ("" when absent or too long) */
+    int not_modified;                   /* out: 304 to a request with a validator (no body) */
+} rw_cal_cond_t;
+/* rw_cal_http's GET with validators: 0 also for a 304 (cond->not_modified, *out ""). */
+int rw_cal_http_cond(const rw_cal_fetch_opts_t *opts, rw_cal_job_t *job, const char *url, rw_cal_cond_t *cond,
+                     char **out, size_t *len, long *status);
 void rw_cal_job_free(rw_cal_job_t **job);
 
 #endif

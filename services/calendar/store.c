@@ -10,7 +10,8 @@
 
 /* ARGV: instance, now_ms, lease_ms, max, full_ms. Returns { {id, kind, url, login, password, tz,
  * tag}... }; tag is "" when the last full read is older than full_ms, or later than now (a
- * clock stepped back): then the calendar is read whole again. */
+ * clock stepped back), or when CalDAV tags have no events kept (rw:cal:ev:<id>): then the
+ * calendar is read whole again. A user whose source is gone leaves the queue and its events. */
 const char rw_cal_claim_lua[] =
     "local inst, now, lease, max, full = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]),\n"
     "  tonumber(ARGV[5])\n"
@@ -19,19 +20,24 @@ const char rw_cal_claim_lua[] =
     "  local c = redis.call('HMGET', 'rw:cal:' .. id, 'kind', 'url', 'login', 'password', 'tag', 'full_ms')\n"
     "  if not c[1] then\n"
     "    redis.call('ZREM', 'rw:cal:due', id)\n"
+    "    redis.call('DEL', 'rw:cal:ev:' .. id)\n"
     "  elseif redis.call('SET', 'rw:cal:lease:' .. id, inst, 'NX', 'PX', lease) then\n"
     "    redis.call('ZADD', 'rw:cal:due', now + lease, id)\n"
     "    local tz = redis.call('HGET', 'rw:user:' .. id, 'tz') or ''\n"
     "    local tag = c[5] or ''\n"
     "    local age = now - (tonumber(c[6] or '0') or 0)\n"
     "    if age < 0 or age >= full then tag = '' end\n"
+    /* a CalDAV delta needs the events kept: without them (lost, never written), read whole */
+    "    if string.sub(tag, 1, 4) == 'dav1' and redis.call('EXISTS', 'rw:cal:ev:' .. id) == 0 then tag = '' end\n"
     "    out[#out + 1] = { id, c[1], c[2] or '', c[3] or '', c[4] or '', tz, tag }\n"
     "  end\n"
     "end\n"
     "return out\n";
 
 /* ARGV: id, instance, now_ms, poll_ms, ok ("1" read, "0" failed, "2" unchanged since the last
- * full read), blocks, meetings JSON, error, count, tag.
+ * full read), blocks, meetings JSON, error, count, tag, events ("full": the CalDAV events kept
+ * in rw:cal:ev:<id> are replaced by the pairs that follow, "delta": changed by them, "": left),
+ * then href, "etag\ndata" pairs ("" data: deleted). Events are written only with a read (ok 1).
  * Returns { "ok"|"lost", presence source ("set"|"cleared"|""), meeting ("started"|"ended"|""),
  * divert ("set"|"cleared"|"manual"|""), the meeting's block "start-end" (or ""), the current or
  * next block "start-end" (or "") }. */
@@ -40,10 +46,18 @@ const char rw_cal_apply_lua[] =
     "local ck, lk, dk = 'rw:cal:' .. id, 'rw:cal:lease:' .. id, 'rw:divert:' .. id\n"
     "if redis.call('GET', lk) ~= inst then return { 'lost', '', '', '', '', '' } end\n"
     "redis.call('DEL', lk)\n"
-    "if redis.call('EXISTS', ck) == 0 then redis.call('ZREM', 'rw:cal:due', id) return { 'ok', '', '', '', '', '' } end\n"
+    "if redis.call('EXISTS', ck) == 0 then redis.call('ZREM', 'rw:cal:due', id) redis.call('DEL', 'rw:cal:ev:' .. id)\n"
+    "  return { 'ok', '', '', '', '', '' } end\n"
     "if ARGV[5] == '1' then\n"
     "  redis.call('HSET', ck, 'blocks', ARGV[6], 'meetings', ARGV[7], 'count', ARGV[9],\n"
     "             'synced_ms', now, 'last_ok_ms', now, 'error', '', 'tag', ARGV[10], 'full_ms', now)\n"
+    "  local ek, mode = 'rw:cal:ev:' .. id, ARGV[11] or ''\n"
+    "  if mode == 'full' then redis.call('DEL', ek) end\n"
+    "  if mode ~= '' then\n"
+    "    for i = 12, #ARGV - 1, 2 do\n"
+    "      if ARGV[i + 1] == '' then redis.call('HDEL', ek, ARGV[i]) else redis.call('HSET', ek, ARGV[i], ARGV[i + 1]) end\n"
+    "    end\n"
+    "  end\n"
     "elseif ARGV[5] == '2' then\n"
     "  redis.call('HSET', ck, 'synced_ms', now, 'last_ok_ms', now, 'error', '')\n"
     "else\n"

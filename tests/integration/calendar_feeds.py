@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """tests/integration/calendar_feeds.py — the calendar tests' local HTTP server and feeds.
 
-serve PORT DIR: serves DIR's files on 127.0.0.1:PORT, plus the broken sources a calendar may
-  be: /status/500, /loop (redirects to itself), /big (10 MB), /hang (answers after 30 s).
+serve PORT DIR: serves DIR's files on 127.0.0.1:PORT with an ETag (a hash of the content) and
+  Last-Modified, answering 304 to a matching If-None-Match, else to an If-Modified-Since not
+  before the file's time; /noetag/FILE serves FILE with Last-Modified only. Plus the broken
+  sources a calendar may be: /status/500, /loop (redirects to itself), /big (10 MB), /hang
+  (answers after 30 s). Each request is logged on stderr as "METHOD PATH STATUS".
 feed DIR VERSION: writes DIR/alice.ics (VERSION 1 or 2: 2 has the one-off meeting deleted), the
   same events one resource per UID in DIR/dav/<uid>.ics with a VTIMEZONE (for a CalDAV server:
   the zone then comes from the feed's own VTIMEZONE), and prints the meetings' instants, one "name start_ms end_ms" a line. Every instant is computed
   from today: the weeks around the next change to summer time in Europe/London that is at
   least 15 days ahead, so no verdict depends on the day of the run."""
+import hashlib
 import http.server
 import os
 import socketserver
@@ -87,7 +91,36 @@ def feed(directory, version):
 
 class Handler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
-        sys.stderr.write("%s %s\n" % (self.command, self.path))
+        pass
+
+    def log_request(self, code="-", size="-"):
+        path = getattr(self, "asked", self.path)
+        sys.stderr.write("%s %s %s\n" % (self.command, path, getattr(code, "value", code)))
+
+    def end_headers(self):
+        if getattr(self, "etag", None):
+            self.send_header("ETag", self.etag)
+        super().end_headers()
+
+    def send_head(self):
+        """Files with validators: an ETag unless under /noetag/; If-None-Match first (RFC 9110)."""
+        self.etag = None
+        self.asked = self.path
+        if self.path.startswith("/noetag/"):
+            self.path = self.path[len("/noetag"):]
+            return super().send_head()
+        path = self.translate_path(self.path)
+        if os.path.isfile(path):
+            with open(path, "rb") as f:
+                self.etag = '"%s"' % hashlib.sha256(f.read()).hexdigest()[:16]
+            inm = self.headers.get("If-None-Match")
+            if inm is not None:
+                if self.etag in [t.strip() for t in inm.split(",")]:
+                    self.send_response(304)
+                    self.end_headers()
+                    return None
+                del self.headers["If-Modified-Since"]
+        return super().send_head()
 
     def do_GET(self):
         if self.path == "/status/500":

@@ -180,6 +180,41 @@ START_TEST(test_caldav_multistatus_calendar_data)
 }
 END_TEST
 
+START_TEST(test_caldav_sync_collection_changes_and_deletions)
+{
+    /* RFC 6578 3.6: a changed event with its ETag and data, a deleted one (its response's own
+     * status 404), the new token; hrefs resolved against the calendar's URL */
+    const char *xml =
+        "<?xml version=\"1.0\"?><d:multistatus xmlns:d=\"DAV:\" xmlns:c=\"urn:ietf:params:xml:ns:caldav\">"
+        "<d:response><d:href>/alice/meetings/e5.ics</d:href><d:propstat><d:prop>"
+        "<d:getetag>\"abc\"</d:getetag><c:calendar-data>BEGIN:VCALENDAR\nEND:VCALENDAR</c:calendar-data>"
+        "</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response>"
+        "<d:response><d:href>e6.ics</d:href><d:status>HTTP/1.1 404 Not Found</d:status></d:response>"
+        "<d:response><d:href>/alice/meetings/</d:href><d:propstat><d:prop/><d:status>HTTP/1.1 200 OK</d:status>"
+        "</d:propstat></d:response>"
+        "<d:sync-token>http://radicale.org/ns/sync/42</d:sync-token></d:multistatus>";
+    rw_cal_item_t *items = NULL;
+    size_t n = 0;
+    char *token = NULL, err[128];
+    ck_assert_int_eq(rw_caldav_items(xml, strlen(xml), "http://127.0.0.1:5232/alice/meetings/", &items, &n, &token,
+                                     err, sizeof err), 0);
+    ck_assert_uint_eq(n, 2);            /* the collection itself (no data) is no event */
+    ck_assert_str_eq(items[0].href, "http://127.0.0.1:5232/alice/meetings/e5.ics");
+    ck_assert_str_eq(items[0].etag, "\"abc\"");
+    ck_assert_str_eq(items[0].data, "BEGIN:VCALENDAR\nEND:VCALENDAR");
+    ck_assert_str_eq(items[1].href, "http://127.0.0.1:5232/alice/meetings/e6.ics");
+    ck_assert_ptr_null(items[1].data);
+    ck_assert_str_eq(token, "http://radicale.org/ns/sync/42");
+    for (size_t i = 0; i < n; i++)
+        free(items[i].href), free(items[i].etag), free(items[i].data);
+    free(items);
+    free(token);
+    items = NULL, n = 0;
+    ck_assert_int_eq(rw_caldav_items("<html/>", 7, "http://h/", &items, &n, NULL, err, sizeof err), RW_EINVAL);
+    ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
 START_TEST(test_parse_gives_blocks_and_meetings)
 {
     char *blocks, *meetings, err[256];
@@ -207,6 +242,7 @@ static Suite *suite(void)
     tcase_add_loop_test(t, test_broken_feed_refused_with_a_reason, 0, (int) (sizeof broken / sizeof broken[0]));
     tcase_add_test(t, test_merge_touching_and_overlapping);
     tcase_add_test(t, test_caldav_multistatus_calendar_data);
+    tcase_add_test(t, test_caldav_sync_collection_changes_and_deletions);
     tcase_add_test(t, test_parse_gives_blocks_and_meetings);
     suite_add_tcase(s, t);
     return s;
