@@ -1,7 +1,9 @@
 /* fuzz/fuzz_ical.c — libFuzzer target for the calendar's untrusted input: the bytes are an
  * iCalendar feed (rw_cal_expand, with libical), or, when they start with '<', a CalDAV
  * multistatus answer whose calendar-data is then expanded (rw_caldav_calendar_data,
- * rw_caldav_expand, libxml2). A failure must leave a non-empty reason and no meetings; a
+ * rw_caldav_expand, libxml2) and whose responses are read as events (rw_caldav_items: each
+ * with an absolute href and an ETag, data or none; the sync-token a string). A failure must
+ * leave a non-empty reason and no meetings; a
  * success must give sorted meetings, each non-empty and overlapping the window, within the
  * bound, which merge into sorted disjoint blocks. Anything else aborts (a finding). */
 #include <stdint.h>
@@ -48,8 +50,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = 0;
     char err[256] = "";
     if (size && data[0] == '<') {
-        char *text = NULL;
-        size_t len = 0;
+        char *text = NULL, *token = NULL;
+        size_t len = 0, n_items = 0;
+        rw_cal_item_t *items = NULL;
+        int irc = rw_caldav_items((const char *) data, size, "http://127.0.0.1:5232/alice/meetings/", &items,
+                                  &n_items, &token, err, sizeof err);
+        if ((irc < 0 && (!err[0] || n_items)) || (n_items && !items))
+            abort();
+        for (size_t i = 0; i < n_items; i++) {
+            if (!items[i].href || strncmp(items[i].href, "http", 4) || !items[i].etag)
+                abort();
+            free(items[i].href), free(items[i].etag), free(items[i].data);
+        }
+        free(items);
+        free(token);
+        err[0] = 0;
         if (rw_caldav_calendar_data((const char *) data, size, &text, &len, err, sizeof err) < 0) {
             if (!err[0] || text)
                 abort();
