@@ -58,7 +58,7 @@ int rw_hunt_feature(rw_hunt_env_t *env, const char *user, const char *code, rw_h
 void rw_hunt_bye(rw_hunt_env_t *env, const char *call_id);
 
 /* Each offer of a queue call is its own dialog for the agents' phones: offer n of call C
- * carries the Call-ID "hg<n>-C" and our Record-Route ";hg=<n>" (hunt.c says why).
+ * carries the Call-ID "hg<n>-C" and our Record-Route ";hg=<n>" (hunt_dialog.c says why).
  * rw_hunt_dialog: a message forwarded without a transaction of ours (an in-dialog request,
  * its top Route ours and not yet removed; a response no transaction took, such as a 2xx
  * retransmission, by its Record-Route) gets the other side's Call-ID in place. 1 when it
@@ -72,6 +72,9 @@ void rw_hunt_bye(rw_hunt_env_t *env, const char *call_id);
  * rw_hunt_relay_call_id: a response about to be relayed to irq carries irq's Call-ID.
  * rw_hunt_caller_call_id: the caller's Call-ID of either side's (call_id itself when it is
  * no offer's). */
+#define RW_HUNT_RR_PARAM "hg"     /* our Record-Route's mark on a queue call's dialogs */
+/* The Call-ID of offer n of call_id: 0, or RW_ERANGE when out is too short. */
+int rw_hunt_offer_call_id(const char *call_id, unsigned offer, char *out, size_t len);
 int rw_hunt_dialog(msg_t *msg, sip_t *sip);
 int rw_hunt_offer_dialog(const sip_t *sip);
 int rw_hunt_in_dialog(msg_t **msg, sip_t **sip);
