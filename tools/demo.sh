@@ -23,6 +23,12 @@
 # trunk of the demo directory (and any other number) at the second, so a divert to a mobile
 # number rings something. The settings the CLI needs to tell what sip-edge will do are written
 # to ringway.conf in the state directory (the banner's CLI line reads it).
+# One site of several (tests/integration/sites_test.sh): RINGWAY_DEMO_ADDR (127.0.0.1) is the
+# address SIP and the bus listen on (HTTP stays on 127.0.0.1); RINGWAY_DEMO_REDIS=external starts
+# no redis-server, the services and the CLI find Redis from the RINGWAY_REDIS_* variables
+# (RINGWAY_REDIS_SENTINELS); RINGWAY_DEMO_IMPORT=0 loads no directory and writes no web
+# accounts (another site did);
+# RINGWAY_DEMO_SITE (demo) ends every instance name.
 set -uo pipefail
 
 build=${1:-build/release}
@@ -36,6 +42,9 @@ sip_port=${RINGWAY_SIP_PORT:-5060}
 sip_processes=${RINGWAY_SIP_PROCESSES:-2}
 vm_port=${RINGWAY_DEMO_VOICEMAIL_PORT:-$((sip_port + 10))}
 pstn_port=${RINGWAY_DEMO_PSTN_PORT:-$((sip_port + 20))}
+addr=${RINGWAY_DEMO_ADDR:-127.0.0.1}
+site=${RINGWAY_DEMO_SITE:-demo}
+own_redis=1; [ "${RINGWAY_DEMO_REDIS:-}" = external ] && own_redis=0
 keepers=()       # one background keeper per service, in start order
 stopping=0
 
@@ -74,6 +83,7 @@ check_ports() {
          "$((bus_base + 5 + sip_processes)) tcp calendar-bus RINGWAY_BUS_PORT"
          "$http_base tcp gateway-API RINGWAY_HTTP_PORT"
          "$((http_base + 6 + sip_processes)) tcp gateway-HTTP RINGWAY_HTTP_PORT")
+  [ $own_redis -eq 1 ] || want=("${want[@]:1}")
   for entry in "${want[@]}"; do
     read -r port proto what var <<<"$entry"
     port_busy "$port" "$proto" && busy+=("$proto port $port (${what//-/ }; $var)")
@@ -181,22 +191,26 @@ if [ -z "${RINGWAY_GATEWAY_TOKEN_SECRET:-}" ]; then
   RINGWAY_GATEWAY_TOKEN_SECRET=$(cat "$state/gateway_secret")
   export RINGWAY_GATEWAY_TOKEN_SECRET
 fi
-keep redis-server "$state/logs/redis.log" redis-server --port "$redis_port" --bind 127.0.0.1 \
-  --dir "$state/redis" --save 60 1 --appendonly yes --appendfsync everysec --daemonize no \
-  --logfile "$state/logs/redis.log"
-for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-redis-cli -p "$redis_port" ping >/dev/null 2>&1 || { log "redis-server did not start on $redis_port"; exit 1; }
+if [ $own_redis -eq 1 ]; then
+  keep redis-server "$state/logs/redis.log" redis-server --port "$redis_port" --bind 127.0.0.1 \
+    --dir "$state/redis" --save 60 1 --appendonly yes --appendfsync everysec --daemonize no \
+    --logfile "$state/logs/redis.log"
+  for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  redis-cli -p "$redis_port" ping >/dev/null 2>&1 || { log "redis-server did not start on $redis_port"; exit 1; }
+  export RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT=$redis_port
+fi
 
-export RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT=$redis_port
-"$build/tools/ringway" import "$top/compose/demo-directory.json" || exit 1
-"$build/tools/ringway" group import "$top/compose/demo-directory.json" >/dev/null || exit 1
-for agent in bob carol; do "$build/tools/ringway" agent login "$agent" >/dev/null || exit 1; done
+if [ "${RINGWAY_DEMO_IMPORT:-1}" != 0 ]; then
+  "$build/tools/ringway" import "$top/compose/demo-directory.json" || exit 1
+  "$build/tools/ringway" group import "$top/compose/demo-directory.json" >/dev/null || exit 1
+  for agent in bob carol; do "$build/tools/ringway" agent login "$agent" >/dev/null || exit 1; done
+fi
 
 # service name, http port, extra environment
 start() {
   local name=$1 port=$2; shift 2
   # shellcheck disable=SC2086   # RINGWAY_WRAP (make valgrind) is a command line
-  keep "$name" "$state/logs/$name.log" env RINGWAY_HTTP_PORT="$port" RINGWAY_INSTANCE="$name-demo" "$@" \
+  keep "$name" "$state/logs/$name.log" env RINGWAY_HTTP_PORT="$port" RINGWAY_INSTANCE="$name-$site" "$@" \
     ${RINGWAY_WRAP:-} "$build/services/$name/ringway-$name"
   wait_http "$port" "$name" || exit 1
   services+=("$name  http://127.0.0.1:$port/health  /metrics")
@@ -228,25 +242,25 @@ uri = "$vm_uri"
 [sip]
 peers = "$peers"
 CONF
-start router $((http_base + 1)) RINGWAY_ROUTER_BIND="tcp://127.0.0.1:$((bus_base + 1))"
+start router $((http_base + 1)) RINGWAY_ROUTER_BIND="tcp://$addr:$((bus_base + 1))"
 if [ -x "$build/services/huntgroup/ringway-huntgroup" ]; then   # sip-edge finds it in the registry
-  start huntgroup $((http_base + 3)) RINGWAY_HUNTGROUP_BIND="tcp://127.0.0.1:$((bus_base + 3))"
+  start huntgroup $((http_base + 3)) RINGWAY_HUNTGROUP_BIND="tcp://$addr:$((bus_base + 3))"
 fi
 if [ -x "$build/services/sip-edge/ringway-sip-edge" ]; then
-  start sip-edge $((http_base + 4)) RINGWAY_SIP_PORT="$sip_port" RINGWAY_SIP_ADDR=127.0.0.1 \
+  start sip-edge $((http_base + 4)) RINGWAY_SIP_PORT="$sip_port" RINGWAY_SIP_ADDR="$addr" \
     RINGWAY_SIP_PROCESSES="$sip_processes" RINGWAY_SIP_RUN_DIR="$state/run" \
     RINGWAY_VOICEMAIL_URI="$vm_uri" RINGWAY_SIP_PEERS="$peers" \
-    RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$((bus_base + 1))" RINGWAY_BUS_PUB="tcp://127.0.0.1:$((bus_base + 4))"
+    RINGWAY_ROUTER_ENDPOINTS="tcp://$addr:$((bus_base + 1))" RINGWAY_BUS_PUB="tcp://$addr:$((bus_base + 4))"
   for ((i = 0; sip_processes > 1 && i < sip_processes; i++)); do   # the supervisor's /health waited for them
     wait_http $((http_base + 5 + i)) "sip-edge worker $i" || exit 1
     services+=("sip-edge worker $i  http://127.0.0.1:$((http_base + 5 + i))/health  /metrics")
   done
 fi
 if [ -x "$build/services/presence/ringway-presence" ]; then   # follows sip-edge's events
-  start presence $((http_base + 2)) RINGWAY_BUS_PUB="tcp://127.0.0.1:$((bus_base + 2))"
+  start presence $((http_base + 2)) RINGWAY_BUS_PUB="tcp://$addr:$((bus_base + 2))"
 fi
 if [ -x "$build/services/calendar/ringway-calendar" ]; then   # users' calendars (docs/calendar.md)
-  start calendar $((http_base + 5 + sip_processes)) RINGWAY_BUS_PUB="tcp://127.0.0.1:$((bus_base + 5 + sip_processes))"
+  start calendar $((http_base + 5 + sip_processes)) RINGWAY_BUS_PUB="tcp://$addr:$((bus_base + 5 + sip_processes))"
 fi
 # The web page and API: demo logins (local accounts, docs/gateway.md), written again at each start.
 web_logins=()
@@ -257,9 +271,11 @@ if [ -x "$build/services/gateway/ringway-gateway" ]; then
     printf '%s\n' "$pw" | "$build/tools/ringway" account add "$name" "$@" >/dev/null || exit 1
     web_logins+=("$name / $pw")
   }
-  account alice alice-web-2001 user=alice
-  account carol carol-web-2003 user=carol roles=supervisor groups=helpdesk
-  account admin admin-web-demo user=dev roles=admin
+  if [ "${RINGWAY_DEMO_IMPORT:-1}" != 0 ]; then   # with the directory
+    account alice alice-web-2001 user=alice
+    account carol carol-web-2003 user=carol roles=supervisor groups=helpdesk
+    account admin admin-web-demo user=dev roles=admin
+  fi
   start gateway $((http_base + 6 + sip_processes)) RINGWAY_GATEWAY_PORT="$http_base" RINGWAY_BUS_PUB= \
     RINGWAY_GATEWAY_WEB_ROOT="${RINGWAY_GATEWAY_WEB_ROOT:-$top/web}"
 fi
