@@ -14,6 +14,7 @@
 #include "services/gateway/api.h"
 #include "services/gateway/explain.h"
 #include "services/gateway/res_common.h"
+#include "protocols/route.h"
 #include "services/presence/merge.h"
 
 #define ID (req->params[0])
@@ -332,10 +333,18 @@ static void get_explain(gw_req_t *req, gw_resp_t *r)
     rw_dir_user_t u;
     uint64_t at;
     char why[400];
-    if (!allowed(req, r) || rw_dir_user_get(req->redis, ID, &u) < 0 ||
-        !gw_time_text(gw_query(req, "at"), "at", &at, r))
+    if (!allowed(req, r) || !gw_time_text(gw_query(req, "at"), "at", &at, r))
         return;
+    int got = rw_dir_user_get(req->redis, ID, &u);
+    if (got < 0) {
+        gw_dir_error(r, got, got == RW_ENOTFOUND ? "no such user" : "redis unreachable");
+        return;
+    }
     const char *from = gw_query(req, "from");
+    if (from && strlen(from) >= sizeof ((rw_route_req_t *) 0)->caller) {
+        gw_error(r, 400, "bad_request", "from: the caller is too long");
+        return;
+    }
     json_t *o = NULL;
     int rc = rw_explain_user(req->redis, u.ext, from, at ? at : rw_clock_wall_ms(), &o, why, sizeof why);
     if (rc < 0) {
