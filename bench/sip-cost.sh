@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
     --calls) calls=$2; shift ;;
     --rate) rate=$2; shift ;;
     --out) out=$2; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     -*) echo "sip-cost: unknown option $1" >&2; exit 2 ;;
     *) build=$1 ;;
   esac
