@@ -8,7 +8,9 @@
 # new time; one deleted is no event fetched and its meeting gone; nothing changed reads nothing
 # (syncs_unchanged_total); a sync-token the server refuses (403 valid-sync-token) falls back to
 # a whole read with the schedule unchanged; and with calendar.poll_ms at 1 s a meeting deleted
-# on the server leaves the schedule within one interval (waited for, bounded), by a delta read.
+# on the server leaves the schedule within one interval (waited for, bounded), by a delta read;
+# a server with a getctag and no sync-token (the test's own /ctagdav/) is read whole when its
+# ctag changes and never sent a sync-collection.
 # The instance's clock is pinned a day before the first meeting (RINGWAY_CLOCK_OFFSET_MS).
 set -uo pipefail
 top=${RINGWAY_SOURCE_DIR:?}
@@ -122,6 +124,25 @@ gone_within() {  # until e8's meeting left the schedule (poll 1 s; bounded at 5 
 }
 check "e8's meeting gone within one interval" gone_within
 check "by a delta read" [ "$(changes)" -ge 1 ]
+cal_stop
+
+# A server without sync-token (the test's /ctagdav/: a getctag only): read whole when its ctag
+# changes, never asked for a sync-collection.
+cal_start ctag "$at" || { echo "FAIL: calendar did not start" >&2; exit 1; }
+"$rw" calendar set alice caldav "http://127.0.0.1:$web/ctagdav/" >/dev/null
+check "a sync of the ctag-only calendar" sync
+w=$(whole)
+check "read whole" [ "$w" -ge 1 ] && [ "$(changes)" -eq 0 ]
+check "its tag is its getctag" grep -q '^dav1 [0-9a-f]\{8\}:c:"' <<<"$(rcli hget rw:cal:alice tag)"
+check "the one-off meeting is in the schedule" has "${S[oneoff]}-${E[oneoff]}"
+u=$(metric syncs_unchanged_total)
+check "a sync with nothing changed" sync
+check "reads nothing (syncs_unchanged_total + 1)" [ "$(metric syncs_unchanged_total)" -eq $((u + 1)) ] && [ "$(whole)" -eq "$w" ]
+python3 "$feeds" feed "$dir/www" 2 >/dev/null        # the one-off event deleted: the ctag changes
+check "a sync after the change" sync
+check "read whole again (no sync-token to read changes from)" [ "$(whole)" -eq $((w + 1)) ] && [ "$(changes)" -eq 0 ]
+check "the one-off meeting is gone" lacks "${S[oneoff]}-${E[oneoff]}"
+check "no sync-collection was sent to it" bash -c "! grep -q 'sync-collection' '$dir/web.log'"
 cal_stop
 
 for i in "${!cal_exits[@]}"; do check "calendar instance $i exited 0" [ "${cal_exits[$i]}" -eq 0 ]; done

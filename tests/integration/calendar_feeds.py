@@ -5,7 +5,8 @@ serve PORT DIR: serves DIR's files on 127.0.0.1:PORT with an ETag (a hash of the
   Last-Modified, answering 304 to a matching If-None-Match, else to an If-Modified-Since not
   before the file's time; /noetag/FILE serves FILE with Last-Modified only. Plus the broken
   sources a calendar may be: /status/500, /loop (redirects to itself), /big (10 MB), /hang
-  (answers after 30 s). Each request is logged on stderr as "METHOD PATH STATUS".
+  (answers after 30 s); and /ctagdav/, DIR/dav/ as a CalDAV calendar with a getctag and no
+  sync-token. Each request is logged on stderr as "METHOD PATH STATUS".
 feed DIR VERSION: writes DIR/alice.ics (VERSION 1 or 2: 2 has the one-off meeting deleted), the
   same events one resource per UID in DIR/dav/<uid>.ics with a VTIMEZONE (for a CalDAV server:
   the zone then comes from the feed's own VTIMEZONE), and prints the meetings' instants, one "name start_ms end_ms" a line. Every instant is computed
@@ -142,6 +143,57 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.send_error(503)
         else:
             super().do_GET()
+
+
+    # /ctagdav/: a CalDAV calendar with a getctag and no sync-token (as servers without RFC 6578
+    # are), made of DIR/dav/*.ics: PROPFIND says it is a calendar and gives its ctag (a hash of
+    # the files), REPORT calendar-query gives every event with its ETag; a sync-collection
+    # REPORT is refused (403), and logged, since a client must not send one here.
+    def dav_files(self):
+        d = os.path.join(self.directory, "dav")
+        return sorted((n, open(os.path.join(d, n), "rb").read()) for n in os.listdir(d) if n.endswith(".ics"))
+
+    def dav_answer(self, body):
+        data = body.encode()
+        self.send_response(207)
+        self.send_header("Content-Type", "application/xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def dav_request(self):
+        if not self.path.startswith("/ctagdav/"):
+            self.send_error(405)
+            return None
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+
+    def do_PROPFIND(self):
+        if self.dav_request() is None:
+            return
+        ctag = hashlib.sha256(b"".join(n.encode() + c for n, c in self.dav_files())).hexdigest()[:16]
+        self.dav_answer('<?xml version="1.0"?><d:multistatus xmlns:d="DAV:" '
+                        'xmlns:c="urn:ietf:params:xml:ns:caldav" xmlns:cs="http://calendarserver.org/ns/">'
+                        '<d:response><d:href>/ctagdav/</d:href><d:propstat><d:prop>'
+                        '<d:resourcetype><d:collection/><c:calendar/></d:resourcetype>'
+                        '<cs:getctag>"%s"</cs:getctag></d:prop><d:status>HTTP/1.1 200 OK</d:status>'
+                        '</d:propstat></d:response></d:multistatus>' % ctag)
+
+    def do_REPORT(self):
+        body = self.dav_request()
+        if body is None:
+            return
+        if "sync-collection" in body:
+            self.asked = self.path + " sync-collection"
+            self.send_error(403)
+            return
+        out = ['<?xml version="1.0"?><d:multistatus xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav">']
+        for name, content in self.dav_files():
+            text = content.decode().replace("&", "&amp;").replace("<", "&lt;")
+            out.append('<d:response><d:href>/ctagdav/%s</d:href><d:propstat><d:prop><d:getetag>"%s"</d:getetag>'
+                       '<c:calendar-data>%s</c:calendar-data></d:prop><d:status>HTTP/1.1 200 OK</d:status>'
+                       '</d:propstat></d:response>' % (name, hashlib.sha256(content).hexdigest()[:16], text))
+        out.append("</d:multistatus>")
+        self.dav_answer("".join(out))
 
 
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
