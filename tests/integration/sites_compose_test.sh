@@ -10,7 +10,7 @@
 #   - the one-shot jobs: secrets (no default secret, ringway-change-me nowhere) and the
 #     directory import (`ringway import`);
 #   - Redis master on A, replica on B; three Sentinels, on A, B and the witness, quorum 2, so
-#     losing either site leaves a majority.
+#     losing either site leaves a majority; every service lists its own site's first.
 # A file with a misspelled depends_on condition is shown to be refused the same way.
 set -uo pipefail
 top=${RINGWAY_SOURCE_DIR:?}
@@ -103,6 +103,14 @@ say(ra == ["redis-a"] and "site-a" in prof["redis-a"], f"the monitored master is
 say(f"--replicaof {master} 6379" in cmdline(svcs.get("redis-b", {})) and "site-b" in prof.get("redis-b", []),
     "redis-b on site B replicates it")
 say(all("--appendonly yes" in cmdline(svcs[k]) for k in ("redis-a", "redis-b")), "both Redis nodes keep an append-only file")
+own_first = 0
+sent_ip = {prof[k][0]: ip.get(k) for k in sent}
+for k, s in svcs.items():
+    first = str((s.get("environment") or {}).get("RINGWAY_REDIS_SENTINELS", "")).split(":")[0]
+    if first and prof[k] and first != sent_ip.get(prof[k][0]):
+        say(False, f"{k} asks {first} first, not its own site's Sentinel {sent_ip.get(prof[k][0])}")
+        own_first += 1
+say(own_first == 0, "every service asks its own site's Sentinel first")
 ips = [v for v in ip.values() if v]
 say(len(ips) == len(set(ips)), f"every address is used once ({len(ips)} addresses)")
 PY
