@@ -264,8 +264,10 @@ static int tag_text(const tag_entry_t *e, int n, char *out, size_t len)
 /* The old sync-token of the calendar with this hash in tag, copied into out; 0 or RW_ENOTFOUND. */
 static int old_token(const char *tag, const char *hash, char *out, size_t len)
 {
-    char want[16];
-    snprintf(want, sizeof want, " %s:s:", hash);
+    char want[80];
+    int w = snprintf(want, sizeof want, " %s:s:", hash);
+    if (w < 0 || (size_t) w >= sizeof want)
+        return RW_ENOTFOUND;
     const char *p = strncmp(tag, "dav1", 4) ? NULL : strstr(tag, want);
     if (!p)
         return RW_ENOTFOUND;
