@@ -155,7 +155,9 @@ int rw_dir_user_put(rw_redis_t *r, const rw_numplan_t *plan, rw_dir_user_t *u,
         char ha1_sha256[65];
         rw_dir_ha1_sha256(u->ext, u->realm, password, ha1_sha256);
         rc |= reply_ok(rw_redis_command(r, "HSET rw:user:%s ha1_sha256 %s", u->id, ha1_sha256));
-    } else {
+    } else if (!had || strcmp(old.ha1, u->ha1) || strcmp(old.ext, u->ext) || strcmp(old.realm, u->realm)) {
+        /* A new MD5 credential (or its user name or realm) makes the SHA-256 one stale; a
+         * change of name or number alone keeps both, so phones using SHA-256 still register. */
         rc |= reply_ok(rw_redis_command(r, "HDEL rw:user:%s ha1_sha256", u->id));
     }
     rc |= reply_ok(rw_redis_command(r, "SET rw:num:%s %s", u->ext, u->id));

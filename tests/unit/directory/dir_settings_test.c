@@ -235,6 +235,37 @@ START_TEST(test_an_unknown_time_zone_is_refused)
 }
 END_TEST
 
+static int has_sha256(const char *id)
+{
+    redisReply *rep = rw_redis_command(r, "HEXISTS rw:user:%s ha1_sha256", id);
+    ck_assert_ptr_nonnull(rep);
+    int n = (int) rep->integer;
+    freeReplyObject(rep);
+    return n;
+}
+
+/* A user saved again without a password (a name changed by an admin) keeps both digest
+ * credentials; a new extension or a raw MD5 ha1 makes the SHA-256 one stale, so it goes. */
+START_TEST(test_a_resave_without_password_keeps_the_sha256_credential)
+{
+    rw_dir_user_t u;
+    char err[256];
+    ck_assert_int_eq(has_sha256("alice"), 1);
+    ck_assert_int_eq(rw_dir_user_get(r, "alice", &u), 0);
+    snprintf(u.name, sizeof u.name, "Alice Renamed");
+    ck_assert_msg(rw_dir_user_put(r, &rw_numplan_uk, &u, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(has_sha256("alice"), 1);
+    snprintf(u.ext, sizeof u.ext, "2101");
+    ck_assert_msg(rw_dir_user_put(r, &rw_numplan_uk, &u, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(has_sha256("alice"), 0);
+    ck_assert_msg(rw_dir_user_put(r, &rw_numplan_uk, &u, "new-pw", err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(has_sha256("alice"), 1);
+    memset(u.ha1, '0', 32);
+    ck_assert_msg(rw_dir_user_put(r, &rw_numplan_uk, &u, NULL, err, sizeof err) == 0, "%s", err);
+    ck_assert_int_eq(has_sha256("alice"), 0);
+}
+END_TEST
+
 START_TEST(test_ver_counts_every_write_to_the_user)
 {
     char err[256] = "";
@@ -263,6 +294,7 @@ int main(void)
     tcase_add_test(tc, test_a_new_extension_reaches_the_colleagues_who_divert_to_it);
     tcase_add_test(tc, test_an_unknown_time_zone_is_refused);
     tcase_add_test(tc, test_ver_counts_every_write_to_the_user);
+    tcase_add_test(tc, test_a_resave_without_password_keeps_the_sha256_credential);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
