@@ -23,9 +23,10 @@ own_calls() { v=$(redis-cli -p "$rport" scard rw:hg:personal:bob); echo "${v:-0}
 bob_free() { [ "$(own_calls)" -eq 0 ]; }
 bob_busy() { [ "$(own_calls)" -eq 1 ]; }
 events_in() {  # both huntgroup instances have received call events from sip-edge
-  local p
-  for p in "$hh1" "$hh2"; do
-    curl -fsS "http://127.0.0.1:$p/metrics" | grep -qE '^ringway_huntgroup_bus_sub_events_total\{seq="[a-z]+"\} [1-9]' || return 1
+  local p m
+  for p in "$hh1" "$hh2"; do   # read whole first: grep -q would cut curl's pipe (pipefail)
+    m=$(curl -fsS "http://127.0.0.1:$p/metrics") || return 1
+    grep -qE '^ringway_huntgroup_bus_sub_events_total\{seq="[a-z]+"\} [1-9]' <<<"$m" || return 1
   done
 }
 direct_call() {  # name: a short call to bob's extension, answered by his phone, the caller hangs up
