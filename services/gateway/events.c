@@ -41,6 +41,10 @@ struct gw_events {
     rw_sub_t *calls;                    /* call.* for the recent calls */
     follow_t calls_follow;
     rw_counter_t *calls_recorded;
+    su_root_t *root;
+    char *names[3];                     /* registries of follow[0], follow[1], calls_follow */
+    unsigned poll_ms;
+    bool watching;                      /* the watchers exist (Redis was up once) */
 };
 
 struct gw_events_reader {
@@ -172,6 +176,29 @@ static void on_publishers(void *arg, const char *const *endpoints, size_t n)
 
 /* ---- life --------------------------------------------------------------------------------- */
 
+/* Once, in the loop thread, with Redis connected: each watcher's first read goes out at once. */
+static void start_watchers(gw_events_t *self)
+{
+    if (self->watching)
+        return;
+    self->watching = true;
+    for (int k = 0; k < 2; k++)
+        if (self->names[k])
+            self->follow[k].watcher = rw_watcher_new(self->root, self->redis, self->names[k], self->poll_ms,
+                                                     NULL, on_publishers, &self->follow[k]);
+    if (self->names[2])
+        self->calls_follow.watcher = rw_watcher_new(self->root, self->redis, self->names[2], self->poll_ms,
+                                                    NULL, on_call_publishers, &self->calls_follow);
+    rw_log_info("events_following_bus", RW_B("queue", self->names[0] != NULL),
+                RW_B("presence", self->names[1] != NULL), RW_B("calls", self->names[2] != NULL));
+}
+
+static void on_redis_state(void *arg, bool up)
+{
+    if (up)
+        start_watchers(arg);
+}
+
 gw_events_t *gw_events_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *m,
                            const gw_events_opts_t *opts)
 {
@@ -201,6 +228,9 @@ gw_events_t *gw_events_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *m,
                                             "queue.* and presence.changed events the event hub received");
     const char *names[2] = { opts ? opts->queue_events : NULL, opts ? opts->presence_events : NULL };
     const char *prefixes[2] = { "queue.", "presence." };
+    self->root = root;
+    self->redis = redis;
+    self->poll_ms = opts && opts->poll_ms ? opts->poll_ms : 1000;
     if (root && redis && ((names[0] && names[0][0]) || (names[1] && names[1][0]))) {
         self->sub = rw_sub_new(root, on_event, self, m);
         for (int k = 0; k < 2 && self->sub; k++) {
@@ -209,14 +239,13 @@ gw_events_t *gw_events_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *m,
                 continue;
             if (rw_sub_subscribe(self->sub, prefixes[k]) < 0)
                 rw_log_warn("events_subscribe_failed", RW_S("prefix", prefixes[k]));
-            self->follow[k].watcher = rw_watcher_new(root, redis, names[k], 1000, NULL, on_publishers,
-                                                     &self->follow[k]);
+            else
+                self->names[k] = strdup(names[k]);
         }
         if (!self->sub)
             rw_log_warn("events_subscriber_failed");
     }
     const char *calls = opts && opts->call_events ? opts->call_events : "sip_edge.events";
-    self->redis = redis;
     if (m)
         self->calls_recorded = rw_metrics_counter(m, "gateway_calls_recorded_total",
                                                   "ended and failed calls sent to Redis as recent calls");
@@ -224,10 +253,16 @@ gw_events_t *gw_events_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *m,
         self->calls = rw_sub_new(root, on_call_event, self, m);
         self->calls_follow.hub = self;
         if (self->calls && rw_sub_subscribe(self->calls, "call.") == 0)
-            self->calls_follow.watcher = rw_watcher_new(root, redis, calls, 1000, NULL, on_call_publishers,
-                                                        &self->calls_follow);
+            self->names[2] = strdup(calls);
         else
             rw_log_warn("events_subscribe_failed", RW_S("prefix", "call."));
+    }
+    if (redis && (self->names[0] || self->names[1] || self->names[2])) {
+        /* A registry read before the connection is up fails and the next poll is poll_ms away:
+         * the watchers start the moment Redis answers, so no stream is served blind. */
+        rw_aredis_on_state(redis, on_redis_state, self);
+        if (rw_aredis_connected(redis))
+            start_watchers(self);
     }
     return self;
 }
@@ -249,6 +284,10 @@ void gw_events_destroy(gw_events_t **pself)
         return;
     gw_events_t *expected = self;
     __atomic_compare_exchange_n(&the_hub, &expected, NULL, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    if (self->redis && (self->names[0] || self->names[1] || self->names[2]))
+        rw_aredis_on_state(self->redis, NULL, NULL);
+    for (int k = 0; k < 3; k++)
+        free(self->names[k]);
     for (int k = 0; k < 2; k++) {
         rw_watcher_destroy(&self->follow[k].watcher);
         for (size_t i = 0; i < self->follow[k].n; i++)

@@ -2,7 +2,8 @@
  * the bus, kept in a bounded ring, read by the server-sent-event streams of
  * GET /api/v1/groups/{id}/events.
  * The hub is created in the gateway's loop thread: it subscribes to the publishers it finds in
- * the registry (discovery, docs/bus.md) and appends every event it receives to a ring of
+ * the registry (discovery, docs/bus.md), read as soon as the Redis connection is up (then every
+ * poll_ms), and appends every event it receives to a ring of
  * `capacity` notes under a mutex, then wakes the readers (condition variable). Readers are the
  * SSE connection threads: each waits for the notes of its group, bounded in time. Nobody ever
  * waits for a reader: a reader that falls more than `capacity` notes behind skips ahead to the
@@ -34,6 +35,7 @@ typedef struct {
     const char *call_events;       /* registry name of the call.* publishers whose ended and
                                       failed calls are recorded as each user's recent calls
                                       (rw:recent:<user>); NULL: "sip_edge.events"; "": none */
+    unsigned poll_ms;              /* the registries are read again every poll_ms; 0 = 1000 */
 } gw_events_opts_t;
 
 /* Recent calls: a capped list per user, newest first, written once per call and user however
@@ -52,7 +54,9 @@ typedef struct {
 } gw_events_note_t;
 
 /* In the loop thread of `root`. redis (the service's asynchronous connection, for discovery)
- * must outlive the hub; m may be NULL. NULL when out of memory or when a hub already exists. */
+ * must outlive the hub; m may be NULL. NULL when out of memory or when a hub already exists.
+ * The registries are first read the moment redis is connected (at once when it already is):
+ * the hub takes redis's state callback (rw_aredis_on_state) and gives it back when destroyed. */
 gw_events_t *gw_events_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *m,
                            const gw_events_opts_t *opts);
 /* Wakes every reader so their streams end (gw_events_wait answers -1 from then on). Call it
