@@ -91,7 +91,7 @@ now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 # ---- The network -----------------------------------------------------------------------------
 ip netns add $nsR || fail "ip netns add (root, iproute2)"
 ip -n $nsR link set lo up
-ip netns exec $nsR sysctl -qw net.ipv4.ip_forward=1
+ip netns exec $nsR sh -c "echo 1 >/proc/sys/net/ipv4/ip_forward"   # this namespace only
 n=0
 for x in A B W P; do
   n=$((n + 1)); ns=rw$x$tag
