@@ -10,7 +10,7 @@ set -euo pipefail
 secs="${1:-30}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${RINGWAY_FUZZ_BUILD:-$root/build-fuzz}"
-targets=(fuzz_route_req fuzz_plan fuzz_event fuzz_hg fuzz_sip_edge fuzz_config fuzz_ical)
+targets=(fuzz_route_req fuzz_plan fuzz_event fuzz_hg fuzz_sip_edge fuzz_config fuzz_ical fuzz_token)
 
 CC=clang cmake -S "$root" -B "$build" -DRINGWAY_FUZZ=ON -DRINGWAY_TESTS=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -37,6 +37,7 @@ dict() {
         fuzz_sip_edge) echo "$root/fuzz/sip.dict" ;;
         fuzz_config) echo "$root/fuzz/config.dict" ;;
         fuzz_ical) echo "$root/fuzz/ical.dict" ;;
+        fuzz_token) echo "$root/fuzz/token.dict" ;;
         *) echo "$root/fuzz/protocol.dict" ;;
     esac
 }
