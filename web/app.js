@@ -459,6 +459,44 @@
     if (!$('divert-until').value) $('divert-until').value = localValue(Date.now() + 3600000);
   }
 
+  // A caller as the call event names them: a number, an extension or a SIP URI's user part.
+  function caller(from) {
+    const f = String(from || '').replace(/^(sips?|tel):/, '').replace(/@.*$/, '');
+    if (!f || f === 'anonymous') return 'a withheld number';
+    return nationalNumber(f);
+  }
+  function duration(ms) {
+    const s = Math.round((ms || 0) / 1000);
+    return s < 60 ? s + ' s' : Math.floor(s / 60) + ' min ' + (s % 60) + ' s';
+  }
+
+  // GET /users/{id}/calls: newest first, {call_id, from, to, outcome, target, cause, reason,
+  // talk_ms, ts_ms}; null when they could not be read.
+  function drawCalls(items) {
+    const ul = $('calls');
+    ul.replaceChildren();
+    const line = (text, cls) => {
+      const li = document.createElement('li');
+      if (cls) li.className = cls;
+      li.textContent = text;
+      ul.append(li);
+      return li;
+    };
+    if (!items) {
+      line('Recent calls cannot be read just now.', 'dim');
+      return;
+    }
+    if (!items.length) line('No calls yet.', 'dim');
+    for (const c of items) {
+      const answered = c.outcome === 'answered';
+      let text = (answered ? 'Answered call from ' : 'Missed call from ') + caller(c.from);
+      if (when(c.ts_ms)) text += ', ' + when(c.ts_ms);
+      if (answered && c.talk_ms) text += ', ' + duration(c.talk_ms);
+      if (!answered && c.reason) text += ' (' + c.reason + ')';
+      line(text + '.').dataset.call = c.call_id || '';
+    }
+  }
+
   async function showStaff(id, self) {
     show('view-staff', self ? 'nav-me' : null);
     staff = { id, self, etag: null, profile: '' };
@@ -496,6 +534,9 @@
     } else {
       $('sentence').textContent = 'Where a call rings cannot be said just now.';
     }
+    // the history is not a setting: a failure to read it is shown in its list, nothing more
+    api('GET', base + '/calls?limit=10').then((r) => drawCalls((r.data && r.data.items) || []),
+                                               () => drawCalls(null));
     const failed = [user, settings, explain].find((r) => r.status === 'rejected');
     if (failed) throw failed.reason;
   }

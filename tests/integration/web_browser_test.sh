@@ -176,6 +176,7 @@ for _ in $(seq 1 $((100 * RW_SCALE))); do [ "$(views)" -gt 0 ] && break; sleep 0
   --foreign-change "$rw -c $conf profile switch alice home" --profile-back office \
   --admin "$admin" --supervisor "$super" --group helpdesk \
   --queue-len "redis-cli -p $redis_port zcard rw:hg:q:helpdesk" \
+  --redis-cli "redis-cli -p $redis_port" \
   --caller "$caller" --caller-port "$caller_port" --call-id web-queue-1 --caller-number +441632960777 \
   --restart "bash $work/restart_gateway.sh" --gateway-ready "bash $work/gateway_ready.sh"
 rc=$?
