@@ -181,13 +181,9 @@ static void create_user(gw_req_t *req, gw_resp_t *r)
     int rc = rw_dir_user_put(req->redis, gw_numplan, &u, pw, err, sizeof err);
     if (rc == 0)
         rc = put_devices(req, u.id, err, sizeof err);
-    if (rc < 0) {
-        gw_dir_error(r, rc, err);
+    if (!gw_committed(req, r, rc, err, "user.create", u.id,
+                      json_pack("{s:s,s:s}", "ext", u.ext, "number", u.number)))
         return;
-    }
-    if (!gw_durable(req, r))
-        return;
-    gw_audit(req, "user.create", u.id, json_pack("{s:s,s:s}", "ext", u.ext, "number", u.number));
     answer_user(req, r, u.id, 201);
 }
 
@@ -245,13 +241,9 @@ static void change_user(gw_req_t *req, gw_resp_t *r)
     }
     if (rc == 0)
         rc = put_devices(req, u.id, err, sizeof err);
-    if (rc < 0) {
-        gw_dir_error(r, rc, err);
+    if (!gw_committed(req, r, rc, err, "user.change", u.id,
+                      json_pack("{s:s,s:b}", "from_ver", ver, "password", pw && pw[0])))
         return;
-    }
-    if (!gw_durable(req, r))
-        return;
-    gw_audit(req, "user.change", u.id, json_pack("{s:s,s:b}", "from_ver", ver, "password", pw && pw[0]));
     answer_user(req, r, u.id, 200);
 }
 
@@ -262,13 +254,8 @@ static void remove_user(gw_req_t *req, gw_resp_t *r)
         !gw_if_match(req, r, ver, false))
         return;
     int rc = rw_dir_user_rm(req->redis, P0, err, sizeof err);
-    if (rc < 0) {
-        gw_dir_error(r, rc, err);
+    if (!gw_committed(req, r, rc, err, "user.remove", P0, NULL))
         return;
-    }
-    if (!gw_durable(req, r))
-        return;
-    gw_audit(req, "user.remove", P0, NULL);
     gw_json(r, 200, json_pack("{s:b,s:s}", "ok", 1, "removed", P0));
 }
 
@@ -285,13 +272,9 @@ static void put_device(gw_req_t *req, gw_resp_t *r)
         return;
     }
     int rc = rw_dir_device_put(req->redis, gw_numplan, P0, P1, kind, addr ? addr : "", err, sizeof err);
-    if (rc < 0) {
-        gw_dir_error(r, rc, err);
+    if (!gw_committed(req, r, rc, err, "device.put", P0,
+                      json_pack("{s:s,s:s,s:s}", "device", P1, "kind", kind, "address", addr ? addr : "")))
         return;
-    }
-    if (!gw_durable(req, r))
-        return;
-    gw_audit(req, "device.put", P0, json_pack("{s:s,s:s,s:s}", "device", P1, "kind", kind, "address", addr ? addr : ""));
     gw_json(r, 200, json_pack("{s:b,s:s,s:s,s:s,s:s}", "ok", 1, "user", P0, "device", P1, "kind", kind, "address",
                               addr ? addr : ""));
 }
@@ -302,13 +285,8 @@ static void remove_device(gw_req_t *req, gw_resp_t *r)
     if (!admin(req, r) || !gw_user_exists(req, r, P0))
         return;
     int rc = rw_dir_device_rm(req->redis, gw_numplan, P0, P1, err, sizeof err);
-    if (rc < 0) {
-        gw_dir_error(r, rc, err);
+    if (!gw_committed(req, r, rc, err, "device.remove", P0, json_pack("{s:s}", "device", P1)))
         return;
-    }
-    if (!gw_durable(req, r))
-        return;
-    gw_audit(req, "device.remove", P0, json_pack("{s:s}", "device", P1));
     gw_json(r, 200, json_pack("{s:b,s:s,s:s}", "ok", 1, "user", P0, "removed", P1));
 }
 
@@ -499,13 +477,8 @@ static void remove_group(gw_req_t *req, gw_resp_t *r)
     if (!gw_if_match(req, r, tag, false))
         return;
     int rc = rw_dir_group_rm(req->redis, P0, err, sizeof err);
-    if (rc < 0) {
-        gw_dir_error(r, rc, err);
+    if (!gw_committed(req, r, rc, err, "group.remove", P0, NULL))
         return;
-    }
-    if (!gw_durable(req, r))
-        return;
-    gw_audit(req, "group.remove", P0, NULL);
     gw_json(r, 200, json_pack("{s:b,s:s}", "ok", 1, "removed", P0));
 }
 
@@ -629,13 +602,9 @@ static void put_trunk(gw_req_t *req, gw_resp_t *r)
     }
     int rc = rw_dir_trunk_put(req->redis, P0, prefixes, (int) json_integer_value(order), addr ? addr : "", err,
                               sizeof err);
-    if (rc < 0) {
-        gw_dir_error(r, rc, err);
+    if (!gw_committed(req, r, rc, err, "trunk.put", P0,
+                      json_pack("{s:s,s:s}", "prefixes", prefixes, "address", addr ? addr : "")))
         return;
-    }
-    if (!gw_durable(req, r))
-        return;
-    gw_audit(req, "trunk.put", P0, json_pack("{s:s,s:s}", "prefixes", prefixes, "address", addr ? addr : ""));
     char *text = trunk_text(req, r, P0);
     if (!text)
         return;
@@ -658,13 +627,8 @@ static void remove_trunk(gw_req_t *req, gw_resp_t *r)
     if (!gw_if_match(req, r, tag, false))
         return;
     int rc = rw_dir_trunk_rm(req->redis, P0, err, sizeof err);
-    if (rc < 0) {
-        gw_dir_error(r, rc, err);
+    if (!gw_committed(req, r, rc, err, "trunk.remove", P0, NULL))
         return;
-    }
-    if (!gw_durable(req, r))
-        return;
-    gw_audit(req, "trunk.remove", P0, NULL);
     gw_json(r, 200, json_pack("{s:b,s:s}", "ok", 1, "removed", P0));
 }
 

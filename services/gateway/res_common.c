@@ -34,6 +34,22 @@ bool gw_durable(gw_req_t *req, gw_resp_t *r)
     return false;
 }
 
+bool gw_committed(gw_req_t *req, gw_resp_t *r, int rc, const char *err, const char *action,
+                  const char *target, json_t *detail)
+{
+    if (rc < 0) {
+        gw_dir_error(r, rc, err);
+        json_decref(detail);
+        return false;
+    }
+    if (!gw_durable(req, r)) {
+        json_decref(detail);
+        return false;
+    }
+    gw_audit(req, action, target, detail);
+    return true;
+}
+
 bool gw_user_exists(gw_req_t *req, gw_resp_t *r, const char *id)
 {
     redisReply *rep = rw_redis_command(req->redis, "EXISTS rw:user:%s", id);

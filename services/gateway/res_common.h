@@ -18,6 +18,11 @@ void gw_dir_error(gw_resp_t *r, int rc, const char *message);
 /* After a change, before answering: true once durable (rw_redis_durable on the request's
  * connection, which made the writes); else a 503 with the reason and Retry-After 1. */
 bool gw_durable(gw_req_t *req, gw_resp_t *r);
+/* The end of every change: rc < 0 answers the directory's error (gw_dir_error), a write that is
+ * not durable answers 503 (gw_durable), and both return false; otherwise the change is audited
+ * (gw_audit) and true returned for the handler to answer. detail is taken over in every case. */
+bool gw_committed(gw_req_t *req, gw_resp_t *r, int rc, const char *err, const char *action,
+                  const char *target, json_t *detail);
 /* The user exists (else 404 "no user 'x'", or 503 when Redis fails). */
 bool gw_user_exists(gw_req_t *req, gw_resp_t *r, const char *id);
 /* The user's `ver` (docs/directory.md) into out, "0" when none; false and 503 when Redis fails. */

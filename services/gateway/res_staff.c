@@ -295,14 +295,10 @@ static void put_divert(gw_req_t *req, gw_resp_t *r)
     if (!from)
         from = rw_clock_wall_ms();
     int rc = rw_dir_divert_set(req->redis, gw_numplan, ID, to, from, until, err, sizeof err);
-    if (rc < 0) {
-        gw_dir_error(r, rc, err);
+    if (!gw_committed(req, r, rc, err, "divert.set", ID,
+                      json_pack("{s:s,s:I,s:I}", "to", to, "start_ms", (json_int_t) from, "end_ms",
+                                (json_int_t) until)))
         return;
-    }
-    if (!gw_durable(req, r))
-        return;
-    gw_audit(req, "divert.set", ID, json_pack("{s:s,s:I,s:I}", "to", to, "start_ms", (json_int_t) from, "end_ms",
-                                              (json_int_t) until));
     json_t *o = divert_json(req->redis, ID);
     if (o)
         json_object_set_new(o, "user", json_string(ID));
