@@ -14,27 +14,8 @@ top=${RINGWAY_SOURCE_DIR:?}
 # shellcheck source=tests/integration/calendar_lib.bash
 . "$top/tests/integration/calendar_lib.bash"
 
-command -v radicale >/dev/null || { echo "FAIL: radicale is not installed (tools/install-deps.sh test)" >&2; exit 1; }
-printf 'alice:dav-secret-77\n' >"$dir/htpasswd"
-printf 'dav-secret-77\n' >"$dir/pw"
+dav_start dav-secret-77
 printf 'wrong\n' >"$dir/pw-wrong"
-cat >"$dir/radicale.conf" <<CONF
-[server]
-hosts = 127.0.0.1:$dav
-[auth]
-type = htpasswd
-htpasswd_filename = $dir/htpasswd
-htpasswd_encryption = plain
-[rights]
-type = owner_only
-[storage]
-filesystem_folder = $dir/collections
-[logging]
-level = warning
-CONF
-/usr/bin/radicale --config "$dir/radicale.conf" 2>"$dir/radicale.log" &
-pids+=($!)
-rw_wait_tcp "$dav" 10 || { echo "FAIL: radicale did not start" >&2; cat "$dir/radicale.log" >&2; exit 1; }
 base=http://127.0.0.1:$dav
 put() { curl -fsS -u alice:dav-secret-77 "$@" >/dev/null; }
 check "a calendar is made on the server (MKCALENDAR)" put -X MKCALENDAR "$base/alice/meetings/"

@@ -96,3 +96,27 @@ around() {
   check "$1: not diverted a minute after" not_diverted $(( E[$1] + MIN ))
 }
 
+# dav_start PASSWORD: a real Radicale on $dav (htpasswd, alice:PASSWORD, owner-only rights,
+# collections under $dir), the password also in $dir/pw; exits the test when it does not start.
+dav_start() {
+  command -v radicale >/dev/null || { echo "FAIL: radicale is not installed (tools/install-deps.sh test)" >&2; exit 1; }
+  printf 'alice:%s\n' "$1" >"$dir/htpasswd"
+  printf '%s\n' "$1" >"$dir/pw"
+  cat >"$dir/radicale.conf" <<CONF
+[server]
+hosts = 127.0.0.1:$dav
+[auth]
+type = htpasswd
+htpasswd_filename = $dir/htpasswd
+htpasswd_encryption = plain
+[rights]
+type = owner_only
+[storage]
+filesystem_folder = $dir/collections
+[logging]
+level = warning
+CONF
+  /usr/bin/radicale --config "$dir/radicale.conf" 2>"$dir/radicale.log" &
+  pids+=($!)
+  rw_wait_tcp "$dav" 10 || { echo "FAIL: radicale did not start" >&2; cat "$dir/radicale.log" >&2; exit 1; }
+}
