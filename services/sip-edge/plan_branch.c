@@ -142,6 +142,12 @@ int rw_exec_send_branch(rw_exec_t *ex, const rw_target_t *t, const char *uri, co
     if (!b->orq)
         return RW_EIO;
     ex->n_br++;
+    /* 100 Trying once the INVITE has left: from now on the callee's answer (its 2xx
+     * retransmissions) reaches any worker, so the caller may stop retransmitting. */
+    if (!ex->replied && !ex->sent_trying) {
+        nta_incoming_treply(ex->irq, SIP_100_TRYING, TAG_END());
+        ex->sent_trying = 1;
+    }
     return 0;
 }
 

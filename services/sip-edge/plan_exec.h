@@ -49,7 +49,8 @@ typedef struct {
     struct rw_calls_live *calls_live; /* call events noted for presence (calls_live.h); may be NULL */
 } rw_exec_env_t;
 
-/* Takes irq (100 Trying already sent) and req (the request as received, our Route removed,
+/* Takes irq (no 100 Trying sent yet: the exec sends it once the first branch has left, so the
+ * caller retransmits until the INVITE is on its way) and req (the request as received, our Route removed,
  * Max-Forwards decremented, credentials removed). rq: the route request the plan answers.
  * ev: the call event template (call id, from, to, user, fallback). record_route: our
  * Record-Route value. 0, or an error after which irq and req still belong to the caller.

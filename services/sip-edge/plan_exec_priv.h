@@ -45,7 +45,7 @@ struct rw_exec {
     unsigned n_br;
     int lookups;                  /* location lookups in flight (each keeps the exec alive) */
     int cur_lookups;              /* those of the current stage */
-    int replied, answered, cancelled, in_final, sent180, sent183;
+    int replied, answered, cancelled, in_final, sent180, sent183, sent_trying;
     int best;                     /* best failure status seen */
     msg_t *best_msg;              /* its response (our Via removed), or NULL */
     uint64_t t0;

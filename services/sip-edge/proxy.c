@@ -158,8 +158,6 @@ static int in_dialog(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
     }
     f->px = px;
     f->irq = irq;
-    if (sip->sip_request->rq_method == sip_method_invite)
-        nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
     char key[64];
     const char *branch = rw_edge_branch(px->edge, key, sizeof key);
     f->orq = nta_outgoing_mcreate(px->nta, on_fwd, (nta_outgoing_magic_t *) f, NULL, msg,
@@ -168,6 +166,8 @@ static int in_dialog(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
         free(f);
         return 500;
     }
+    if (sip->sip_request->rq_method == sip_method_invite)   /* sent on: the caller may stop */
+        nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
     LINK(px->fwds, f);
     if (sip->sip_request->rq_method == sip_method_bye)
         publish_bye(px, sip, queue);
@@ -285,9 +285,9 @@ static void execute(pending_t *p, const rw_plan_t *plan, rw_fallback_t kind)
     copy_str(p->ev.user, sizeof p->ev.user, NULL, plan->user);
     int redirect = p->peer && p->peer->mode == RW_PEER_REDIRECT && !any_private_first_stage(plan);
     const char *rr = rw_edge_record_route(px->edge, family_of(p->req));
-    /* 100 Trying only now that the call is routed: until then the caller keeps retransmitting
-     * its INVITE, so one that a dying worker had taken reaches another worker. */
-    nta_incoming_treply(p->irq, SIP_100_TRYING, TAG_END());
+    /* No 100 Trying yet: the exec sends it once the INVITE has left for its first branch
+     * (plan_exec.h). Until then the caller keeps retransmitting, so an INVITE that a dying
+     * worker had taken reaches another worker. */
     if (rw_exec_start(&px->env, p->irq, p->req, plan, &p->rq, &p->ev, rr, redirect) != 0) {
         pending_answer(p, SIP_500_INTERNAL_SERVER_ERROR, "internal");
         return;
