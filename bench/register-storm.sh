@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
 # bench/register-storm.sh — digest-authenticated REGISTERs per second, Ringway's sip-edge and
-# Kamailio's registrar in the same run. SIPp (bench/sip/register.xml) keeps a fixed number of
-# registrations in flight (closed loop), each REGISTER -> 401 -> REGISTER with credentials -> 200,
-# until every binding is made. B bindings are spread over U users (digest user = extension
-# 1000, 1001, ...), up to 16 contacts each (both registrars allow 16). Ringway's users are
-# written straight into Redis in the directory's layout (docs/directory.md: rw:user:<id> with
-# ha1/ha1_sha256/realm, rw:num:<ext>), because 100,000 extensions do not fit the 4-digit number
-# plan the CLI import checks. Kamailio authenticates from an in-memory hash table (htable,
-# loaded at start from a db_text table: -A AUTH_HTABLE, bench/kamailio/kamailio.cfg), because
-# auth_db over db_text scans the whole table per REGISTER (9 REGISTER/s at 100,000 users).
-# Prints per target: bindings made, failed, seconds, REGISTERs/s (authenticated ones, i.e.
-# completed registrations), retransmissions, CPU per registration; for Ringway also Redis bytes
-# per binding (INFO memory used_memory after minus before the storm, the nonce-count keys
-# rw:nc:* removed first, divided by the bindings) and sip-edge's resident memory (VmRSS) after.
+# Kamailio's registrar in the same run, and the generator's own ceiling. SIPp
+# (bench/sip/register.xml) keeps a fixed number of registrations in flight (closed loop), each
+# REGISTER -> 401 -> REGISTER with credentials -> 200, until every binding is made. B bindings
+# are spread over U users (digest user = extension 1000, 1001, ...), up to 16 contacts each
+# (both registrars allow 16). Targets:
+#   generator         SIPp answering SIPp (bench/sip/register-uas.xml: 401, then 200 without
+#                     checking anything): the rate the load generator itself can reach
+#   generator-un      the same with one UDP socket per registration, as against Ringway's
+#                     several processes (a default target when --processes > 1)
+#   kamailio-tuned    bench/kamailio/run.sh registrar-tuned (bench/kamailio/registrar.cfg:
+#   kamailio-default  credentials in htable, bindings in memory; -x tlsf -m 4096 or qm -m 1024)
+#   ringway           redis-server + sip-edge (--processes N workers, default 2 as make demo
+#                     ships it; then SIPp uses one socket per registration, -t un, so the
+#                     kernel spreads them over the workers) + router (idle here)
+# Ringway's users are written straight into Redis in the directory's layout (docs/directory.md:
+# rw:user:<id> with ha1/ha1_sha256/realm, rw:num:<ext>), because 100,000 extensions do not fit
+# the 4-digit number plan the CLI import checks.
+# Prints per target: bindings made, failed, seconds, REGISTERs/s (completed registrations),
+# retransmissions, CPU per registration (every process of the target: Kamailio's; sip-edge's
+# and redis-server's; the answering SIPp's for `generator`), peak memory (the largest sum of
+# the target's processes' Pss, sampled every 200 ms during the storm: shared memory counted
+# once), for Ringway also Redis bytes per binding (INFO memory used_memory after minus before
+# the storm, the nonce-count keys rw:nc:* removed first, divided by the bindings) and
+# sip-edge's VmRSS after the storm; and the 1-min load average before the target.
 #
 # Usage: bench/register-storm.sh [--users U] [--bindings B] [--full] [--inflight N]
-#                                [--targets "kamailio-tuned kamailio-default ringway"] [BUILD_DIR]
+#                                [--processes N] [--targets "generator kamailio-tuned ..."]
+#                                [BUILD_DIR]
 # Defaults: 10,000 users with one binding each, 400 in flight (a few seconds per target);
 # --full: 100,000 users, one binding each. B defaults to U.
 set -uo pipefail
@@ -25,7 +37,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 BENCH_FIRST_EXT=1000
 
-users=10000 bindings="" inflight=400 build=build/release targets="kamailio-tuned kamailio-default ringway"
+users=10000 bindings="" inflight=400 build=build/release processes=2
+targets="generator kamailio-tuned kamailio-default ringway"
 while [ $# -gt 0 ]; do
   case "$1" in
     --users) users=$2; shift ;;
@@ -33,7 +46,8 @@ while [ $# -gt 0 ]; do
     --full) users=100000 ;;
     --inflight) inflight=$2; shift ;;
     --targets) targets=$2; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --processes) processes=$2; shift ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     -*) echo "register-storm: unknown option $1" >&2; exit 2 ;;
     *) build=$1 ;;
   esac
@@ -44,6 +58,11 @@ bindings=${bindings:-$users}
 [[ "$users" =~ ^[1-9][0-9]*$ && "$bindings" =~ ^[1-9][0-9]*$ ]] ||
   { echo "register-storm: --users and --bindings take positive numbers" >&2; exit 2; }
 [ $(( (bindings + users - 1) / users )) -le 16 ] || { echo "register-storm: at most 16 bindings per user" >&2; exit 2; }
+[[ "$processes" =~ ^[1-9][0-9]?$ ]] || { echo "register-storm: --processes takes 1..99" >&2; exit 2; }
+BENCH_EDGE_PROCESSES=$processes
+BENCH_EDGE_ENV+=("RINGWAY_SIP_PROCESSES=$processes")
+[ "$processes" -gt 1 ] && [ "$targets" = "generator kamailio-tuned kamailio-default ringway" ] &&
+  targets="generator generator-un kamailio-tuned kamailio-default ringway"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rw-reg-storm.XXXXXX")
 cleanup() { bench_stop_all; [ -n "${BENCH_KEEP_WORK:-}" ] || rm -rf "$work"; }
@@ -51,7 +70,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 bench_storm_csv "$bindings" "$users" "$work/storm.csv"
 bench_kam_db "$users" "$work/kamdb"
-# the htable's table (kamailio.cfg AUTH_HTABLE): key = extension, value = password
+# the htable's table (registrar.cfg): key = extension, value = password
 printf '0:creds:2\n' >>"$work/kamdb/version"
 awk -v n="$users" -v first="$BENCH_FIRST_EXT" 'BEGIN {
   print "id(int,auto) key_name(string) key_type(int) value_type(int) key_value(string) expires(int) "
@@ -80,6 +99,28 @@ redis_drop() {
   redis-cli -p "$1" --scan --pattern "$2" | xargs -r -n 500 redis-cli -p "$1" unlink >/dev/null
 }
 
+# tree_pids PID...: the PIDs and all their descendants.
+tree_pids() {
+  local todo=("$@") p k
+  while [ ${#todo[@]} -gt 0 ]; do
+    p=${todo[0]}; todo=("${todo[@]:1}"); echo "$p"
+    for k in $(ps -o pid= --ppid "$p" 2>/dev/null); do todo+=("$k"); done
+  done
+}
+
+# peak_pss PID...: until killed, samples every 200 ms the sum of Pss (kB) of PID... and their
+# descendants and writes the largest so far to stdout's file (one number, rewritten).
+peak_pss() {
+  local out=$1 peak=0 now
+  shift
+  while :; do
+    now=$(for p in $(tree_pids "$@"); do cat "/proc/$p/smaps_rollup" 2>/dev/null; done |
+          awk '$1 == "Pss:" { t += $2 } END { print t + 0 }')
+    if [ "$now" -gt "$peak" ]; then peak=$now; echo "$peak" >"$out"; fi
+    sleep 0.2
+  done
+}
+
 # rss_tree_kb PID: resident memory (VmRSS, kB) of PID and all its descendants (sip-edge may run
 # several worker processes).
 rss_tree_kb() {
@@ -92,37 +133,54 @@ rss_tree_kb() {
   echo "$t"
 }
 
-# storm DIR PORT PID... -> prints "ok failed seconds retrans cpu_us_per_reg"
+# storm DIR PORT SOCKETS PID... -> prints "ok failed seconds retrans cpu_us_per_reg peak_pss_kB"
+# (SOCKETS: "un" for one UDP socket per registration, else one socket for all)
 storm() {
-  local d=$1 port=$2 t0 t1 cpu0 cpu1 ok
-  shift 2
+  local d=$1 port=$2 tr=() t0 t1 cpu0 cpu1 ok sampler
+  [ "$3" = un ] && tr=(-t un -max_socket 10000)
+  shift 3
+  echo 0 >"$d/peak"
+  peak_pss "$d/peak" "$@" &
+  sampler=$!
   cpu0=$(bench_tree_cpu_ms "$@")
   t0=$(date +%s%N)
   (cd "$d" && sipp -sf "$here/sip/register.xml" -inf "$work/storm.csv" -key uas_port "$contact_port" \
       -i 127.0.0.1 -buff_size 4194304 -p "$(bench_free_port)" -r 1000000 -l "$inflight" -m "$bindings" \
+      -max_recv_loops 10000 -max_sched_loops 10000 "${tr[@]}" \
       -timeout 600s -nostdin -trace_stat -stf reg.csv -fd 1 "127.0.0.1:$port" >reg.out 2>&1)
   t1=$(date +%s%N)
   cpu1=$(bench_tree_cpu_ms "$@")
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null
   ok=$(bench_stat "$d/reg.csv" "SuccessfulCall(C)")
   awk -v ok="$ok" -v n="$bindings" -v ns=$((t1 - t0)) -v r="$(bench_stat "$d/reg.csv" "Retransmissions(C)")" \
-      -v cpu=$((cpu1 - cpu0)) \
-      'BEGIN { printf "%d %d %.2f %d %d\n", ok, n - ok, ns / 1e9, r, (ok > 0 ? cpu * 1000 / ok : 0) }'
+      -v cpu=$((cpu1 - cpu0)) -v peak="$(cat "$d/peak")" \
+      'BEGIN { printf "%d %d %.2f %d %d %d\n", ok, n - ok, ns / 1e9, r, (ok > 0 ? cpu * 1000 / ok : 0), peak }'
 }
 
 printf 'register storm: %d bindings over %d users, %d in flight, digest auth (MD5; Kamailio: htable credentials)\n' "$bindings" "$users" "$inflight"
-printf '%-17s %9s %7s %8s %11s %8s %7s %14s %12s %s\n' target bindings failed seconds "REGISTER/s" \
-  retrans cpu_us "redis_B/bind" "edge_rss_MB" load
+echo "build $build, commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown), sip-edge processes $processes, $(nproc) cores"
+printf '%-17s %9s %7s %8s %11s %8s %7s %8s %14s %12s %s\n' target bindings failed seconds "REGISTER/s" \
+  retrans cpu_us peak_MB "redis_B/bind" "edge_rss_MB" load
 for t in $targets; do
   d="$work/$t"; mkdir -p "$d"
   load=$(cut -d' ' -f1 /proc/loadavg)
   case "$t" in
+    generator|generator-un)
+      port=$(bench_free_port)
+      (cd "$d" && exec sipp -sf "$here/sip/register-uas.xml" -i 127.0.0.1 -p "$port" -buff_size 4194304 \
+         -max_recv_loops 10000 -max_sched_loops 10000 -nostdin >uas.out 2>&1) &
+      pid=$!
+      bench_wait_udp "$port" 10 || { bench_log "generator did not start (see $d/uas.out)"; bench_stop "$pid"; continue; }
+      read -r ok failed secs retr cpu peak < <(storm "$d" "$port" "${t#generator-}" "$pid")
+      bench_stop "$pid"
+      mem="-" rss="-" ;;
     kamailio-tuned|kamailio-default)
       port=$(bench_free_port)
-      "$here/kamailio/run.sh" "${t#kamailio-}" "$port" "$work/kamdb" "$(nproc)" -A AUTH_HTABLE \
+      "$here/kamailio/run.sh" "registrar-${t#kamailio-}" "$port" "$work/kamdb" "$(nproc)" \
         >"$d/kamailio.log" 2>&1 &
       pid=$!
       bench_wait_udp "$port" 10 || { bench_log "$t did not start"; bench_stop "$pid"; continue; }
-      read -r ok failed secs retr cpu < <(storm "$d" "$port" "$pid")
+      read -r ok failed secs retr cpu peak < <(storm "$d" "$port" one "$pid")
       bench_stop "$pid"
       mem="-" rss="-" ;;
     ringway)
@@ -135,7 +193,8 @@ for t in $targets; do
         { bench_log "ringway: loading the users failed (see $d/users.log)"; continue; }
       bench_ringway_start "$build" "$d" || continue
       mem0=$(bench_redis_mem "$BENCH_REDIS_PORT")
-      read -r ok failed secs retr cpu < <(storm "$d" "$BENCH_SIP_PORT" "$BENCH_EDGE_PID")
+      read -r ok failed secs retr cpu peak < <(storm "$d" "$BENCH_SIP_PORT" "$([ "$processes" -gt 1 ] && echo un)" \
+                                                  "$BENCH_EDGE_PID" "$BENCH_REDIS_PID")
       redis_drop "$BENCH_REDIS_PORT" 'rw:nc:*'     # digest nonce counts: auth state, not bindings
       mem1=$(bench_redis_mem "$BENCH_REDIS_PORT")
       rss=$(awk -v k="$(rss_tree_kb "$BENCH_EDGE_PID")" 'BEGIN { printf "%.1f", k / 1024 }')
@@ -144,6 +203,6 @@ for t in $targets; do
     *) bench_log "unknown target $t"; continue ;;
   esac
   rate=$(awk -v ok="$ok" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? ok / s : 0) }')
-  printf '%-17s %9d %7d %8s %11s %8d %7d %14s %12s %s\n' "$t" "$ok" "$failed" "$secs" "$rate" "$retr" \
-    "$cpu" "$mem" "$rss" "$load"
+  printf '%-17s %9d %7d %8s %11s %8d %7d %8.1f %14s %12s %s\n' "$t" "$ok" "$failed" "$secs" "$rate" "$retr" \
+    "$cpu" "$(awk -v k="$peak" 'BEGIN { print k / 1024 }')" "$mem" "$rss" "$load"
 done
