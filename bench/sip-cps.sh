@@ -19,14 +19,17 @@
 # added to direct's at that rate, the machine's UDP receive-buffer drops during the step
 # (RcvbufErrors of /proc/net/snmp: machine-wide, so another program's drops count too), the
 # proxy's CPU per completed call (for Ringway sip-edge + router + redis-server, split after the
-# table) and the 1-min load average before the step. Clean = < 0.1 % failed, no RcvbufErrors
-# and >= 95 % of the offered rate achieved. Then each target's highest clean rate and Ringway's
-# ratio to tuned Kamailio's.
+# table), SIPp's own CPU per call (caller + callee: the generator's cost, which sets the ceiling
+# of `direct`), the share of a core the machine's other programs used during the step (the
+# machine's CPU time minus the proxy's and SIPp's; above 20 % the step measured the machine and
+# the run ends with a warning) and the 1-min load average before the step. Clean = < 0.1 %
+# failed, no RcvbufErrors and >= 95 % of the offered rate achieved. Then each target's highest
+# clean rate and Ringway's ratio to tuned Kamailio's.
 #
 # Usage: bench/sip-cps.sh [--full] [--rates "R1 R2 ..."] [--seconds S] [--idle S] [--hold MS]
 #                         [--targets "direct kamailio-tuned kamailio-default ringway"]
 #                         [--keep-going] [--sustain SECONDS] [--overload SECONDS] [--processes N]
-#                         [BUILD_DIR]
+#                         [--quiet SECONDS] [BUILD_DIR]
 # Defaults (quick): rates 2000 4000 6000 8000, 10 s per step, 6 s idle, 100 ms hold, targets
 # direct kamailio-tuned ringway; --full: rates 2000 4000 6000 8000 9000 10000 12000.
 # A target's ladder stops at its first unclean step unless --keep-going.
@@ -34,6 +37,8 @@
 #   fresh proxy) and prints its memory at the end (sip-edge: VmRSS and VmHWM of every process).
 # --overload S: last, each proxy target is offered twice its highest clean rate for S seconds:
 #   calls completed, rate carried, retransmissions and, for Ringway, the 503s (shed_total).
+# --quiet S: before each step wait (at most S seconds) until the other programs use under 15 % of
+#   a core over 2 s; a step that still starts on a busy machine is flagged by its `others` column.
 set -uo pipefail
 BENCH_NAME=sip-cps
 here=$(cd "$(dirname "$0")" && pwd)
@@ -41,7 +46,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 rates="2000 4000 6000 8000" secs=10 idle=6 hold=100 keep=0 sustain=0 overload=0 build=build/release
-targets="direct kamailio-tuned ringway" processes=2
+targets="direct kamailio-tuned ringway" processes=2 quiet=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --full) rates="2000 4000 6000 8000 9000 10000 12000" ;;
@@ -54,7 +59,8 @@ while [ $# -gt 0 ]; do
     --sustain) sustain=$2; shift ;;
     --overload) overload=$2; shift ;;
     --processes) processes=$2; shift ;;
-    -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
+    --quiet) quiet=$2; shift ;;
+    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
     -*) echo "sip-cps: unknown option $1" >&2; exit 2 ;;
     *) build=$1 ;;
   esac
@@ -123,6 +129,24 @@ register_callee() {  # dir uas_port -> 0 when the callee registered
 rcvbuf_errors() { awk '$1 == "Udp:" && !h { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1; next }
                        $1 == "Udp:" { print $c + 0 }' /proc/net/snmp; }
 
+# CPU time (ms) of the whole machine so far: every core's user, nice, system, irq, softirq and
+# steal time (the first line of /proc/stat).
+machine_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%d\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1000 / hz; exit }' /proc/stat; }
+
+# CPU time (ms) of the children this shell has waited for (SIPp's caller, once it has exited).
+waited_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%d\n", ($14 + $15) * 1000 / hz }' "/proc/$$/stat"; }
+
+# quiet_wait SECONDS: wait (at most SECONDS) until the other programs on the machine use under 15 %
+# of one core over 2 s, so that a step does not start while a build or a test runs beside it.
+quiet_wait() {
+  local t0=$SECONDS c0 c1
+  while :; do
+    c0=$(machine_cpu_ms); sleep 2; c1=$(machine_cpu_ms)
+    [ $((c1 - c0)) -lt 300 ] && return 0
+    [ $((SECONDS - t0)) -ge "$1" ] && { bench_log "the machine stayed busy for $1 s (other programs: $(((c1 - c0) / 20)) % of a core); measuring anyway"; return 1; }
+  done
+}
+
 # bench_edge_shed: INVITEs sip-edge answered 503 under overload, summed over its processes.
 bench_edge_shed() {
   local i n=0 v
@@ -164,8 +188,11 @@ echo "set-up time = INVITE sent -> 200 received, ms (SIPp's clock: 1 ms resoluti
 echo "drops = UDP RcvbufErrors during the step (machine-wide); cpu_us = the proxy's CPU time per completed call"
 echo "(Ringway: sip-edge + router + redis-server); load = 1-min load average before the step"
 echo "build $build, commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown), sip-edge processes $processes, $(nproc) cores"
-printf '%-17s %6s %8s %7s %8s %8s %7s %7s %9s %9s %6s %-5s %6s %s\n' target rate completed failed retrans \
-  "calls/s" "set_p50" "set_p99" "added_p50" "added_p99" drops clean cpu_us load
+echo "gen_us = SIPp's CPU per completed call (caller + callee); others = % of one core the machine's other programs used"
+echo "during the step (the whole machine's CPU time minus the proxy's and SIPp's): above 20 the step measured the machine"
+printf '%-17s %6s %8s %7s %8s %8s %7s %7s %9s %9s %6s %-5s %6s %6s %6s %s\n' target rate completed failed retrans \
+  "calls/s" "set_p50" "set_p99" "added_p50" "added_p99" drops clean cpu_us gen_us others load
+busy_steps=0
 declare -A best direct_p50 direct_p99 sustain_line overload_line
 for t in $targets; do
   best[$t]=0
@@ -180,6 +207,7 @@ for t in $targets; do
       r=$((2 * best[$t])) step=$overload over=1 phase=overload
     else break; fi
     d="$work/$t-$r-$step"; mkdir -p "$d"
+    [ "$quiet" -gt 0 ] && quiet_wait "$quiet"
     uas=$(bench_free_port)
     (cd "$d" && exec sipp -sf "$here/sip/call-uas.xml" -i 127.0.0.1 -p "$uas" -nostdin -buff_size 4194304 \
         -timeout "$((step + 60))s" -trace_stat -stf uas.csv -fd 1 >uas.out 2>&1) &
@@ -195,10 +223,13 @@ for t in $targets; do
     for p in "${target_pids[@]}"; do cpu0[$p]=$(bench_tree_cpu_ms "$p"); done
     drops0=$(rcvbuf_errors)
     calls=$((r * step)) limit=$((r * 5 + 200))
+    uas0=$(bench_tree_cpu_ms "$uas_pid") mach0=$(machine_cpu_ms) t0=$(date +%s%3N) uac0=$(waited_cpu_ms)
     (cd "$d" && sipp -sf "$here/sip/call-uac.xml" -s "$callee" "${sipp_tr[@]}" -i 127.0.0.1 -p "$(bench_free_port)" \
         -m "$calls" -r "$r" -l "$limit" -d "$hold" -buff_size 4194304 -max_recv_loops 10000 -max_sched_loops 10000 \
         -recv_timeout 10000 -timeout "$((step + 40))s" -nostdin -trace_stat -stf uac.csv -fd 1 \
         -trace_rtt -rtt_freq 100 "127.0.0.1:$target_port" >uac.out 2>&1)
+    uac_ms=$(( $(waited_cpu_ms) - uac0 )) uas_ms=$(( $(bench_tree_cpu_ms "$uas_pid") - uas0 ))
+    mach_ms=$(( $(machine_cpu_ms) - mach0 )) wall_ms=$(( $(date +%s%3N) - t0 ))
     drops=$(( $(rcvbuf_errors) - drops0 ))
     cpu_ms=0 split=""
     for p in "${target_pids[@]}"; do
@@ -213,14 +244,19 @@ for t in $targets; do
     read -r n p50 p99 span < <(bench_rtt "$(ls "$d"/call-uac_*_rtt.csv 2>/dev/null | head -1)")
     failed=$((calls - ok))
     us_call=$(awk -v c="$cpu_ms" -v n="$ok" 'BEGIN { printf "%d", (n > 0 ? c * 1000 / n : 0) }')
+    gen_us=$(awk -v c="$((uac_ms + uas_ms))" -v n="$ok" 'BEGIN { printf "%d", (n > 0 ? c * 1000 / n : 0) }')
+    # what the other programs on the machine used meanwhile, in % of one core
+    others=$(awk -v m="$mach_ms" -v b="$((cpu_ms + uac_ms + uas_ms))" -v w="$wall_ms" \
+      'BEGIN { o = (w > 0 ? (m - b) * 100 / w : 0); printf "%d", (o < 0 ? 0 : o) }')
+    [ "$others" -gt 20 ] && busy_steps=$((busy_steps + 1))
     achieved=$(awk -v n="$n" -v s="$span" 'BEGIN { printf "%.0f", (s > 0 ? (n - 1) * 1000 / s : 0) }')
     clean=$(awk -v f="$failed" -v c="$calls" -v a="$achieved" -v r="$r" -v d="$drops" \
       'BEGIN { print (f * 1000 < c && a >= 0.95 * r && d == 0) ? "yes" : "no" }')
     if [ "$t" = direct ]; then direct_p50[$r]=$p50 direct_p99[$r]=$p99; fi
     add50=$(awk -v a="$p50" -v b="${direct_p50[$r]:-}" 'BEGIN { print (b == "" ? "-" : sprintf("%.3f", a - b)) }')
     add99=$(awk -v a="$p99" -v b="${direct_p99[$r]:-}" 'BEGIN { print (b == "" ? "-" : sprintf("%.3f", a - b)) }')
-    printf '%-17s %6d %8d %7d %8d %8d %7s %7s %9s %9s %6d %-5s %6s %s\n' "$t" "$r" "$ok" "$failed" "$retr" \
-      "$achieved" "$p50" "$p99" "$add50" "$add99" "$drops" "$clean" "$us_call" "$load"
+    printf '%-17s %6d %8d %7d %8d %8d %7s %7s %9s %9s %6d %-5s %6s %6s %6s %s\n' "$t" "$r" "$ok" "$failed" "$retr" \
+      "$achieved" "$p50" "$p99" "$add50" "$add99" "$drops" "$clean" "$us_call" "$gen_us" "$others" "$load"
     if [ "$t" = ringway ]; then echo "  cpu ringway $r/s ($phase): ${split%, } for $ok calls"; fi
     if [ "$phase" = overload ]; then
       echo "overload $t: $r calls/s offered for ${step} s: $ok of $calls calls completed, $achieved calls/s carried, $retr retransmissions, 503 + Retry-After: $shed"
@@ -241,6 +277,10 @@ if [[ "$kt" =~ ^[0-9]+$ && "$rw" =~ ^[0-9]+$ && "$kt" -gt 0 ]]; then
   awk -v a="$rw" -v b="$kt" 'BEGIN { printf "ringway / kamailio-tuned = %.2f\n", a / b }'
 else
   echo "ringway / kamailio-tuned: n/a (ringway ${rw:-not run}, kamailio-tuned ${kt:-not run})"
+fi
+if [ "$busy_steps" -gt 0 ]; then
+  echo "WARNING: in $busy_steps step(s) other programs used more than 20 % of a core (column others): those figures"
+  echo "measured the machine, not the proxy; run again on a quiet machine (--quiet S waits for one before each step)"
 fi
 if [ "$sustain" -gt 0 ]; then
   echo "sustained runs (--sustain $sustain):"
