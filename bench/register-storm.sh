@@ -25,9 +25,15 @@
 # the storm, the nonce-count keys rw:nc:* removed first, divided by the bindings) and
 # sip-edge's VmRSS after the storm; and the 1-min load average before the target.
 #
+# --callgrind DIR: instead, sip-edge's instructions per registration, which do not depend on
+# the machine's load: the ringway target alone, one process under valgrind --tool=callgrind
+# (profile kept in DIR for callgrind_annotate), --users registrations (default 2,000) at
+# --inflight (default 10) after 200 to warm up, counters zeroed between; the dump is taken once
+# NTA holds no transaction any more (the /metrics gauge), so a transaction's expiry counts too.
+#
 # Usage: bench/register-storm.sh [--users U] [--bindings B] [--full] [--inflight N]
 #                                [--processes N] [--targets "generator kamailio-tuned ..."]
-#                                [BUILD_DIR]
+#                                [--callgrind DIR] [BUILD_DIR]
 # Defaults: 10,000 users with one binding each, 400 in flight (a few seconds per target);
 # --full: 100,000 users, one binding each. B defaults to U.
 set -uo pipefail
@@ -37,7 +43,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 BENCH_FIRST_EXT=1000
 
-users=10000 bindings="" inflight=400 build=build/release processes=2
+users="" bindings="" inflight="" build=build/release processes=2 callgrind=""
 targets="generator kamailio-tuned kamailio-default ringway"
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -47,6 +53,7 @@ while [ $# -gt 0 ]; do
     --inflight) inflight=$2; shift ;;
     --targets) targets=$2; shift ;;
     --processes) processes=$2; shift ;;
+    --callgrind) callgrind=$2; shift ;;
     -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     -*) echo "register-storm: unknown option $1" >&2; exit 2 ;;
     *) build=$1 ;;
@@ -54,6 +61,12 @@ while [ $# -gt 0 ]; do
   shift
 done
 command -v sipp >/dev/null || { echo "register-storm: sipp not installed" >&2; exit 1; }
+if [ -n "$callgrind" ]; then
+  users=${users:-2000} inflight=${inflight:-10} processes=1 targets=ringway
+  mkdir -p "$callgrind" && callgrind=$(cd "$callgrind" && pwd) || exit 2
+  BENCH_EDGE_WRAP=(valgrind --tool=callgrind --callgrind-out-file="$callgrind/callgrind.out.%p")
+fi
+users=${users:-10000} inflight=${inflight:-400}
 bindings=${bindings:-$users}
 [[ "$users" =~ ^[1-9][0-9]*$ && "$bindings" =~ ^[1-9][0-9]*$ ]] ||
   { echo "register-storm: --users and --bindings take positive numbers" >&2; exit 2; }
@@ -157,6 +170,37 @@ storm() {
       'BEGIN { printf "%d %d %.2f %d %d %d\n", ok, n - ok, ns / 1e9, r, (ok > 0 ? cpu * 1000 / ok : 0), peak }'
 }
 
+# count_instructions DIR: the --callgrind run against the sip-edge started (see the header).
+count_instructions() {
+  local d=$1 i held file ir ok
+  bench_storm_csv 200 200 "$d/warm.csv"
+  sed -i 's/;b\([0-9]*\);$/;w\1;/' "$d/warm.csv"      # warm-up contacts apart from the counted ones
+  (cd "$d" && sipp -sf "$here/sip/register.xml" -inf "$d/warm.csv" -key uas_port "$contact_port" \
+     -i 127.0.0.1 -p "$(bench_free_port)" -r 1000000 -l "$inflight" -m 200 -timeout 120s -nostdin \
+     "127.0.0.1:$BENCH_SIP_PORT" >warm.out 2>&1)
+  callgrind_control -z "$BENCH_EDGE_PID" >/dev/null 2>&1
+  (cd "$d" && sipp -sf "$here/sip/register.xml" -inf "$work/storm.csv" -key uas_port "$contact_port" \
+     -i 127.0.0.1 -p "$(bench_free_port)" -r 1000000 -l "$inflight" -m "$bindings" -timeout 600s -nostdin \
+     -trace_stat -stf reg.csv -fd 1 "127.0.0.1:$BENCH_SIP_PORT" >reg.out 2>&1)
+  for ((i = 0; i < 60; i++)); do       # until NTA holds no server transaction (at most 60 s;
+    sleep 1                            # the gauge is refreshed every second)
+    held=$(curl -fsS "http://127.0.0.1:$BENCH_EDGE_HTTP/metrics" 2>/dev/null |
+           awk '/^ringway_sip_edge_transactions\{side="server"\}/ { print $2 + 0 }')
+    [ "${held:-1}" = 0 ] && break
+  done
+  callgrind_control -d "$BENCH_EDGE_PID" >/dev/null 2>&1
+  for ((i = 0; i < 100; i++)); do      # the dump is written by the valgrind'ed process
+    file=$(ls -t "$callgrind"/callgrind.out.*.* 2>/dev/null | head -1)
+    [ -n "$file" ] && grep -q '^summary:' "$file" && break
+    sleep 0.1
+  done
+  ir=$(awk '/^summary:/ { print $2 }' "$file")
+  ok=$(bench_stat "$d/reg.csv" "SuccessfulCall(C)")
+  echo "sip-edge: $ok of $bindings registrations completed ($inflight in flight), $(bench_stat "$d/reg.csv" "Retransmissions(C)") retransmissions; ${ir:-?} instructions; $(( ${ir:-0} / (ok > 0 ? ok : 1) )) per registration"
+  echo "profile: $file (callgrind_annotate $file)"
+  bench_stop "$BENCH_EDGE_PID" "$BENCH_ROUTER_PID" "$BENCH_REDIS_PID"
+}
+
 printf 'register storm: %d bindings over %d users, %d in flight, digest auth (MD5; Kamailio: htable credentials)\n' "$bindings" "$users" "$inflight"
 echo "build $build, commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown), sip-edge processes $processes, $(nproc) cores"
 printf '%-17s %9s %7s %8s %11s %8s %7s %8s %14s %12s %s\n' target bindings failed seconds "REGISTER/s" \
@@ -193,6 +237,7 @@ for t in $targets; do
         { bench_log "ringway: loading the users failed (see $d/users.log)"; continue; }
       bench_ringway_start "$build" "$d" || continue
       mem0=$(bench_redis_mem "$BENCH_REDIS_PORT")
+      if [ -n "$callgrind" ]; then count_instructions "$d"; exit $?; fi
       read -r ok failed secs retr cpu peak < <(storm "$d" "$BENCH_SIP_PORT" "$([ "$processes" -gt 1 ] && echo un)" \
                                                   "$BENCH_EDGE_PID" "$BENCH_REDIS_PID")
       redis_drop "$BENCH_REDIS_PORT" 'rw:nc:*'     # digest nonce counts: auth state, not bindings

@@ -86,9 +86,10 @@ enum { V_NONE = 0, V_OK, V_CHALLENGE, V_STALE, V_FORBIDDEN, V_BAD, V_LOCKED, V_U
 struct check {
     check_t *next, **prev;
     rw_auth_t *auth;                  /* NULL once the auth object is gone */
-    nta_incoming_t *irq;
+    nta_incoming_t *irq;              /* NULL: rw_auth_check_msg, the verdict goes to vfn */
     int as_proxy, verdict, redis_pending;
     rw_auth_fn *fn;
+    rw_auth_verdict_fn *vfn;
     void *arg;
     su_timer_t *timer;
     rw_digest_alg_t alg;
@@ -193,11 +194,63 @@ static void challenge(check_t *c, int stale)
                             TAG_IF(two, SIPTAG_WWW_AUTHENTICATE_STR(h[1])), TAG_END());
 }
 
+/* The answer of a refusal as status, phrase and header lines (rw_auth_check_msg). */
+static void refusal(check_t *c, rw_auth_verdict_t *v, char *headers, size_t cap)
+{
+    rw_auth_t *a = c->auth;
+    headers[0] = '\0';
+    switch (c->verdict) {
+    case V_CHALLENGE:
+    case V_STALE: {
+        char h[2][256];
+        int two = challenge_values(a, c->verdict == V_STALE, h);
+        const char *name = c->as_proxy ? "Proxy-Authenticate" : "WWW-Authenticate";
+        snprintf(headers, cap, "%s: %s\r\n%s%s%s%s", name, h[0], two ? name : "", two ? ": " : "",
+                 two ? h[1] : "", two ? "\r\n" : "");
+        v->status = c->as_proxy ? 407 : 401;
+        v->phrase = c->as_proxy ? sip_407_Proxy_auth_required : sip_401_Unauthorized;
+        if (c->verdict == V_CHALLENGE)
+            rw_counter_inc(a->c_challenge);
+        break;
+    }
+    case V_FORBIDDEN: v->status = 403; v->phrase = sip_403_Forbidden; break;
+    case V_BAD: v->status = 400; v->phrase = "Malformed Credentials"; break;
+    default:
+        snprintf(headers, cap, "Retry-After: %u\r\n", c->retry_after ? c->retry_after : 1);
+        v->status = 503;
+        v->phrase = sip_503_Service_unavailable;
+        break;
+    }
+    v->headers = headers;
+}
+
+/* rw_auth_check_msg's end: the verdict to vfn, then the check freed. */
+static void finish_msg(check_t *c)
+{
+    char headers[600];
+    rw_auth_verdict_t v = { .ok = c->verdict == V_OK, .ext = c->user, .user_id = c->user_id };
+    if (!v.ok)
+        refusal(c, &v, headers, sizeof headers);
+    rw_auth_verdict_fn *fn = c->vfn;
+    void *arg = c->arg;
+    char user[16], id[64];
+    memcpy(user, c->user, sizeof user);
+    memcpy(id, c->user_id, sizeof id);
+    v.ext = user;
+    v.user_id = id;
+    check_free(c);
+    fn(arg, &v);
+}
+
 /* Answers (unless OK), runs the callback once and frees the check. */
 static void finish(check_t *c)
 {
     rw_auth_t *a = c->auth;
     char ra[16];
+    if (!c->irq) {
+        finish_msg(c);
+        return;
+    }
     snprintf(ra, sizeof ra, "%u", c->retry_after ? c->retry_after : 1);
     switch (c->verdict) {
     case V_OK: break;
@@ -491,11 +544,10 @@ done:
     return v;
 }
 
-int rw_auth_check(rw_auth_t *self, nta_incoming_t *irq, const sip_t *sip, int as_proxy,
-                  rw_auth_fn *fn, void *arg)
+/* Starts a check of sip from msg for irq (NULL: the verdict goes to vfn). */
+static int start(rw_auth_t *self, nta_incoming_t *irq, msg_t *msg, const sip_t *sip, int as_proxy,
+                 rw_auth_fn *fn, rw_auth_verdict_fn *vfn, void *arg)
 {
-    if (!self || !irq || !sip || !sip->sip_request || !fn)
-        return RW_EINVAL;
     check_t *c = calloc(1, sizeof *c);
     if (!c)
         return RW_ENOMEM;
@@ -508,13 +560,17 @@ int rw_auth_check(rw_auth_t *self, nta_incoming_t *irq, const sip_t *sip, int as
     c->irq = irq;
     c->as_proxy = as_proxy;
     c->fn = fn;
+    c->vfn = vfn;
     c->arg = arg;
     if ((c->next = self->pending))
         c->next->prev = &c->next;
     c->prev = &self->pending;
     self->pending = c;
     snprintf(c->method, sizeof c->method, "%s", sip->sip_request->rq_method_name);
-    source_of(irq, c->source, sizeof c->source);
+    if (irq)
+        source_of(irq, c->source, sizeof c->source);
+    else
+        msg_source(msg, c->source, sizeof c->source);
 
     uint64_t now = now_ms();
     fails_t *f = fails_of(self, c->source, now);
@@ -536,6 +592,22 @@ int rw_auth_check(rw_auth_t *self, nta_incoming_t *irq, const sip_t *sip, int as
     else if (v != V_NONE)
         conclude(c, v, 0);
     return RW_OK;
+}
+
+int rw_auth_check(rw_auth_t *self, nta_incoming_t *irq, const sip_t *sip, int as_proxy,
+                  rw_auth_fn *fn, void *arg)
+{
+    if (!self || !irq || !sip || !sip->sip_request || !fn)
+        return RW_EINVAL;
+    return start(self, irq, NULL, sip, as_proxy, fn, NULL, arg);
+}
+
+int rw_auth_check_msg(rw_auth_t *self, msg_t *msg, const sip_t *sip, int as_proxy,
+                      rw_auth_verdict_fn *fn, void *arg)
+{
+    if (!self || !msg || !sip || !sip->sip_request || !fn)
+        return RW_EINVAL;
+    return start(self, NULL, msg, sip, as_proxy, NULL, fn, arg);
 }
 
 int rw_auth_challenge_stateless(rw_auth_t *self, nta_agent_t *agent, msg_t *msg, const sip_t *sip,
@@ -577,16 +649,25 @@ void rw_auth_destroy(rw_auth_t **self)
         su_timer_reset(c->timer);
         c->verdict = V_UNAVAILABLE;
         if (c->redis_pending) {       /* the reply comes later: answer now, free then */
-            nta_incoming_treply(c->irq, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
             rw_auth_fn *fn = c->fn;
+            rw_auth_verdict_fn *vfn = c->vfn;
             void *arg = c->arg;
+            char headers[600];
+            rw_auth_verdict_t v = { 0 };
+            if (c->irq)
+                nta_incoming_treply(c->irq, SIP_503_SERVICE_UNAVAILABLE, TAG_END());
+            else
+                refusal(c, &v, headers, sizeof headers);
             a->pending = c->next;
             if (c->next)
                 c->next->prev = NULL;
             c->next = NULL;
             c->prev = NULL;
             c->auth = NULL;
-            fn(arg, RW_AUTH_ANSWERED, NULL, NULL);
+            if (fn)
+                fn(arg, RW_AUTH_ANSWERED, NULL, NULL);
+            else
+                vfn(arg, &v);
         } else {
             finish(c);
         }

@@ -34,7 +34,8 @@ typedef struct {
 /* NULL on a bad argument (no realm or secret). redis and metrics may be NULL. */
 rw_auth_t *rw_auth_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *metrics,
                        const rw_auth_opts_t *opts);
-/* Pending checks are finished with RW_AUTH_ANSWERED (irq answered 503) before this returns. */
+/* Pending checks are finished with RW_AUTH_ANSWERED (irq answered 503) or a 503 verdict
+ * before this returns. */
 void rw_auth_destroy(rw_auth_t **self);
 
 typedef enum {
@@ -50,6 +51,25 @@ typedef enum {
 typedef void rw_auth_fn(void *arg, rw_auth_result_t res, const char *ext, const char *user_id);
 int rw_auth_check(rw_auth_t *self, nta_incoming_t *irq, const sip_t *sip, int as_proxy,
                   rw_auth_fn *fn, void *arg);
+
+/* The verdict of rw_auth_check_msg: ok with the extension and user id, or the answer the
+ * caller must send (status, a static phrase, and header lines such as "WWW-Authenticate:
+ * ...\r\n" or "Retry-After: 5\r\n", possibly empty). Valid only during the callback. */
+typedef struct {
+    int ok;
+    const char *ext, *user_id;    /* when ok */
+    int status;                   /* when not ok: 401/407/403/400/503 */
+    const char *phrase;
+    const char *headers;
+} rw_auth_verdict_t;
+typedef void rw_auth_verdict_fn(void *arg, const rw_auth_verdict_t *v);
+
+/* The same check for a request handled without a server transaction (msg: the request, only
+ * read during this call; it may be freed once this returns). Never answers anything itself:
+ * fn runs exactly once, never inside this call, and the caller sends the answer it gives.
+ * Returns 0, or RW_EINVAL/RW_ENOMEM (fn will not run). */
+int rw_auth_check_msg(rw_auth_t *self, msg_t *msg, const sip_t *sip, int as_proxy,
+                      rw_auth_verdict_fn *fn, void *arg);
 
 /* A request without credentials for our realm, from a source not locked out, is challenged
  * statelessly (401/407 with nta_msg_treply; msg consumed, no transaction kept): returns 1.

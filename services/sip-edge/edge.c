@@ -94,14 +94,16 @@ static rw_sipcheck_target_t check(const rw_edge_t *self, const sip_t *sip, rw_si
     return target;
 }
 
-/* 1 when a valid REGISTER without credentials was challenged statelessly (msg consumed): the
- * challenge keeps no transaction, so a registration costs one transaction, not two. */
+/* 1 when the registrar took a valid REGISTER without a server transaction (msg consumed):
+ * challenged, or answered with its answer kept in a bounded cache for retransmissions, so a
+ * registration keeps no NTA transaction for timer J (registrar.h). */
 static int challenged(rw_edge_t *self, nta_agent_t *agent, msg_t *msg, const sip_t *sip,
                       rw_sipcheck_target_t target, const rw_sipcheck_t *chk)
 {
-    if (target != RW_TARGET_REGISTRAR || chk->status || sip->sip_authorization || !self->reg)
+    (void) agent;
+    if (target != RW_TARGET_REGISTRAR || chk->status || !self->reg)
         return 0;
-    return rw_registrar_challenge(self->reg, agent, msg, sip);
+    return rw_registrar_take(self->reg, msg, sip);
 }
 
 static int dispatch(rw_edge_t *self, nta_incoming_t *irq, const sip_t *sip, rw_sipcheck_target_t target,

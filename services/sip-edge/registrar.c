@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <sofia-sip/msg_addr.h>
 #include <sofia-sip/sip_header.h>
@@ -22,10 +23,13 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "services/sip-edge/peers.h"
+#include "services/sip-edge/regcache.h"
 
 typedef struct reg_op reg_op_t;
 
 struct rw_registrar {
+    nta_agent_t *agent;               /* answers REGISTERs taken without a transaction */
+    rw_regcache_t *cache;             /* their answers, for retransmissions */
     rw_auth_t *auth;
     rw_location_t *loc;
     rw_pub_t *pub;
@@ -33,14 +37,17 @@ struct rw_registrar {
     unsigned min_expires, max_expires, default_expires, max_bindings;
     reg_op_t *pending;
     unsigned in_flight;               /* REGISTER transactions taken and not yet answered */
-    rw_counter_t *c_ok, *c_brief, *c_forbidden, *c_bad, *c_error, *c_too_many;
+    rw_counter_t *c_ok, *c_brief, *c_forbidden, *c_bad, *c_error, *c_too_many, *c_retrans;
 };
 
 struct reg_op {
     reg_op_t *next, **prev;
     rw_registrar_t *reg;              /* NULL once the registrar is gone */
-    nta_incoming_t *irq;
-    const sip_t *sip;                 /* the request's, valid while irq lives */
+    nta_incoming_t *irq;              /* the server transaction, or NULL: */
+    msg_t *msg;                       /* the request taken without one (owned), answered by */
+    nta_agent_t *agent;               /* nta_msg_treply and kept in the cache under key */
+    uint64_t key;
+    const sip_t *sip;                 /* the request's, valid while irq or msg lives */
     size_t n_bound;
     uint64_t bound[RW_LOCATION_MAX_BINDINGS];   /* key hashes of the bindings it (re)binds */
     char aor[128];
@@ -56,11 +63,35 @@ static uint64_t key_hash(const char *s)
     return h;
 }
 
-static void op_end(reg_op_t *o, int status, const char *phrase)
+/* Answers a request taken without a transaction (msg consumed). Path goes back in a 200
+ * (RFC 3327), from the request answered: a retransmission carries the same. */
+static void reply_stateless(nta_agent_t *agent, msg_t *msg, int status, const char *phrase,
+                            const char *headers)
 {
-    if (status)
-        nta_incoming_treply(o->irq, status, phrase, TAG_END());
-    nta_incoming_destroy(o->irq);
+    const sip_t *sip = sip_object(msg);
+    nta_msg_treply(agent, msg, status, phrase, TAG_IF(headers && *headers, SIPTAG_HEADER_STR(headers)),
+                   TAG_IF(status == 200 && sip && sip->sip_path, SIPTAG_PATH(sip ? sip->sip_path : NULL)),
+                   TAG_END());
+}
+
+/* Sends the answer (status 0: none) with its extra header lines ("Name: value\r\n", may be
+ * NULL) and ends the operation. */
+static void op_answer(reg_op_t *o, int status, const char *phrase, const char *headers)
+{
+    if (status && o->irq)
+        nta_incoming_treply(o->irq, status, phrase, TAG_IF(headers && *headers, SIPTAG_HEADER_STR(headers)),
+                            TAG_IF(status == 200 && o->sip->sip_path, SIPTAG_PATH(o->sip->sip_path)),
+                            TAG_END());
+    if (o->msg) {
+        if (status && o->reg)
+            rw_regcache_answer(o->reg->cache, o->key, rw_clock_mono_ms(), status, phrase, headers);
+        if (status)
+            reply_stateless(o->agent, o->msg, status, phrase, headers);
+        else
+            msg_destroy(o->msg);
+    }
+    if (o->irq)
+        nta_incoming_destroy(o->irq);
     if (o->reg)
         o->reg->in_flight--;
     if (o->next)
@@ -68,6 +99,11 @@ static void op_end(reg_op_t *o, int status, const char *phrase)
     if (o->prev)
         *o->prev = o->next;
     free(o);
+}
+
+static void op_end(reg_op_t *o, int status, const char *phrase)
+{
+    op_answer(o, status, phrase, NULL);
 }
 
 static void copy_str(char *dst, size_t cap, const char *src)
@@ -143,8 +179,7 @@ static void on_updated(void *arg, int status, const rw_binding_t *live, size_t n
     }
     if (status < 0) {
         rw_counter_inc(r->c_error);
-        nta_incoming_treply(o->irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR("5"), TAG_END());
-        op_end(o, 0, NULL);
+        op_answer(o, SIP_503_SERVICE_UNAVAILABLE, "Retry-After: 5\r\n");
         return;
     }
     for (size_t i = 0; i < n_gone; i++)
@@ -168,15 +203,22 @@ static void on_updated(void *arg, int status, const rw_binding_t *live, size_t n
             mine[n_mine++] = live[i];
     live = mine;
     n_live = n_mine;
-    char contacts[RW_LOCATION_MAX_BINDINGS * 700];
-    contacts_str(live, n_live, contacts, sizeof contacts);
-    sip_date_t date[1];
-    sip_date_init(date)->d_time = sip_now();
+    char headers[RW_LOCATION_MAX_BINDINGS * 700 + 64];
+    size_t at = 0;
+    if (n_live) {
+        memcpy(headers, "Contact: ", 9);
+        contacts_str(live, n_live, headers + 9, sizeof headers - 64);
+        at = headers[9] ? 9 + strlen(headers + 9) : 0;
+        if (at) {
+            memcpy(headers + at, "\r\n", 3);
+            at += 2;
+        }
+    }
+    struct tm tm;
+    time_t t = time(NULL);
+    strftime(headers + at, sizeof headers - at, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", gmtime_r(&t, &tm));
     rw_counter_inc(r->c_ok);
-    nta_incoming_treply(o->irq, SIP_200_OK, TAG_IF(n_live, SIPTAG_CONTACT_STR(contacts)),
-                        TAG_IF(o->sip->sip_path, SIPTAG_PATH(o->sip->sip_path)),
-                        SIPTAG_DATE(date), TAG_END());
-    op_end(o, 0, NULL);
+    op_answer(o, SIP_200_OK, headers);
 }
 
 static void on_listed(void *arg, int status, const rw_binding_t *b, size_t n, int from_cache)
@@ -190,12 +232,12 @@ static void on_listed(void *arg, int status, const rw_binding_t *b, size_t n, in
  * how a phone behind NAT stays reachable), and over UDP when the source differs from the top
  * Via's sent-by (the device does not know its public address: NAT). Otherwise "": the Contact
  * is used as given, which also lets one client register a contact elsewhere (RFC 3261 10.2.1). */
-static void received_of(nta_incoming_t *irq, char *out, size_t len)
+static void received_of(reg_op_t *o, char *out, size_t len)
 {
     char host[64] = "", h[48] = "";
     unsigned port = 0;
     out[0] = '\0';
-    msg_t *msg = nta_incoming_getrequest(irq);
+    msg_t *msg = o->msg ? msg_ref_create(o->msg) : nta_incoming_getrequest(o->irq);
     su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
     if (ai && rw_peers_addr_host((const struct sockaddr *) ai->ai_addr, h, sizeof h, &port) == 0)
         snprintf(host, sizeof host, strchr(h, ':') ? "[%s]" : "%s", h);
@@ -263,7 +305,7 @@ static int binding_of(rw_registrar_t *r, reg_op_t *o, const sip_contact_t *m, rw
     }
     if (sip->sip_user_agent && sip->sip_user_agent->g_string)
         snprintf(b->user_agent, sizeof b->user_agent, "%s", sip->sip_user_agent->g_string);
-    received_of(o->irq, b->received, sizeof b->received);
+    received_of(o, b->received, sizeof b->received);
     b->expires_ms = exp ? rw_clock_wall_ms() + exp * 1000ULL : 0;
 done:
     su_home_deinit(home);
@@ -310,11 +352,10 @@ static void apply(rw_registrar_t *r, reg_op_t *o)
         }
         int rc = binding_of(r, o, m, &b[n]);
         if (rc == 423) {
-            char min[16];
-            snprintf(min, sizeof min, "%u", r->min_expires);
+            char min[32];
+            snprintf(min, sizeof min, "Min-Expires: %u\r\n", r->min_expires);
             rw_counter_inc(r->c_brief);
-            nta_incoming_treply(o->irq, SIP_423_INTERVAL_TOO_BRIEF, SIPTAG_MIN_EXPIRES_STR(min), TAG_END());
-            op_end(o, 0, NULL);
+            op_answer(o, SIP_423_INTERVAL_TOO_BRIEF, min);
             return;
         }
         if (rc) {
@@ -352,14 +393,15 @@ static int device_of(const char *to_user, const char *ext, char *device, size_t 
     return 0;
 }
 
-static void on_auth(void *arg, rw_auth_result_t res, const char *ext, const char *user_id)
+static void on_auth(void *arg, const rw_auth_verdict_t *v)
 {
     reg_op_t *o = arg;
     rw_registrar_t *r = o->reg;
-    if (res != RW_AUTH_OK) {
-        op_end(o, 0, NULL);
+    if (!v->ok) {
+        op_answer(o, v->status, v->phrase, v->headers);
         return;
     }
+    const char *ext = v->ext, *user_id = v->user_id;
     if (!r) {
         op_end(o, SIP_503_SERVICE_UNAVAILABLE);
         return;
@@ -383,41 +425,79 @@ static void on_auth(void *arg, rw_auth_result_t res, const char *ext, const char
     apply(r, o);
 }
 
-int rw_registrar_handle(rw_registrar_t *self, nta_incoming_t *irq, const sip_t *sip)
+static int to_is_sip(const sip_t *sip)
 {
-    if (!self || !irq || !sip)
-        return 500;
-    if (!sip->sip_to || (sip->sip_to->a_url->url_type != url_sip
-                            && sip->sip_to->a_url->url_type != url_sips))
-        return 400;
+    return sip->sip_to && (sip->sip_to->a_url->url_type == url_sip
+                           || sip->sip_to->a_url->url_type == url_sips);
+}
+
+/* A new operation for the request (irq, or msg taken without a transaction) with its digest
+ * check started; NULL when it could not start (nothing taken). */
+static reg_op_t *op_start(rw_registrar_t *self, nta_incoming_t *irq, msg_t *msg, const sip_t *sip)
+{
     reg_op_t *o = calloc(1, sizeof *o);
     if (!o)
-        return 500;
+        return NULL;
     o->reg = self;
     o->irq = irq;
+    o->agent = self->agent;
     o->sip = sip;
+    msg_t *req = msg ? msg : nta_incoming_getrequest(irq);
+    int rc = req ? rw_auth_check_msg(self->auth, req, sip, 0, on_auth, o) : RW_ENOMEM;
+    if (!msg)
+        msg_destroy(req);
+    if (rc < 0) {
+        free(o);
+        return NULL;
+    }
+    o->msg = msg;
     if ((o->next = self->pending))
         o->next->prev = &o->next;
     o->prev = &self->pending;
     self->pending = o;
     self->in_flight++;
-    if (rw_auth_check(self->auth, irq, sip, 0, on_auth, o) < 0) {
-        self->in_flight--;
-        self->pending = o->next;
-        if (o->next)
-            o->next->prev = &self->pending;
-        free(o);
-        return 500;
-    }
-    return 0;
+    return o;
 }
 
-int rw_registrar_challenge(rw_registrar_t *self, nta_agent_t *agent, msg_t *msg, const sip_t *sip)
+int rw_registrar_handle(rw_registrar_t *self, nta_incoming_t *irq, const sip_t *sip)
 {
-    if (!self || !sip || !sip->sip_to || (sip->sip_to->a_url->url_type != url_sip
-                                          && sip->sip_to->a_url->url_type != url_sips))
+    if (!self || !irq || !sip)
+        return 500;
+    if (!to_is_sip(sip))
+        return 400;
+    return op_start(self, irq, NULL, sip) ? 0 : 500;
+}
+
+int rw_registrar_take(rw_registrar_t *self, msg_t *msg, const sip_t *sip)
+{
+    if (!self || !self->agent || !msg || !sip || !to_is_sip(sip))
         return 0;
-    return rw_auth_challenge_stateless(self->auth, agent, msg, sip, 0);
+    if (!sip->sip_authorization && rw_auth_challenge_stateless(self->auth, self->agent, msg, sip, 0))
+        return 1;
+    uint64_t key = rw_regcache_key(sip);
+    if (!key)
+        return 0;                     /* nothing to match a retransmission on: a transaction */
+    rw_regcache_answer_t kept;
+    switch (rw_regcache_begin(self->cache, key, rw_clock_mono_ms(), &kept)) {
+    case RW_REGCACHE_PENDING:         /* answered when the first copy is */
+        rw_counter_inc(self->c_retrans);
+        msg_destroy(msg);
+        return 1;
+    case RW_REGCACHE_ANSWERED:
+        rw_counter_inc(self->c_retrans);
+        reply_stateless(self->agent, msg, kept.status, kept.phrase, kept.headers);
+        return 1;
+    case RW_REGCACHE_NEW:
+        break;
+    }
+    reg_op_t *o = op_start(self, NULL, msg, sip);
+    if (!o) {
+        rw_regcache_answer(self->cache, key, rw_clock_mono_ms(), 0, NULL, NULL);   /* frees the slot */
+        reply_stateless(self->agent, msg, SIP_500_INTERNAL_SERVER_ERROR, NULL);
+        return 1;
+    }
+    o->key = key;
+    return 1;
 }
 
 unsigned rw_registrar_in_flight(const rw_registrar_t *self)
@@ -432,9 +512,11 @@ rw_registrar_t *rw_registrar_new(nta_agent_t *nta, rw_auth_t *auth, rw_location_
     if (!auth || !loc || !opts || !opts->realm || !*opts->realm || strlen(opts->realm) >= 64)
         return NULL;
     rw_registrar_t *r = calloc(1, sizeof *r);
-    if (!r)
+    if (!r || !(r->cache = rw_regcache_new())) {
+        free(r);
         return NULL;
-    (void) nta;                       /* the answers go through each request's own transaction */
+    }
+    r->agent = nta;
     r->auth = auth;
     r->loc = loc;
     r->pub = pub;
@@ -457,6 +539,8 @@ rw_registrar_t *rw_registrar_new(nta_agent_t *nta, rw_auth_t *auth, rw_location_
     C(c_error, "error");
     C(c_too_many, "too_many_bindings");
 #undef C
+    r->c_retrans = rw_metrics_counter(metrics, "register_retransmissions_total",
+                                      "REGISTER retransmissions absorbed (dropped while in progress, or answered again)");
     rw_location_on_expired(loc, on_expired, r);
     return r;
 }
@@ -474,6 +558,7 @@ void rw_registrar_destroy(rw_registrar_t **self)
         o->next = NULL;
         o->prev = NULL;
     }
+    rw_regcache_destroy(&r->cache);
     free(r);
     *self = NULL;
 }

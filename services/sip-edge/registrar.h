@@ -26,16 +26,20 @@ typedef struct {
 
 typedef struct rw_registrar rw_registrar_t;
 
-/* pub and metrics may be NULL. auth and loc stay owned by the caller and must outlive it. */
+/* pub and metrics may be NULL. auth and loc stay owned by the caller and must outlive it; nta
+ * (answers of rw_registrar_take) must outlive the requests in progress. */
 rw_registrar_t *rw_registrar_new(nta_agent_t *nta, rw_auth_t *auth, rw_location_t *loc,
                                  rw_pub_t *pub, rw_metrics_t *metrics,
                                  const rw_registrar_opts_t *opts);
 /* Returns 0 when it took irq (it answers and destroys it), or a status for the caller to
  * answer (500 when it could not start). */
 int rw_registrar_handle(rw_registrar_t *self, nta_incoming_t *irq, const sip_t *sip);
-/* A valid REGISTER without credentials is challenged statelessly (no transaction kept): 1 and
- * msg consumed; 0: msg untouched, handle it with rw_registrar_handle. */
-int rw_registrar_challenge(rw_registrar_t *self, nta_agent_t *agent, msg_t *msg, const sip_t *sip);
+/* A valid REGISTER handled with no NTA transaction kept (1, msg consumed): without credentials
+ * it is challenged; with them it is answered with nta_msg_treply and the answer is kept in a
+ * fixed-size cache (regcache.h) that answers its retransmissions (one still in progress is
+ * dropped). 0: msg untouched (no Via branch etc. to match retransmissions on), handle it with
+ * rw_registrar_handle. */
+int rw_registrar_take(rw_registrar_t *self, msg_t *msg, const sip_t *sip);
 /* REGISTER transactions taken and not yet answered (the overload guard reads it). */
 unsigned rw_registrar_in_flight(const rw_registrar_t *self);
 /* Requests still in progress are answered 503 and destroyed when auth or the location store

@@ -98,6 +98,8 @@ nonce=$(mknonce "$(date +%s)")
 check "MD5 digest accepted" sipp_run "$sip1" register_given.xml 2001 x "$me" 120 -key auth "$(digest md5 MD5 2001 alice-pw "$nonce" 00000001)"
 check "next nonce count accepted" sipp_run "$sip1" register_given.xml 2001 x "$me" 120 -key auth "$(digest md5 MD5 2001 alice-pw "$nonce" 00000002)"
 check "replayed nonce count -> 401 stale=true" sipp_run "$sip1" register_stale.xml 2001 x "$me" 120 -key auth "$(digest md5 MD5 2001 alice-pw "$nonce" 00000002)"
+check "retransmitted REGISTER answered 200 again" sipp_run "$sip1" register_retrans.xml 2001 x "$me" 120 -key auth "$(digest md5 MD5 2001 alice-pw "$nonce" 00000003)"
+check "the retransmission was absorbed" bash -c "curl -fsS http://127.0.0.1:$http1/metrics | grep -Eq '^ringway_sip_edge_register_retransmissions_total [1-9]'"
 check "SHA-256 digest accepted" sipp_run "$sip1" register_given.xml 2001 x "$me" 120 -key auth "$(digest sha256 SHA-256 2001 alice-pw "$(mknonce "$(date +%s)")" 00000001)"
 
 # 5. Expires below the minimum -> 423 with Min-Expires
