@@ -298,6 +298,130 @@ int rw_redis_sentinel_master(const rw_redis_opts_t *opts, char *host, size_t hos
     return 0;
 }
 
+/* Leading bits a and b (numeric addresses) have in common: 0 when they are not both IPv4 or
+ * both IPv6. How near a replica is to the Sentinel listed first (the own site's). */
+static int common_bits(const char *a, const char *b)
+{
+    unsigned char x[sizeof(struct in6_addr)], y[sizeof(struct in6_addr)];
+    size_t n = 4;
+    int bits = 0;
+
+    if (inet_pton(AF_INET, a, x) != 1 || inet_pton(AF_INET, b, y) != 1) {
+        if (inet_pton(AF_INET6, a, x) != 1 || inet_pton(AF_INET6, b, y) != 1)
+            return 0;
+        n = 16;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char d = (unsigned char) (x[i] ^ y[i]);
+        if (d == 0) {
+            bits += 8;
+            continue;
+        }
+        while (!(d & 0x80)) {
+            bits++;
+            d = (unsigned char) (d << 1);
+        }
+        break;
+    }
+    return bits;
+}
+
+/* A field of one entry of SENTINEL replicas (flat name/value pairs), or NULL. */
+static const char *entry_field(const redisReply *e, const char *name)
+{
+    for (size_t i = 0; e->type == REDIS_REPLY_ARRAY && i + 1 < e->elements; i += 2)
+        if (e->element[i]->type == REDIS_REPLY_STRING && e->element[i + 1]->type == REDIS_REPLY_STRING
+            && strcmp(e->element[i]->str, name) == 0)
+            return e->element[i + 1]->str;
+    return NULL;
+}
+
+/* Ask one sentinel for the master's replicas it sees up; the one sharing the most leading
+ * address bits with near (the first sentinel listed) that answers PING after login. */
+static int ask_replicas(const rw_redis_opts_t *o, const char *sh, int sp, const char *name,
+                        const char *near, char *host, size_t host_len, int *port)
+{
+    redisContext *c = sync_connect(sh, sp, o->connect_timeout_ms, o->connect_timeout_ms);
+    redisReply *r;
+    char tried[8][64];
+    size_t n_tried = 0;
+    int rc = RW_ENOTFOUND;
+
+    if (!c)
+        return RW_EIO;
+    r = expect(redisCommand(c, "SENTINEL replicas %s", name), REDIS_REPLY_ARRAY);
+    redisFree(c);
+    while (r && rc != 0 && n_tried < 8) {
+        const char *best = NULL;
+        int best_bits = -1, best_port = 0;
+        char addr[64];
+        for (size_t i = 0; i < r->elements; i++) {
+            const char *ip = entry_field(r->element[i], "ip"), *pt = entry_field(r->element[i], "port");
+            const char *flags = entry_field(r->element[i], "flags");
+            int p = pt ? atoi(pt) : 0, bits;
+            bool seen = false;
+            if (!ip || p <= 0 || p > 65535 || !flags || strstr(flags, "s_down")
+                || strstr(flags, "o_down") || strstr(flags, "disconnected")
+                || rw_redis_numeric_host(ip, addr, sizeof addr) != 0)
+                continue;
+            for (size_t k = 0; k < n_tried; k++)
+                seen |= strcmp(tried[k], addr) == 0;
+            bits = common_bits(addr, near);
+            if (!seen && bits > best_bits) {
+                best = ip;
+                best_bits = bits;
+                best_port = p;
+            }
+        }
+        if (!best || rw_redis_numeric_host(best, addr, sizeof addr) != 0)
+            break;
+        snprintf(tried[n_tried++], sizeof tried[0], "%s", addr);
+        c = sync_connect(addr, best_port, o->connect_timeout_ms, o->command_timeout_ms);
+        if (c && sync_login(c, o) == 0) {
+            redisReply *pong = expect(redisCommand(c, "PING"), REDIS_REPLY_STATUS);
+            if (pong && strlen(addr) < host_len) {
+                strcpy(host, addr);
+                *port = best_port;
+                rc = 0;
+            }
+            if (pong)
+                freeReplyObject(pong);
+        }
+        if (c)
+            redisFree(c);
+    }
+    if (r)
+        freeReplyObject(r);
+    return rc;
+}
+
+int rw_redis_sentinel_replica(const rw_redis_opts_t *opts, char *host, size_t host_len, int *port)
+{
+    rw_redis_opts_t o;
+    const char *s, *name;
+    char sh[64], near[64] = "";
+    int sp;
+
+    if (!opts || !host || host_len == 0 || !port)
+        return RW_EINVAL;
+    o = *opts;
+    o.connect_timeout_ms = or_default(o.connect_timeout_ms, DEFAULT_TIMEOUT_MS);
+    o.command_timeout_ms = or_default(o.command_timeout_ms, DEFAULT_TIMEOUT_MS);
+    name = o.master_name && *o.master_name ? o.master_name : DEFAULT_MASTER_NAME;
+    for (s = o.sentinels; s && *s;) {
+        size_t n = strcspn(s, ",");
+        if (parse_sentinel(s, n, sh, sizeof sh, &sp) == 0) {
+            if (!near[0])
+                snprintf(near, sizeof near, "%s", sh);
+            if (ask_replicas(&o, sh, sp, name, near, host, host_len, port) == 0)
+                return 0;
+        }
+        s += n;
+        s += *s == ',';
+    }
+    return RW_ENOTFOUND;
+}
+
 /* ---- Blocking connection -------------------------------------------------------------- */
 
 struct rw_redis {

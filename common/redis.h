@@ -30,6 +30,11 @@ typedef struct {
 /* Ask the configured sentinels, in order, for the master's address and confirm it with ROLE.
  * host receives a numeric address. RW_ENOTFOUND when no sentinel knows a live master. */
 int rw_redis_sentinel_master(const rw_redis_opts_t *opts, char *host, size_t host_len, int *port);
+/* Ask the configured sentinels, in order, for the master's replicas (SENTINEL replicas) and
+ * pick one they see up that answers PING after login: of each sentinel's list, the one whose
+ * address shares the most leading bits with the first sentinel listed (the own site's, so the
+ * own site's replica). RW_ENOTFOUND when no sentinel names a live replica. */
+int rw_redis_sentinel_replica(const rw_redis_opts_t *opts, char *host, size_t host_len, int *port);
 
 /* ---- Blocking connection ------------------------------------------------------------- */
 typedef struct rw_redis rw_redis_t;
@@ -71,5 +76,12 @@ int rw_aredis_commandargv(rw_aredis_t *self, rw_aredis_fn *fn, void *arg,
 bool rw_aredis_connected(const rw_aredis_t *self);
 /* Called (may be NULL) each time the connection comes up or goes down. */
 void rw_aredis_on_state(rw_aredis_t *self, void (*fn)(void *arg, bool up), void *arg);
+/* A second connection of the same options, to a replica found through the sentinels
+ * (rw_redis_sentinel_replica), for reads while the master is unreachable or being replaced.
+ * Made on the first call, connected and reconnected like this one, owned and destroyed by it
+ * (first, so its pending callbacks get NULL before this connection's). NULL without sentinels,
+ * on a replica connection itself, or while self is being destroyed. Writes sent there get
+ * Redis' READONLY error reply. */
+rw_aredis_t *rw_aredis_replica(rw_aredis_t *self);
 
 #endif

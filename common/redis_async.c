@@ -4,12 +4,21 @@
  * deadline); when it passes, the timer frees the context, which makes hiredis call every
  * pending callback with NULL, and a reconnect is scheduled. Contexts are only ever freed and
  * reconnects only ever started from timers or the public API, never inside a hiredis callback.
- * With sentinels configured, each (re)connect first asks them for the master with the blocking
- * client: bounded by connect_timeout_ms per step, and only at (re)connect time. */
+ * With sentinels configured, each (re)connect first asks them for the master (or, for a
+ * replica connection, a replica) with the blocking steps of redis.c, on a short-lived thread
+ * of its own: the loop goes on meanwhile, and the thread hands the address back through an
+ * eventfd the loop watches. A discovery outlives its connection when that is destroyed first:
+ * the thread and the connection each hold a reference, the last one frees it. */
 #include "common/redis.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <string.h>
 #include <strings.h>
 #include <hiredis/async.h>
@@ -20,6 +29,17 @@
 #include "common/redis_conf.h"
 #include "common/redis_su.h"
 #include "common/sutimer.h"
+
+/* One Sentinel discovery on its thread. Everything it reads is its own copy. */
+typedef struct {
+    rw_redis_conf_t cf;
+    bool is_replica;
+    int fd;                          /* eventfd: written once the answer is in */
+    atomic_int refs;                 /* the thread's and the connection's */
+    atomic_bool done;                /* rc, host and port are written (release/acquire) */
+    int rc, port;
+    char host[64];
+} discovery_t;
 
 typedef struct pending {
     struct pending *prev, *next;
@@ -40,6 +60,11 @@ struct rw_aredis {
     int login_left;                  /* AUTH/SELECT replies still awaited */
     int backoff_ms;
     bool connecting, connected, reported_up, kill, destroying;
+    bool is_replica;                 /* discovers a replica, not the master */
+    rw_aredis_t *replica;            /* rw_aredis_replica(), NULL until asked for */
+    discovery_t *discovery;          /* the one under way, NULL when none */
+    su_wait_t discovery_wait;
+    int discovery_index;             /* its registration in root, 0 when none */
     void (*state_fn)(void *arg, bool up);
     void *state_arg;
 };
@@ -85,7 +110,8 @@ static void went_down(rw_aredis_t *self, const char *why)
         rw_log_info("redis_closed");
         return;
     }
-    rw_log_warn("redis_disconnected", RW_S("error", why));
+    rw_log_warn("redis_disconnected", RW_S("error", why),
+                RW_S("role", self->is_replica ? "replica" : "master"));
     report(self, false);
     schedule_retry(self);
 }
@@ -314,7 +340,7 @@ int rw_aredis_commandargv(rw_aredis_t *self, rw_aredis_fn *fn, void *arg,
 static void set_up(rw_aredis_t *self)
 {
     self->connected = true;
-    rw_log_info("redis_connected");
+    rw_log_info("redis_connected", RW_S("role", self->is_replica ? "replica" : "master"));
     report(self, true);
 }
 
@@ -382,30 +408,113 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
         went_down(self, ac->errstr[0] ? ac->errstr : "connection closed");
 }
 
-static int pick_master(rw_aredis_t *self, char *host, size_t host_len, int *port)
+static void discovery_unref(discovery_t *d)
 {
-    if (!rw_redis_conf_has_sentinels(&self->cf)) {
-        strcpy(host, self->cf.host);
-        *port = self->cf.o.port;
-        return 0;
-    }
-    return rw_redis_sentinel_master(&self->cf.o, host, host_len, port);
+    if (atomic_fetch_sub(&d->refs, 1) != 1)
+        return;
+    close(d->fd);
+    rw_redis_conf_fini(&d->cf);
+    free(d);
 }
 
-static void start_connect(rw_aredis_t *self)
+static void *discovery_run(void *arg)
 {
-    redisAsyncContext *ac;
-    char host[64];
-    int port;
+    discovery_t *d = arg;
+    uint64_t one = 1;
 
-    if (self->ac || self->destroying)
+    d->rc = d->is_replica ? rw_redis_sentinel_replica(&d->cf.o, d->host, sizeof d->host, &d->port)
+                          : rw_redis_sentinel_master(&d->cf.o, d->host, sizeof d->host, &d->port);
+    atomic_store_explicit(&d->done, true, memory_order_release);
+    if (write(d->fd, &one, sizeof one) != (ssize_t) sizeof one)
+        rw_log_error("redis_discovery_wake_failed");
+    discovery_unref(d);
+    return NULL;
+}
+
+/* Stop watching the discovery under way; its thread finishes on its own. */
+static void discovery_abandon(rw_aredis_t *self)
+{
+    if (!self->discovery)
         return;
-    if (pick_master(self, host, sizeof host, &port) != 0) {
-        rw_log_warn("redis_master_unknown", RW_S("master_name", self->cf.o.master_name));
+    if (self->discovery_index > 0)
+        su_root_deregister(self->root, self->discovery_index);
+    self->discovery_index = 0;
+    discovery_unref(self->discovery);
+    self->discovery = NULL;
+}
+
+static void connect_to(rw_aredis_t *self, const char *host, int port);
+
+static int on_discovered(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *arg)
+{
+    rw_aredis_t *self = (rw_aredis_t *) arg;
+    discovery_t *d = self->discovery;
+    char host[64];
+    int port, rc;
+
+    (void) magic;
+    (void) w;
+    if (!d || !atomic_load_explicit(&d->done, memory_order_acquire))
+        return 0;
+    rc = d->rc;
+    port = d->port;
+    snprintf(host, sizeof host, "%s", d->host);
+    discovery_abandon(self);
+    if (rc != 0) {
+        rw_log_warn(self->is_replica ? "redis_replica_unknown" : "redis_master_unknown",
+                    RW_S("master_name", self->cf.o.master_name));
         schedule_retry(self);
-        return;
+        return 0;
     }
-    ac = redisAsyncConnect(host, port);
+    connect_to(self, host, port);
+    return 0;
+}
+
+/* Ask the sentinels on a thread; its answer comes to on_discovered. */
+static int discovery_start(rw_aredis_t *self)
+{
+    discovery_t *d = calloc(1, sizeof *d);
+    pthread_attr_t attr;
+    pthread_t tid;
+    int rc;
+
+    if (!d)
+        return RW_ENOMEM;
+    d->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (d->fd < 0 || rw_redis_conf_init(&d->cf, &self->cf.o) != 0) {
+        if (d->fd >= 0)
+            close(d->fd);
+        free(d);
+        return RW_ENOMEM;
+    }
+    d->is_replica = self->is_replica;
+    atomic_init(&d->refs, 2);
+    atomic_init(&d->done, false);
+    su_wait_create(&self->discovery_wait, d->fd, SU_WAIT_IN);
+    self->discovery_index = su_root_register(self->root, &self->discovery_wait, on_discovered,
+                                             (su_wakeup_arg_t *) self, 0);
+    self->discovery = d;
+    if (self->discovery_index <= 0) {
+        atomic_store(&d->refs, 1);
+        discovery_abandon(self);
+        return RW_EIO;
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    rc = pthread_create(&tid, &attr, discovery_run, d);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        atomic_store(&d->refs, 1);      /* no thread: this reference is the last */
+        discovery_abandon(self);
+        return RW_EIO;
+    }
+    return 0;
+}
+
+static void connect_to(rw_aredis_t *self, const char *host, int port)
+{
+    redisAsyncContext *ac = redisAsyncConnect(host, port);
+
     if (!ac || ac->err || rw_redis_su_attach(self->root, ac) != REDIS_OK) {
         rw_log_warn("redis_connect_failed", RW_S("host", host), RW_I("port", port),
                     RW_S("error", ac && ac->errstr[0] ? ac->errstr : "no context"));
@@ -423,13 +532,28 @@ static void start_connect(rw_aredis_t *self)
     arm_deadline(self);
 }
 
-rw_aredis_t *rw_aredis_new(su_root_t *root, const rw_redis_opts_t *opts)
+static void start_connect(rw_aredis_t *self)
+{
+    if (self->ac || self->discovery || self->destroying)
+        return;
+    if (!rw_redis_conf_has_sentinels(&self->cf)) {
+        connect_to(self, self->cf.host, self->cf.o.port);
+        return;
+    }
+    if (discovery_start(self) != 0) {
+        rw_log_warn("redis_discovery_failed", RW_S("error", "no thread or eventfd"));
+        schedule_retry(self);
+    }
+}
+
+static rw_aredis_t *aredis_new(su_root_t *root, const rw_redis_opts_t *opts, bool is_replica)
 {
     rw_aredis_t *self;
 
     if (!root || !(self = calloc(1, sizeof *self)))
         return NULL;
     self->root = root;
+    self->is_replica = is_replica;
     if (rw_redis_conf_init(&self->cf, opts) != 0) {
         free(self);
         return NULL;
@@ -445,6 +569,20 @@ fail:
     return NULL;
 }
 
+rw_aredis_t *rw_aredis_new(su_root_t *root, const rw_redis_opts_t *opts)
+{
+    return aredis_new(root, opts, false);
+}
+
+rw_aredis_t *rw_aredis_replica(rw_aredis_t *self)
+{
+    if (!self || self->is_replica || self->destroying || !rw_redis_conf_has_sentinels(&self->cf))
+        return NULL;
+    if (!self->replica)
+        self->replica = aredis_new(self->root, &self->cf.o, true);
+    return self->replica;
+}
+
 void rw_aredis_destroy(rw_aredis_t **selfp)
 {
     rw_aredis_t *self;
@@ -452,6 +590,8 @@ void rw_aredis_destroy(rw_aredis_t **selfp)
     if (!selfp || !(self = *selfp))
         return;
     self->destroying = true;
+    rw_aredis_destroy(&self->replica);
+    discovery_abandon(self);
     if (self->retry_timer)
         su_timer_destroy(self->retry_timer);
     if (self->deadline_timer)

@@ -3,7 +3,9 @@
  * (+sip.instance or contact URI), value = "<expires_ms>\t<q x1000>\t<contact>\t<path>\t
  * <received>\t<instance>\t<user agent>\t<device>" (values written before devices have no
  * device field: they belong to no device); the key expires 60 s after its last binding. Updates
- * are one Lua script; lookups one HGETALL. The cache keeps each AOR's values joined by '\n'. */
+ * are one Lua script; lookups one HGETALL, on the master, else (not connected, no answer in
+ * time, an error) on the replica the master's connection found through the sentinels, else
+ * from the cache. The cache keeps each AOR's values joined by '\n'. */
 #include "services/sip-edge/location.h"
 
 #include <stdio.h>
@@ -81,6 +83,7 @@ struct op {
     op_t *next, **prev;
     rw_location_t *loc;               /* NULL once the store is destroyed */
     int kind, redis_pending;
+    int on_replica;                   /* the lookup went to the replica: no further try there */
     su_timer_t *timer;
     char aor[128];
     rw_location_fn *lookup_fn;
@@ -97,7 +100,7 @@ struct rw_location {
     su_timer_t *sweep;
     rw_location_expired_fn *expired_fn;
     void *expired_arg;
-    rw_counter_t *c_cache_hits, *c_redis_errors, *c_expired;
+    rw_counter_t *c_cache_hits, *c_redis_errors, *c_expired, *c_replica;
 };
 
 static void cached_free(void *v)
@@ -299,6 +302,8 @@ static void op_free(op_t *o)
     free(o);
 }
 
+static void on_lookup_reply(void *arg, redisReply *r);
+
 static void lookup_from_cache(op_t *o)
 {
     rw_binding_t b[RW_LOCATION_MAX_BINDINGS];
@@ -317,6 +322,38 @@ static void on_lookup_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *a
     lookup_from_cache((op_t *) arg);
 }
 
+/* HGETALL rw:loc:<aor> on conn; 0 when sent (the reply comes to on_lookup_reply). */
+static int send_lookup(op_t *o, rw_aredis_t *conn)
+{
+    /* argv, not a format: hiredis's formatter costs ~7,000 instructions a call here */
+    char key[300];
+    size_t alen = strlen(o->aor), klen = 7 + alen;
+    if (!conn || klen >= sizeof key)
+        return RW_EINVAL;
+    memcpy(key, "rw:loc:", 7);
+    memcpy(key + 7, o->aor, alen + 1);
+    const char *argv[2] = { "HGETALL", key };
+    const size_t lens[2] = { 7, klen };
+    if (rw_aredis_commandargv(conn, on_lookup_reply, o, 2, argv, lens) != 0)
+        return RW_EAGAIN;
+    o->redis_pending = 1;
+    return 0;
+}
+
+/* The master did not answer: the replica, once, if it is connected. 0 when asked. */
+static int lookup_on_replica(op_t *o)
+{
+    rw_location_t *self = o->loc;
+    rw_aredis_t *replica = rw_aredis_replica(self->redis);   /* NULL while redis is destroyed */
+    if (o->on_replica || !rw_aredis_connected(replica))
+        return RW_EAGAIN;
+    o->on_replica = 1;
+    if (send_lookup(o, replica) != 0)
+        return RW_EAGAIN;
+    rw_counter_inc(self->c_replica);
+    return 0;
+}
+
 static void on_lookup_reply(void *arg, redisReply *r)
 {
     op_t *o = arg;
@@ -327,7 +364,8 @@ static void on_lookup_reply(void *arg, redisReply *r)
     }
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         rw_counter_inc(o->loc->c_redis_errors);
-        lookup_from_cache(o);
+        if (lookup_on_replica(o) != 0)
+            lookup_from_cache(o);
         return;
     }
     rw_binding_t b[RW_LOCATION_MAX_BINDINGS];
@@ -360,19 +398,8 @@ int rw_location_lookup(rw_location_t *self, const char *aor, rw_location_fn *fn,
     if (!o)
         return RW_ENOMEM;
     o->lookup_fn = fn;
-    /* argv, not a format: hiredis's formatter costs ~7,000 instructions a call here */
-    char key[300];
-    size_t alen = strlen(aor), klen = 7 + alen;
-    if (klen < sizeof key) {
-        memcpy(key, "rw:loc:", 7);
-        memcpy(key + 7, aor, alen + 1);
-    }
-    const char *argv[2] = { "HGETALL", key };
-    const size_t lens[2] = { 7, klen };
-    if (self->redis && klen < sizeof key && rw_aredis_commandargv(self->redis, on_lookup_reply, o, 2, argv, lens) == 0) {
-        o->redis_pending = 1;
+    if (send_lookup(o, self->redis) == 0 || lookup_on_replica(o) == 0)
         return RW_OK;
-    }
     if (su_timer_set_interval(o->timer, on_lookup_timer, o, 0) < 0) {
         op_free(o);
         return RW_EIO;
@@ -579,6 +606,7 @@ rw_location_t *rw_location_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t
         return NULL;
     l->root = root;
     l->redis = redis;
+    rw_aredis_replica(redis);         /* made now, so it is connected before it is needed */
     l->cache = rw_ttlmap_new(sizeof(cached_t), CACHE_CAP);
     l->sweep = rw_sutimer_lazy(root, SWEEP_MS);
     l->update = rw_redis_script_new(UPDATE_SCRIPT);
@@ -593,6 +621,8 @@ rw_location_t *rw_location_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t
                                            "Location operations Redis did not answer");
     l->c_expired = rw_metrics_counter(metrics, "location_expired_total",
                                       "Bindings removed by the expiry sweep");
+    l->c_replica = rw_metrics_counter(metrics, "location_replica_lookups_total",
+                                      "Location lookups sent to a replica (the master away)");
     return l;
 }
 

@@ -621,6 +621,32 @@ START_TEST(test_sentinel_answer_is_refused_when_role_is_not_master)
 }
 END_TEST
 
+START_TEST(test_sentinel_without_replicas_names_none)
+{
+    char list[64], host[64] = "";
+    int port = 0;
+
+    snprintf(list, sizeof list, "127.0.0.1:%d", sentinel_port);
+    rw_redis_opts_t o = sentinel_opts(list, "ringway");
+    ck_assert_int_eq(rw_redis_sentinel_replica(&o, host, sizeof host, &port), RW_ENOTFOUND);
+    ck_assert_int_eq(rw_redis_sentinel_master(&o, host, sizeof host, &port), 0);
+    rw_aredis_t *a = connected_aredis(&o, NULL);
+    rw_aredis_t *rep = rw_aredis_replica(a);
+    ck_assert_ptr_nonnull(rep);                      /* made, but finds nothing to connect to */
+    for (int i = 0; i < 30; i++)
+        su_root_step(root, 10);
+    ck_assert(!rw_aredis_connected(rep));
+    ck_assert(rw_aredis_connected(a));
+    rw_aredis_destroy(&a);                           /* the replica connection with it */
+    o.sentinels = "";
+    o.host = "127.0.0.1";
+    o.port = fx.port;
+    a = connected_aredis(&o, NULL);
+    ck_assert_ptr_null(rw_aredis_replica(a));        /* no sentinels: no replica to find */
+    rw_aredis_destroy(&a);
+}
+END_TEST
+
 START_TEST(test_clients_reach_the_master_through_sentinel)
 {
     char list[64];
@@ -675,6 +701,7 @@ int main(void)
     tcase_add_test(tc, test_sentinel_unknown_name_is_not_found);
     tcase_add_test(tc, test_sentinel_answer_is_refused_when_role_is_not_master);
     tcase_add_test(tc, test_clients_reach_the_master_through_sentinel);
+    tcase_add_test(tc, test_sentinel_without_replicas_names_none);
     suite_add_tcase(s, tc);
 
     SRunner *sr = srunner_create(s);

@@ -1,17 +1,23 @@
 /* tests/unit/sipedge/location_test.c — the location store against a real redis-server:
  * encoding, add/refresh/remove/"*", q order, max bindings, expiry (never returned, swept with
  * an event), and lookups from memory while Redis is stopped or gone; bindings tagged with the
- * device they registered as, checked against the directory, "*" of a device. */
+ * device they registered as, checked against the directory, "*" of a device. With a real
+ * replica and Sentinel: lookups of AORs never seen before answered by the replica while the
+ * master is stopped or killed. */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <sofia-sip/su_wait.h>
 
 #include "common/clock.h"
 #include "common/err.h"
 #include "services/sip-edge/location.h"
+#include "tests/harness/proc.h"
 #include "tests/harness/redis_fixture.h"
 
 static rw_redis_fixture_t fx;
@@ -394,6 +400,216 @@ START_TEST(test_bad_arguments)
 }
 END_TEST
 
+/* ---- A replica and a Sentinel ------------------------------------------------------- */
+static rw_redis_fixture_t fx_replica;
+static pid_t sentinel_pid;
+static int sentinel_port;
+static char sentinel_dir[256];
+
+/* A blocking command to 127.0.0.1:port; the reply (caller frees) or NULL. */
+static redisReply *ask(int port, const char *fmt, const char *arg)
+{
+    struct timeval tv = { 0, 300000 };
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
+    redisReply *r = NULL;
+    if (c && !c->err) {
+        redisSetTimeout(c, tv);
+        r = redisCommand(c, fmt, arg);
+    }
+    if (c)
+        redisFree(c);
+    return r;
+}
+
+static int replica_linked(void)
+{
+    redisReply *r = ask(fx_replica.port, "INFO %s", "replication");
+    int ok = r && r->type == REDIS_REPLY_STRING && strstr(r->str, "master_link_status:up");
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}
+
+/* The Sentinel lists the replica as up (it learns it from the master's INFO). */
+static int sentinel_sees_replica(void)
+{
+    redisReply *r = ask(sentinel_port, "SENTINEL replicas %s", "ringway");
+    int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+    for (size_t i = 0; ok && i + 1 < r->element[0]->elements; i += 2)
+        if (!strcmp(r->element[0]->element[i]->str, "flags"))
+            ok = !strstr(r->element[0]->element[i + 1]->str, "down")
+                 && !strstr(r->element[0]->element[i + 1]->str, "disconnected");
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}
+
+#define wait_for(cond, ms) wait_until(cond, ms, #cond)
+static void wait_until(int (*cond)(void), int ms, const char *what)
+{
+    uint64_t end = rw_clock_mono_ms() + (uint64_t) ms * rw_proc_wrap_scale();
+    while (!cond() && rw_clock_mono_ms() < end)
+        nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+    ck_assert_msg(cond(), "%s not true within %d ms", what, ms);
+}
+
+static void stop_sentinel(void)
+{
+    if (sentinel_pid > 0)
+        rw_proc_stop(sentinel_pid, 2000);
+    sentinel_pid = 0;
+    if (sentinel_dir[0]) {
+        char path[320];
+        snprintf(path, sizeof path, "%s/sentinel.conf", sentinel_dir);
+        unlink(path);
+        snprintf(path, sizeof path, "%s/sentinel.log", sentinel_dir);
+        unlink(path);
+        rmdir(sentinel_dir);
+        sentinel_dir[0] = '\0';
+    }
+}
+
+static void teardown_replica(void)
+{
+    stop_sentinel();
+    rw_redis_fixture_stop(&fx_replica);
+    rw_redis_fixture_stop(&fx);
+}
+
+/* Master fx, replica fx_replica (REPLICAOF fx), a Sentinel watching fx that sees the replica
+ * (down-after 60 s: it never fails over during a test), and redis/loc through the Sentinel. */
+static void setup_replica(void)
+{
+    char conf[320], log[320], list[64];
+    ck_assert_int_eq(rw_redis_fixture_start(&fx), 0);
+    ck_assert_int_eq(rw_redis_fixture_start(&fx_replica), 0);
+    atexit(teardown_replica);
+    char port[16];
+    snprintf(port, sizeof port, "%d", fx.port);
+    redisReply *r = ask(fx_replica.port, "REPLICAOF 127.0.0.1 %s", port);
+    ck_assert_ptr_nonnull(r);
+    freeReplyObject(r);
+    wait_for(replica_linked, 20000);
+    snprintf(sentinel_dir, sizeof sentinel_dir, "%s/rw-sentinel-XXXXXX", P_tmpdir);
+    ck_assert_ptr_nonnull(mkdtemp(sentinel_dir));
+    sentinel_port = rw_proc_free_port();
+    snprintf(conf, sizeof conf, "%s/sentinel.conf", sentinel_dir);
+    snprintf(log, sizeof log, "%s/sentinel.log", sentinel_dir);
+    FILE *f = fopen(conf, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "port %d\nbind 127.0.0.1\ndaemonize no\ndir %s\n"
+               "sentinel monitor ringway 127.0.0.1 %d 1\n"
+               "sentinel down-after-milliseconds ringway 60000\n",
+            sentinel_port, sentinel_dir, fx.port);
+    fclose(f);
+    const char *argv[] = { "redis-server", conf, "--sentinel", NULL };
+    sentinel_pid = rw_proc_spawn(argv, NULL, log);
+    ck_assert_int_gt(sentinel_pid, 0);
+    wait_for(sentinel_sees_replica, 20000);
+
+    su_init();
+    root = su_root_create(NULL);
+    snprintf(list, sizeof list, "127.0.0.1:%d", sentinel_port);
+    rw_redis_opts_t o = { .sentinels = list, .command_timeout_ms = 300, .connect_timeout_ms = 300,
+                          .backoff_max_ms = 200 };
+    redis = rw_aredis_new(root, &o);
+    ck_assert_ptr_nonnull(redis);
+    loc = rw_location_new(root, redis, NULL);
+    ck_assert_ptr_nonnull(loc);
+    rw_aredis_t *replica = rw_aredis_replica(redis);
+    ck_assert_ptr_nonnull(replica);
+    ck_assert_ptr_eq(rw_aredis_replica(redis), replica);        /* one, made once */
+    ck_assert_ptr_null(rw_aredis_replica(replica));
+    uint64_t end = rw_clock_mono_ms() + 3000 * (uint64_t) rw_proc_wrap_scale();
+    while ((!rw_aredis_connected(redis) || !rw_aredis_connected(replica)) && rw_clock_mono_ms() < end)
+        su_root_step(root, 10);
+    ck_assert(rw_aredis_connected(redis));
+    ck_assert(rw_aredis_connected(replica));
+}
+
+/* The binding as another instance writes it: on the master, never through loc (whose memory
+ * copy would answer otherwise), then on the replica. */
+static int replica_has_binding(void)
+{
+    redisReply *r = ask(fx_replica.port, "HLEN rw:loc:%s", AOR);
+    int ok = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}
+
+static void written_elsewhere(const rw_binding_t *b)
+{
+    char enc[1700];
+    ck_assert_int_gt(rw_location_encode(b, enc, sizeof enc), 0);
+    int done = 0;
+    char key[200];
+    snprintf(key, sizeof key, "rw:loc:%s", AOR);
+    ck_assert_int_eq(rw_aredis_command(redis, on_done, &done, "HSET %s %s %s", key,
+                                       rw_location_binding_key(b), enc), 0);
+    run_until(&done, 3000);
+    ck_assert(done);
+    wait_for(replica_has_binding, 3000);
+}
+
+START_TEST(test_sentinel_names_the_replica)
+{
+    char list[64], host[64] = "";
+    int port = 0;
+    snprintf(list, sizeof list, "127.0.0.1:%d, 127.0.0.1:%d", rw_proc_free_port(), sentinel_port);
+    rw_redis_opts_t o = { .sentinels = list, .connect_timeout_ms = 300 };
+    ck_assert_int_eq(rw_redis_sentinel_replica(&o, host, sizeof host, &port), 0);
+    ck_assert_str_eq(host, "127.0.0.1");
+    ck_assert_int_eq(port, fx_replica.port);
+    o.master_name = "nosuchmaster";
+    ck_assert_int_eq(rw_redis_sentinel_replica(&o, host, sizeof host, &port), RW_ENOTFOUND);
+}
+END_TEST
+
+START_TEST(test_lookup_never_seen_is_read_from_the_replica_while_the_master_is_stopped)
+{
+    rw_binding_t b = binding("sip:a@127.0.0.1:7", 1, 60, NULL);
+    written_elsewhere(&b);
+    rw_redis_fixture_suspend(&fx);
+    uint64_t t0 = rw_clock_mono_ms();
+    result_t r = lookup();                 /* the master times out (300 ms), then the replica */
+    uint64_t took = rw_clock_mono_ms() - t0;
+    rw_redis_fixture_resume(&fx);
+    ck_assert_int_eq(r.status, RW_OK);
+    ck_assert_int_eq(r.from_cache, 0);
+    ck_assert_uint_eq(r.n, 1);
+    ck_assert_str_eq(r.b[0].contact, "sip:a@127.0.0.1:7");
+    ck_assert_uint_lt(took, 2000 * rw_proc_wrap_scale());
+}
+END_TEST
+
+START_TEST(test_lookup_never_seen_is_read_from_the_replica_while_the_master_is_gone)
+{
+    rw_binding_t b = binding("sip:b@127.0.0.1:8", 1, 60, NULL);
+    written_elsewhere(&b);
+    rw_redis_fixture_kill(&fx);
+    uint64_t end = rw_clock_mono_ms() + 3000 * (uint64_t) rw_proc_wrap_scale();
+    while (rw_aredis_connected(redis) && rw_clock_mono_ms() < end)
+        su_root_step(root, 10);
+    ck_assert(!rw_aredis_connected(redis));  /* refused at once: it goes to the replica */
+    result_t r = lookup();
+    ck_assert_int_eq(r.status, RW_OK);
+    ck_assert_int_eq(r.from_cache, 0);
+    ck_assert_uint_eq(r.n, 1);
+    ck_assert_str_eq(r.b[0].contact, "sip:b@127.0.0.1:8");
+    result_t u = update(0, &b, 1, 0);       /* writes are not sent to the replica */
+    ck_assert_int_eq(u.status, RW_EIO);
+    /* The replica gone too: the memory copy, which now holds what the replica said. */
+    rw_redis_fixture_kill(&fx_replica);
+    end = rw_clock_mono_ms() + 3000 * (uint64_t) rw_proc_wrap_scale();
+    while (rw_aredis_connected(rw_aredis_replica(redis)) && rw_clock_mono_ms() < end)
+        su_root_step(root, 10);
+    r = lookup();
+    ck_assert_int_eq(r.from_cache, 1);
+    ck_assert_uint_eq(r.n, 1);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("location");
@@ -422,6 +638,13 @@ int main(void)
     tcase_set_timeout(away, 20);
     tcase_add_test(away, test_lookup_answers_from_memory_when_redis_is_stopped_or_gone);
     suite_add_tcase(s, away);
+    TCase *rep = tcase_create("replica");                 /* its own master, replica, Sentinel */
+    tcase_add_checked_fixture(rep, setup_replica, teardown);
+    tcase_set_timeout(rep, 90);
+    tcase_add_test(rep, test_sentinel_names_the_replica);
+    tcase_add_test(rep, test_lookup_never_seen_is_read_from_the_replica_while_the_master_is_stopped);
+    tcase_add_test(rep, test_lookup_never_seen_is_read_from_the_replica_while_the_master_is_gone);
+    suite_add_tcase(s, rep);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
     int failed = srunner_ntests_failed(sr);
