@@ -63,6 +63,8 @@ struct rw_huntgroup {
     rw_counter_t *requests[4], *bad, *errors, *events_out, *events_lost;
     rw_histogram_t *latency;
     job_t *inflight;
+    uint64_t redis_down_since_ms;       /* monotonic; 0 while Redis answers */
+    rw_counter_t *held;
     msgpack_sbuffer sb;
     size_t n_groups;
     group_metrics_t groups[MAX_GROUPS];
@@ -151,6 +153,29 @@ static void answer_error(job_t *j, const char *why)
     answer(j, &rep);
 }
 
+/* Redis did not run the request (not connected, no answer in time). A `next` is answered
+ * `wait` while Redis has been away for less than redis_hold_ms (retry_ms as usual; position 0:
+ * not known); anything else, or a longer outage, is an error. */
+static void redis_away(job_t *j, const char *why)
+{
+    rw_huntgroup_t *hg = j->hg;
+    uint64_t now = rw_clock_mono_ms();
+    if (!hg->redis_down_since_ms)
+        hg->redis_down_since_ms = now;
+    if (j->rq.op != RW_HGOP_NEXT || now - hg->redis_down_since_ms >= hg->opts.redis_hold_ms) {
+        answer_error(j, why);
+        return;
+    }
+    static rw_hg_reply_t rep;
+    memset(&rep, 0, sizeof rep);
+    snprintf(rep.call_id, sizeof rep.call_id, "%s", j->rq.call_id);
+    rep.status = RW_HGS_WAIT;
+    rep.retry_ms = hg->opts.policy.retry_ms;
+    snprintf(rep.reason, sizeof rep.reason, "queue state unreachable (Redis): held");
+    rw_counter_inc(hg->held);
+    answer(j, &rep);
+}
+
 static void on_decided(void *arg, redisReply *r)
 {
     static rw_hg_reply_t rep;
@@ -160,6 +185,11 @@ static void on_decided(void *arg, redisReply *r)
         free(j);
         return;
     }
+    if (!r) {
+        redis_away(j, "queue state unreachable (Redis)");
+        return;
+    }
+    j->hg->redis_down_since_ms = 0;
     int rc = j->rq.op == RW_HGOP_AGENT ? rw_hg_agent_parse(r, &rep, &evs)
                                        : rw_hg_decide_parse(&j->rq, r, &rep, &evs);
     if (r && r->type == REDIS_REPLY_ERROR)
@@ -206,8 +236,10 @@ static void on_request(void *arg, rw_request_t *req, const void *body, size_t le
     }
     rw_counter_inc(hg->requests[j->rq.op]);
     rc = j->rq.op == RW_HGOP_AGENT ? run_agent(hg, j) : run_decide(hg, j, &j->rq, on_decided);
-    if (rc < 0)
-        answer_error(j, "queue state unreachable (Redis)");
+    if (rc == RW_EAGAIN)
+        redis_away(j, "queue state unreachable (Redis)");
+    else if (rc < 0)
+        answer_error(j, "request not runnable");
 }
 
 /* ---- per-group figures for /metrics ----------------------------------------------------- */
@@ -481,6 +513,7 @@ rw_huntgroup_t *rw_huntgroup_new(su_root_t *root, rw_aredis_t *redis, rw_metrics
     }
     hg->bad = rw_metrics_counter(m, "bad_requests_total", "Hunt group requests that could not be decoded");
     hg->errors = rw_metrics_counter(m, "errors_total", "Requests answered with an error (Redis away, unknown group)");
+    hg->held = rw_metrics_counter(m, "held_total", "next requests answered wait because Redis was unreachable (huntgroup.redis_hold_ms)");
     hg->events_out = rw_metrics_counter(m, "events_published_total", "queue.* events published");
     hg->events_lost = rw_metrics_counter(m, "events_dropped_total", "queue.* events beyond one decision's limit");
     hg->latency = rw_metrics_histogram(m, "decision_seconds", "Time from request to reply", NULL, 0);

@@ -15,6 +15,7 @@ static const rw_cfg_spec_t huntgroup_spec[] = {
     { "huntgroup.caller_timeout_ms", RW_CFG_INT, "10000", 1000, 600000, "a waiting caller whose edge has not asked for this long is gone (abandoned)" },
     { "huntgroup.stats_ms", RW_CFG_INT, "1000", 100, 600000, "how often each group's figures are read from Redis for /metrics" },
     { "huntgroup.events_ms", RW_CFG_INT, "200", 20, 60000, "how often queue.agent_state events of CLI changes are collected and published" },
+    { "huntgroup.redis_hold_ms", RW_CFG_INT, "10000", 0, 600000, "Redis unreachable for less than this: callers asking next are held (wait), not sent to the final action" },
     { "huntgroup.call_events", RW_CFG_STR, "sip_edge.events", 0, 0, "registry name of the call.* publishers followed for agents' personal calls (empty: none)" },
     { NULL, 0, NULL, 0, 0, NULL },
 };
@@ -35,6 +36,7 @@ int main(int argc, char **argv)
         .stats_ms = (unsigned) rw_config_int(cfg, "huntgroup.stats_ms"),
         .events_ms = (unsigned) rw_config_int(cfg, "huntgroup.events_ms"),
         .call_events = rw_config_str(cfg, "huntgroup.call_events"),
+        .redis_hold_ms = (unsigned) rw_config_int(cfg, "huntgroup.redis_hold_ms"),
     };
     /* a caller whose edge asks every retry_ms must never look gone between two asks */
     if (opts.policy.caller_timeout_ms < 2 * opts.policy.retry_ms) {

@@ -6,7 +6,9 @@
  * their own (call.* events of a publisher in the registry) skipped; queue.* events on the
  * bus, per-group figures on /metrics, a malformed request answered with an error, SIGTERM;
  * a CLI event left under a lease by an instance killed before releasing it is published once
- * and released. */
+ * and released; while Redis is stopped a queued caller's `next` is answered wait (held, not
+ * an error) for huntgroup.redis_hold_ms, the caller keeps their place when Redis returns, and
+ * past the hold (Redis killed) the answer is an error. */
 #include <sofia-sip/su.h>
 #include <sofia-sip/su_wait.h>
 
@@ -68,7 +70,8 @@ static void start_hg(hg_proc_t *p, const char *name)
     snprintf(log, sizeof log, "%s/%s.log", logdir, name);
     const char *argv[] = { rw_proc_build_path("services/huntgroup/ringway-huntgroup", bin, sizeof bin), NULL };
     const char *env[] = { e_http, e_bind, e_redis, e_inst, e_pub, "RINGWAY_HUNTGROUP_CALLER_TIMEOUT_MS=600000",
-                          "RINGWAY_HUNTGROUP_STATS_MS=100", NULL };
+                          "RINGWAY_HUNTGROUP_STATS_MS=100", "RINGWAY_HUNTGROUP_REDIS_HOLD_MS=3000",
+                          "RINGWAY_REDIS_COMMAND_TIMEOUT_MS=300", NULL };
     p->pid = rw_proc_spawn(argv, env, log);
     ck_assert_int_gt(p->pid, 0);
     ck_assert_msg(rw_proc_wait_http(p->http_port, "/health", 5000) == 0, "huntgroup %s not healthy", name);
@@ -282,6 +285,56 @@ START_TEST(test_kill_9_of_the_instance_holding_5_callers)
         ck_assert_msg(order[i] == i, "served %d as number %d", order[i], i + 1);
     ck_assert_int_eq(rw_proc_stop(h2.pid, 5000), 0);
     h2.pid = 0;
+}
+END_TEST
+
+/* The answer to `next` for call, error or not. */
+static rw_hg_reply_t *ask_next(rw_client_t *c, const char *call)
+{
+    rw_hg_req_t q;
+    msgpack_sbuffer sb;
+    memset(&q, 0, sizeof q);
+    q.op = RW_HGOP_NEXT;
+    snprintf(q.call_id, sizeof q.call_id, "%s", call);
+    snprintf(q.group, sizeof q.group, "desk");
+    snprintf(q.caller, sizeof q.caller, "+441632960500");
+    msgpack_sbuffer_init(&sb);
+    ck_assert_int_eq(rw_proto_hg_req_encode(&q, &sb), 0);
+    rw_hg_reply_t *r = ask_raw(c, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    return r;
+}
+
+START_TEST(test_callers_are_held_while_redis_is_away_and_keep_their_place)
+{
+    ck_assert_int_eq(ask(c1, RW_HGOP_NEXT, "first", NULL, RW_HGR_NONE)->position, 1);
+    ck_assert_int_eq(ask(c1, RW_HGOP_NEXT, "second", NULL, RW_HGR_NONE)->position, 2);
+    rw_redis_fixture_suspend(&redis);         /* a failover: Redis does not answer */
+    rw_hg_reply_t *r = ask_next(c1, "second");
+    ck_assert_msg(r->status == RW_HGS_WAIT, "%s", r->reason);
+    ck_assert_uint_eq(r->position, 0);
+    ck_assert_uint_gt(r->retry_ms, 0);
+    r = ask_next(c2, "new-caller");           /* one arriving meanwhile is held too */
+    ck_assert_msg(r->status == RW_HGS_WAIT, "%s", r->reason);
+    rw_redis_fixture_resume(&redis);
+    uint64_t t0 = rw_clock_mono_ms();
+    do {                                      /* held until the instance has reconnected */
+        run_loop_ms(100);
+        r = ask_next(c1, "second");
+    } while (r->position == 0 && rw_clock_mono_ms() - t0 < 5000 * rw_proc_wrap_scale());
+    ck_assert_int_eq(r->status, RW_HGS_WAIT);
+    ck_assert_uint_eq(r->position, 2);        /* back: the same place */
+    /* Redis gone for good: held up to the hold (3 s here), then an error (the final action). */
+    rw_redis_fixture_kill(&redis);
+    r = ask_next(c1, "second");
+    ck_assert_msg(r->status == RW_HGS_WAIT, "%s", r->reason);
+    t0 = rw_clock_mono_ms();
+    int status = RW_HGS_WAIT;
+    while (status == RW_HGS_WAIT && rw_clock_mono_ms() - t0 < 10000 * rw_proc_wrap_scale()) {
+        run_loop_ms(200);
+        status = ask_next(c1, "second")->status;
+    }
+    ck_assert_int_eq(status, RW_HGS_ERROR);
 }
 END_TEST
 
@@ -512,6 +565,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_events_metrics_bad_request_sigterm);
     tcase_add_test(tc, test_cli_event_leased_by_a_killed_instance_is_published);
     tcase_add_test(tc, test_weighted_random_over_10000_decisions_two_instances);
+    tcase_add_test(tc, test_callers_are_held_while_redis_is_away_and_keep_their_place);
     suite_add_tcase(s, tc);
     return s;
 }
