@@ -72,6 +72,7 @@ struct rw_auth {
     rw_redis_script_t *script;        /* SCRIPT, by SHA1 once Redis has it */
     rw_redis_script_t *fail_script;   /* FAIL_SCRIPT */
     char realm[64], secret[128];
+    rw_nonce_key_t nonce_key;         /* secret keyed into the nonces' HMAC once */
     unsigned nonce_ttl_s, fail_limit, fail_window_s, lockout_s;
     int n_algs;
     rw_digest_alg_t algs[2];          /* challenges offered, in order */
@@ -128,6 +129,7 @@ rw_auth_t *rw_auth_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *metric
     a->redis = redis;
     snprintf(a->realm, sizeof a->realm, "%s", opts->realm);
     snprintf(a->secret, sizeof a->secret, "%s", opts->nonce_secret);
+    rw_nonce_key_init(&a->nonce_key, a->secret);
     a->nonce_ttl_s = opts->nonce_ttl_s ? opts->nonce_ttl_s : 300;
     a->fail_limit = opts->fail_limit ? opts->fail_limit : 10;
     a->fail_window_s = opts->fail_window_s ? opts->fail_window_s : 60;
@@ -174,7 +176,7 @@ static void check_free(check_t *c)
 static int challenge_values(rw_auth_t *a, int stale, char h[2][256])
 {
     char nonce[RW_NONCE_LEN + 1];
-    rw_nonce_make(a->secret, now_ms() / 1000, nonce);
+    rw_nonce_make_k(&a->nonce_key, now_ms() / 1000, nonce);
     for (int i = 0; i < 2; i++)
         snprintf(h[i], 256, "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"%s",
                  a->realm, nonce, rw_digest_alg_name(a->algs[i < a->n_algs ? i : 0]),
@@ -289,10 +291,28 @@ static void conclude(check_t *c, int verdict, unsigned delay_ms)
         finish(c);                    /* cannot happen with a live root; never leave irq */
 }
 
+/* Dotted quad of an IPv4 address (out: 16 bytes), without inet_ntop's sprintf: every
+ * checked request needs its source. */
+static void ipv4_str(const struct in_addr *a, char *out)
+{
+    const uint8_t *b = (const uint8_t *) &a->s_addr;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = b[i];
+        if (v >= 100)
+            *out++ = (char) ('0' + v / 100);
+        if (v >= 10)
+            *out++ = (char) ('0' + v / 10 % 10);
+        *out++ = (char) ('0' + v % 10);
+        *out++ = i < 3 ? '.' : '\0';
+    }
+}
+
 static void msg_source(msg_t *m, char *out, size_t len)
 {
     su_addrinfo_t *ai = m ? msg_addrinfo(m) : NULL;
-    if (!ai || rw_peers_addr_host((const struct sockaddr *) ai->ai_addr, out, len, NULL) != 0)
+    if (ai && ai->ai_addr && ai->ai_addr->sa_family == AF_INET && len >= INET_ADDRSTRLEN)
+        ipv4_str(&((const struct sockaddr_in *) ai->ai_addr)->sin_addr, out);
+    else if (!ai || rw_peers_addr_host((const struct sockaddr *) ai->ai_addr, out, len, NULL) != 0)
         snprintf(out, len, "?");
 }
 
@@ -516,7 +536,7 @@ static int examine(check_t *c, const msg_auth_t *au)
         goto done;
     }
     int alg = rw_digest_alg_parse(ar->ar_algorithm);
-    int64_t age = rw_nonce_age(a->secret, ar->ar_nonce, now_ms() / 1000);
+    int64_t age = rw_nonce_age_k(&a->nonce_key, ar->ar_nonce, now_ms() / 1000);
     if (alg < 0 || !ar->ar_qop || strcasecmp(ar->ar_qop, "auth") != 0 || !ar->ar_cnonce
         || !ar->ar_nc || age < 0) {
         v = V_CHALLENGE;              /* not a form we offered, or not our nonce */

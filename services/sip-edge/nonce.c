@@ -1,38 +1,64 @@
 /* services/sip-edge/nonce.c — stateless digest nonces (time + random + HMAC-SHA256). */
 #include "services/sip-edge/nonce.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-
-#include <nettle/hmac.h>
 
 #include "common/clock.h"
 #include "common/err.h"
 
 #define MAC_HEX 24                    /* 12 bytes of the HMAC */
 
-static void mac_hex(const char *secret, const char *head, char out[MAC_HEX + 1])
+static const char HEX[] = "0123456789abcdef";
+
+static void hex(const uint8_t *b, size_t n, char *out)
 {
-    struct hmac_sha256_ctx ctx;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = HEX[b[i] >> 4];
+        out[2 * i + 1] = HEX[b[i] & 15];
+    }
+}
+
+static void mac_hex(const rw_nonce_key_t *k, const char *head, char out[MAC_HEX + 1])
+{
+    struct hmac_sha256_ctx ctx = k->keyed;
     uint8_t digest[SHA256_DIGEST_SIZE];
-    hmac_sha256_set_key(&ctx, strlen(secret), (const uint8_t *) secret);
     hmac_sha256_update(&ctx, 16, (const uint8_t *) head);
     hmac_sha256_digest(&ctx, sizeof digest, digest);
-    for (int i = 0; i < MAC_HEX / 2; i++)
-        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+    hex(digest, MAC_HEX / 2, out);
+    out[MAC_HEX] = '\0';
+}
+
+int rw_nonce_key_init(rw_nonce_key_t *k, const char *secret)
+{
+    if (!k || !secret || !*secret)
+        return RW_EINVAL;
+    hmac_sha256_set_key(&k->keyed, strlen(secret), (const uint8_t *) secret);
+    return RW_OK;
+}
+
+void rw_nonce_make_k(const rw_nonce_key_t *k, uint64_t now_s, char out[RW_NONCE_LEN + 1])
+{
+    uint32_t rnd = 0;
+    if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t) sizeof rnd)
+        rnd = (uint32_t) rw_clock_mono_us();      /* uniqueness only: the HMAC gives integrity */
+    uint8_t head[8];
+    uint32_t t = (uint32_t) now_s;
+    for (int i = 0; i < 4; i++) {                 /* big-endian: "%08x%08x" */
+        head[i] = (uint8_t) (t >> (24 - 8 * i));
+        head[4 + i] = (uint8_t) (rnd >> (24 - 8 * i));
+    }
+    hex(head, sizeof head, out);
+    mac_hex(k, out, out + 16);
 }
 
 int rw_nonce_make(const char *secret, uint64_t now_s, char out[RW_NONCE_LEN + 1])
 {
-    uint32_t rnd = 0;
-    if (!secret || !*secret || !out)
+    rw_nonce_key_t k;
+    if (!out || rw_nonce_key_init(&k, secret) < 0)
         return RW_EINVAL;
-    if (getrandom(&rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t) sizeof rnd)
-        rnd = (uint32_t) rw_clock_mono_us();      /* uniqueness only: the HMAC gives integrity */
-    snprintf(out, 17, "%08x%08x", (uint32_t) now_s, rnd);
-    mac_hex(secret, out, out + 16);
+    rw_nonce_make_k(&k, now_s, out);
     return RW_OK;
 }
 
@@ -46,16 +72,15 @@ static int hexdigits(const char *s, size_t n)
     return 1;
 }
 
-int64_t rw_nonce_age(const char *secret, const char *nonce, uint64_t now_s)
+int64_t rw_nonce_age_k(const rw_nonce_key_t *k, const char *nonce, uint64_t now_s)
 {
     char head[17], mac[MAC_HEX + 1];
     unsigned diff = 0;
-    if (!secret || !*secret || !nonce || strlen(nonce) != RW_NONCE_LEN
-        || !hexdigits(nonce, RW_NONCE_LEN))
+    if (!k || !nonce || strlen(nonce) != RW_NONCE_LEN || !hexdigits(nonce, RW_NONCE_LEN))
         return -1;
     memcpy(head, nonce, 16);
     head[16] = '\0';
-    mac_hex(secret, head, mac);
+    mac_hex(k, head, mac);
     for (int i = 0; i < MAC_HEX; i++)          /* constant time */
         diff |= (unsigned) (mac[i] ^ nonce[16 + i]);
     if (diff)
@@ -67,4 +92,12 @@ int64_t rw_nonce_age(const char *secret, const char *nonce, uint64_t now_s)
     if (age < -5)
         return -1;
     return age < 0 ? 0 : age;
+}
+
+int64_t rw_nonce_age(const char *secret, const char *nonce, uint64_t now_s)
+{
+    rw_nonce_key_t k;
+    if (rw_nonce_key_init(&k, secret) < 0)
+        return -1;
+    return rw_nonce_age_k(&k, nonce, now_s);
 }

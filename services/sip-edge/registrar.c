@@ -137,6 +137,20 @@ static void on_expired(void *arg, const rw_binding_t *b)
     publish(arg, "reg.expired", b, 0);
 }
 
+/* q as RFC 3261's qvalue: "0", "1" or "0." and up to three digits ("0.5", "0.05"). */
+static const char *q_str(float q, char out[8])
+{
+    int k = (int) (q * 1000.0f + 0.5f);
+    if (k <= 0 || k >= 1000)
+        return k <= 0 ? "0" : "1";
+    char d[3] = { (char) ('0' + k / 100), (char) ('0' + k / 10 % 10), (char) ('0' + k % 10) };
+    int n = d[2] != '0' ? 3 : d[1] != '0' ? 2 : 1;
+    memcpy(out, "0.", 2);
+    memcpy(out + 2, d, (size_t) n);
+    out[2 + n] = '\0';
+    return out;
+}
+
 /* "<uri>;expires=N;q=0.5;+sip.instance="<urn>"" for each live binding, joined by ", ". */
 static void contacts_str(const rw_binding_t *b, size_t n, char *out, size_t len)
 {
@@ -145,8 +159,9 @@ static void contacts_str(const rw_binding_t *b, size_t n, char *out, size_t len)
     out[0] = '\0';
     for (size_t i = 0; i < n && at < len; i++) {
         unsigned left = (unsigned) ((b[i].expires_ms - now + 999) / 1000);
-        int w = snprintf(out + at, len - at, "%s<%s>;expires=%u;q=%.3g%s%s%s", i ? ", " : "",
-                         b[i].contact, left, (double) b[i].q,
+        char q[8];
+        int w = snprintf(out + at, len - at, "%s<%s>;expires=%u;q=%s%s%s%s", i ? ", " : "",
+                         b[i].contact, left, q_str(b[i].q, q),
                          b[i].instance[0] ? ";+sip.instance=\"" : "", b[i].instance,
                          b[i].instance[0] ? "\"" : "");
         if (w < 0 || (size_t) w >= len - at) {
@@ -239,6 +254,18 @@ static void received_of(reg_op_t *o, char *out, size_t len)
     out[0] = '\0';
     msg_t *msg = o->msg ? msg_ref_create(o->msg) : nta_incoming_getrequest(o->irq);
     su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
+    const sip_via_t *v = o->sip->sip_via;
+    if (ai && ai->ai_protocol != IPPROTO_TCP && ai->ai_addr && ai->ai_addr->sa_family == AF_INET
+        && v && v->v_host) {          /* the common case, decided without formatting addresses */
+        const struct sockaddr_in *in = (const struct sockaddr_in *) ai->ai_addr;
+        struct in_addr via;
+        unsigned vport = v->v_port ? (unsigned) atoi(v->v_port) : 5060;
+        if (inet_pton(AF_INET, v->v_host, &via) == 1 && via.s_addr == in->sin_addr.s_addr
+            && vport == ntohs(in->sin_port)) {
+            msg_destroy(msg);
+            return;
+        }
+    }
     if (ai && rw_peers_addr_host((const struct sockaddr *) ai->ai_addr, h, sizeof h, &port) == 0)
         snprintf(host, sizeof host, strchr(h, ':') ? "[%s]" : "%s", h);
     int tcp = ai && ai->ai_protocol == IPPROTO_TCP;
@@ -262,8 +289,8 @@ static int binding_of(rw_registrar_t *r, reg_op_t *o, const sip_contact_t *m, rw
     su_home_t home[1] = { SU_HOME_INIT(home) };
     int rc = 0;
     memset(b, 0, sizeof *b);
-    snprintf(b->aor, sizeof b->aor, "%s", o->aor);
-    snprintf(b->device, sizeof b->device, "%s", o->device);
+    copy_str(b->aor, sizeof b->aor, o->aor);
+    copy_str(b->device, sizeof b->device, o->device);
     unsigned long exp = r->default_expires;
     if (m->m_expires)
         exp = strtoul(m->m_expires, NULL, 10);
@@ -285,7 +312,7 @@ static int binding_of(rw_registrar_t *r, reg_op_t *o, const sip_contact_t *m, rw
         rc = 400;
         goto done;
     }
-    snprintf(b->contact, sizeof b->contact, "%s", uri);
+    copy_str(b->contact, sizeof b->contact, uri);
     const char *inst = msg_header_find_param(m->m_common, "+sip.instance");
     if (inst) {
         size_t n = strlen(inst);
@@ -301,10 +328,10 @@ static int binding_of(rw_registrar_t *r, reg_op_t *o, const sip_contact_t *m, rw
     if (sip->sip_path) {
         char *p = sip_header_as_string(home, (const sip_header_t *) sip->sip_path);
         if (p && strlen(p) < sizeof b->path)
-            snprintf(b->path, sizeof b->path, "%s", p);
+            copy_str(b->path, sizeof b->path, p);
     }
     if (sip->sip_user_agent && sip->sip_user_agent->g_string)
-        snprintf(b->user_agent, sizeof b->user_agent, "%s", sip->sip_user_agent->g_string);
+        copy_str(b->user_agent, sizeof b->user_agent, sip->sip_user_agent->g_string);
     received_of(o, b->received, sizeof b->received);
     b->expires_ms = exp ? rw_clock_wall_ms() + exp * 1000ULL : 0;
 done:
@@ -420,7 +447,7 @@ static void on_auth(void *arg, const rw_auth_verdict_t *v)
         op_end(o, SIP_403_FORBIDDEN);
         return;
     }
-    snprintf(o->user_id, sizeof o->user_id, "%s", user_id ? user_id : "");
+    copy_str(o->user_id, sizeof o->user_id, user_id ? user_id : "");
     snprintf(o->aor, sizeof o->aor, "sip:%s@%s", ext, r->realm);
     apply(r, o);
 }
