@@ -29,7 +29,7 @@
 # Usage: bench/sip-cps.sh [--full] [--rates "R1 R2 ..."] [--seconds S] [--idle S] [--hold MS]
 #                         [--targets "direct kamailio-tuned kamailio-default ringway"]
 #                         [--keep-going] [--sustain SECONDS] [--overload SECONDS] [--processes N]
-#                         [--quiet SECONDS] [BUILD_DIR]
+#                         [--warm SECONDS] [--quiet SECONDS] [BUILD_DIR]
 # Defaults (quick): rates 2000 4000 6000 8000, 10 s per step, 6 s idle, 100 ms hold, targets
 # direct kamailio-tuned ringway; --full: rates 2000 4000 6000 8000 9000 10000 12000.
 # A target's ladder stops at its first unclean step unless --keep-going.
@@ -37,6 +37,9 @@
 #   fresh proxy) and prints its memory at the end (sip-edge: VmRSS and VmHWM of every process).
 # --overload S: last, each proxy target is offered twice its highest clean rate for S seconds:
 #   calls completed, rate carried, retransmissions and, for Ringway, the 503s (shed_total).
+# --warm S (default 5): before each step, S seconds of uncounted calls at the step's rate through
+#   the fresh proxy (and callee), then --idle seconds, so that the step measures a proxy in service,
+#   not the first touch of its memory (--warm 0: none).
 # --quiet S: before each step wait (at most S seconds) until the other programs use under 15 % of
 #   a core over 2 s; a step that still starts on a busy machine is flagged by its `others` column.
 set -uo pipefail
@@ -46,7 +49,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 rates="2000 4000 6000 8000" secs=10 idle=6 hold=100 keep=0 sustain=0 overload=0 build=build/release
-targets="direct kamailio-tuned ringway" processes=2 quiet=0
+targets="direct kamailio-tuned ringway" processes=2 quiet=0 warm=5
 while [ $# -gt 0 ]; do
   case "$1" in
     --full) rates="2000 4000 6000 8000 9000 10000 12000" ;;
@@ -60,7 +63,8 @@ while [ $# -gt 0 ]; do
     --overload) overload=$2; shift ;;
     --processes) processes=$2; shift ;;
     --quiet) quiet=$2; shift ;;
-    -h|--help) sed -n '2,41p' "$0"; exit 0 ;;
+    --warm) warm=$2; shift ;;
+    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
     -*) echo "sip-cps: unknown option $1" >&2; exit 2 ;;
     *) build=$1 ;;
   esac
@@ -210,13 +214,25 @@ for t in $targets; do
     [ "$quiet" -gt 0 ] && quiet_wait "$quiet"
     uas=$(bench_free_port)
     (cd "$d" && exec sipp -sf "$here/sip/call-uas.xml" -i 127.0.0.1 -p "$uas" -nostdin -buff_size 4194304 \
-        -timeout "$((step + 60))s" -trace_stat -stf uas.csv -fd 1 >uas.out 2>&1) &
+        -timeout "$((step + warm + idle + 60))s" -trace_stat -stf uas.csv -fd 1 >uas.out 2>&1) &
     uas_pid=$!
     bench_wait_udp "$uas" 5 || { bench_log "the UAS did not start"; bench_stop "$uas_pid"; break; }
     if [ "$t" = direct ]; then
       target_port=$uas target_pids=() sipp_tr=()
     elif ! start_target "$t" "$d" || ! register_callee "$d" "$uas"; then
       bench_stop "${target_pids[@]}" "$uas_pid"; best[$t]=error; break
+    fi
+    if [ "$warm" -gt 0 ]; then
+      # Calls not counted, so that the step measures a proxy whose memory is already in use,
+      # as in service, rather than the first touch of every page (a fresh Kamailio took ~10
+      # page faults per call in a 5 s step, at ~11 us each on a virtual machine).
+      wr=$r; [ "$phase" = overload ] && wr=${best[$t]}
+      mkdir -p "$d/warm"
+      (cd "$d/warm" && sipp -sf "$here/sip/call-uac.xml" -s "$callee" "${sipp_tr[@]}" -i 127.0.0.1 -p "$(bench_free_port)" \
+          -m "$((wr * warm))" -r "$wr" -l "$((wr * 5 + 200))" -d "$hold" -buff_size 4194304 -max_recv_loops 10000 \
+          -max_sched_loops 10000 -recv_timeout 10000 -timeout "$((warm + 40))s" -nostdin -trace_stat -stf uac.csv -fd 1 \
+          "127.0.0.1:$target_port" >uac.out 2>&1)
+      sleep "$idle"   # the warm-up's transactions end before the step starts
     fi
     load=$(cut -d' ' -f1 /proc/loadavg)
     declare -A cpu0=()
