@@ -6,9 +6,11 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sofia-sip/auth_digest.h>
 #include <sofia-sip/msg_addr.h>
@@ -521,16 +523,70 @@ static const msg_auth_t *our_credential(rw_auth_t *a, const msg_auth_t *au)
 
 #define COPY(dst, src) (strlen(src) < sizeof(dst) ? (memcpy(dst, src, strlen(src) + 1), 1) : 0)
 
+/* The digest parameters examine() reads (NULL when absent), unquoted into pool. */
+typedef struct {
+    const char *ar_username, *ar_nonce, *ar_response, *ar_uri, *ar_algorithm, *ar_qop,
+        *ar_cnonce, *ar_nc;
+    char pool[1024];
+} digest_params_t;
+
+/* One "name=value" of Sofia's parameter list: the value unquoted (RFC 7616 quoted-string,
+ * backslash escapes) into the pool at *at; NULL when it does not fit. */
+static const char *param_value(digest_params_t *d, size_t *at, const char *v)
+{
+    char *out = d->pool + *at, *end = d->pool + sizeof d->pool - 1, *o = out;
+    if (*v != '"') {
+        size_t n = strlen(v);
+        if (n > (size_t) (end - o))
+            return NULL;
+        memcpy(o, v, n);
+        o += n;
+    } else {
+        for (v++; *v && *v != '"'; v++) {
+            if (*v == '\\' && v[1])
+                v++;
+            if (o == end)
+                return NULL;
+            *o++ = *v;
+        }
+    }
+    *o = '\0';
+    *at += (size_t) (o - out) + 1;
+    return out;
+}
+
+/* The parameters by name, the first of each (what auth_digest_response_get gives, without
+ * its scan of the list per name); -1 when a value does not fit. */
+static int digest_params(const msg_param_t *params, digest_params_t *d)
+{
+    static const struct { const char *name; size_t len, off; } names[] = {
+#define N(s, f) { s "=", sizeof s, offsetof(digest_params_t, f) }
+        N("username", ar_username), N("nonce", ar_nonce), N("response", ar_response),
+        N("uri", ar_uri), N("algorithm", ar_algorithm), N("qop", ar_qop),
+        N("cnonce", ar_cnonce), N("nc", ar_nc),
+#undef N
+    };
+    size_t at = 0;
+    memset(d, 0, offsetof(digest_params_t, pool));
+    for (; params && *params; params++)
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            const char **slot = (const char **) ((char *) d + names[i].off);
+            if (*slot || strncasecmp(*params, names[i].name, names[i].len) != 0)
+                continue;
+            if (!(*slot = param_value(d, &at, *params + names[i].len)))
+                return -1;
+            break;
+        }
+    return 0;
+}
+
 /* Fills c from the credential; returns the verdict when it is decided without Redis. */
 static int examine(check_t *c, const msg_auth_t *au)
 {
     rw_auth_t *a = c->auth;
-    su_home_t home[1] = { SU_HOME_INIT(home) };
-    auth_response_t ar[1];
-    memset(ar, 0, sizeof ar);
-    ar->ar_size = sizeof ar;
+    digest_params_t ar[1];
     int v = V_NONE;
-    if (auth_digest_response_get(home, ar, au->au_params) < 0 || !ar->ar_username || !ar->ar_nonce
+    if (digest_params(au->au_params, ar) < 0 || !ar->ar_username || !ar->ar_nonce
         || !ar->ar_response || !ar->ar_uri) {
         v = V_BAD;
         goto done;
@@ -560,7 +616,6 @@ static int examine(check_t *c, const msg_auth_t *au)
     if (!COPY(c->user, ar->ar_username) || !valid_user(c->user))
         snprintf(c->user, sizeof c->user, "-");     /* an impossible extension: unknown */
 done:
-    su_home_deinit(home);
     return v;
 }
 
