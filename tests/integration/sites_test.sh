@@ -27,6 +27,13 @@
 #       - Sentinel promotes B (the time from the cut is printed);
 #       - no registration is lost: 2002 and 2003 are on the new master; a REGISTER through B
 #         is written there.
+#     Hunt group callers: before the cut one caller queues for group 2500 (agent alice,
+#     paused; her device registered through B) through A's edge and one through B's. After
+#     the promotion alice resumes through B: B's caller, held through the failover (huntgroup
+#     answers `wait` while Redis is away, huntgroup.redis_hold_ms), is answered once A's caller
+#     ahead, whose edge died, has left the queue (abandoned, caller_lost: its edge stopped
+#     asking for huntgroup.caller_timeout_ms, 10 s); A's caller calls again through B and is
+#     answered.
 #  3. Site A returns: its link up, its redis-server and Sentinel started as before (redis A
 #     still believes it is the master), then its services. With no step of the test's own the
 #     Sentinels turn redis A into a replica of B, A's services find the master on B, calls
@@ -195,6 +202,31 @@ for e in 2002 2003; do
   check "$e's registration is on the master (A) and the replica (B)" until_true 5 bound_both $e
 done
 
+# ---- Hunt group 2500: alice the only agent, paused; her device 2001 registered through B ------
+uas3=5076
+uas uas3 $uas3
+listening3() { nsx $nsP ss -Hlun | grep -q ":$uas3 "; }
+check "alice's device listens" until_true 5 listening3
+check "2001 (alice) registers through site B's edge" register reg2001 2001 alice-demo-2001 $ipB $uas3
+hunt_setup() {
+  onA "$rw" group add sitesq 2500 members=alice strategy=rrmemory ring_ms=5000 >/dev/null &&
+    onA "$rw" group set sitesq wrapup_s=0 autopause=0 >/dev/null &&
+    onA "$rw" agent login alice >/dev/null && onA "$rw" agent pause alice training >/dev/null
+}
+check "group 2500 with alice, logged in and paused" hunt_setup
+queued() { [ "$(rcli "$1" "$2" zcard rw:hg:q:sitesq)" = "$3" ]; }
+hunt_caller() {  # name edge-ip: one call to 2500 from the phones, waiting up to 60 s for each answer
+  mkdir -p "$dir/$1"
+  printf 'SEQUENTIAL\n2500;\n' >"$dir/$1/callees.csv"
+  (cd "$dir/$1" && exec ip netns exec $nsP timeout 120 sipp -sf "$dir/uac.xml" -inf callees.csv -d 500 \
+     -i $ipP -m 1 -recv_timeout 60000 -nostdin -trace_stat -stf stat.csv -fd 1 -trace_err "$2:5060" >out.txt 2>&1) &
+}
+hunt_caller huntA $ipA; pidHA=$!
+check "A's hunt caller queued (position 1)" until_true 10 queued $nsA $ipA 1
+hunt_caller huntB $ipB; pidHB=$!
+check "B's hunt caller queued (position 2)" until_true 10 queued $nsA $ipA 2
+pids+=($pidHA $pidHB)
+
 # caller NAME EDGE-IP CALLEES CALLS: SITES_RATE/2 calls/s from the phones to that edge, to each
 # of CALLEES (space-separated) in turn.
 caller() {
@@ -230,7 +262,7 @@ check "both sites carry calls: B answered $before (60 s)" until_true 60 b_answer
 t_cut=$(now_ms)
 ip -n $nsR link set "rA$tag" down
 kill_ns $nsA KILL
-kill -KILL $pidA 2>/dev/null; wait $pidA 2>/dev/null
+kill -KILL $pidA $pidHA 2>/dev/null; wait $pidA $pidHA 2>/dev/null   # A's phones move to B
 createdA=$(stat_field "$dir/callerA/stat.csv" TotalCallCreated)
 doneA=$(stat_field "$dir/callerA/stat.csv" 'SuccessfulCall(C)')
 echo "sites: site A cut and killed at $(answered_b) calls answered on B; A's callers had $createdA calls, $doneA completed (the others were on A)"
@@ -253,6 +285,26 @@ echo "sites: B's replica the master $((t_promoted - t_cut)) ms after the cut"
 for e in 2002 2003; do
   check "no registration lost: $e is on the new master (B)" bound $nsB $ipB $e
 done
+# Hunt group: alice resumes through B (the write waits for no replica: A's is gone).
+resume_alice() { onB env RINGWAY_REDIS_DURABLE_REPLICAS=0 "$rw" agent resume alice >/dev/null; }
+check "alice resumes through B" until_true 20 resume_alice
+t_resumed=$(now_ms)
+hunt_answered() { ! kill -0 "$1" 2>/dev/null; }
+check "B's hunt caller, held through the failover, is answered (60 s)" until_true 60 hunt_answered $pidHB
+wait $pidHB; rcHB=$?
+doneHB=$(stat_field "$dir/huntB/stat.csv" 'SuccessfulCall(C)')
+heldB=$(metric $nsB 8083 ringway_huntgroup_held_total)
+echo "sites: B's hunt caller's call (answered by alice, held 0.5 s) ended $(( $(now_ms) - t_resumed )) ms after she resumed, $doneHB of 1 completed (sipp exit $rcHB); B's huntgroup held $heldB next requests while Redis was away"
+check "B's hunt caller completed (1 of 1: $doneHB)" [ "$doneHB" -eq 1 ]
+check "B's huntgroup held its next requests while Redis was away ($heldB), not errors" [ "$heldB" -ge 1 ]
+abandoned() { [ "$(rcli $nsB $ipB hget rw:hg:stats:sitesq abandoned)" -ge 1 ] 2>/dev/null && queued $nsB $ipB 0; }
+check "A's hunt caller left the queue, counted abandoned, the queue empty (20 s)" until_true 20 abandoned
+hunt_caller huntA2 $ipB; pidHA2=$!
+pids+=($pidHA2)
+wait $pidHA2
+doneHA2=$(stat_field "$dir/huntA2/stat.csv" 'SuccessfulCall(C)')
+echo "sites: A's hunt caller, calling again through B: $doneHA2 of 1 completed"
+check "A's hunt caller calling again through B is answered (1 of 1: $doneHA2)" [ "$doneHA2" -eq 1 ]
 check "a REGISTER through B after the failover is answered 200 (20 s)" \
   until_true 20 register reg2004b 2004 dev-demo-2004 $ipB $uas2
 check "and written on the new master" bound $nsB $ipB 2004
