@@ -61,6 +61,7 @@ struct rw_aredis {
     int backoff_ms;
     bool connecting, connected, reported_up, kill, destroying;
     bool is_replica;                 /* discovers a replica, not the master */
+    bool replica_missing;            /* "redis_replica_unknown" logged since the last connect */
     rw_aredis_t *replica;            /* rw_aredis_replica(), NULL until asked for */
     discovery_t *discovery;          /* the one under way, NULL when none */
     su_wait_t discovery_wait;
@@ -461,11 +462,17 @@ static int on_discovered(su_root_magic_t *magic, su_wait_t *w, su_wakeup_arg_t *
     snprintf(host, sizeof host, "%s", d->host);
     discovery_abandon(self);
     if (rc != 0) {
-        rw_log_warn(self->is_replica ? "redis_replica_unknown" : "redis_master_unknown",
-                    RW_S("master_name", self->cf.o.master_name));
+        /* A replica may stay missing for hours (the old master not back after a failover):
+         * said once until one is found again, not at every attempt. */
+        if (!self->is_replica)
+            rw_log_warn("redis_master_unknown", RW_S("master_name", self->cf.o.master_name));
+        else if (!self->replica_missing)
+            rw_log_warn("redis_replica_unknown", RW_S("master_name", self->cf.o.master_name));
+        self->replica_missing = self->is_replica;
         schedule_retry(self);
         return 0;
     }
+    self->replica_missing = false;
     connect_to(self, host, port);
     return 0;
 }
