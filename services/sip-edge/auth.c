@@ -75,6 +75,7 @@ struct rw_auth {
     rw_redis_script_t *fail_script;   /* FAIL_SCRIPT */
     char realm[64], secret[128];
     rw_nonce_key_t nonce_key;         /* secret keyed into the nonces' HMAC once */
+    char nc_ttl_ms[24];               /* how long Redis keeps a nonce count: the nonce's life + 5 s */
     unsigned nonce_ttl_s, fail_limit, fail_window_s, lockout_s;
     int n_algs;
     rw_digest_alg_t algs[2];          /* challenges offered, in order */
@@ -136,6 +137,7 @@ rw_auth_t *rw_auth_new(su_root_t *root, rw_aredis_t *redis, rw_metrics_t *metric
     a->fail_limit = opts->fail_limit ? opts->fail_limit : 10;
     a->fail_window_s = opts->fail_window_s ? opts->fail_window_s : 60;
     a->lockout_s = opts->lockout_s ? opts->lockout_s : 300;
+    snprintf(a->nc_ttl_ms, sizeof a->nc_ttl_ms, "%llu", a->nonce_ttl_s * 1000ULL + 5000ULL);
     if (parse_algs(a, opts->algorithms) < 0) {
         free(a);
         return NULL;
@@ -179,9 +181,10 @@ static int challenge_values(rw_auth_t *a, int stale, char h[2][256])
 {
     char nonce[RW_NONCE_LEN + 1];
     rw_nonce_make_k(&a->nonce_key, now_ms() / 1000, nonce);
-    for (int i = 0; i < 2; i++)
+    h[1][0] = '\0';
+    for (int i = 0; i < a->n_algs; i++)
         snprintf(h[i], 256, "Digest realm=\"%s\", nonce=\"%s\", algorithm=%s, qop=\"auth\"%s",
-                 a->realm, nonce, rw_digest_alg_name(a->algs[i < a->n_algs ? i : 0]),
+                 a->realm, nonce, rw_digest_alg_name(a->algs[i]),
                  stale ? ", stale=true" : "");
     return a->n_algs > 1;
 }
@@ -481,16 +484,36 @@ static void on_reply(void *arg, redisReply *r)
     verify(c, u->ha1, u->ha1_sha256, fresh);
 }
 
+/* prefix + s into out (cap bytes, cut to fit): the keys of every check, without printf. */
+static const char *key(char *out, size_t cap, const char *prefix, const char *s)
+{
+    size_t p = strlen(prefix), n = strlen(s);
+    if (n > cap - 1 - p)
+        n = cap - 1 - p;
+    memcpy(out, prefix, p);
+    memcpy(out + p, s, n);
+    out[p + n] = '\0';
+    return out;
+}
+
+static const char *decimal(char out[12], uint32_t v)
+{
+    char *o = out + 11;
+    *o = '\0';
+    do
+        *--o = (char) ('0' + v % 10);
+    while (v /= 10);
+    return o;
+}
+
 static int lookup(check_t *c)
 {
     rw_auth_t *a = c->auth;
-    char knum[64], knc[64], klock[80], nc[16], ttl[24];
-    snprintf(knum, sizeof knum, "rw:num:%s", c->user);
-    snprintf(klock, sizeof klock, "rw:authlock:%s", c->source);
-    snprintf(knc, sizeof knc, "rw:nc:%s", c->nonce);
-    snprintf(nc, sizeof nc, "%u", c->nc);
-    snprintf(ttl, sizeof ttl, "%llu", (unsigned long long) a->nonce_ttl_s * 1000ULL + 5000ULL);
-    const char *args[] = { knum, knc, klock, nc, ttl };
+    char knum[64], knc[64], klock[80], nc[12];
+    const char *args[] = { key(knum, sizeof knum, "rw:num:", c->user),
+                           key(knc, sizeof knc, "rw:nc:", c->nonce),
+                           key(klock, sizeof klock, "rw:authlock:", c->source),
+                           decimal(nc, c->nc), a->nc_ttl_ms };
     if (!a->redis || rw_redis_script_run(a->script, a->redis, 3, 5, args, NULL, on_reply, c) < 0)
         return -1;
     c->redis_pending = 1;
