@@ -12,5 +12,6 @@
 #include "bus/request.h"
 #include "bus/discovery.h"
 #include "bus/bus_config.h"
+#include "bus/curve.h"
 
 #endif

@@ -8,7 +8,7 @@
 
 #include "common/config.h"
 
-/* bus.pub, bus.discovery_ttl_ms, bus.discovery_poll_ms. A service that answers requests
+/* bus.pub, bus.discovery_ttl_ms, bus.discovery_poll_ms, bus.curve_cert, bus.curve_allow. A service that answers requests
  * declares "<service>.bind" (and "<service>.announce") itself. */
 extern const rw_cfg_spec_t rw_bus_cfg_spec[];
 

@@ -31,4 +31,9 @@ void rw_bus_close_parts(zmq_msg_t *parts, int n);
 /* Send n parts without blocking. 0, RW_EAGAIN (queue full / no peer), or RW_EIO. */
 int rw_bus_send_parts(zsock_t *sock, const void *const *data, const size_t *len, int n);
 
+/* CURVE (bus/curve.h): a socket about to bind becomes a CURVE server, one about to connect a
+ * CURVE client, when the process enabled it; otherwise nothing changes. */
+void rw_bus_curve_server(void *sock);
+void rw_bus_curve_client(void *sock);
+
 #endif

@@ -76,6 +76,7 @@ rw_pub_t *rw_pub_new(su_root_t *root, const char *publisher_id, const char *bind
     if (!pub->sock)
         goto fail;
     zsock_set_sndtimeo(pub->sock, 0);
+    rw_bus_curve_server(pub->sock);
     if (zsock_bind(pub->sock, "%s", bind_endpoint) < 0) {
         rw_log_error("bus_bind_failed", RW_S("endpoint", bind_endpoint));
         goto fail;
@@ -315,6 +316,7 @@ rw_sub_t *rw_sub_new(su_root_t *root, rw_sub_fn *fn, void *arg, rw_metrics_t *me
         goto fail;
     zhashx_set_destructor(sub->seen, free_seen);
     zsock_set_maxmsgsize(sub->sock, RW_BUS_MAX_MSG);
+    rw_bus_curve_client(sub->sock);
     sub->watch = rw_bus_watch_new(root, sub->sock, on_event, sub);
     if (!sub->watch)
         goto fail;

@@ -312,6 +312,7 @@ static instance_t *instance_new(rw_client_t *cli, const char *endpoint)
     zsock_set_rcvhwm(in->sock, RW_BUS_REQUEST_HWM);
     zsock_set_reconnect_ivl(in->sock, 100);
     zsock_set_reconnect_ivl_max(in->sock, 2000);
+    rw_bus_curve_client(in->sock);
     if (zsock_connect(in->sock, "%s", endpoint) != 0) {
         rw_log_warn("bus_bad_endpoint", RW_S("service", cli->service), RW_S("endpoint", endpoint));
         goto fail;

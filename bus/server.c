@@ -105,6 +105,7 @@ rw_server_t *rw_server_new(su_root_t *root, const char *bind_endpoint, rw_server
     zsock_set_maxmsgsize(srv->sock, RW_BUS_MAX_MSG);
     zsock_set_sndhwm(srv->sock, RW_BUS_REQUEST_HWM);
     zsock_set_rcvhwm(srv->sock, RW_BUS_REQUEST_HWM);
+    rw_bus_curve_server(srv->sock);
     if (zsock_bind(srv->sock, "%s", bind_endpoint) < 0) {
         rw_log_error("bus_bind_failed", RW_S("endpoint", bind_endpoint));
         goto fail;

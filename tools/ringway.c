@@ -9,6 +9,7 @@
  * against a failover (docs/cli.md). */
 #include "common/err.h"
 #include "common/log.h"
+#include "bus/curve.h"
 #include "services/core/service.h"
 
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tools/cli.h"
 #include "tools/cli_calendar.h"
@@ -37,11 +39,13 @@ static const rw_cfg_spec_t cli_spec[] = {
     { "router.endpoints", RW_CFG_STR, "", 0, 0, "static router endpoints (empty: the registry)" },
     { "voicemail.uri", RW_CFG_STR, "", 0, 0, "sip-edge's voicemail server (explain)" },
     { "sip.peers", RW_CFG_STR, "", 0, 0, "sip-edge's peers and trunks (explain)" },
+    { "bus.curve_cert", RW_CFG_STR, "", 0, 0, "the bus's CurveZMQ certificate (explain, events, queue watch)" },
+    { "bus.curve_allow", RW_CFG_STR, "", 0, 0, "certificates allowed to connect (unused by the CLI's clients)" },
     { NULL, 0, NULL, 0, 0, NULL },
 };
 
 /* Every command: its words, argument counts (words included) and synopsis. */
-typedef enum { GRP_DIR, GRP_USER, GRP_LIVE, GRP_EXPLAIN, GRP_EVENTS, GRP_GROUP, GRP_CALENDAR, GRP_ACCOUNT } group_t;
+typedef enum { GRP_DIR, GRP_USER, GRP_LIVE, GRP_EXPLAIN, GRP_EVENTS, GRP_GROUP, GRP_CALENDAR, GRP_ACCOUNT, GRP_BUS } group_t;
 static const struct {
     const char *noun, *verb;         /* verb NULL: the noun alone */
     int min, max;
@@ -96,6 +100,7 @@ static const struct {
     { "account", "add", 3, 6, GRP_ACCOUNT, "account add NAME [user=U] [roles=R,...] [groups=G,...] [--password-file F]" },
     { "account", "passwd", 3, 3, GRP_ACCOUNT, "account passwd NAME [--password-file F]" },
     { "account", "rm", 3, 3, GRP_ACCOUNT, "account rm NAME" },
+    { "bus", "keygen", 3, 3, GRP_BUS, "bus keygen FILE" },
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
@@ -135,6 +140,8 @@ void cli_usage(FILE *out)
         "  account passwd NAME [--password-file F]   account rm NAME   account list\n"
         "                                   the gateway's local accounts; the password is read\n"
         "                                   from the file or the first line of standard input\n"
+        "  bus keygen FILE                  a CurveZMQ key pair for the bus: FILE (public) and\n"
+        "                                   FILE_secret (0600); set bus.curve_cert = FILE\n"
         "Configuration: the services' own, from -c FILE (or RINGWAY_CONFIG) and RINGWAY_*\n"
         "  variables: redis.* (host, port, sentinels, password, db), router.endpoints, and\n"
         "  sip-edge's voicemail.uri and sip.peers. --redis HOST:PORT overrides the address.\n"
@@ -380,6 +387,31 @@ static int find_command(int n, const char **args)
     return -1;
 }
 
+static int bus_keygen(const cli_opts_t *o, const char *file)
+{
+    if (access(file, F_OK) == 0)
+        return cli_fail(o, "%s exists: a new key pair would lock out every instance using it", file);
+    if (rw_bus_curve_keygen(file) != 0)
+        return cli_fail(o, "cannot write %s and %s_secret", file, file);
+    if (o->json)
+        cli_print_json(json_pack("{s:b, s:s, s:s+}", "ok", 1, "public", file, "secret", file, "_secret"));
+    else
+        printf("bus key pair: %s (public) and %s_secret (secret, mode 0600): set bus.curve_cert = %s on every host\n",
+               file, file, file);
+    return CLI_OK;
+}
+
+/* The bus's CURVE for the commands that use it (explain, events, queue watch). */
+static int bus_secure(const cli_opts_t *o)
+{
+    const char *cert = rw_config_str(o->cfg, "bus.curve_cert");
+    if (!cert[0] || rw_bus_curve_enabled())
+        return 0;
+    if (rw_bus_curve_enable(cert, rw_config_str(o->cfg, "bus.curve_allow")) != 0)
+        return cli_fail(o, "bus.curve_cert %s: unreadable, or no %s_secret beside it", cert, cert);
+    return 0;
+}
+
 static int run(cli_opts_t *o, int n, const char **args)
 {
     char why[300];
@@ -390,6 +422,8 @@ static int run(cli_opts_t *o, int n, const char **args)
         return cli_usage_error("--at %s", why);
     if (o->until && cli_parse_time(o->until, &o->until_ms, why, sizeof why) < 0)
         return cli_usage_error("--until %s", why);
+    if (commands[c].grp != GRP_BUS && bus_secure(o) != 0)
+        return CLI_FAILED;
     switch (commands[c].grp) {
     case GRP_USER:
         return cli_user_command(o, n, args);
@@ -405,6 +439,8 @@ static int run(cli_opts_t *o, int n, const char **args)
         return cli_calendar_command(o, n, args);
     case GRP_ACCOUNT:
         return cli_account_command(o, n, args);
+    case GRP_BUS:
+        return bus_keygen(o, args[2]);
     default:
         return cli_dir_command(o, n, args);
     }
@@ -433,6 +469,7 @@ int main(int argc, char **argv)
     } else if (rc == 0) {
         rc = run(&o, n, args);
     }
+    rw_bus_curve_disable();
     rw_config_destroy(&cfg);
     return rc;
 }

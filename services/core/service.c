@@ -192,6 +192,9 @@ static int start_parts(rw_service_t *self)
             *p = '_';
     if (!(self->metrics = rw_metrics_new(prefix)))
         return RW_ENOMEM;
+    if (rw_config_str(cfg, "bus.curve_cert")[0]
+        && rw_bus_curve_enable(rw_config_str(cfg, "bus.curve_cert"), rw_config_str(cfg, "bus.curve_allow")) != 0)
+        return RW_EINVAL;         /* logged: bus_curve_* */
     rw_service_redis_opts(cfg, &ro);
     if (!(self->redis = rw_aredis_new(self->root, &ro)))
         return RW_EIO;
@@ -297,6 +300,7 @@ void rw_service_destroy(rw_service_t **pself)
     rw_http_destroy(&self->http);
     rw_announcer_destroy(&self->pub_announcer);
     rw_pub_destroy(&self->pub);
+    rw_bus_curve_disable();
     rw_aredis_destroy(&self->redis);
     if (self->root) {
         if (self->sig_index > 0)

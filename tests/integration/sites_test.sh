@@ -11,6 +11,8 @@
 #                      through B's (registrations are shared: each site reaches the other's),
 #                      and the callers, trusted by both edges
 # Every service finds the Redis master through the three Sentinels (its own site's first).
+# The bus runs CurveZMQ with one key pair for both sites (RINGWAY_BUS_CURVE_CERT); a client
+# without it gets no answer from any router (docs/bus.md, "Encryption").
 #
 #  1. Load: SITES_RATE (50) calls/s in all, half to each edge, each caller calling 2002 and
 #     2003 in turn (a device registered through its own site and one through the other), each
@@ -70,6 +72,10 @@ export RINGWAY_AUTH_NONCE_SECRET
 
 rw_workdir
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# The bus between the sites under CurveZMQ (docs/bus.md, "Encryption"): one key pair for both.
+mkdir -p "$dir/bus"
+"$rw" bus keygen "$dir/bus/bus.cert" >/dev/null || { echo "FAIL: ringway bus keygen" >&2; exit 1; }
+export RINGWAY_BUS_CURVE_CERT=$dir/bus/bus.cert
 in_ns() { [ -n "$(ip netns pids "$1" 2>/dev/null)" ]; }
 # kill_ns NS SIGNAL: that signal to every process of the namespace.
 kill_ns() { local p; for p in $(ip netns pids "$1" 2>/dev/null); do kill "-$2" "$p" 2>/dev/null; done; }
@@ -173,6 +179,12 @@ for x in A B; do   # one after the other: each writes the demo's web accounts at
   check "site $x: every service started (tools/demo.sh banner, 90 s)" until_true $((90 * RW_SCALE)) site_up $x
   site_up $x || { tail -20 "$dir/site$x/demo.out" >&2; fail "site $x did not start"; }
 done
+
+# ---- The bus is CurveZMQ: a client with the key pair is answered by a router, one without never
+explained() { onA "$rw" explain 2002 >/dev/null 2>&1; }
+check "explain 2002 through a router over the CURVE bus answers (with the key pair)" until_true 20 explained
+plain_refused() { ! onA env -u RINGWAY_BUS_CURVE_CERT "$rw" explain 2002 >/dev/null 2>&1; }
+check "a bus client speaking plain ZMTP gets no answer from any router" plain_refused
 
 # ---- Phones ------------------------------------------------------------------------------------
 sed 's|@127.0.0.1:\[uas_port\]|@[local_ip]:[uas_port]|' "$bsc/register.xml" >"$dir/register.xml"
