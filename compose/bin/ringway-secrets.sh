@@ -3,6 +3,9 @@
 # secrets every instance shares into DIR (a volume the services mount read-only), once:
 #   nonce_secret          sip-edge's auth.nonce_secret (digest nonces)
 #   gateway_token_secret  the gateway's gateway.token_secret (local tokens)
+#   bus.cert, bus.cert_secret  the bus's CurveZMQ key pair (bus.curve_cert, docs/bus.md
+#                         "Encryption"): made once by `ringway bus keygen`; copy both files to
+#                         the other site's volume so that both sites share it
 # Each is taken from the environment when set (RINGWAY_AUTH_NONCE_SECRET,
 # RINGWAY_GATEWAY_TOKEN_SECRET: give both sites the same, e.g. from a .env file beside
 # compose.yml), else kept from an earlier run, else generated (32 random bytes, base64). An empty
@@ -24,3 +27,9 @@ put() {  # file value
 }
 put nonce_secret "${RINGWAY_AUTH_NONCE_SECRET:-}"
 put gateway_token_secret "${RINGWAY_GATEWAY_TOKEN_SECRET:-}"
+if [ ! -s "$dir/bus.cert_secret" ]; then
+  rm -f "$dir/bus.cert"
+  ringway bus keygen "$dir/bus.cert" >/dev/null
+fi
+chown ringway "$dir/bus.cert" "$dir/bus.cert_secret" 2>/dev/null || true
+echo "ringway-secrets: bus.cert ready"

@@ -54,5 +54,19 @@ for t in compose.yml README.md; do
   check "compose/$t does not ship the example value" bash -c "! grep -q 'nonce_secret *= *ringway-change-me\|NONCE_SECRET: *ringway-change-me' '$top/compose/$t'"
 done
 
+# The compose file's secrets job (compose/bin/ringway-secrets.sh): the shared secrets and the
+# bus's CurveZMQ key pair, made once (a second run keeps them), the secret halves private.
+sec=$dir/secrets
+mkdir -p "$sec"
+secrets_job() { env -u RINGWAY_AUTH_NONCE_SECRET -u RINGWAY_GATEWAY_TOKEN_SECRET PATH="$build/tools:$PATH" \
+                  sh "$top/compose/bin/ringway-secrets.sh" "$sec" >"$dir/secrets.out" 2>&1; }
+check "the secrets job runs" secrets_job
+check "it made the bus key pair, its secret half 0600" \
+  test "$(stat -c %a "$sec/bus.cert_secret" 2>/dev/null)" = 600 -a -s "$sec/bus.cert"
+check "and the nonce secret, 0400" test "$(stat -c %a "$sec/nonce_secret" 2>/dev/null)" = 400
+sums=$(cat "$sec/bus.cert_secret" "$sec/nonce_secret" | md5sum)
+check "a second run keeps them" secrets_job
+check "unchanged" test "$(cat "$sec/bus.cert_secret" "$sec/nonce_secret" | md5sum)" = "$sums"
+
 echo "sites_secret_test: $pass passed, $failed failed"
 [ "$failed" -eq 0 ]
