@@ -162,6 +162,25 @@ bench_edge_shed() {
   echo "$n"
 }
 
+# bench_edge_counts: sip-edge's 503s by reason ("shed:REASON N") and the responses relayed between
+# its workers ("relayed N") so far, summed over its processes, one per line.
+bench_edge_counts() {
+  local i
+  for i in $(seq 0 "$BENCH_EDGE_PROCESSES"); do
+    curl -fsS "http://127.0.0.1:$((BENCH_EDGE_HTTP + i))/metrics" 2>/dev/null
+  done | awk '$1 ~ /^ringway_sip_edge_shed_total\{reason="/ { r = $1; sub(/^.*reason="/, "", r); sub(/".*$/, "", r); s["shed:" r] += $2 }
+              $1 == "ringway_sip_edge_responses_relayed_total" { s["relayed"] += $2 }
+              END { for (k in s) print k, s[k] + 0 }'
+}
+
+# bench_edge_step FILE0 FILE1 CALLS: what the step added between two bench_edge_counts, in words.
+bench_edge_step() {
+  awk -v n="$3" 'NR == FNR { a[$1] = $2; next } { d[$1] = $2 - a[$1] }
+    END { o = ""; for (k in d) if (k ~ /^shed:/ && d[k] > 0) o = o sprintf("%s %d, ", substr(k, 6), d[k])
+          printf "503s: %s; responses relayed between workers: %d (%.2f per call)", (o == "" ? "none" : substr(o, 1, length(o) - 2)),
+                 d["relayed"], (n > 0 ? d["relayed"] / n : 0) }' "$1" "$2"
+}
+
 # bench_proxy_mem TARGET PID...: memory of the proxy after a sustained run. sip-edge: VmRSS and
 # VmHWM of every ringway-sip-edge process among PID... and their descendants; others: each one's.
 bench_proxy_mem() {
@@ -239,6 +258,7 @@ for t in $targets; do
     for p in "${target_pids[@]}"; do cpu0[$p]=$(bench_tree_cpu_ms "$p"); done
     drops0=$(rcvbuf_errors)
     calls=$((r * step)) limit=$((r * 5 + 200))
+    [ "$t" = ringway ] && bench_edge_counts >"$d/edge0.txt"
     uas0=$(bench_tree_cpu_ms "$uas_pid") mach0=$(machine_cpu_ms) t0=$(date +%s%3N) uac0=$(waited_cpu_ms)
     (cd "$d" && sipp -sf "$here/sip/call-uac.xml" -s "$callee" "${sipp_tr[@]}" -i 127.0.0.1 -p "$(bench_free_port)" \
         -m "$calls" -r "$r" -l "$limit" -d "$hold" -buff_size 4194304 -max_recv_loops 10000 -max_sched_loops 10000 \
@@ -254,11 +274,13 @@ for t in $targets; do
     done
     [ "$phase" = sustain ] && mem=$(bench_proxy_mem "$t" "${target_pids[@]}")
     shed=-; [ "$phase" = overload ] && [ "$t" = ringway ] && shed=$(bench_edge_shed)
+    [ "$t" = ringway ] && bench_edge_counts >"$d/edge1.txt"
     bench_stop "${target_pids[@]:0:2}" "$uas_pid"   # redis-server (Ringway's third) stays for the next step
     ok=$(bench_stat "$d/uac.csv" "SuccessfulCall(C)")
     retr=$(bench_stat "$d/uac.csv" "Retransmissions(C)")
     read -r n p50 p99 span < <(bench_rtt "$(ls "$d"/call-uac_*_rtt.csv 2>/dev/null | head -1)")
     failed=$((calls - ok))
+    counts=""; [ "$t" = ringway ] && counts=$(bench_edge_step "$d/edge0.txt" "$d/edge1.txt" "$calls")
     us_call=$(awk -v c="$cpu_ms" -v n="$ok" 'BEGIN { printf "%d", (n > 0 ? c * 1000 / n : 0) }')
     gen_us=$(awk -v c="$((uac_ms + uas_ms))" -v n="$ok" 'BEGIN { printf "%d", (n > 0 ? c * 1000 / n : 0) }')
     # what the other programs on the machine used meanwhile, in % of one core
@@ -273,7 +295,7 @@ for t in $targets; do
     add99=$(awk -v a="$p99" -v b="${direct_p99[$r]:-}" 'BEGIN { print (b == "" ? "-" : sprintf("%.3f", a - b)) }')
     printf '%-17s %6d %8d %7d %8d %8d %7s %7s %9s %9s %6d %-5s %6s %6s %6s %s\n' "$t" "$r" "$ok" "$failed" "$retr" \
       "$achieved" "$p50" "$p99" "$add50" "$add99" "$drops" "$clean" "$us_call" "$gen_us" "$others" "$load"
-    if [ "$t" = ringway ]; then echo "  cpu ringway $r/s ($phase): ${split%, } for $ok calls"; fi
+    if [ "$t" = ringway ]; then echo "  cpu ringway $r/s ($phase): ${split%, } for $ok calls; $counts"; fi
     if [ "$phase" = overload ]; then
       echo "overload $t: $r calls/s offered for ${step} s: $ok of $calls calls completed, $achieved calls/s carried, $retr retransmissions, 503 + Retry-After: $shed"
       overload_line[$t]="$r/s offered: $ok of $calls completed, $achieved/s carried, $retr retransmissions, 503s $shed (highest clean rate ${best[$t]})"
