@@ -64,11 +64,21 @@ static uint64_t key_hash(const char *s)
 }
 
 /* Answers a request taken without a transaction (msg consumed). Path goes back in a 200
- * (RFC 3327), from the request answered: a retransmission carries the same. */
-static void reply_stateless(nta_agent_t *agent, msg_t *msg, int status, const char *phrase,
+ * (RFC 3327), from the request answered: a retransmission carries the same. The To tag is
+ * made from the request's transaction key, so the answer to a retransmission is the same
+ * answer (RFC 3261 17.2.2), not one with a new tag. */
+static void reply_stateless(nta_agent_t *agent, msg_t *msg, uint64_t key, int status, const char *phrase,
                             const char *headers)
 {
-    const sip_t *sip = sip_object(msg);
+    sip_t *sip = sip_object(msg);
+    if (key && sip && sip->sip_to && !sip->sip_to->a_tag) {
+        static const char hex[] = "0123456789abcdef";
+        char tag[18] = "r";
+        for (int i = 0; i < 16; i++)
+            tag[1 + i] = hex[(key >> (60 - 4 * i)) & 15];
+        tag[17] = 0;
+        sip_to_tag(msg_home(msg), sip->sip_to, tag);
+    }
     nta_msg_treply(agent, msg, status, phrase, TAG_IF(headers && *headers, SIPTAG_HEADER_STR(headers)),
                    TAG_IF(status == 200 && sip && sip->sip_path, SIPTAG_PATH(sip ? sip->sip_path : NULL)),
                    TAG_END());
@@ -86,7 +96,7 @@ static void op_answer(reg_op_t *o, int status, const char *phrase, const char *h
         if (status && o->reg)
             rw_regcache_answer(o->reg->cache, o->key, rw_clock_mono_ms(), status, phrase, headers);
         if (status)
-            reply_stateless(o->agent, o->msg, status, phrase, headers);
+            reply_stateless(o->agent, o->msg, o->key, status, phrase, headers);
         else
             msg_destroy(o->msg);
     }
@@ -512,7 +522,7 @@ int rw_registrar_take(rw_registrar_t *self, msg_t *msg, const sip_t *sip)
         return 1;
     case RW_REGCACHE_ANSWERED:
         rw_counter_inc(self->c_retrans);
-        reply_stateless(self->agent, msg, kept.status, kept.phrase, kept.headers);
+        reply_stateless(self->agent, msg, key, kept.status, kept.phrase, kept.headers);
         return 1;
     case RW_REGCACHE_NEW:
         break;
@@ -520,7 +530,7 @@ int rw_registrar_take(rw_registrar_t *self, msg_t *msg, const sip_t *sip)
     reg_op_t *o = op_start(self, NULL, msg, sip);
     if (!o) {
         rw_regcache_answer(self->cache, key, rw_clock_mono_ms(), 0, NULL, NULL);   /* frees the slot */
-        reply_stateless(self->agent, msg, SIP_500_INTERNAL_SERVER_ERROR, NULL);
+        reply_stateless(self->agent, msg, key, SIP_500_INTERNAL_SERVER_ERROR, NULL);
         return 1;
     }
     o->key = key;

@@ -98,7 +98,13 @@ nonce=$(mknonce "$(date +%s)")
 check "MD5 digest accepted" sipp_run "$sip1" register_given.xml 2001 x "$me" 120 -key auth "$(digest md5 MD5 2001 alice-pw "$nonce" 00000001)"
 check "next nonce count accepted" sipp_run "$sip1" register_given.xml 2001 x "$me" 120 -key auth "$(digest md5 MD5 2001 alice-pw "$nonce" 00000002)"
 check "replayed nonce count -> 401 stale=true" sipp_run "$sip1" register_stale.xml 2001 x "$me" 120 -key auth "$(digest md5 MD5 2001 alice-pw "$nonce" 00000002)"
-check "retransmitted REGISTER answered 200 again" sipp_run "$sip1" register_retrans.xml 2001 x "$me" 120 -key auth "$(digest md5 MD5 2001 alice-pw "$nonce" 00000003)"
+retrans_auth=$(digest md5 MD5 2001 alice-pw "$nonce" 00000003)
+check "a REGISTER answered 200" sipp_run "$sip1" register_retrans.xml 2001 x "$me" 120 -key auth "$retrans_auth" -key tid "t$$" -cid_str "retrans-t$$@127.0.0.1"
+first=$n
+check "its retransmission (same branch, Call-ID, CSeq, nonce count) answered 200 again" \
+  sipp_run "$sip1" register_retrans.xml 2001 x "$me" 120 -key auth "$retrans_auth" -key tid "t$$" -cid_str "retrans-t$$@127.0.0.1"
+to_tag() { grep -A12 '^SIP/2.0 200' "$dir/sipp$1.msg" | grep -i '^To:' | grep -o 'tag=[^;>]*' | head -1; }
+check "the same answer: the same To tag ($(to_tag $first))" [ -n "$(to_tag $first)" -a "$(to_tag $first)" = "$(to_tag $n)" ]
 check "the retransmission was absorbed" bash -c "curl -fsS http://127.0.0.1:$http1/metrics | grep -Eq '^ringway_sip_edge_register_retransmissions_total [1-9]'"
 check "SHA-256 digest accepted" sipp_run "$sip1" register_given.xml 2001 x "$me" 120 -key auth "$(digest sha256 SHA-256 2001 alice-pw "$(mknonce "$(date +%s)")" 00000001)"
 
