@@ -24,7 +24,7 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "sip.run_dir", RW_CFG_STR, "", 0, 0, "with several processes: directory of the supervisor's run file, which names the running workers so a restarted supervisor adopts them (empty: $XDG_RUNTIME_DIR, else /tmp)" },
     { "sip.relay_ports", RW_CFG_STR, "", 0, 0, "set by the supervisor for its workers: every worker's relay port, comma-separated" },
     { "sip.udp_buffer_kb", RW_CFG_INT, "4096", 0, 262144, "receive and send buffer of each UDP socket (0: the kernel's default; capped by net.core.rmem_max/wmem_max)" },
-    { "sip.transaction_timeout_ms", RW_CFG_INT, "8000", 2000, 32000, "SIP 64*T1: a forwarded INVITE without any answer fails 408 after this (a non-INVITE gets no 408: RFC 4320), and a finished non-INVITE transaction (REGISTER, BYE) is kept this long to absorb retransmissions (RFC 3261: 32000)" },
+    { "sip.transaction_timeout_ms", RW_CFG_INT, "8000", 2000, 32000, "SIP 64*T1: a forwarded INVITE without any answer fails 408 after this (a non-INVITE gets no 408: RFC 4320), and a finished non-INVITE transaction is kept this long to absorb retransmissions (RFC 3261: 32000); a REGISTER keeps no transaction (its answer is kept in a fixed table, docs/sip-edge.md), a BYE is forwarded statelessly" },
     { "sip.realm", RW_CFG_STR, "ringway.local", 0, 0, "SIP domain and digest realm: AORs are sip:<ext>@<realm>" },
     { "sip.max_size", RW_CFG_INT, "65536", 1024, 1048576, "largest SIP message accepted (bigger: 413)" },
     { "sip.peers", RW_CFG_STR, "", 0, 0, "trusted peers and trunks: 'NAME HOST:PORT proxy|redirect|trunk [PREFIX,...]; ...'" },
