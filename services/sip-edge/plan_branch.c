@@ -143,8 +143,9 @@ int rw_exec_send_branch(rw_exec_t *ex, const rw_target_t *t, const char *uri, co
         return RW_EIO;
     ex->n_br++;
     /* 100 Trying once the INVITE has left: from now on the callee's answer (its 2xx
-     * retransmissions) reaches any worker, so the caller may stop retransmitting. */
-    if (!ex->replied && !ex->sent_trying) {
+     * retransmissions) reaches any worker, so the caller may stop retransmitting. Not after a
+     * 180/182 of our own (a queued hunt-group caller): that already stopped it. */
+    if (!ex->replied && !ex->sent_trying && !ex->sent180 && !ex->sent183) {
         nta_incoming_treply(ex->irq, SIP_100_TRYING, TAG_END());
         ex->sent_trying = 1;
     }
