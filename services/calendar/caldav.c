@@ -64,6 +64,20 @@ static xmlDoc *parse(const char *xml, size_t len)
     return xmlReadMemory(xml, (int) len, NULL, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 }
 
+/* The root of a DAV multistatus answer (*doc to free), or NULL with err set and nothing to free. */
+static xmlNode *multistatus(const char *xml, size_t len, xmlDoc **doc, char *err, size_t err_len)
+{
+    *doc = parse(xml, len);
+    xmlNode *root = *doc ? xmlDocGetRootElement(*doc) : NULL;
+    if (!is(root, NS_DAV, "multistatus")) {
+        xmlFreeDoc(*doc);
+        *doc = NULL;
+        snprintf(err, err_len, "CalDAV answer is not a DAV multistatus");
+        return NULL;
+    }
+    return root;
+}
+
 static int append(char **out, size_t *out_len, const char *s)
 {
     size_t l = strlen(s);
@@ -80,13 +94,10 @@ static int append(char **out, size_t *out_len, const char *s)
 
 int rw_caldav_calendar_data(const char *xml, size_t len, char **out, size_t *out_len, char *err, size_t err_len)
 {
-    xmlDoc *doc = parse(xml, len);
-    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-    if (!is(root, NS_DAV, "multistatus")) {
-        xmlFreeDoc(doc);
-        snprintf(err, err_len, "CalDAV answer is not a DAV multistatus");
+    xmlDoc *doc;
+    xmlNode *root = multistatus(xml, len, &doc, err, err_len);
+    if (!root)
         return RW_EINVAL;
-    }
     int rc = 0;
     for (xmlNode *r = root->children; r && rc == 0; r = r->next) {
         if (!is(r, NS_DAV, "response"))
@@ -316,13 +327,10 @@ int rw_caldav_items(const char *xml, size_t len, const char *base, rw_cal_item_t
 {
     if (token)
         *token = NULL;
-    xmlDoc *doc = parse(xml, len);
-    xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-    if (!is(root, NS_DAV, "multistatus")) {
-        xmlFreeDoc(doc);
-        snprintf(err, err_len, "CalDAV answer is not a DAV multistatus");
+    xmlDoc *doc;
+    xmlNode *root = multistatus(xml, len, &doc, err, err_len);
+    if (!root)
         return RW_EINVAL;
-    }
     int rc = 0;
     for (xmlNode *r = root->children; r && rc == 0; r = r->next) {
         if (token && is(r, NS_DAV, "sync-token") && !*token) {

@@ -12,6 +12,7 @@
 #include "common/e164.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/str.h"
 #include "common/redis_script.h"
 #include "services/router/fetch.h"
 #include "services/router/plan_build.h"
@@ -55,11 +56,6 @@ static size_t hash(const char *s, size_t n)
     return (size_t) (h % n);
 }
 
-static void copy(char *dst, size_t len, const char *src)
-{
-    snprintf(dst, len, "%s", src ? src : "");
-}
-
 rw_fallback_store_t *rw_fallback_new(rw_aredis_t *redis, const char *realm, unsigned ring_ms,
                                      size_t plan_slots, size_t num_slots)
 {
@@ -67,7 +63,7 @@ rw_fallback_store_t *rw_fallback_new(rw_aredis_t *redis, const char *realm, unsi
     if (!self)
         return NULL;
     self->redis = redis;
-    copy(self->realm, sizeof self->realm, realm);
+    rw_str_copy(self->realm, sizeof self->realm, realm);
     self->ring_ms = ring_ms ? ring_ms : 20000;
     self->n_plans = plan_slots ? plan_slots : 256;
     self->n_nums = num_slots ? num_slots : 4096;
@@ -114,8 +110,8 @@ static void remember_num(rw_fallback_store_t *self, const char *number, const ch
     if (!*number || !*user || strlen(number) >= 64 || strlen(user) >= 64)
         return;
     num_slot_t *s = &self->nums[hash(number, self->n_nums)];
-    copy(s->num, sizeof s->num, number);
-    copy(s->user, sizeof s->user, user);
+    rw_str_copy(s->num, sizeof s->num, number);
+    rw_str_copy(s->user, sizeof s->user, user);
 }
 
 void rw_fallback_remember(rw_fallback_store_t *self, const char *number, const rw_plan_t *plan)
@@ -124,7 +120,7 @@ void rw_fallback_remember(rw_fallback_store_t *self, const char *number, const r
         return;
     remember_num(self, number, plan->user);
     plan_slot_t *s = &self->plans[hash(plan->user, self->n_plans)];
-    copy(s->user, sizeof s->user, plan->user);
+    rw_str_copy(s->user, sizeof s->user, plan->user);
     rw_proto_plan_copy(&s->plan, plan);
 }
 
@@ -136,7 +132,7 @@ void rw_fallback_devices_plan(const char *user, const char *ext, const char *rea
     char aor[300];
     memset(out, 0, sizeof *out);
     out->status = RW_PLAN_OK;
-    copy(out->user, sizeof out->user, user);
+    rw_str_copy(out->user, sizeof out->user, user);
     snprintf(aor, sizeof aor, "sip:%s@%s", ext, realm);
     if (rw_proto_plan_add_stage(out, ring_ms, &st) == 0)
         rw_proto_stage_add_target(st, RW_TARGET_DEVICES, aor, &t);
@@ -164,7 +160,7 @@ static void answer_from_memory(fb_req_t *r)
     if (!r->user[0]) {
         num_slot_t *s = &self->nums[hash(r->number, self->n_nums)];
         if (!strcmp(s->num, r->number))
-            copy(r->user, sizeof r->user, s->user);
+            rw_str_copy(r->user, sizeof r->user, s->user);
     }
     if (r->user[0]) {
         plan_slot_t *p = &self->plans[hash(r->user, self->n_plans)];
@@ -202,7 +198,7 @@ static void on_lookup(void *arg, redisReply *reply)
         rw_router_build_plan(&self->policy, &r->rq, &self->user, out);
     if (rc < 0 || out->status != RW_PLAN_OK) {
         rw_log_warn("fallback_entry_unusable", RW_S("number", r->number), RW_S("error", rw_strerror(rc)));
-        copy(r->user, sizeof r->user, rc == 0 ? self->user.id : "");
+        rw_str_copy(r->user, sizeof r->user, rc == 0 ? self->user.id : "");
         answer_from_memory(r);
         goto done;
     }
@@ -225,7 +221,7 @@ int rw_fallback_resolve_call(rw_fallback_store_t *self, const rw_route_req_t *rq
     r->fn = fn;
     r->arg = arg;
     r->rq = *rq;
-    copy(r->number, sizeof r->number, rq->callee);
+    rw_str_copy(r->number, sizeof r->number, rq->callee);
     r->next = self->reqs;
     if (self->reqs)
         self->reqs->prev = r;

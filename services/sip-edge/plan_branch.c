@@ -66,7 +66,7 @@ void rw_exec_drop_branches(rw_exec_t *ex)
 void rw_exec_add_contact(rw_exec_t *ex, const char *uri)
 {
     if (ex->n_contacts < RW_EXEC_MAX_BRANCHES)
-        rw_exec_copy(ex->contacts[ex->n_contacts++], sizeof *ex->contacts, uri);
+        rw_str_copy(ex->contacts[ex->n_contacts++], sizeof *ex->contacts, uri);
 }
 
 void rw_exec_relay(rw_exec_t *ex, msg_t *rsp)
@@ -133,7 +133,7 @@ int rw_exec_send_branch(rw_exec_t *ex, const rw_target_t *t, const char *uri, co
     b->t = t;
     b->gen = ex->gen;
     b->trunk = trunk;
-    rw_exec_copy(b->uri, sizeof b->uri, uri);
+    rw_str_copy(b->uri, sizeof b->uri, uri);
     char key[64];
     const char *branch = rw_edge_branch(ex->env->edge, key, sizeof key);
     b->orq = nta_outgoing_mcreate(ex->env->nta, on_branch, (nta_outgoing_magic_t *) b,
@@ -194,7 +194,7 @@ static void on_provisional(rw_exec_t *ex, const branch_t *b, msg_t *rsp, int st)
     rw_exec_relay(ex, rsp);
     if (!ex->ev.pdd_ms) {
         ex->ev.pdd_ms = rw_clock_wall_ms() - ex->t0;
-        rw_exec_copy(ex->ev.target, sizeof ex->ev.target, b->uri);
+        rw_str_copy(ex->ev.target, sizeof ex->ev.target, b->uri);
         rw_exec_publish(ex->env, "call.ringing", &ex->ev, st, NULL);
     }
 }
@@ -211,7 +211,7 @@ static void on_answer(rw_exec_t *ex, branch_t *b, msg_t *rsp)
     rw_exec_cancel_all(ex, (int) (b - ex->br));
     if (ex->env->answered)
         rw_counter_inc(ex->env->answered);
-    rw_exec_copy(ex->ev.target, sizeof ex->ev.target, b->uri);
+    rw_str_copy(ex->ev.target, sizeof ex->ev.target, b->uri);
     rw_exec_publish(ex->env, "call.answered", &ex->ev, 200, NULL);
 }
 

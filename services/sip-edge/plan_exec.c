@@ -31,7 +31,7 @@ void rw_exec_publish(rw_exec_env_t *env, const char *type, const rw_ev_call_t *t
     if (cause)
         ev.call.cause = cause;
     if (reason)
-        rw_exec_copy(ev.call.reason, sizeof ev.call.reason, reason);
+        rw_str_copy(ev.call.reason, sizeof ev.call.reason, reason);
     if (rw_pub_publish(env->pub, &ev) == 0)
         rw_calls_live_note(env->calls_live, &ev);   /* O(1), memory only */
 }
@@ -419,7 +419,7 @@ int rw_exec_start(rw_exec_env_t *env, nta_incoming_t *irq, msg_t *req, const rw_
     ex->ev = *ev;
     ex->redirect = redirect;
     ex->t0 = rw_clock_wall_ms();
-    rw_exec_copy(ex->rr, sizeof ex->rr, record_route);
+    rw_str_copy(ex->rr, sizeof ex->rr, record_route);
     ex->next = env->live;
     if (env->live)
         env->live->prev = ex;

@@ -6,19 +6,9 @@
 
 #include <stddef.h>
 
+#include "common/str.h"
 #include "services/sip-edge/branch.h"
 #include "services/sip-edge/plan_exec.h"
-
-/* dst = src truncated to cap - 1 bytes, as snprintf("%s") would, without its ~550
- * instructions a copy (several a call on the INVITE path). */
-static inline void rw_exec_copy(char *dst, size_t cap, const char *src)
-{
-    size_t n = 0;
-    for (; src && src[n] && n + 1 < cap; n++)
-        dst[n] = src[n];
-    if (cap)
-        dst[n] = '\0';
-}
 
 typedef struct {
     rw_exec_t *ex;

@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/str.h"
 #include "protocols/route.h"
 #include "services/sip-edge/branch.h"
 #include "services/sip-edge/calls_live.h"
@@ -67,19 +68,6 @@ struct rw_proxy {
 #define UNLINK(head, x) do { if ((x)->prev) (x)->prev->next = (x)->next; else (head) = (x)->next; \
                              if ((x)->next) (x)->next->prev = (x)->prev; } while (0)
 
-/* dst = prefix + src, truncated to cap - 1 bytes as snprintf("%s%s") would, without its
- * ~600 instructions a copy (eight copies a call). */
-static void copy_str(char *dst, size_t cap, const char *prefix, const char *src)
-{
-    size_t n = 0;
-    for (; prefix && *prefix && n + 1 < cap; prefix++)
-        dst[n++] = *prefix;
-    for (; src && *src && n + 1 < cap; src++)
-        dst[n++] = *src;
-    if (cap)
-        dst[n] = '\0';
-}
-
 static int family_of(msg_t *msg)
 {
     su_addrinfo_t *ai = msg ? msg_addrinfo(msg) : NULL;
@@ -121,12 +109,12 @@ static void publish_bye(rw_proxy_t *px, const sip_t *sip, int queue)
 {
     rw_ev_call_t ev;
     memset(&ev, 0, sizeof ev);
-    copy_str(ev.call_id, sizeof ev.call_id, NULL, queue ? rw_hunt_caller_call_id(sip->sip_call_id->i_id)
+    rw_str_copy(ev.call_id, sizeof ev.call_id, queue ? rw_hunt_caller_call_id(sip->sip_call_id->i_id)
                                                         : sip->sip_call_id->i_id);
     if (sip->sip_from->a_url->url_user)
-        copy_str(ev.from, sizeof ev.from, NULL, sip->sip_from->a_url->url_user);
+        rw_str_copy(ev.from, sizeof ev.from, sip->sip_from->a_url->url_user);
     if (sip->sip_to->a_url->url_user)
-        copy_str(ev.to, sizeof ev.to, NULL, sip->sip_to->a_url->url_user);
+        rw_str_copy(ev.to, sizeof ev.to, sip->sip_to->a_url->url_user);
     rw_exec_publish(&px->env, "call.ended", &ev, 0, "bye");
     if (queue)
         rw_hunt_bye(px->env.hunt, ev.call_id);   /* a queue call's agent goes to wrap-up */
@@ -290,7 +278,7 @@ static void execute(pending_t *p, const rw_plan_t *plan, rw_fallback_t kind)
         return;
     }
     p->ev.fallback = kind;
-    copy_str(p->ev.user, sizeof p->ev.user, NULL, plan->user);
+    rw_str_copy(p->ev.user, sizeof p->ev.user, plan->user);
     int redirect = p->peer && p->peer->mode == RW_PEER_REDIRECT && !any_private_first_stage(plan);
     const char *rr = rw_edge_record_route(px->edge, family_of(p->req));
     /* No 100 Trying yet: the exec sends it once the INVITE has left for its first branch
@@ -400,8 +388,8 @@ static void on_auth(void *arg, rw_auth_result_t res, const char *ext, const char
         p->done = 1;              /* auth answered the caller */
     else if (p->px && !p->done && !feature_code(p, user_id)) {
         rw_exec_strip_credentials(p->req, sip_object(p->req));
-        copy_str(p->rq.caller, sizeof p->rq.caller, NULL, ext);
-        copy_str(p->ev.from, sizeof p->ev.from, NULL, ext);
+        rw_str_copy(p->rq.caller, sizeof p->rq.caller, ext);
+        rw_str_copy(p->ev.from, sizeof p->ev.from, ext);
         route(p);
     }
     pending_unref(p);
@@ -419,21 +407,22 @@ static void fill_request(pending_t *p, const sip_t *sip)
 {
     const url_t *ru = sip->sip_request->rq_url;
     rw_route_req_t *rq = &p->rq;
-    copy_str(rq->call_id, sizeof rq->call_id, NULL, sip->sip_call_id->i_id);
-    copy_str(rq->caller, sizeof rq->caller, NULL,
-             sip->sip_from->a_url->url_user ? sip->sip_from->a_url->url_user : "anonymous");
-    copy_str(rq->callee, sizeof rq->callee, NULL, ru->url_user);
+    rw_str_copy(rq->call_id, sizeof rq->call_id, sip->sip_call_id->i_id);
+    rw_str_copy(rq->caller, sizeof rq->caller,
+                sip->sip_from->a_url->url_user ? sip->sip_from->a_url->url_user : "anonymous");
+    rw_str_copy(rq->callee, sizeof rq->callee, ru->url_user);
     url_e(rq->callee_uri, (isize_t) sizeof rq->callee_uri, ru);
     rq->callee_uri[sizeof rq->callee_uri - 1] = '\0';
     rq->time_ms = rw_clock_wall_ms();
-    if (p->peer)
-        copy_str(rq->source, sizeof rq->source, "trunk:", p->peer->name);
-    else
-        copy_str(rq->source, sizeof rq->source, NULL, "device");
+    if (p->peer) {
+        size_t n = rw_str_copy(rq->source, sizeof rq->source, "trunk:");
+        rw_str_copy(rq->source + n, sizeof rq->source - n, p->peer->name);
+    } else
+        rw_str_copy(rq->source, sizeof rq->source, "device");
     rq->redirect_mode = p->peer && p->peer->mode == RW_PEER_REDIRECT;
-    copy_str(p->ev.call_id, sizeof p->ev.call_id, NULL, rq->call_id);
-    copy_str(p->ev.from, sizeof p->ev.from, NULL, rq->caller);
-    copy_str(p->ev.to, sizeof p->ev.to, NULL, rq->callee);
+    rw_str_copy(p->ev.call_id, sizeof p->ev.call_id, rq->call_id);
+    rw_str_copy(p->ev.from, sizeof p->ev.from, rq->caller);
+    rw_str_copy(p->ev.to, sizeof p->ev.to, rq->callee);
 }
 
 static int via_has_self(rw_proxy_t *px, const sip_t *sip)

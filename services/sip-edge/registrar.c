@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/str.h"
 #include "services/sip-edge/peers.h"
 #include "services/sip-edge/regcache.h"
 
@@ -116,13 +117,6 @@ static void op_end(reg_op_t *o, int status, const char *phrase)
     op_answer(o, status, phrase, NULL);
 }
 
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-    size_t n = strnlen(src, cap - 1);
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
 static void publish(rw_registrar_t *r, const char *type, const rw_binding_t *b, uint32_t expires)
 {
     if (!r->pub)
@@ -130,11 +124,11 @@ static void publish(rw_registrar_t *r, const char *type, const rw_binding_t *b, 
     rw_event_t ev;
     if (rw_proto_event_init(&ev, type) < 0)
         return;
-    copy_str(ev.reg.aor, sizeof ev.reg.aor, b->aor);
-    copy_str(ev.reg.contact, sizeof ev.reg.contact, b->contact);
-    copy_str(ev.reg.instance, sizeof ev.reg.instance, b->instance);
-    copy_str(ev.reg.user_agent, sizeof ev.reg.user_agent, b->user_agent);
-    copy_str(ev.reg.device, sizeof ev.reg.device, b->device);
+    rw_str_copy(ev.reg.aor, sizeof ev.reg.aor, b->aor);
+    rw_str_copy(ev.reg.contact, sizeof ev.reg.contact, b->contact);
+    rw_str_copy(ev.reg.instance, sizeof ev.reg.instance, b->instance);
+    rw_str_copy(ev.reg.user_agent, sizeof ev.reg.user_agent, b->user_agent);
+    rw_str_copy(ev.reg.device, sizeof ev.reg.device, b->device);
     ev.reg.expires = expires;
     if (rw_pub_publish(r->pub, &ev) < 0)
         rw_log_warn("reg_event_lost", RW_S("type", type), RW_S("aor", b->aor));
@@ -299,8 +293,8 @@ static int binding_of(rw_registrar_t *r, reg_op_t *o, const sip_contact_t *m, rw
     su_home_t home[1] = { SU_HOME_INIT(home) };
     int rc = 0;
     memset(b, 0, sizeof *b);
-    copy_str(b->aor, sizeof b->aor, o->aor);
-    copy_str(b->device, sizeof b->device, o->device);
+    rw_str_copy(b->aor, sizeof b->aor, o->aor);
+    rw_str_copy(b->device, sizeof b->device, o->device);
     unsigned long exp = r->default_expires;
     if (m->m_expires)
         exp = strtoul(m->m_expires, NULL, 10);
@@ -322,7 +316,7 @@ static int binding_of(rw_registrar_t *r, reg_op_t *o, const sip_contact_t *m, rw
         rc = 400;
         goto done;
     }
-    copy_str(b->contact, sizeof b->contact, uri);
+    rw_str_copy(b->contact, sizeof b->contact, uri);
     const char *inst = msg_header_find_param(m->m_common, "+sip.instance");
     if (inst) {
         size_t n = strlen(inst);
@@ -338,10 +332,10 @@ static int binding_of(rw_registrar_t *r, reg_op_t *o, const sip_contact_t *m, rw
     if (sip->sip_path) {
         char *p = sip_header_as_string(home, (const sip_header_t *) sip->sip_path);
         if (p && strlen(p) < sizeof b->path)
-            copy_str(b->path, sizeof b->path, p);
+            rw_str_copy(b->path, sizeof b->path, p);
     }
     if (sip->sip_user_agent && sip->sip_user_agent->g_string)
-        copy_str(b->user_agent, sizeof b->user_agent, sip->sip_user_agent->g_string);
+        rw_str_copy(b->user_agent, sizeof b->user_agent, sip->sip_user_agent->g_string);
     received_of(o, b->received, sizeof b->received);
     b->expires_ms = exp ? rw_clock_wall_ms() + exp * 1000ULL : 0;
 done:
@@ -457,7 +451,7 @@ static void on_auth(void *arg, const rw_auth_verdict_t *v)
         op_end(o, SIP_403_FORBIDDEN);
         return;
     }
-    copy_str(o->user_id, sizeof o->user_id, user_id ? user_id : "");
+    rw_str_copy(o->user_id, sizeof o->user_id, user_id ? user_id : "");
     snprintf(o->aor, sizeof o->aor, "sip:%s@%s", ext, r->realm);
     apply(r, o);
 }
