@@ -189,19 +189,7 @@ static int challenge_values(rw_auth_t *a, int stale, char h[2][256])
     return a->n_algs > 1;
 }
 
-static void challenge(check_t *c, int stale)
-{
-    char h[2][256];
-    int two = challenge_values(c->auth, stale, h);
-    if (c->as_proxy)
-        nta_incoming_treply(c->irq, SIP_407_PROXY_AUTH_REQUIRED, SIPTAG_PROXY_AUTHENTICATE_STR(h[0]),
-                            TAG_IF(two, SIPTAG_PROXY_AUTHENTICATE_STR(h[1])), TAG_END());
-    else
-        nta_incoming_treply(c->irq, SIP_401_UNAUTHORIZED, SIPTAG_WWW_AUTHENTICATE_STR(h[0]),
-                            TAG_IF(two, SIPTAG_WWW_AUTHENTICATE_STR(h[1])), TAG_END());
-}
-
-/* The answer of a refusal as status, phrase and header lines (rw_auth_check_msg). */
+/* The answer of a refusal as status, phrase and header lines, for both ends (finish, finish_msg). */
 static void refusal(check_t *c, rw_auth_verdict_t *v, char *headers, size_t cap)
 {
     rw_auth_t *a = c->auth;
@@ -252,24 +240,16 @@ static void finish_msg(check_t *c)
 /* Answers (unless OK), runs the callback once and frees the check. */
 static void finish(check_t *c)
 {
-    rw_auth_t *a = c->auth;
-    char ra[16];
     if (!c->irq) {
         finish_msg(c);
         return;
     }
-    snprintf(ra, sizeof ra, "%u", c->retry_after ? c->retry_after : 1);
-    switch (c->verdict) {
-    case V_OK: break;
-    case V_CHALLENGE: challenge(c, 0); rw_counter_inc(a->c_challenge); break;
-    case V_STALE: challenge(c, 1); break;
-    case V_FORBIDDEN: nta_incoming_treply(c->irq, SIP_403_FORBIDDEN, TAG_END()); break;
-    case V_BAD: nta_incoming_treply(c->irq, 400, "Malformed Credentials", TAG_END()); break;
-    case V_LOCKED:
-    case V_UNAVAILABLE:
-    default:
-        nta_incoming_treply(c->irq, SIP_503_SERVICE_UNAVAILABLE, SIPTAG_RETRY_AFTER_STR(ra), TAG_END());
-        break;
+    if (c->verdict != V_OK) {
+        char headers[600];
+        rw_auth_verdict_t v = { 0 };
+        refusal(c, &v, headers, sizeof headers);
+        nta_incoming_treply(c->irq, v.status, v.phrase, TAG_IF(headers[0], SIPTAG_HEADER_STR(headers)),
+                            TAG_END());
     }
     rw_auth_fn *fn = c->fn;
     void *arg = c->arg;
