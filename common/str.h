@@ -4,16 +4,16 @@
 #define RW_COMMON_STR_H
 
 #include <stddef.h>
-#include <string.h>
 
 /* dst = src (NULL = "") truncated to cap - 1 bytes, as snprintf(dst, cap, "%s", src) would;
  * returns the bytes written, not counting the '\0' (nothing is written when cap is 0). */
 static inline size_t rw_str_copy(char *dst, size_t cap, const char *src)
 {
+    size_t n = 0;
     if (!cap)
         return 0;
-    size_t n = src ? strnlen(src, cap - 1) : 0;
-    memcpy(dst, src ? src : "", n);
+    for (; src && src[n] && n + 1 < cap; n++)   /* not strnlen: cap may exceed src's array */
+        dst[n] = src[n];
     dst[n] = '\0';
     return n;
 }
