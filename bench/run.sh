@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh BUILD_DIR — run every benchmark (the C bench_* programs, then the SIP ones:
-# bench/sip-cps.sh and bench/register-storm.sh) with defaults that finish in a few minutes on
-# two cores, printing figures. Build with -DCMAKE_BUILD_TYPE=Release first (`make bench` does).
+# bench/sip-cps.sh, bench/register-storm.sh and bench/sip-syscalls.sh) with defaults that finish
+# in a few minutes on two cores, printing figures. Build with -DCMAKE_BUILD_TYPE=Release first (`make bench` does).
 set -euo pipefail
 build=${1:-build/release}
 # The benches that start services find them under RINGWAY_BUILD_DIR (bench_huntgroup has no
@@ -21,3 +21,5 @@ echo "== SIP call set-up rate, direct / Kamailio tuned / Ringway (bench/sip-cps.
 "$(dirname "$0")/sip-cps.sh" "$build" || echo "sip-cps: failed (exit $?)"
 echo "== REGISTER storm with digest auth (bench/register-storm.sh, 10,000 bindings)"
 "$(dirname "$0")/register-storm.sh" "$build" || echo "register-storm: failed (exit $?)"
+echo "== system calls and context switches per call, by name and thread (bench/sip-syscalls.sh, 2000 calls/s, 1 sip-edge process)"
+"$(dirname "$0")/sip-syscalls.sh" "$build" || echo "sip-syscalls: failed or skipped (exit $?; 77: perf missing or not allowed)"

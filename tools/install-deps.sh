@@ -12,7 +12,7 @@ build=(build-essential cmake pkg-config libsofia-sip-ua-dev libczmq-dev libzmq3-
 runtime=(redis-server redis-tools curl sip-tester)
 testing=(check libsubunit-dev sip-tester valgrind baresip-core sipvicious iproute2 python3 radicale systemd docker-compose python3-yaml
          python3-tz chromium chromium-driver python3-selenium python3-jwt python3-cryptography)
-benchmarks=(kamailio sip-tester)
+benchmarks=(kamailio sip-tester linux-perf)
 fuzzing=(clang libclang-rt-14-dev)
 
 case "$what" in
