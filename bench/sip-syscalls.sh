@@ -51,6 +51,7 @@ for c in sipp curl redis-server redis-cli ss; do
   command -v "$c" >/dev/null || { echo "sip-syscalls: $c not installed (tools/install-deps.sh bench)" >&2; exit 1; }
 done
 [ -x "$build/services/sip-edge/ringway-sip-edge" ] || { echo "sip-syscalls: $build has no sip-edge" >&2; exit 1; }
+load0=$(cut -d' ' -f1 /proc/loadavg)
 BENCH_EDGE_PROCESSES=$processes
 BENCH_EDGE_ENV+=("RINGWAY_SIP_PROCESSES=$processes")
 sipp_tr=(); [ "$processes" -gt 1 ] && sipp_tr=(-t un -max_socket 10000)
@@ -82,7 +83,8 @@ RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT=$BENCH_REDIS_PORT \
   "$build/tools/ringway" import "$work/directory.json" >"$work/import.log" 2>&1 || { echo "sip-syscalls: import failed" >&2; exit 1; }
 uas=$(bench_free_port)
 (cd "$work" && exec sipp -sf "$here/sip/call-uas.xml" -i 127.0.0.1 -p "$uas" -nostdin "${sipp_opts[@]}" >uas.out 2>&1) &
-bench_pids+=($!)
+uas_pid=$!
+bench_pids+=("$uas_pid")
 bench_wait_udp "$uas" 5 || { echo "sip-syscalls: the UAS did not start" >&2; exit 1; }
 bench_ringway_start "$build" "$work" || exit 1
 bench_pids+=("$BENCH_EDGE_PID" "$BENCH_ROUTER_PID")
@@ -109,6 +111,9 @@ fi
 echo "$BENCH_ROUTER_PID router" >>"$work/procs"
 echo "$BENCH_REDIS_PID redis-server" >>"$work/procs"
 all_pids=$(awk '{ printf "%s%s", (NR > 1 ? "," : ""), $1 }' "$work/procs")
+
+# CPU time (ms) of the whole machine so far (user, nice, system, irq, softirq, steal; as sip-cps.sh).
+machine_cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%d\n", ($2 + $3 + $4 + $7 + $8 + $9) * 1000 / hz; exit }' /proc/stat; }
 
 # calls_answered_total of every sip-edge worker: "total n0 n1 ...".
 calls_answered() {
@@ -149,9 +154,12 @@ perf stat -D -1 --control "fifo:$work/ctl.b,$work/ack.b" --per-thread -x, \
   -e "$events_b" -p "$all_pids" -o "$work/perf.b" 2>"$work/perf.b.err" &
 perf_pids+=($!)
 exec 5<>"$work/ctl.a" 6<>"$work/ack.a" 7<>"$work/ctl.b" 8<>"$work/ack.b"   # read-write: no blocking open
-perf_cmd() {  # FD_CTL FD_ACK enable|disable
+perf_cmd() {  # FD_CTL FD_ACK enable|disable; sets switch_ms, the time perf took
+  local t0
+  t0=$(date +%s%3N)
   echo "$3" >&"$1"
   read -r -t 10 -u "$2" _ || { echo "sip-syscalls: perf did not acknowledge '$3' (see $work/perf.*.err)" >&2; exit 1; }
+  switch_ms=$(($(date +%s%3N) - t0))
 }
 
 # The threads of each process: "tid label comm" (tids are what perf stat --per-thread prints).
@@ -171,12 +179,16 @@ uac_pid=$!
 # The load flows once a second's worth of calls has been answered (at most 20 s).
 m0=$(calls_answered); m0=${m0%% *}
 for _ in $(seq 1 200); do m=$(calls_answered); [ $((${m%% *} - m0)) -ge "$rate" ] && break; sleep 0.1; done
-a0=$(calls_answered); perf_cmd 5 6 enable
+gen0=$(bench_tree_cpu_ms "$uac_pid" "$uas_pid") mach0=$(machine_cpu_ms) ms0=$(date +%s%3N)
+# Each edge: read the calls answered, then switch perf (the time perf takes to switch on and to
+# switch off falls on the same side of both edges, so it cancels but for their difference).
+a0=$(calls_answered); perf_cmd 5 6 enable; on_a=$switch_ms
 sleep "$secs"
-a1=$(calls_answered); perf_cmd 5 6 disable
-perf_cmd 7 8 enable
+a1=$(calls_answered); perf_cmd 5 6 disable; off_a=$switch_ms
+gen_ms=$(($(bench_tree_cpu_ms "$uac_pid" "$uas_pid") - gen0)) mach_ms=$(($(machine_cpu_ms) - mach0)) wall_ms=$(($(date +%s%3N) - ms0))
+b0=$(calls_answered); perf_cmd 7 8 enable; on_b=$switch_ms
 sleep "$secs"
-b1=$(calls_answered); perf_cmd 7 8 disable
+b1=$(calls_answered); perf_cmd 7 8 disable; off_b=$switch_ms
 kill -0 "$uac_pid" 2>/dev/null || echo "sip-syscalls: WARNING: the calls ended before the windows did (the rate was not carried)" >&2
 for p in "${perf_pids[@]}"; do kill -INT "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 perf_pids=()
@@ -184,24 +196,25 @@ wait "$uac_pid"
 ok=$(bench_stat "$work/uac.csv" "SuccessfulCall(C)")
 failed=$(bench_stat "$work/uac.csv" "FailedCall(C)")
 retr=$(bench_stat "$work/uac.csv" "Retransmissions(C)")
-read -r a0t _ <<<"$a0"; read -r a1t _ <<<"$a1"; read -r b1t _ <<<"$b1"
-calls_a=$((a1t - a0t)) calls_b=$((b1t - a1t))
+read -r a0t _ <<<"$a0"; read -r a1t _ <<<"$a1"; read -r b0t _ <<<"$b0"; read -r b1t _ <<<"$b1"
+calls_a=$((a1t - a0t)) calls_b=$((b1t - b0t))
 if [ "$calls_a" -le 0 ] || [ "$calls_b" -le 0 ]; then echo "sip-syscalls: no call answered in a window (see $work)" >&2; exit 1; fi
 
-echo "build $build, commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores, load average $load before the run"
+echo "build $build, commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores; 1-min load average $load0 at the start, $load after the warm-up"
 echo "sip-edge processes $processes; $rate calls/s offered; SIPp: $ok of $calls calls completed, $failed failed, $retr retransmissions"
 shares=""
 if [ "$processes" -gt 1 ]; then
-  read -r -a ea <<<"$a0"; read -r -a eb <<<"$b1"
+  read -r -a ea <<<"$b0"; read -r -a eb <<<"$b1"
   for ((i = 1; i <= processes; i++)); do
-    shares+=", worker$((i - 1)) $(awk -v d=$((eb[i] - ea[i])) -v t=$((b1t - a0t)) 'BEGIN { printf "%.1f", d * 100 / t }') %"
+    shares+=", worker$((i - 1)) $(awk -v d=$((eb[i] - ea[i])) -v t=$((b1t - b0t)) 'BEGIN { printf "%.1f", d * 100 / t }') %"
   done
 fi
 echo "window A (cpu_us, cs, faults): $secs s, $calls_a calls answered; window B (syscalls): $secs s, $calls_b calls answered${shares:+ (answered by$shares)}"
+echo "perf took $on_a ms to switch on and $off_a ms to switch off window A, $on_b and $off_b ms window B (a difference of 60 ms is 1 % of 6 s)"
 echo "names counted: $names(the fixed list and those perf trace saw in the warm-up)"
 echo "figures per call answered in the window (sip-edge's calls_answered_total, all workers); threads with >= 0.005 syscalls"
 echo "per call; names >= 0.05 per call, \"other\" = the thread's syscalls not among the names counted"
-awk -F, -v ca="$calls_a" -v cb="$calls_b" -v procs="$work/procs" '
+awk -F, -v ca="$calls_a" -v cb="$calls_b" -v procs="$work/procs" -v mach="$mach_ms" -v gen="$gen_ms" -v wall="$wall_ms" '
   FILENAME == procs { order[++np] = $0; next }
   FILENAME ~ /threads$/ { split($0, f, " "); lab[f[1]] = f[2]; cm[f[1]] = f[3]; next }
   /^#/ || NF < 4 { next }
@@ -222,6 +235,7 @@ awk -F, -v ca="$calls_a" -v cb="$calls_b" -v procs="$work/procs" '
         if (s / cb >= 0.005) line[++nt] = t
       }
       row(L, "(all threads)", ts, tc, tf, tu, "")
+      allu += tu
       traced[L] = tub * 1000 / cb; plain[L] = tu * 1000 / ca
       if (L ~ /^sip-edge/) { es += ts; ec += tc; ef += tf; eu += tu; ne++ }
       for (j = 1; j <= nt; j++) for (k = j + 1; k <= nt; k++)   # most syscalls first
@@ -240,6 +254,9 @@ awk -F, -v ca="$calls_a" -v cb="$calls_b" -v procs="$work/procs" '
       }
     }
     if (ne > 1) row("sip-edge, all " ne, "(all processes)", es, ec, ef, eu, "")
+    o = (mach - allu - gen) * 100 / wall
+    printf "the machine during window A, %% of one core: the processes measured %.0f, SIPp %.0f, other programs %.0f%s\n",
+           allu * 100 / wall, gen * 100 / wall, (o < 0 ? 0 : o), (o > 20 ? " (above 20: cpu_us measured the machine too)" : "")
     printf "cpu_us with the tracepoints on (window B), the cost of counting:"
     for (i = 1; i <= np; i++) { split(order[i], pl, " "); L = pl[2]
       printf " %s %.1f (%+.0f %%)%s", L, traced[L], (plain[L] > 0 ? (traced[L] - plain[L]) * 100 / plain[L] : 0), (i < np ? "," : "\n") }
