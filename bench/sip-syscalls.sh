@@ -14,8 +14,11 @@
 #             call) and syscalls:sys_enter_NAME for each name (exact counts; the tracepoints cost
 #             the process some CPU, shown as "cpu_us with tracepoints" after the table).
 # Both windows are started and stopped through perf's control FIFO; the calls of a window are
-# those sip-edge answered in it (calls_answered_total of every worker, read at each edge).
-# A thread's syscalls not among the names counted show as "other".
+# those sip-edge answered in it (calls_answered_total of every worker, read just before perf is
+# switched on and just before it is switched off). Per call of its window, per process and per
+# thread (threads with >= 0.005 syscalls per call): syscalls, context switches, page faults, CPU
+# us and each name >= 0.05 per call; "other" is a thread's syscalls not among the names counted.
+# Then SIPp's completed and failed calls, and the share of a core other programs used meanwhile.
 # Needs perf (Debian linux-perf) and the right to trace: root, or kernel.perf_event_paranoid <= -1
 # (exit 77 otherwise). Exits 1 when fewer than 99.9 % of the measured run's calls completed.
 #
@@ -33,7 +36,7 @@ while [ $# -gt 0 ]; do
     --rate) rate=$2; shift ;;
     --seconds) secs=$2; shift ;;
     --processes) processes=$2; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     -*) echo "sip-syscalls: unknown option $1" >&2; exit 2 ;;
     *) build=$1 ;;
   esac
