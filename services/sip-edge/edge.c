@@ -22,6 +22,7 @@
 #include <sofia-sip/tport.h>
 #include <sofia-sip/tport_tag.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/sutimer.h"
 #include "services/sip-edge/proxy.h"
@@ -151,6 +152,7 @@ static int shed(rw_edge_t *self, const sip_t *sip)
     if (rw_overload_watches_queue(self->ov)) {
         int fds[RW_REUSEPORT_TRACKED_MAX];
         load.queued_kb = rw_overload_queued_kb(fds, rw_reuseport_udp_fds(fds, RW_REUSEPORT_TRACKED_MAX));
+        load.now_ms = rw_clock_mono_ms();
     }
     return rw_overload_admit(self->ov, reg, &load) != NULL;
 }

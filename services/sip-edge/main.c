@@ -54,6 +54,7 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "overload.max_routing", RW_CFG_INT, "2000", 0, 1000000, "INVITEs waiting for a routing decision before new ones get 503 (0: off)" },
     { "overload.max_wait_ms", RW_CFG_INT, "1000", 0, 600000, "new INVITEs get 503 while the oldest waiting one has waited this long (0: off)" },
     { "overload.max_queue_kb", RW_CFG_INT, "1024", 0, 1048576, "new INVITEs and REGISTERs get 503 while the SIP port's unread datagrams hold this much kernel memory (0: off)" },
+    { "overload.queue_standing_ms", RW_CFG_INT, "100", 0, 60000, "the queue limit refuses only once the queue has stood at it this long (0: at once)" },
     { "overload.max_calls", RW_CFG_INT, "20000", 0, 10000000, "calls in progress before new INVITEs get 503 (0: off)" },
     { "overload.max_registers", RW_CFG_INT, "2000", 0, 1000000, "REGISTER transactions in flight before new ones get 503 (0: off)" },
     { "overload.retry_after_s", RW_CFG_INT, "5", 1, 3600, "Retry-After of those 503s" },
@@ -152,6 +153,7 @@ static int build(rw_service_t *svc, parts_t *p, int worker)
     rw_overload_opts_t oo = { (unsigned) rw_config_int(cfg, "overload.max_routing"),
                               (unsigned) rw_config_int(cfg, "overload.max_wait_ms"),
                               (unsigned) rw_config_int(cfg, "overload.max_queue_kb"),
+                              (unsigned) rw_config_int(cfg, "overload.queue_standing_ms"),
                               (unsigned) rw_config_int(cfg, "overload.max_calls"),
                               (unsigned) rw_config_int(cfg, "overload.max_registers"),
                               (unsigned) rw_config_int(cfg, "overload.retry_after_s") };

@@ -7,6 +7,8 @@
 
 struct rw_overload {
     rw_overload_opts_t o;
+    int queue_high;               /* the last reading was at or above max_queue_kb... */
+    uint64_t queue_high_ms;       /* ...and every one since this time */
     rw_counter_t *routing, *latency, *queue, *calls, *registers;
 };
 
@@ -44,8 +46,16 @@ const char *rw_overload_admit(rw_overload_t *self, int is_register, const rw_loa
     if (!self)
         return NULL;
     const rw_overload_opts_t *o = &self->o;
-    if (o->max_queue_kb && l->queued_kb >= o->max_queue_kb)
-        return rw_counter_inc(self->queue), "queue";
+    if (o->max_queue_kb && l->queued_kb >= o->max_queue_kb) {
+        if (!self->queue_high) {
+            self->queue_high = 1;
+            self->queue_high_ms = l->now_ms;
+        }
+        if (l->now_ms - self->queue_high_ms >= o->queue_standing_ms)
+            return rw_counter_inc(self->queue), "queue";
+    } else if (o->max_queue_kb) {
+        self->queue_high = 0;     /* the queue drained below the limit: a burst, not a standing queue */
+    }
     if (is_register) {
         if (o->max_registers && l->registers >= o->max_registers)
             return rw_counter_inc(self->registers), "registers";

@@ -16,16 +16,16 @@ static const struct {
     rw_load_t load;
     const char *reason;           /* NULL: admitted */
 } cases[] = {
-    { 0, { 0, 0, 0, 0, 0 }, NULL },
-    { 0, { 10, 100, 10, 500, 1023 }, NULL },                  /* everything just under */
-    { 0, { 0, 0, 0, 0, 1024 }, "queue" },
-    { 1, { 0, 0, 0, 0, 4096 }, "queue" },                    /* REGISTERs too */
-    { 0, { 11, 0, 0, 0, 0 }, "routing" },
-    { 0, { 0, 0, 0, 501, 0 }, "latency" },
-    { 0, { 0, 101, 0, 0, 0 }, "calls" },
-    { 1, { 0, 101, 0, 0, 0 }, NULL },                       /* calls do not hold REGISTERs */
-    { 1, { 0, 0, 11, 0, 0 }, "registers" },
-    { 0, { 0, 0, 11, 0, 0 }, NULL },
+    { 0, { 0, 0, 0, 0, 0, 0 }, NULL },
+    { 0, { 10, 100, 10, 500, 1023, 0 }, NULL },                  /* everything just under */
+    { 0, { 0, 0, 0, 0, 1024, 0 }, "queue" },
+    { 1, { 0, 0, 0, 0, 4096, 0 }, "queue" },                    /* REGISTERs too */
+    { 0, { 11, 0, 0, 0, 0, 0 }, "routing" },
+    { 0, { 0, 0, 0, 501, 0, 0 }, "latency" },
+    { 0, { 0, 101, 0, 0, 0, 0 }, "calls" },
+    { 1, { 0, 101, 0, 0, 0, 0 }, NULL },                       /* calls do not hold REGISTERs */
+    { 1, { 0, 0, 11, 0, 0, 0 }, "registers" },
+    { 0, { 0, 0, 11, 0, 0, 0 }, NULL },
 };
 
 START_TEST(test_each_signal_refuses_at_its_limit)
@@ -49,10 +49,42 @@ START_TEST(test_zero_limits_are_off)
 {
     rw_overload_opts_t o = { 0 };
     rw_overload_t *ov = rw_overload_new(NULL, &o);
-    rw_load_t heavy = { 1000000, 1000000, 1000000, 1000000, 1000000 };
+    rw_load_t heavy = { 1000000, 1000000, 1000000, 1000000, 1000000, 0 };
     ck_assert_ptr_null(rw_overload_admit(ov, 0, &heavy));
     ck_assert_ptr_null(rw_overload_admit(ov, 1, &heavy));
     ck_assert(!rw_overload_watches_queue(ov));
+    rw_overload_destroy(&ov);
+}
+END_TEST
+
+/* The queue limit refuses only a standing queue: every reading at or above it for
+ * queue_standing_ms. A reading below it starts the count again (a burst that drained). */
+START_TEST(test_queue_refuses_only_once_it_stands)
+{
+    rw_overload_opts_t o = { .max_queue_kb = 1024, .queue_standing_ms = 100 };
+    rw_overload_t *ov = rw_overload_new(NULL, &o);
+    ck_assert_ptr_nonnull(ov);
+    static const struct { uint64_t now_ms; unsigned kb; int is_register; int refused; } steps[] = {
+        { 1000, 2000, 0, 0 },      /* first reading at the limit: a burst so far */
+        { 1050, 1500, 1, 0 },
+        { 1099, 1024, 0, 0 },
+        { 1100, 1024, 0, 1 },      /* 100 ms at or above: standing */
+        { 1130, 9000, 1, 1 },      /* REGISTERs too */
+        { 1131, 1023, 0, 0 },      /* drained below: taken, and the count starts again */
+        { 1140, 4096, 0, 0 },
+        { 1239, 4096, 0, 0 },
+        { 1240, 4096, 0, 1 },
+        { 1241, 0, 0, 0 },
+    };
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        rw_load_t l = { .queued_kb = steps[i].kb, .now_ms = steps[i].now_ms };
+        const char *r = rw_overload_admit(ov, steps[i].is_register, &l);
+        if (steps[i].refused)
+            ck_assert_msg(r && !strcmp(r, "queue"), "step %zu (t=%llu): got %s", i,
+                          (unsigned long long) steps[i].now_ms, r ? r : "admitted");
+        else
+            ck_assert_msg(r == NULL, "step %zu (t=%llu) refused: %s", i, (unsigned long long) steps[i].now_ms, r);
+    }
     rw_overload_destroy(&ov);
 }
 END_TEST
@@ -110,6 +142,7 @@ int main(void)
     TCase *tc = tcase_create("overload");
     tcase_add_loop_test(tc, test_each_signal_refuses_at_its_limit, 0, (int) (sizeof cases / sizeof cases[0]));
     tcase_add_test(tc, test_zero_limits_are_off);
+    tcase_add_test(tc, test_queue_refuses_only_once_it_stands);
     tcase_add_test(tc, test_queue_of_the_tracked_sip_socket_is_measured);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
