@@ -1,0 +1,152 @@
+/* tests/unit/sipedge/steer_test.c — the reuseport program on a real group of three UDP sockets
+ * on 127.0.0.1 (joined in order, so socket i is index i): a response whose branch carries index
+ * k reaches socket k wherever it comes from; a branch past the scan, another branch, "ff" and
+ * requests get the kernel's hash (one sender: always one socket); a probe reaches the socket it
+ * names and parses back. */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "services/sip-edge/steer.h"
+
+#define N 3
+
+static int socks[N], tx[4];
+static struct sockaddr_in to;
+
+static void setup(void)
+{
+    int on = 1;
+    to = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    for (int i = 0; i < N; i++) {
+        socks[i] = socket(AF_INET, SOCK_DGRAM, 0);
+        ck_assert_int_ge(socks[i], 0);
+        ck_assert_int_eq(setsockopt(socks[i], SOL_SOCKET, SO_REUSEPORT, &on, sizeof on), 0);
+        ck_assert_int_eq(bind(socks[i], (struct sockaddr *) &to, sizeof to), 0);
+        if (i == 0) {                              /* the port the kernel chose, for the others */
+            socklen_t len = sizeof to;
+            ck_assert_int_eq(getsockname(socks[0], (struct sockaddr *) &to, &len), 0);
+        }
+    }
+    ck_assert_int_eq(rw_steer_attach(socks[1]), 0);   /* any member attaches it for the group */
+    for (int i = 0; i < 4; i++) {
+        tx[i] = socket(AF_INET, SOCK_DGRAM, 0);
+        ck_assert_int_ge(tx[i], 0);
+    }
+}
+
+static void teardown(void)
+{
+    for (int i = 0; i < N; i++)
+        close(socks[i]);
+    for (int i = 0; i < 4; i++)
+        close(tx[i]);
+}
+
+/* Sends text from sender s; the index of the socket that got it (-1: none). */
+static int deliver(int s, const char *text)
+{
+    ck_assert_int_eq(sendto(tx[s], text, strlen(text), 0, (struct sockaddr *) &to, sizeof to), (int) strlen(text));
+    char buf[2048];
+    for (int spin = 0; spin < 1000; spin++) {         /* loopback delivery is synchronous; bounded anyway */
+        for (int i = 0; i < N; i++)
+            if (recv(socks[i], buf, sizeof buf, MSG_DONTWAIT) > 0)
+                return i;
+        usleep(1000);
+    }
+    return -1;
+}
+
+static void response(char *buf, size_t len, const char *branch, size_t pad)
+{
+    char filler[1024];
+    ck_assert_uint_lt(pad, sizeof filler);
+    memset(filler, 'x', pad);
+    filler[pad] = '\0';
+    snprintf(buf, len, "SIP/2.0 180 Ringing\r\nX-Pad: %s\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=%s\r\n"
+             "Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK77\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n\r\n", filler, branch);
+}
+
+START_TEST(test_response_reaches_the_socket_its_branch_names)
+{
+    char text[2048];
+    for (int k = 0; k < N; k++)
+        for (int s = 0; s < 4; s++) {
+            char branch[64];
+            snprintf(branch, sizeof branch, "z9hG4bKrw%02x%02x.abc", 7, k);
+            response(text, sizeof text, branch, (size_t) (s * 90));
+            ck_assert_int_eq(deliver(s, text), k);
+        }
+    /* index 10 and 11 (hex digits a, b) past the group: the hash, still delivered */
+    response(text, sizeof text, "z9hG4bKrw000a.abc", 0);
+    ck_assert_int_ge(deliver(0, text), 0);
+}
+END_TEST
+
+/* With the hash, one sender's datagrams all reach one socket; steering sends them elsewhere. */
+START_TEST(test_others_get_the_kernels_hash)
+{
+    char text[2048];
+    const char *req = "INVITE sip:2000@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKrw0102.abc\r\n\r\n";
+    for (int s = 0; s < 4; s++) {
+        int first = deliver(s, req);
+        ck_assert_int_ge(first, 0);
+        response(text, sizeof text, "z9hG4bKrw01ff.abc", 0);          /* unknown index */
+        ck_assert_int_eq(deliver(s, text), first);
+        response(text, sizeof text, "z9hG4bKab12cd.other", 0);         /* not ours */
+        ck_assert_int_eq(deliver(s, text), first);
+        response(text, sizeof text, "z9hG4bKrw0102.abc", RW_STEER_SCAN); /* past the scan */
+        ck_assert_int_eq(deliver(s, text), first);
+        ck_assert_int_eq(deliver(s, "SIP/2.0 100 Trying\r\n\r\n"), first);   /* shorter than the scan */
+        /* one sender whose hash is not socket 2 shows the steering moves its responses */
+        response(text, sizeof text, "z9hG4bKrw0002.abc", 0);
+        ck_assert_int_eq(deliver(s, text), 2);
+    }
+}
+END_TEST
+
+START_TEST(test_probe_reaches_its_index_and_parses)
+{
+    char text[1024], *b;
+    for (unsigned k = 0; k < N; k++) {
+        ck_assert_uint_gt(rw_steer_probe(text, sizeof text, 5, k, 0x0123456789abcdefULL), 0);
+        ck_assert_int_eq(deliver((int) k, text), (int) k);
+        ck_assert_ptr_nonnull(b = strstr(text, "branch="));
+        b += 7;
+        b[strcspn(b, "\r")] = '\0';
+        unsigned w = 99, kk = 99;
+        uint64_t nonce = 0;
+        ck_assert(rw_steer_probe_parse(b, &w, &kk, &nonce));
+        ck_assert_uint_eq(w, 5);
+        ck_assert_uint_eq(kk, k);
+        ck_assert(nonce == 0x0123456789abcdefULL);
+    }
+    unsigned w, k;
+    uint64_t nonce;
+    ck_assert(!rw_steer_probe_parse("z9hG4bKrw0501.abcdef", &w, &k, &nonce));   /* a call's branch */
+    ck_assert(!rw_steer_probe_parse("z9hG4bKrw0501.steer0123", &w, &k, &nonce));
+    ck_assert(!rw_steer_probe_parse("z9hG4bKrw05.steer0123456789abcdef", &w, &k, &nonce));
+    ck_assert(!rw_steer_probe_parse(NULL, &w, &k, &nonce));
+    ck_assert_uint_eq(rw_steer_probe(text, 40, 1, 1, 1), 0);                 /* too small */
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("steer");
+    TCase *tc = tcase_create("steer");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_response_reaches_the_socket_its_branch_names);
+    tcase_add_test(tc, test_others_get_the_kernels_hash);
+    tcase_add_test(tc, test_probe_reaches_its_index_and_parses);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_ENV);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
