@@ -203,7 +203,7 @@ read -r a0t _ <<<"$a0"; read -r a1t _ <<<"$a1"; read -r b0t _ <<<"$b0"; read -r 
 calls_a=$((a1t - a0t)) calls_b=$((b1t - b0t))
 if [ "$calls_a" -le 0 ] || [ "$calls_b" -le 0 ]; then echo "sip-syscalls: no call answered in a window (see $work)" >&2; exit 1; fi
 
-echo "build $build, commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown), $(nproc) cores; 1-min load average $load0 at the start, $load after the warm-up"
+echo "build $build, source tree at commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown) now, $(nproc) cores; 1-min load average $load0 at the start, $load after the warm-up"
 echo "sip-edge processes $processes; $rate calls/s offered; SIPp: $ok of $calls calls completed, $failed failed, $retr retransmissions"
 shares=""
 if [ "$processes" -gt 1 ]; then
@@ -213,7 +213,7 @@ if [ "$processes" -gt 1 ]; then
   done
 fi
 echo "window A (cpu_us, cs, faults): $secs s, $calls_a calls answered; window B (syscalls): $secs s, $calls_b calls answered${shares:+ (answered by$shares)}"
-echo "perf took $on_a ms to switch on and $off_a ms to switch off window A, $on_b and $off_b ms window B (a difference of 60 ms is 1 % of 6 s)"
+echo "perf took $on_a ms to switch on and $off_a ms to switch off window A, $on_b and $off_b ms window B (a difference of $((secs * 10)) ms is 1 % of a window)"
 echo "names counted: $names(the fixed list and those perf trace saw in the warm-up)"
 echo "figures per call answered in the window (sip-edge's calls_answered_total, all workers); threads with >= 0.005 syscalls"
 echo "per call; names >= 0.05 per call, \"other\" = the thread's syscalls not among the names counted"
