@@ -29,6 +29,7 @@
 #include "services/sip-edge/registrar.h"
 #include "services/sip-edge/reuseport.h"
 #include "services/sip-edge/sipcheck.h"
+#include "services/sip-edge/steer.h"
 #include "services/sip-edge/subscribe.h"
 
 /* SIP's T4 for NTA. NTA keeps an INVITE server transaction for T4 after relaying its 2xx (the
@@ -58,10 +59,16 @@ struct rw_edge {
     su_timer_t *stats;            /* every second: NTA's transaction counts into the gauges */
     rw_gauge_t *g_irq, *g_orq;
     rw_counter_t *relayed;        /* responses passed on to another worker */
+    unsigned steer_idx;           /* this worker's socket in the port's group (RW_STEER_UNKNOWN) */
+    uint64_t steer_nonce;         /* the probes' nonce: a base plus the round */
+    unsigned steer_round, steer_seen;   /* probe rounds sent; the last one answered */
+    su_timer_t *steer_timer;      /* every second: a probe round */
+    rw_gauge_t *g_steer;
     tport_t *udp6;                /* the IPv6 SIP port's UDP transport, if any */
 };
 
 static int relay_response(rw_edge_t *self, msg_t *msg, const sip_t *sip);
+static int steer_probe(rw_edge_t *self, const sip_t *sip);
 
 static void sofia_log(void *arg, char const *fmt, va_list ap)
 {
@@ -165,6 +172,10 @@ static int on_message(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg, 
 {
     rw_edge_t *self = (rw_edge_t *) magic;
     if (!sip || !sip->sip_request) {
+        if (self->worker >= 0 && steer_probe(self, sip)) {
+            msg_destroy(msg);
+            return 0;
+        }
         if (relay_response(self, msg, sip))
             return 0;
         if (self->proxy)
@@ -237,11 +248,15 @@ static int add_tports(rw_edge_t *self, const rw_edge_opts_t *opts)
     return 0;
 }
 
-/* Worker index named by a branch rw_edge_branch wrote ("z9hG4bKrw<2 hex>."), or -1. */
+/* Worker index named by a branch rw_edge_branch wrote ("z9hG4bKrw<2 hex><2 hex>.", or an
+ * earlier release's "z9hG4bKrw<2 hex>."), or -1. */
 static int branch_worker(const char *branch)
 {
     if (!branch || strncasecmp(branch, "z9hG4bKrw", 9) != 0 || !isxdigit((unsigned char) branch[9])
-        || !isxdigit((unsigned char) branch[10]) || branch[11] != '.')
+        || !isxdigit((unsigned char) branch[10]))
+        return -1;
+    if (branch[11] != '.' && !(isxdigit((unsigned char) branch[11]) && isxdigit((unsigned char) branch[12])
+                               && branch[13] == '.'))
         return -1;
     char hex[3] = { branch[9], branch[10], 0 };
     return (int) strtol(hex, NULL, 16);
@@ -274,8 +289,76 @@ const char *rw_edge_branch(rw_edge_t *self, char *buf, size_t len)
     char token[20];
     self->branch_seq += 0x9e3779b97f4a7c15ULL;
     msg_random_token(token, sizeof token - 1, &self->branch_seq, sizeof self->branch_seq);
-    int n = snprintf(buf, len, "branch=z9hG4bKrw%02x.%s", (unsigned) self->worker, token);
+    int n = snprintf(buf, len, "branch=z9hG4bKrw%02x%02x.%s", (unsigned) self->worker, self->steer_idx, token);
     return n > 0 && (size_t) n < len ? buf : NULL;
+}
+
+/* A probe round: one response-shaped datagram per socket index of the port's group, to the
+ * SIP port; the one that comes back to this worker names its index (steer.h). A round left
+ * unanswered forgets the index: responses then take the kernel's hash and the relay. */
+static void probe_round(rw_edge_t *self)
+{
+    if (self->steer_seen != self->steer_round)
+        self->steer_idx = RW_STEER_UNKNOWN;
+    rw_gauge_set(self->g_steer, self->steer_idx == RW_STEER_UNKNOWN ? -1.0 : (double) self->steer_idx);
+    self->steer_round++;
+    struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t) self->port) };
+    if (inet_pton(AF_INET, self->addr, &to.sin_addr) != 1 || to.sin_addr.s_addr == htonl(INADDR_ANY))
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    char text[512];
+    for (unsigned k = 0; k < self->n_workers; k++) {
+        size_t n = rw_steer_probe(text, sizeof text, (unsigned) self->worker, k, self->steer_nonce + self->steer_round);
+        if (n)
+            (void) sendto(self->relay_fd, text, n, 0, (struct sockaddr *) &to, sizeof to);
+    }
+}
+
+static void on_steer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
+{
+    (void) m;
+    (void) t;
+    probe_round((rw_edge_t *) arg);
+}
+
+/* 1 when the response is a probe (any worker's: never relayed); this worker's own of the
+ * current round sets its index. */
+static int steer_probe(rw_edge_t *self, const sip_t *sip)
+{
+    unsigned worker, k;
+    uint64_t nonce;
+    if (!sip || !sip->sip_via || !rw_steer_probe_parse(sip->sip_via->v_branch, &worker, &k, &nonce))
+        return 0;
+    if (self->worker >= 0 && worker == (unsigned) self->worker && nonce == self->steer_nonce + self->steer_round
+        && k < RW_STEER_UNKNOWN) {
+        if (k != self->steer_idx)
+            rw_log_info("sip_steer_index", RW_I("worker", self->worker), RW_U("index", k));
+        self->steer_idx = k;
+        self->steer_seen = self->steer_round;
+        rw_gauge_set(self->g_steer, (double) k);
+    }
+    return 1;
+}
+
+/* Steering on (the program is on the group): the first round now, then one a second. */
+static void start_steer(rw_edge_t *self, su_root_t *root, const rw_edge_opts_t *opts)
+{
+    int err = 0;
+    if (self->worker < 0 || !opts->steer)
+        return;
+    if (rw_reuseport_steered(&err) != 1) {
+        rw_log_warn("sip_steer_off", RW_I("worker", self->worker), RW_S("error", strerror(err)),
+                    RW_S("hint", "responses reach their worker by relay"));
+        return;
+    }
+    self->steer_nonce = self->branch_seq ^ ((uint64_t) getpid() << 16);
+    if (opts->metrics)
+        self->g_steer = rw_metrics_gauge(opts->metrics, "steer_index",
+                                         "this worker's socket in the SIP port's group, learnt by probes (-1: unknown)");
+    self->steer_seen = self->steer_round;
+    probe_round(self);
+    self->steer_timer = rw_sutimer_lazy(root, 1000);
+    if (self->steer_timer)
+        su_timer_run(self->steer_timer, on_steer, (su_timer_arg_t *) self);
 }
 
 static void on_stats(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
@@ -319,7 +402,7 @@ rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts)
     char url[160];
     rw_edge_t *self = calloc(1, sizeof *self);
     if (self)
-        self->relay_fd = -1;
+        self->relay_fd = -1, self->steer_idx = RW_STEER_UNKNOWN;
     if (!self || !opts->addr || strlen(opts->addr) >= sizeof self->addr
         || strlen(opts->addr6 ? opts->addr6 : "") >= sizeof self->addr6)
         goto fail;
@@ -363,6 +446,7 @@ rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts)
             self->udp6 = tp;
     }
     start_stats(self, root, opts->metrics);
+    start_steer(self, root, opts);
     return self;
 fail:
     rw_edge_destroy(&self);
@@ -375,6 +459,7 @@ void rw_edge_destroy(rw_edge_t **pself)
     if (!self)
         return;
     su_timer_destroy(self->stats);
+    su_timer_destroy(self->steer_timer);
     if (self->nta)
         nta_agent_destroy(self->nta);
     if (self->relay_fd >= 0)

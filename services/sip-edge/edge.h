@@ -7,7 +7,8 @@
  * log lines go to rw_log (debug); its STUN server is off. In a worker of several sharing the
  * port, the Via branch of every request it sends names the worker (rw_edge_branch); a response
  * the kernel hands to another worker is relayed by it, unchanged, to this worker's loopback relay
- * port (docs/sip-edge.md "Several processes").
+ * port (docs/sip-edge.md "Several processes"). With steering (steer.h) the branch also carries
+ * the worker's socket index, which it learns by probes, and responses mostly arrive directly.
  * The edge owns the agent; the registrar and proxy are borrowed and must be unset (NULL)
  * before they are destroyed; rw_edge_destroy() must run before su_root_destroy(). */
 #ifndef RW_SIPEDGE_EDGE_H
@@ -41,6 +42,8 @@ typedef struct {
     int worker;                   /* index among processes sharing the SIP port; -1: the only one */
     unsigned n_workers;           /* processes sharing the port (relay_ports has this many) */
     const unsigned short *relay_ports;  /* worker I takes relayed responses on 127.0.0.1:relay_ports[I] */
+    int steer;                    /* a worker: learn its socket index for steer.h's program (on the
+                                     group when rw_reuseport_steer(1) ran before the bind) */
 } rw_edge_opts_t;
 
 rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts);

@@ -3,6 +3,7 @@
  * dlsym(RTLD_NEXT). Kept to the one option and the one port: a bind() that is not ours is
  * passed through byte for byte, errno included. */
 #include "services/sip-edge/reuseport.h"
+#include "services/sip-edge/steer.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -16,6 +17,7 @@ static atomic_uint shared_port;
 static atomic_uint tracked_port;
 static atomic_int tracked_fds[RW_REUSEPORT_TRACKED_MAX];
 static atomic_int n_tracked;
+static atomic_int steer_on, steer_state, steer_errno;
 
 void rw_reuseport_track(unsigned port)
 {
@@ -42,6 +44,35 @@ static void track(int fd)
     if (i < RW_REUSEPORT_TRACKED_MAX) {
         atomic_store(&tracked_fds[i], fd);
         atomic_store(&n_tracked, i + 1);
+    }
+}
+
+void rw_reuseport_steer(int on)
+{
+    atomic_store(&steer_on, on != 0);
+}
+
+int rw_reuseport_steered(int *err)
+{
+    if (err)
+        *err = atomic_load(&steer_errno);
+    return atomic_load(&steer_state);
+}
+
+/* After a successful bind of a socket to the shared port: an IPv4 datagram socket gets the
+ * steering program (the group's others are unchanged by a failure: they keep the hash). */
+static void steer(int fd, const struct sockaddr *addr)
+{
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (!atomic_load(&steer_on) || addr->sa_family != AF_INET
+        || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_DGRAM)
+        return;
+    if (rw_steer_attach(fd) == 0) {
+        atomic_store(&steer_state, 1);
+    } else {
+        atomic_store(&steer_errno, errno);
+        atomic_store(&steer_state, -1);
     }
 }
 
@@ -85,6 +116,11 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
             return -1;
     }
     int rc = real_bind(fd, addr, len);
+    if (rc == 0 && port && port_of(addr, len) == port) {
+        int saved = errno;
+        steer(fd, addr);
+        errno = saved;
+    }
     unsigned tracked = atomic_load(&tracked_port);
     if (rc == 0 && tracked && port_of(addr, len) == tracked)
         track(fd);

@@ -61,7 +61,7 @@ static void setup(void)
     snprintf(spec, sizeof spec, "pbx 127.0.0.1:%u proxy", caller_port);
     ck_assert_int_eq(rw_peers_parse(&peers, spec, err, sizeof err), 0);
     edge_port = (unsigned) rw_proc_free_port();
-    rw_edge_opts_t eo = { "127.0.0.1", "", edge_port, "udp", 65536, "ringway.local", NULL, 0, 0, -1, 0, NULL };
+    rw_edge_opts_t eo = { "127.0.0.1", "", edge_port, "udp", 65536, "ringway.local", NULL, 0, 0, -1, 0, NULL, 0 };
     edge = rw_edge_new(root, &eo);
     ck_assert_ptr_nonnull(edge);
     if (fx.pid) {
