@@ -321,7 +321,8 @@ static void on_steer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
 }
 
 /* 1 when the response is a probe (any worker's: never relayed); this worker's own of the
- * current round sets its index. */
+ * current round set its index. A probe for an index past the group gets the kernel's hash
+ * and may come back too, but its index is past this worker's true one: the smallest wins. */
 static int steer_probe(rw_edge_t *self, const sip_t *sip)
 {
     unsigned worker, k;
@@ -330,11 +331,12 @@ static int steer_probe(rw_edge_t *self, const sip_t *sip)
         return 0;
     if (self->worker >= 0 && worker == (unsigned) self->worker && nonce == self->steer_nonce + self->steer_round
         && k < RW_STEER_UNKNOWN) {
-        if (k != self->steer_idx)
-            rw_log_info("sip_steer_index", RW_I("worker", self->worker), RW_U("index", k));
-        self->steer_idx = k;
+        unsigned idx = self->steer_seen == self->steer_round && self->steer_idx < k ? self->steer_idx : k;
         self->steer_seen = self->steer_round;
-        rw_gauge_set(self->g_steer, (double) k);
+        if (idx != self->steer_idx)
+            rw_log_info("sip_steer_index", RW_I("worker", self->worker), RW_U("index", idx));
+        self->steer_idx = idx;
+        rw_gauge_set(self->g_steer, (double) idx);
     }
     return 1;
 }

@@ -8,8 +8,9 @@
  * A worker's branch is "z9hG4bKrw<worker, 2 hex><socket index, 2 hex>.<token>": the index is
  * the worker's place in the group, which the kernel alone knows and which moves when a sibling
  * leaves it, so each worker learns its own by probes: a response-shaped datagram per index,
- * branch "z9hG4bKrw<worker><index>.steer<nonce>", sent to the SIP port; the one probe that comes
- * back to its sender names its index. "ff" (unknown) falls back to the hash, and the relay
+ * branch "z9hG4bKrw<worker><index>.steer<nonce>", sent to the SIP port; the smallest index
+ * among the probes that come back to their sender is its own (a probe for an index past the
+ * group gets the hash, and maybe its sender). "ff" (unknown) falls back to the hash, and the relay
  * still passes on any response that reaches the wrong worker. */
 #ifndef RW_SIPEDGE_STEER_H
 #define RW_SIPEDGE_STEER_H
