@@ -81,7 +81,10 @@ int rw_steer_attach(int fd)
         errno = EINVAL;
         return -1;
     }
-    struct sock_fprog prog = { .len = (unsigned short) n, .filter = f };
+    struct sock_fprog prog;
+    memset(&prog, 0, sizeof prog);       /* the padding after len goes to the kernel too */
+    prog.len = (unsigned short) n;
+    prog.filter = f;
     int rc = setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof prog);
     int err = errno;
     free(f);
