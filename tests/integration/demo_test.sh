@@ -119,7 +119,20 @@ adopted() {
   [ "$(grep -o '"pid":[0-9]*' <<<"$w" | cut -d: -f2 | sort | tr '\n' ' ')" = "$workers" ] \
     && [ "$(grep -o '"adopted":true' <<<"$w" | wc -l)" -eq 2 ]
 }
-wait_for "the new supervisor did not adopt workers $workers" adopted
+# Under valgrind (make valgrind) the supervisor cannot adopt: valgrind 3.19 answers pidfd_open
+# ENOSYS, so it stops the old workers ("worker_stray_stopped", "cannot watch it") and starts two
+# of its own. Wrapped, the test checks that instead.
+replaced() {
+  local w; w=$(curl -fsS "http://127.0.0.1:$((http_base + 4))/workers") || return 1
+  [ "$(grep -o '"alive":true' <<<"$w" | wc -l)" -eq 2 ] && grep -q '"event":"worker_stray_stopped"' \
+    "$state/ringway-demo/logs/sip-edge.log"
+}
+if rw_wrapped; then
+  wait_for "the new supervisor did not stop workers $workers and start two of its own" replaced
+  workers=""
+else
+  wait_for "the new supervisor did not adopt workers $workers" adopted
+fi
 health $((http_base + 4)) || fail "the new supervisor is not healthy"
 for p in $workers; do kill -0 "$p" 2>/dev/null || fail "worker $p died with its supervisor"; done
 
