@@ -172,7 +172,7 @@ static int on_message(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg, 
 {
     rw_edge_t *self = (rw_edge_t *) magic;
     if (!sip || !sip->sip_request) {
-        if (self->worker >= 0 && steer_probe(self, sip)) {
+        if (steer_probe(self, sip)) {
             msg_destroy(msg);
             return 0;
         }
@@ -327,9 +327,10 @@ static int steer_probe(rw_edge_t *self, const sip_t *sip)
 {
     unsigned worker, k;
     uint64_t nonce;
-    if (!sip || !sip->sip_via || !rw_steer_probe_parse(sip->sip_via->v_branch, &worker, &k, &nonce))
+    if (self->worker < 0 || !sip || !sip->sip_via
+        || !rw_steer_probe_parse(sip->sip_via->v_branch, &worker, &k, &nonce))
         return 0;
-    if (self->worker >= 0 && worker == (unsigned) self->worker && nonce == self->steer_nonce + self->steer_round
+    if (worker == (unsigned) self->worker && nonce == self->steer_nonce + self->steer_round
         && k < RW_STEER_UNKNOWN) {
         unsigned idx = self->steer_seen == self->steer_round && self->steer_idx < k ? self->steer_idx : k;
         self->steer_seen = self->steer_round;

@@ -33,12 +33,17 @@ int rw_reuseport_udp_fds(int *fds, int max)
     return n;
 }
 
-/* Remembers fd when it is a datagram socket (after a successful bind to the tracked port). */
-static void track(int fd)
+static int is_datagram(int fd)
 {
     int type = 0;
     socklen_t len = sizeof type;
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_DGRAM)
+    return getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_DGRAM;
+}
+
+/* Remembers fd when it is a datagram socket (after a successful bind to the tracked port). */
+static void track(int fd)
+{
+    if (!is_datagram(fd))
         return;
     int i = atomic_load(&n_tracked);
     if (i < RW_REUSEPORT_TRACKED_MAX) {
@@ -63,10 +68,7 @@ int rw_reuseport_steered(int *err)
  * steering program (the group's others are unchanged by a failure: they keep the hash). */
 static void steer(int fd, const struct sockaddr *addr)
 {
-    int type = 0;
-    socklen_t len = sizeof type;
-    if (!atomic_load(&steer_on) || addr->sa_family != AF_INET
-        || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_DGRAM)
+    if (!atomic_load(&steer_on) || addr->sa_family != AF_INET || !is_datagram(fd))
         return;
     if (rw_steer_attach(fd) == 0) {
         atomic_store(&steer_state, 1);
