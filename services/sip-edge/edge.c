@@ -294,7 +294,8 @@ const char *rw_edge_branch(rw_edge_t *self, char *buf, size_t len)
 }
 
 /* A probe round: one response-shaped datagram per socket index of the port's group, to the
- * SIP port; the one that comes back to this worker names its index (steer.h). A round left
+ * SIP port; the smallest index among those that come back to this worker is its own (steer.h;
+ * a probe past the group gets the hash and may come back with a larger one). A round left
  * unanswered forgets the index: responses then take the kernel's hash and the relay. */
 static void probe_round(rw_edge_t *self)
 {

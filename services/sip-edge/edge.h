@@ -43,7 +43,7 @@ typedef struct {
     unsigned n_workers;           /* processes sharing the port (relay_ports has this many) */
     const unsigned short *relay_ports;  /* worker I takes relayed responses on 127.0.0.1:relay_ports[I] */
     int steer;                    /* a worker: learn its socket index for steer.h's program (on the
-                                     group when rw_reuseport_steer(1) ran before the bind) */
+                                     group when rw_reuseport_steer() turned it on before the bind) */
 } rw_edge_opts_t;
 
 rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts);

@@ -23,6 +23,7 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "sip.relay_port", RW_CFG_INT, "0", 0, 65535, "with several processes: worker I takes responses its siblings received for it on 127.0.0.1 UDP port relay_port + I (0: free ports chosen at start)" },
     { "sip.run_dir", RW_CFG_STR, "", 0, 0, "with several processes: directory of the supervisor's run file, which names the running workers so a restarted supervisor adopts them (empty: $XDG_RUNTIME_DIR, else /tmp)" },
     { "sip.steer_responses", RW_CFG_BOOL, "true", 0, 0, "with several processes: a reuseport program sends each response to the worker whose request it answers, instead of a relay between workers" },
+    { "sip.spread_requests", RW_CFG_BOOL, "true", 0, 0, "with several processes: a reuseport program spreads requests over the workers by a hash of their top Via branch, so one sender's calls (a trunk, an SBC) use every worker while a transaction (retransmissions, CANCEL) stays on one; false: the kernel's hash of the sender's address" },
     { "sip.relay_ports", RW_CFG_STR, "", 0, 0, "set by the supervisor for its workers: every worker's relay port, comma-separated" },
     { "sip.udp_buffer_kb", RW_CFG_INT, "4096", 0, 262144, "receive and send buffer of each UDP socket (0: the kernel's default; capped by net.core.rmem_max/wmem_max)" },
     { "sip.transaction_timeout_ms", RW_CFG_INT, "8000", 2000, 32000, "SIP 64*T1: a forwarded INVITE without any answer fails 408 after this (a non-INVITE gets no 408: RFC 4320), and a finished non-INVITE transaction is kept this long to absorb retransmissions (RFC 3261: 32000); a REGISTER keeps no transaction (its answer is kept in a fixed table, docs/sip-edge.md), a BYE is forwarded statelessly" },
@@ -107,7 +108,8 @@ static int share_port(const rw_config_t *cfg, int worker, rw_edge_opts_t *eo, un
         return -1;
     }
     rw_reuseport_enable(eo->port);
-    rw_reuseport_steer(rw_config_bool(cfg, "sip.steer_responses"));
+    rw_reuseport_steer(rw_config_bool(cfg, "sip.steer_responses"),
+                       rw_config_bool(cfg, "sip.spread_requests") ? (unsigned) n : 0);
     eo->steer = rw_config_bool(cfg, "sip.steer_responses");
     eo->worker = worker;
     eo->n_workers = (unsigned) n;

@@ -18,6 +18,7 @@ static atomic_uint tracked_port;
 static atomic_int tracked_fds[RW_REUSEPORT_TRACKED_MAX];
 static atomic_int n_tracked;
 static atomic_int steer_on, steer_state, steer_errno;
+static atomic_uint steer_spread;
 
 void rw_reuseport_track(unsigned port)
 {
@@ -52,9 +53,10 @@ static void track(int fd)
     }
 }
 
-void rw_reuseport_steer(int on)
+void rw_reuseport_steer(int on, unsigned spread)
 {
-    atomic_store(&steer_on, on != 0);
+    atomic_store(&steer_spread, spread);
+    atomic_store(&steer_on, on != 0 || spread > 1);
 }
 
 int rw_reuseport_steered(int *err)
@@ -70,7 +72,7 @@ static void steer(int fd, const struct sockaddr *addr)
 {
     if (!atomic_load(&steer_on) || addr->sa_family != AF_INET || !is_datagram(fd))
         return;
-    if (rw_steer_attach(fd) == 0) {
+    if (rw_steer_attach(fd, atomic_load(&steer_spread)) == 0) {
         atomic_store(&steer_state, 1);
     } else {
         atomic_store(&steer_errno, errno);

@@ -14,69 +14,148 @@
 #endif
 
 #define HASH 0xffffffffu                 /* an index past the group: the kernel's hash */
-#define BLOCK 7                          /* instructions per offset scanned */
-#define HEAD 5
-#define TAIL 22                          /* after the scan: ret, then the branch checks */
-#define N_INSNS (HEAD + BLOCK * RW_STEER_SCAN + TAIL)
+#define FNV_BASIS 2166136261u
+#define FNV_PRIME 16777619u
+#define MIX 0x45d9f3bu
 
-/* The program sees the UDP payload at offset 0. Loads are big-endian words. */
-static int build(struct sock_filter *f)
+/* Scratch memory of the program. */
+enum { M_LEN, M_HIGH, M_WORD0, M_HASH, M_BASE };
+
+#define STMT(code, k) ((struct sock_filter) BPF_STMT((code), (k)))
+#define JUMP(code, k, jt, jf) ((struct sock_filter) BPF_JUMP((code), (k), (jt), (jf)))
+
+/* Appends to f (room for BPF_MAXINSNS) the request part: X = offset of "z9hG"; the branch's
+ * hash modulo spread (rw_steer_request_index() is the same in C), or the kernel's hash when
+ * the word is not "z9hG4bK". */
+static int build_request(struct sock_filter *f, int n, unsigned spread)
 {
-    int n = 0;
-    f[n++] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0);
-    f[n++] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x5349502fu /* "SIP/" */, 1, 0);
-    f[n++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, HASH);          /* a request */
-    f[n++] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0);
-    f[n++] = (struct sock_filter) BPF_STMT(BPF_ST, 0);                      /* M[0] = length */
-    const int found = HEAD + BLOCK * RW_STEER_SCAN + 1;
-    for (unsigned off = 8; off < 8 + RW_STEER_SCAN; off++) {
-        f[n++] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_MEM, 0);
-        f[n++] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, off + 4, 1, 0);
-        f[n++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, HASH);      /* the end: not found */
-        f[n++] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, off);
-        f[n++] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x7a396847u /* "z9hG" */, 0, 2);
-        f[n++] = (struct sock_filter) BPF_STMT(BPF_LDX | BPF_W | BPF_IMM, off);
-        f[n] = (struct sock_filter) BPF_STMT(BPF_JMP | BPF_JA, (unsigned) (found - (n + 1)));
+    f[n++] = STMT(BPF_LD | BPF_W | BPF_IND, 4);
+    f[n++] = STMT(BPF_ALU | BPF_AND | BPF_K, 0xffffff00u);
+    f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x34624b00u /* "4bK" */, 1, 0);
+    f[n++] = STMT(BPF_RET | BPF_K, HASH);
+    f[n++] = STMT(BPF_STX, M_BASE);
+    f[n++] = STMT(BPF_LD | BPF_IMM, FNV_BASIS);
+    f[n++] = STMT(BPF_ST, M_HASH);
+    const int per_byte = 13;
+    const int end = n + per_byte * RW_STEER_HASHED;
+    for (unsigned k = 0; k < RW_STEER_HASHED; k++) {
+        f[n++] = STMT(BPF_LDX | BPF_MEM, M_BASE);
+        f[n++] = STMT(BPF_LD | BPF_B | BPF_IND, 7u + k);
+        f[n++] = JUMP(BPF_JMP | BPF_JGT | BPF_K, 0x20, 1, 0);           /* white space, CR: the end */
+        f[n] = STMT(BPF_JMP | BPF_JA, (unsigned) (end - (n + 1)));
         n++;
+        f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, ';', 0, 1);
+        f[n] = STMT(BPF_JMP | BPF_JA, (unsigned) (end - (n + 1)));
+        n++;
+        f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, ',', 0, 1);
+        f[n] = STMT(BPF_JMP | BPF_JA, (unsigned) (end - (n + 1)));
+        n++;
+        f[n++] = STMT(BPF_MISC | BPF_TAX, 0);
+        f[n++] = STMT(BPF_LD | BPF_MEM, M_HASH);
+        f[n++] = STMT(BPF_ALU | BPF_XOR | BPF_X, 0);                    /* FNV-1a */
+        f[n++] = STMT(BPF_ALU | BPF_MUL | BPF_K, FNV_PRIME);
+        f[n++] = STMT(BPF_ST, M_HASH);
     }
-    f[n++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, HASH);          /* not in the first SCAN bytes */
-    /* found: X = offset of "z9hG4bKrw"; index = the two hex digits at X + 11. */
-    const int fail = n + 20;
-    f[n] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_W | BPF_IND, 4);
-    n++;
-    f[n] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x34624b72u /* "4bKr" */, 0, (uint8_t) (fail - (n + 1)));
-    n++;
-    f[n++] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_B | BPF_IND, 8);
-    f[n] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 'w', 0, (uint8_t) (fail - (n + 1)));
-    n++;
-    for (int digit = 0; digit < 2; digit++) {
-        f[n++] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_B | BPF_IND, 11u + (unsigned) digit);
-        f[n++] = (struct sock_filter) BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 'a', 2, 0);
-        f[n++] = (struct sock_filter) BPF_STMT(BPF_ALU | BPF_SUB | BPF_K, '0');
-        f[n++] = (struct sock_filter) BPF_STMT(BPF_JMP | BPF_JA, 1);
-        f[n++] = (struct sock_filter) BPF_STMT(BPF_ALU | BPF_SUB | BPF_K, 'a' - 10);
-        if (digit == 0) {
-            f[n++] = (struct sock_filter) BPF_STMT(BPF_ALU | BPF_LSH | BPF_K, 4);
-            f[n++] = (struct sock_filter) BPF_STMT(BPF_ST, 1);              /* M[1] = high digit << 4 */
+    for (int round = 0; round < 2; round++) {   /* h ^= h >> 16; h *= MIX; h ^= h >> 16 */
+        f[n++] = STMT(BPF_LD | BPF_MEM, M_HASH);
+        f[n++] = STMT(BPF_ALU | BPF_RSH | BPF_K, 16);
+        f[n++] = STMT(BPF_MISC | BPF_TAX, 0);
+        f[n++] = STMT(BPF_LD | BPF_MEM, M_HASH);
+        f[n++] = STMT(BPF_ALU | BPF_XOR | BPF_X, 0);
+        if (round == 0) {
+            f[n++] = STMT(BPF_ALU | BPF_MUL | BPF_K, MIX);
+            f[n++] = STMT(BPF_ST, M_HASH);
         }
     }
-    f[n++] = (struct sock_filter) BPF_STMT(BPF_MISC | BPF_TAX, 0);
-    f[n++] = (struct sock_filter) BPF_STMT(BPF_LD | BPF_MEM, 1);
-    f[n++] = (struct sock_filter) BPF_STMT(BPF_ALU | BPF_OR | BPF_X, 0);
-    f[n++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_A, 0);
-    f[n++] = (struct sock_filter) BPF_STMT(BPF_RET | BPF_K, HASH);          /* fail: another branch */
+    f[n++] = STMT(BPF_ALU | BPF_MOD | BPF_K, spread);
+    f[n++] = STMT(BPF_RET | BPF_A, 0);
     return n;
 }
 
-int rw_steer_attach(int fd)
+/* Appends the response part: X = offset of "z9hG"; index = the two hex digits at X + 11 when
+ * the branch is "z9hG4bKrw", else the kernel's hash. */
+static int build_response(struct sock_filter *f, int n)
 {
-    struct sock_filter *f = calloc(N_INSNS, sizeof *f);
+    const int fail = n + 20;
+    f[n] = STMT(BPF_LD | BPF_W | BPF_IND, 4);
+    n++;
+    f[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x34624b72u /* "4bKr" */, 0, (uint8_t) (fail - (n + 1)));
+    n++;
+    f[n++] = STMT(BPF_LD | BPF_B | BPF_IND, 8);
+    f[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 'w', 0, (uint8_t) (fail - (n + 1)));
+    n++;
+    for (int digit = 0; digit < 2; digit++) {
+        f[n++] = STMT(BPF_LD | BPF_B | BPF_IND, 11u + (unsigned) digit);
+        f[n++] = JUMP(BPF_JMP | BPF_JGE | BPF_K, 'a', 2, 0);
+        f[n++] = STMT(BPF_ALU | BPF_SUB | BPF_K, '0');
+        f[n++] = STMT(BPF_JMP | BPF_JA, 1);
+        f[n++] = STMT(BPF_ALU | BPF_SUB | BPF_K, 'a' - 10);
+        if (digit == 0) {
+            f[n++] = STMT(BPF_ALU | BPF_LSH | BPF_K, 4);
+            f[n++] = STMT(BPF_ST, M_HIGH);                              /* high digit << 4 */
+        }
+    }
+    f[n++] = STMT(BPF_MISC | BPF_TAX, 0);
+    f[n++] = STMT(BPF_LD | BPF_MEM, M_HIGH);
+    f[n++] = STMT(BPF_ALU | BPF_OR | BPF_X, 0);
+    f[n++] = STMT(BPF_RET | BPF_A, 0);
+    f[n++] = STMT(BPF_RET | BPF_K, HASH);                               /* fail: another branch */
+    return n;
+}
+
+/* The program sees the UDP payload at offset 0. Loads are big-endian words. One scan finds the
+ * first "z9hG" within RW_STEER_SCAN bytes, then the first word tells a response ("SIP/") from
+ * a request. */
+static int build(struct sock_filter *f, unsigned spread)
+{
+    int n = 0;
+    f[n++] = STMT(BPF_LD | BPF_W | BPF_LEN, 0);
+    f[n++] = STMT(BPF_ST, M_LEN);
+    f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, 0);
+    f[n++] = STMT(BPF_ST, M_WORD0);
+    if (spread < 2) {                           /* requests keep the hash: no scan for them */
+        f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x5349502fu /* "SIP/" */, 1, 0);
+        f[n++] = STMT(BPF_RET | BPF_K, HASH);
+    }
+    const int block = 7;
+    const int found = n + block * RW_STEER_SCAN + 1;
+    for (unsigned off = 8; off < 8 + RW_STEER_SCAN; off++) {
+        f[n++] = STMT(BPF_LD | BPF_MEM, M_LEN);
+        f[n++] = JUMP(BPF_JMP | BPF_JGE | BPF_K, off + 4, 1, 0);
+        f[n++] = STMT(BPF_RET | BPF_K, HASH);                           /* the end: not found */
+        f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, off);
+        f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x7a396847u /* "z9hG" */, 0, 2);
+        f[n++] = STMT(BPF_LDX | BPF_W | BPF_IMM, off);
+        f[n] = STMT(BPF_JMP | BPF_JA, (unsigned) (found - (n + 1)));
+        n++;
+    }
+    f[n++] = STMT(BPF_RET | BPF_K, HASH);                               /* not in the first SCAN bytes */
+    if (n != found)
+        return -1;
+    if (spread < 2)
+        return build_response(f, n);
+    f[n++] = STMT(BPF_LD | BPF_MEM, M_WORD0);
+    f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x5349502fu /* "SIP/" */, 0, 1);
+    f[n++] = STMT(BPF_JMP | BPF_JA, 0);          /* patched below: to the response part */
+    const int ja = n - 1;
+    n = build_request(f, n, spread);
+    f[ja].k = (unsigned) (n - (ja + 1));
+    return build_response(f, n);
+}
+
+int rw_steer_attach(int fd, unsigned spread)
+{
+    if (spread > RW_STEER_UNKNOWN) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct sock_filter *f = calloc(BPF_MAXINSNS + 64, sizeof *f);   /* the builder checks after */
     if (!f) {
         errno = ENOMEM;
         return -1;
     }
-    int n = build(f);
-    if (n != N_INSNS) {                  /* the layout constants above are wrong */
+    int n = build(f, spread);
+    if (n <= 0 || n > BPF_MAXINSNS) {    /* the layout constants are wrong */
         free(f);
         errno = EINVAL;
         return -1;
@@ -92,6 +171,22 @@ int rw_steer_attach(int fd)
     return rc == 0 ? 0 : -1;
 }
 
+unsigned rw_steer_request_index(const char *branch, unsigned spread)
+{
+    if (spread < 2 || !branch || strncmp(branch, "z9hG4bK", 7) != 0)
+        return RW_STEER_UNKNOWN;
+    uint32_t h = FNV_BASIS;
+    for (unsigned k = 0; k < RW_STEER_HASHED; k++) {
+        unsigned char c = (unsigned char) branch[7 + k];
+        if (c <= 0x20 || c == ';' || c == ',')
+            break;
+        h = (h ^ c) * FNV_PRIME;
+    }
+    h ^= h >> 16;
+    h *= MIX;
+    h ^= h >> 16;
+    return h % spread;
+}
 size_t rw_steer_probe(char *buf, size_t len, unsigned worker, unsigned k, uint64_t nonce)
 {
     int n = snprintf(buf, len,

@@ -8,9 +8,10 @@
 # on whichever worker their address hashes to) complete; a worker killed with SIGKILL is
 # restarted and calls go on; SIGTERM to the supervisor stops everything with exit code 0.
 # With sip.steer_responses (the default) each worker learns its socket index by probes and the
-# reuseport program hands it the responses to its own requests: none need a relay. With
-# SIP_MULTIPROC_STEER=0 (ctest's integration.sip_multiproc_relay_test) steering is off and the
-# callee's responses reach their worker by the relay.
+# reuseport program hands it the responses to its own requests: none need a relay; with
+# sip.spread_requests (the default) it spreads one sender's requests over both workers by their
+# branch. With SIP_MULTIPROC_STEER=0 (ctest's integration.sip_multiproc_relay_test) both are off:
+# the callee's responses reach their worker by the relay, one sender's calls reach one worker.
 # sip-edge is not run under RINGWAY_WRAP here: its workers are exec'd without the wrapper.
 set -uo pipefail
 steer=${SIP_MULTIPROC_STEER:-1}
@@ -48,6 +49,7 @@ RINGWAY_HTTP_PORT=0 RINGWAY_ROUTER_BIND="tcp://127.0.0.1:$bus" RINGWAY_BUS_PUB="
 pids+=($!); rw_wait_tcp "$bus"
 
 RINGWAY_SIP_STEER_RESPONSES=$([ "$steer" = 1 ] && echo true || echo false) \
+RINGWAY_SIP_SPREAD_REQUESTS=$([ "$steer" = 1 ] && echo true || echo false) \
 RINGWAY_HTTP_PORT=$http RINGWAY_SIP_PORT=$sip RINGWAY_SIP_PROCESSES=2 RINGWAY_INSTANCE=edge \
 RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$bus" RINGWAY_SIP_PEERS="callers 127.0.0.1:0 proxy" \
   "$build/services/sip-edge/ringway-sip-edge" 2>>"$dir/edge.log" &
@@ -170,6 +172,39 @@ if [ "$steer" = 1 ]; then
   check "the answers for each worker's MESSAGEs went straight to it (relayed $rl)" true_if $(( rl == 0 ))
 else
   check "the answers for one worker's MESSAGEs were relayed to it ($rl)" true_if $(( rl >= (f0 < f1 ? f0 : f1) && rl > 0 ))
+fi
+
+# 2c. One sender (a trunk, an SBC: one socket for every call and registration). With
+#     sip.spread_requests (on with steering here) the reuseport program spreads its requests
+#     over both workers by their branch; without it the kernel's hash of its address gives them
+#     all to one worker. Digest REGISTERs from that socket complete either way (a challenge and
+#     the REGISTER answering it may meet different workers: the nonce is checked in Redis).
+run_sipp reg1 -sf "$bsc/register.xml" -inf "$dir/users.csv" -key uas_port "$uas" -i 127.0.0.1 \
+  -r 50 -m $((users - 1)) "127.0.0.1:$sip"
+read -r ok bad < <(sipp_ok reg1)
+check "$((users - 1)) REGISTERs with digest auth from one socket: $ok ok, $bad failed" \
+  true_if $(( ok == users - 1 && bad == 0 ))
+one_socket_calls() {  # name count -> 0 when every call completed (the caller: one socket)
+  local name=$1 n=$2
+  timeout 90 sipp -sf "$bsc/uas.xml" -i 127.0.0.1 -p "$uas" -nostdin -timeout 60s >"$dir/uas-$name.out" 2>&1 &
+  local u=$!
+  rw_wait_udp "$uas" 5
+  run_sipp "$name" -sf "$bsc/uac.xml" -inf "$dir/callees.csv" -d 50 -i 127.0.0.1 -r 40 -m "$n" "127.0.0.1:$sip"
+  kill "$u" 2>/dev/null; wait "$u" 2>/dev/null
+  read -r ok bad < <(sipp_ok "$name")
+  echo "$name: $ok of $n calls completed, $bad failed"
+  [ "$ok" -eq "$n" ] && [ "$bad" -eq 0 ]
+}
+read -r o0 o1 a0 a1 < <(counts)
+check "100 calls from one socket: all complete" one_socket_calls trunk 100
+read -r p0 p1 b0 b1 < <(counts)
+w0=$((p0 - o0)) w1=$((p1 - o1)) n0=$((b0 - a0)) n1=$((b1 - a1))
+echo "calls from one socket offered: worker 0 $w0, worker 1 $w1; answered: worker 0 $n0, worker 1 $n1"
+check "each worker saw the answer of every call from one socket it forwarded" true_if $(( n0 == w0 && n1 == w1 && w0 + w1 == 100 ))
+if [ "$steer" = 1 ]; then
+  check "one sender's calls were spread over both workers (worker 0: $w0 of 100)" true_if $(( w0 >= 20 && w1 >= 20 ))
+else
+  check "without spreading one sender's calls all reached one worker (worker 0: $w0 of 100)" true_if $(( w0 == 0 || w1 == 0 ))
 fi
 
 # 3. The called side hangs up. Its BYEs all come from one address and so reach one worker,

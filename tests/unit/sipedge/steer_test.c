@@ -1,8 +1,10 @@
 /* tests/unit/sipedge/steer_test.c — the reuseport program on a real group of three UDP sockets
  * on 127.0.0.1 (joined in order, so socket i is index i): a response whose branch carries index
  * k reaches socket k wherever it comes from; a branch past the scan, another branch, "ff" and
- * requests get the kernel's hash (one sender: always one socket); a probe reaches the socket it
- * names and parses back. */
+ * (without spreading) requests get the kernel's hash (one sender: always one socket); a probe
+ * reaches the socket it names and parses back. Spreading over the three: one sender's requests
+ * reach the socket rw_steer_request_index() names for their branch, every socket gets some, and
+ * a transaction's retransmission, CANCEL and ACK reach its INVITE's socket. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -18,6 +20,8 @@
 static int socks[N], tx[4];
 static struct sockaddr_in to;
 
+static unsigned spread;
+
 static void setup(void)
 {
     int on = 1;
@@ -32,7 +36,7 @@ static void setup(void)
             ck_assert_int_eq(getsockname(socks[0], (struct sockaddr *) &to, &len), 0);
         }
     }
-    ck_assert_int_eq(rw_steer_attach(socks[1]), 0);   /* any member attaches it for the group */
+    ck_assert_int_eq(rw_steer_attach(socks[1], spread), 0);   /* any member attaches it for the group */
     for (int i = 0; i < 4; i++) {
         tx[i] = socket(AF_INET, SOCK_DGRAM, 0);
         ck_assert_int_ge(tx[i], 0);
@@ -135,15 +139,114 @@ START_TEST(test_probe_reaches_its_index_and_parses)
 }
 END_TEST
 
+/* ---- requests spread by their branch ------------------------------------------------------ */
+
+static void plain_setup(void)
+{
+    spread = 0;
+    setup();
+}
+
+static void spread_setup(void)
+{
+    spread = N;
+    setup();
+}
+
+static void request(char *buf, size_t len, const char *method, const char *branch, const char *after,
+                    const char *extra)
+{
+    snprintf(buf, len, "%s sip:2000@ringway.local SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=%s%s\r\n"
+             "From: <sip:bench@ringway.local>;tag=1\r\nTo: <sip:2000@ringway.local>\r\nCall-ID: c%s\r\n"
+             "CSeq: 1 %s\r\n%sContent-Length: 0\r\n\r\n", method, branch, after, branch, method, extra);
+}
+
+START_TEST(test_one_senders_requests_spread_by_branch)
+{
+    char text[2048], branch[64];
+    int got[N] = { 0 };
+    for (int i = 0; i < 90; i++) {                  /* SIPp's branches: z9hG4bK-<pid>-<call>-<msg> */
+        snprintf(branch, sizeof branch, "z9hG4bK-4242-%d-0", i + 1);
+        request(text, sizeof text, "INVITE", branch, ";rport", "");
+        unsigned want = rw_steer_request_index(branch, N);
+        ck_assert_uint_lt(want, N);
+        ck_assert_int_eq(deliver(0, text), (int) want);
+        got[want]++;
+    }
+    for (int i = 0; i < N; i++)
+        ck_assert_int_ge(got[i], 15);               /* 30 each if even; a poor hash leaves one bare */
+    /* what ends the branch: ';', ',', white space, the end; only the first RW_STEER_HASHED bytes count */
+    unsigned k = rw_steer_request_index("z9hG4bKabc", N);
+    ck_assert_uint_eq(rw_steer_request_index("z9hG4bKabc;rport", N), k);
+    ck_assert_uint_eq(rw_steer_request_index("z9hG4bKabc ;rport", N), k);
+    ck_assert_uint_eq(rw_steer_request_index("z9hG4bKabc,x", N), k);
+    ck_assert_uint_eq(rw_steer_request_index("z9hG4bK0123456789abcdef0123456789abcdefX",
+                                             N), rw_steer_request_index("z9hG4bK0123456789abcdef0123456789abcdefY", N));
+    ck_assert_uint_eq(rw_steer_request_index("abc", N), RW_STEER_UNKNOWN);
+    ck_assert_uint_eq(rw_steer_request_index("z9hG4bKabc", 1), RW_STEER_UNKNOWN);
+    const char *after[] = { "", ";rport", " ;received=127.0.0.1", ",x" };
+    for (size_t i = 0; i < sizeof after / sizeof after[0]; i++) {
+        request(text, sizeof text, "OPTIONS", "z9hG4bKabc", after[i], "");
+        ck_assert_int_eq(deliver(1, text), (int) k);
+    }
+}
+END_TEST
+
+/* Whatever sender and whatever else differs, a transaction's requests reach one socket. */
+START_TEST(test_a_transaction_stays_on_one_socket)
+{
+    char text[2048], branch[64];
+    for (int i = 0; i < 30; i++) {
+        snprintf(branch, sizeof branch, "z9hG4bK%08x.%d", 0x9e3779b9u * (unsigned) i, i);
+        unsigned want = rw_steer_request_index(branch, N);
+        request(text, sizeof text, "INVITE", branch, ";rport", "Max-Forwards: 70\r\nContact: <sip:a@127.0.0.1>\r\n");
+        ck_assert_int_eq(deliver(i % 4, text), (int) want);
+        ck_assert_int_eq(deliver(i % 4, text), (int) want);                /* retransmitted */
+        request(text, sizeof text, "CANCEL", branch, ";rport", "Max-Forwards: 70\r\n");
+        ck_assert_int_eq(deliver(i % 4, text), (int) want);
+        request(text, sizeof text, "ACK", branch, ";rport", "");
+        ck_assert_int_eq(deliver(i % 4, text), (int) want);
+    }
+}
+END_TEST
+
+/* No RFC 3261 branch, or none in the scan: the sender's hash (one sender, one socket). */
+START_TEST(test_requests_without_a_branch_keep_the_hash)
+{
+    char text[2048];
+    for (int s = 0; s < 4; s++) {
+        int first = -1;
+        for (int i = 0; i < 6; i++) {
+            char branch[32];
+            snprintf(branch, sizeof branch, "1b2543x%d", i);               /* RFC 2543: no magic cookie */
+            request(text, sizeof text, "INVITE", branch, "", "");
+            int got = deliver(s, text);
+            ck_assert_int_ge(got, 0);
+            if (first < 0)
+                first = got;
+            ck_assert_int_eq(got, first);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("steer");
     TCase *tc = tcase_create("steer");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, plain_setup, teardown);
     tcase_add_test(tc, test_response_reaches_the_socket_its_branch_names);
     tcase_add_test(tc, test_others_get_the_kernels_hash);
     tcase_add_test(tc, test_probe_reaches_its_index_and_parses);
     suite_add_tcase(s, tc);
+    TCase *sp = tcase_create("spread");
+    tcase_add_checked_fixture(sp, spread_setup, teardown);
+    tcase_add_test(sp, test_one_senders_requests_spread_by_branch);
+    tcase_add_test(sp, test_a_transaction_stays_on_one_socket);
+    tcase_add_test(sp, test_requests_without_a_branch_keep_the_hash);
+    tcase_add_test(sp, test_response_reaches_the_socket_its_branch_names);
+    tcase_add_test(sp, test_probe_reaches_its_index_and_parses);
+    suite_add_tcase(s, sp);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
     int failed = srunner_ntests_failed(sr);
