@@ -7,13 +7,14 @@
 # (both registrars allow 16). Targets:
 #   generator         SIPp answering SIPp (bench/sip/register-uas.xml: 401, then 200 without
 #                     checking anything): the rate the load generator itself can reach
-#   generator-un      the same with one UDP socket per registration, as against Ringway's
-#                     several processes (a default target when --processes > 1)
+#   generator-un      the same with one UDP socket per registration (a default target with
+#                     --sipp-un and --processes > 1)
 #   kamailio-tuned    bench/kamailio/run.sh registrar-tuned (bench/kamailio/registrar.cfg:
 #   kamailio-default  credentials in htable, bindings in memory; -x tlsf -m 4096 or qm -m 1024)
 #   ringway           redis-server + sip-edge (--processes N workers, default 2 as make demo
-#                     ships it; then SIPp uses one socket per registration, -t un, so the
-#                     kernel spreads them over the workers) + router (idle here)
+#                     ships it, which spread one socket's REGISTERs by branch,
+#                     sip.spread_requests; --sipp-un: one socket per registration, -t un, for
+#                     the kernel to spread) + router (idle here)
 # Ringway's users are written straight into Redis in the directory's layout (docs/directory.md:
 # rw:user:<id> with ha1/ha1_sha256/realm, rw:num:<ext>), because 100,000 extensions do not fit
 # the 4-digit number plan the CLI import checks.
@@ -33,7 +34,7 @@
 #
 # Usage: bench/register-storm.sh [--users U] [--bindings B] [--full] [--inflight N]
 #                                [--processes N] [--targets "generator kamailio-tuned ..."]
-#                                [--callgrind DIR] [BUILD_DIR]
+#                                [--callgrind DIR] [--sipp-un] [BUILD_DIR]
 # Defaults: 10,000 users with one binding each, 400 in flight (a few seconds per target);
 # --full: 100,000 users, one binding each. B defaults to U.
 set -uo pipefail
@@ -45,6 +46,7 @@ BENCH_FIRST_EXT=1000
 
 users="" bindings="" inflight="" build=build/release processes=2 callgrind=""
 targets="generator kamailio-tuned kamailio-default ringway"
+sipp_un=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --users) users=$2; shift ;;
@@ -54,7 +56,8 @@ while [ $# -gt 0 ]; do
     --targets) targets=$2; shift ;;
     --processes) processes=$2; shift ;;
     --callgrind) callgrind=$2; shift ;;
-    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
+    --sipp-un) sipp_un=1 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     -*) echo "register-storm: unknown option $1" >&2; exit 2 ;;
     *) build=$1 ;;
   esac
@@ -74,7 +77,7 @@ bindings=${bindings:-$users}
 [[ "$processes" =~ ^[1-9][0-9]?$ ]] || { echo "register-storm: --processes takes 1..99" >&2; exit 2; }
 BENCH_EDGE_PROCESSES=$processes
 BENCH_EDGE_ENV+=("RINGWAY_SIP_PROCESSES=$processes")
-[ "$processes" -gt 1 ] && [ "$targets" = "generator kamailio-tuned kamailio-default ringway" ] &&
+[ "$processes" -gt 1 ] && [ "$sipp_un" = 1 ] && [ "$targets" = "generator kamailio-tuned kamailio-default ringway" ] &&
   targets="generator generator-un kamailio-tuned kamailio-default ringway"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/rw-reg-storm.XXXXXX")
@@ -238,7 +241,7 @@ for t in $targets; do
       bench_ringway_start "$build" "$d" || continue
       mem0=$(bench_redis_mem "$BENCH_REDIS_PORT")
       if [ -n "$callgrind" ]; then count_instructions "$d"; exit $?; fi
-      read -r ok failed secs retr cpu peak < <(storm "$d" "$BENCH_SIP_PORT" "$([ "$processes" -gt 1 ] && echo un)" \
+      read -r ok failed secs retr cpu peak < <(storm "$d" "$BENCH_SIP_PORT" "$([ "$processes" -gt 1 ] && [ "$sipp_un" = 1 ] && echo un)" \
                                                   "$BENCH_EDGE_PID" "$BENCH_REDIS_PID")
       redis_drop "$BENCH_REDIS_PORT" 'rw:nc:*'     # digest nonce counts: auth state, not bindings
       mem1=$(bench_redis_mem "$BENCH_REDIS_PORT")

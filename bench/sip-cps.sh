@@ -12,8 +12,10 @@
 #   kamailio-tuned    bench/kamailio/run.sh tuned (TLSF, 4 GiB shm, 4 MiB buffers, 2 workers)
 #   kamailio-default  the same with Kamailio's default memory manager (qm, 1 GiB)
 #   ringway           redis-server + ringway-router + ringway-sip-edge from BUILD_DIR, sip-edge as
-#                     `make demo` ships it (--processes, default 2, sharing the port; then the
-#                     callers use one UDP socket per call, sipp -t un, so the kernel spreads them)
+#                     `make demo` ships it (--processes, default 2, sharing the port: the workers
+#                     spread the calls by their branch, sip.spread_requests, so the caller uses
+#                     one UDP socket for all calls as against Kamailio; --sipp-un: one socket per
+#                     call, sipp -t un, as before request spreading, for the kernel to spread)
 # Per step: completed and failed calls, retransmissions, the achieved rate (200s per second),
 # call set-up time (INVITE sent -> 200 received, p50/p99, SIPp's 1 ms clock) and what the proxy
 # added to direct's at that rate, the machine's UDP receive-buffer drops during the step
@@ -29,7 +31,7 @@
 # Usage: bench/sip-cps.sh [--full] [--rates "R1 R2 ..."] [--seconds S] [--idle S] [--hold MS]
 #                         [--targets "direct kamailio-tuned kamailio-default ringway"]
 #                         [--keep-going] [--sustain SECONDS] [--overload SECONDS] [--processes N]
-#                         [--warm SECONDS] [--quiet SECONDS] [BUILD_DIR]
+#                         [--warm SECONDS] [--quiet SECONDS] [--sipp-un] [BUILD_DIR]
 # Defaults (quick): rates 2000 4000 6000 8000, 10 s per step, 6 s idle, 100 ms hold, targets
 # direct kamailio-tuned ringway; --full: rates 2000 4000 6000 8000 9000 10000 12000.
 # A target's ladder stops at its first unclean step unless --keep-going.
@@ -49,7 +51,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 rates="2000 4000 6000 8000" secs=10 idle=6 hold=100 keep=0 sustain=0 overload=0 build=build/release
-targets="direct kamailio-tuned ringway" processes=2 quiet=0 warm=5
+targets="direct kamailio-tuned ringway" processes=2 quiet=0 warm=5 sipp_un=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --full) rates="2000 4000 6000 8000 9000 10000 12000" ;;
@@ -64,7 +66,8 @@ while [ $# -gt 0 ]; do
     --processes) processes=$2; shift ;;
     --quiet) quiet=$2; shift ;;
     --warm) warm=$2; shift ;;
-    -h|--help) sed -n '2,44p' "$0"; exit 0 ;;
+    --sipp-un) sipp_un=1 ;;
+    -h|--help) sed -n '2,46p' "$0"; exit 0 ;;
     -*) echo "sip-cps: unknown option $1" >&2; exit 2 ;;
     *) build=$1 ;;
   esac
@@ -116,7 +119,7 @@ start_target() {
       bench_ringway_start "$build" "$2" || return 1
       target_port=$BENCH_SIP_PORT
       target_pids=("$BENCH_EDGE_PID" "$BENCH_ROUTER_PID" "$BENCH_REDIS_PID")
-      if [ "$processes" -gt 1 ]; then sipp_tr=(-t un -max_socket 10000); fi ;;
+      if [ "$processes" -gt 1 ] && [ "$sipp_un" = 1 ]; then sipp_tr=(-t un -max_socket 10000); fi ;;
   esac
 }
 

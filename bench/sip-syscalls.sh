@@ -5,7 +5,8 @@
 # The counts do not depend on how loaded the machine is; the CPU figure does.
 # redis-server, router and sip-edge from BUILD_DIR; SIPp registers user 2000's device, then places
 # the calls of sip-cps.sh (bench/sip/call-uac.xml and call-uas.xml, INVITE -> 180 -> 200 -> ACK ->
-# BYE from a trusted peer; with N > 1 one UDP socket per call, sipp -t un) at --rate R/s:
+# BYE from a trusted peer, one caller socket that the workers spread by branch; --sipp-un: one
+# UDP socket per call, sipp -t un) at --rate R/s:
 #   warm-up   3 s of calls, not counted; during it `perf trace -s` (1 s) finds the syscall names
 #             the processes use, added to a fixed list of ~25 (recvmsg, sendmsg, epoll_wait, ...);
 #   window A  --seconds S of the measured run: perf stat, per thread, of task-clock,
@@ -22,7 +23,7 @@
 # Needs perf (Debian linux-perf) and the right to trace: root, or kernel.perf_event_paranoid <= -1
 # (exit 77 otherwise). Exits 1 when fewer than 99.9 % of the measured run's calls completed.
 #
-# Usage: bench/sip-syscalls.sh [--rate R] [--seconds S] [--processes N] [BUILD_DIR]
+# Usage: bench/sip-syscalls.sh [--rate R] [--seconds S] [--processes N] [--sipp-un] [BUILD_DIR]
 # Defaults: 2000 calls/s, 6 s per window, 1 sip-edge process, BUILD_DIR build/release.
 set -uo pipefail
 BENCH_NAME=sip-syscalls
@@ -36,7 +37,8 @@ while [ $# -gt 0 ]; do
     --rate) rate=$2; shift ;;
     --seconds) secs=$2; shift ;;
     --processes) processes=$2; shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --sipp-un) sipp_un=1 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     -*) echo "sip-syscalls: unknown option $1" >&2; exit 2 ;;
     *) build=$1 ;;
   esac
@@ -57,7 +59,7 @@ done
 load0=$(cut -d' ' -f1 /proc/loadavg)
 BENCH_EDGE_PROCESSES=$processes
 BENCH_EDGE_ENV+=("RINGWAY_SIP_PROCESSES=$processes")
-sipp_tr=(); [ "$processes" -gt 1 ] && sipp_tr=(-t un -max_socket 10000)
+sipp_tr=(); [ "$processes" -gt 1 ] && [ "${sipp_un:-0}" = 1 ] && sipp_tr=(-t un -max_socket 10000)
 sipp_opts=(-buff_size 4194304 -max_recv_loops 10000 -max_sched_loops 10000)
 # One perf event per counter and thread: ~30 counters for ~30 threads.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
