@@ -1,14 +1,20 @@
 /* services/sip-edge/calls_live.c — calls in progress vouched for in Redis (calls_live.h).
  * The map is the ttlmap of the caches: call id -> whether it was answered. A call's end is
  * always seen by the process that carried it, except a BYE the kernel handed to another
- * process of the same edge: that one names the call in rw:calls:ended, and this process keeps
- * listing it until its entry expires (harmless: presence tests the ended set first). */
+ * process of the same edge: that one names the call in rw:calls:ended, and this process learns
+ * it from its next read of that sorted set. The read follows the scores, which are the wall
+ * clock (rw_clock_wall_ms, the writers' clock: the processes of one edge share a host); it
+ * starts RW_CALLS_LIVE_ENDED_LAG_MS before the last read was sent, so an id whose batch landed
+ * after a newer one is still seen, and a read cut by the limit goes on from its last score at
+ * the next batch (past the ids with that score already read). */
 #include "services/sip-edge/calls_live.h"
 #include "services/sip-edge/ttlmap.h"
 #include "common/clock.h"
+#include "common/err.h"
 #include "common/log.h"
 #include "common/sutimer.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +25,7 @@ typedef struct {
 
 typedef struct flight {
     rw_calls_live_t *cl;                /* NULL once the owner is destroyed */
+    int pending;                        /* replies still to come: the write, the read */
 } flight_t;
 
 struct rw_calls_live {
@@ -33,6 +40,10 @@ struct rw_calls_live {
     flight_t *inflight;                 /* one batch at a time */
     char (*ended)[128];                 /* BYEs of other processes' calls, not yet written */
     size_t n_ended;
+    uint64_t ended_from;                /* rw:calls:ended is read from this score (wall ms) */
+    size_t ended_skip;                  /* past this many ids with that very score */
+    uint64_t ended_sent_wall;           /* when the read in flight was sent */
+    int ended_failing;                  /* a read failed: logged once until one succeeds */
     const char **argv;                  /* SADD/ZADD arguments, grown as needed */
     size_t argv_cap;
     rw_gauge_t *g_calls;
@@ -121,9 +132,20 @@ static flight_t *flight_new(rw_calls_live_t *cl)
     flight_t *f = calloc(1, sizeof *f);
     if (f) {
         f->cl = cl;
+        f->pending = 1;                 /* the write */
         cl->inflight = f;
     }
     return f;
+}
+
+/* One reply of the batch came (or will never come); the last one ends the batch. */
+static void flight_done(flight_t *f)
+{
+    if (--f->pending > 0)
+        return;
+    if (f->cl)
+        f->cl->inflight = NULL;
+    free(f);
 }
 
 /* SADD rw:calls:<publisher> . <ids...> [*] inside MULTI; 0, or -1 with nothing sent. */
@@ -173,16 +195,123 @@ static int write_ended(rw_calls_live_t *cl)
     return 0;
 }
 
-void rw_calls_live_flush(rw_calls_live_t *cl)
+/* ---- the ids other processes ended ------------------------------------------------------ */
+
+static void on_ended(void *arg, redisReply *r);
+
+/* The next read starts RW_CALLS_LIVE_ENDED_LAG_MS before wall (a time of this process). */
+static void read_from(rw_calls_live_t *cl, uint64_t wall)
 {
-    if (!cl || cl->inflight || !cl->key[0] || !rw_aredis_connected(cl->redis))
+    cl->ended_from = wall > RW_CALLS_LIVE_ENDED_LAG_MS ? wall - RW_CALLS_LIVE_ENDED_LAG_MS : 0;
+    cl->ended_skip = 0;
+}
+
+/* ZRANGEBYSCORE for the batch, sent ahead of its write (the same round trip). None while this
+ * process carries no call: there is nothing to drop, and a call noted later ends later. */
+static void read_ended(rw_calls_live_t *cl, flight_t *f)
+{
+    uint64_t wall = rw_clock_wall_ms();
+    if (!rw_ttlmap_count(cl->calls)) {
+        read_from(cl, wall);
         return;
+    }
+    if (rw_aredis_command(cl->redis, on_ended, f, "ZRANGEBYSCORE rw:calls:ended %llu +inf WITHSCORES LIMIT %llu %d",
+                          (unsigned long long) cl->ended_from, (unsigned long long) cl->ended_skip,
+                          RW_CALLS_LIVE_ENDED_READ_MAX) == 0) {
+        cl->ended_sent_wall = wall;
+        f->pending++;
+    }
+}
+
+static void ended_failed(rw_calls_live_t *cl, const char *why, const char *detail)
+{
+    if (!cl->ended_failing)
+        rw_log_warn("calls_live_ended_read_failed", RW_S("key", "rw:calls:ended"), RW_S("why", why),
+                    RW_S("detail", detail ? detail : ""));
+    cl->ended_failing = 1;
+}
+
+/* A score of the reply in whole milliseconds (the writers' are whole; any other is floored,
+ * which the read's inclusive lower bound and its count of ties agree with; "inf" and anything
+ * past 1e18 count as 1e18). */
+static int parse_score(const redisReply *e, uint64_t *ms)
+{
+    if (!e || e->type != REDIS_REPLY_STRING || !e->str)
+        return -1;
+    char *end;
+    double d = strtod(e->str, &end);
+    if (end == e->str || *end || isnan(d) || d < 0)
+        return -1;
+    *ms = d < 1e18 ? (uint64_t) d : (uint64_t) 1e18;
+    return 0;
+}
+
+/* The ids and scores read: drop the calls carried here, then move the read on. A failed or
+ * malformed reply moves nothing: the next batch reads from the same place. */
+static void take_ended(rw_calls_live_t *cl, const redisReply *r)
+{
+    if (!r)
+        return;                         /* Redis away or slow: the write's failure is counted */
+    if (r->type == REDIS_REPLY_ERROR) {
+        ended_failed(cl, "error", r->str);
+        return;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
+        ended_failed(cl, "malformed", "not pairs of id and score");
+        return;
+    }
+    size_t n = r->elements / 2, ties = 0;
+    uint64_t last = cl->ended_from;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *id = r->element[2 * i];
+        uint64_t score;
+        if (!id || id->type != REDIS_REPLY_STRING || !id->str
+            || parse_score(r->element[2 * i + 1], &score) < 0 || score < last) {
+            ended_failed(cl, "malformed", "an id or a score out of order");
+            return;
+        }
+        ties = score == last ? ties + 1 : 1;
+        last = score;
+        size_t held = rw_ttlmap_count(cl->calls);
+        rw_ttlmap_del(cl->calls, id->str);
+        if (rw_ttlmap_count(cl->calls) < held)
+            cl->dirty = 1;              /* the next batch lists it no more */
+    }
+    if (n >= RW_CALLS_LIVE_ENDED_READ_MAX) {
+        /* cut by the limit: on from the last score, past the ids with it read so far */
+        cl->ended_skip = (last == cl->ended_from ? cl->ended_skip : 0) + ties;
+        cl->ended_from = last;
+    } else {
+        read_from(cl, cl->ended_sent_wall);
+    }
+    if (cl->ended_failing)
+        rw_log_info("calls_live_ended_read_recovered", RW_S("key", "rw:calls:ended"));
+    cl->ended_failing = 0;
+}
+
+static void on_ended(void *arg, redisReply *r)
+{
+    flight_t *f = arg;
+    if (f->cl)
+        take_ended(f->cl, r);
+    flight_done(f);
+}
+
+/* ---- the batch, read and write ---------------------------------------------------------- */
+
+int rw_calls_live_flush(rw_calls_live_t *cl)
+{
+    if (!cl)
+        return RW_EINVAL;
+    if (cl->inflight || !cl->key[0] || !rw_aredis_connected(cl->redis))
+        return RW_EAGAIN;
     if (cl->overflow_until_ms && now_ms() >= cl->overflow_until_ms)
         cl->dirty = 1;                  /* "*" comes out of the set */
     rw_gauge_set(cl->g_calls, (double) rw_ttlmap_count(cl->calls));
     flight_t *f = flight_new(cl);
     if (!f)
-        return;
+        return RW_ENOMEM;
+    read_ended(cl, f);
     int full = cl->dirty, rc;
     if (!full && !cl->n_ended) {
         rc = rw_aredis_command(cl->redis, on_written, f, "PEXPIRE %s %u", cl->key, RW_CALLS_LIVE_TTL_MS);
@@ -204,10 +333,11 @@ void rw_calls_live_flush(rw_calls_live_t *cl)
         }
     }
     if (rc < 0) {
-        cl->inflight = NULL;
-        free(f);
         rw_counter_inc(cl->write_failures);
+        flight_done(f);                 /* the read's reply, if it was sent, ends the batch */
+        return RW_EAGAIN;
     }
+    return 0;
 }
 
 /* PEXPIRE's reply (0: the set is gone, Redis lost it: written whole at once) or EXEC's. */
@@ -215,10 +345,9 @@ static void on_written(void *arg, redisReply *r)
 {
     flight_t *f = arg;
     rw_calls_live_t *cl = f->cl;
-    free(f);
+    flight_done(f);
     if (!cl)
         return;
-    cl->inflight = NULL;
     if (!r || r->type == REDIS_REPLY_ERROR || r->type == REDIS_REPLY_NIL) {
         cl->dirty = 1;                  /* written whole next time */
         rw_counter_inc(cl->write_failures);
@@ -227,14 +356,14 @@ static void on_written(void *arg, redisReply *r)
     rw_counter_inc(cl->writes);
     if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
         cl->dirty = 1;
-        rw_calls_live_flush(cl);
+        rw_calls_live_flush(cl);        /* at once, unless the read's reply is still to come */
     }
 }
 
 static void on_timer(su_root_magic_t *m, su_timer_t *t, su_timer_arg_t *arg)
 {
     (void) m, (void) t;
-    rw_calls_live_flush((rw_calls_live_t *) arg);
+    (void) rw_calls_live_flush((rw_calls_live_t *) arg);
 }
 
 /* ---- life ------------------------------------------------------------------------------- */
@@ -251,6 +380,7 @@ rw_calls_live_t *rw_calls_live_new(su_root_t *root, rw_aredis_t *redis, rw_metri
     cl->calls = rw_ttlmap_new(sizeof(call_t), capacity ? capacity : 65536);
     cl->ended = calloc(RW_CALLS_LIVE_ENDED_MAX, sizeof *cl->ended);
     cl->timer = rw_sutimer_lazy(root, RW_CALLS_LIVE_PERIOD_MS);
+    read_from(cl, rw_clock_wall_ms());
     if (!cl->calls || !cl->ended || !cl->timer)
         goto fail;
     if (m) {
