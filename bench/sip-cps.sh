@@ -170,18 +170,21 @@ bench_edge_shed() {
 bench_edge_counts() {
   local i
   for i in $(seq 0 "$BENCH_EDGE_PROCESSES"); do
-    curl -fsS "http://127.0.0.1:$((BENCH_EDGE_HTTP + i))/metrics" 2>/dev/null
-  done | awk '$1 ~ /^ringway_sip_edge_shed_total\{reason="/ { r = $1; sub(/^.*reason="/, "", r); sub(/".*$/, "", r); s["shed:" r] += $2 }
+    echo "# process $i"; curl -fsS "http://127.0.0.1:$((BENCH_EDGE_HTTP + i))/metrics" 2>/dev/null
+  done | awk '$1 == "#" && $2 == "process" { w = $3 }
+              $1 ~ /^ringway_sip_edge_shed_total\{reason="/ { r = $1; sub(/^.*reason="/, "", r); sub(/".*$/, "", r); s["shed:" r] += $2 }
               $1 == "ringway_sip_edge_responses_relayed_total" { s["relayed"] += $2 }
+              $1 == "ringway_sip_edge_calls_offered_total" { s["offered:" w] = $2 }
               END { for (k in s) print k, s[k] + 0 }'
 }
 
 # bench_edge_step FILE0 FILE1 CALLS: what the step added between two bench_edge_counts, in words.
 bench_edge_step() {
-  awk -v n="$3" 'NR == FNR { a[$1] = $2; next } { d[$1] = $2 - a[$1] }
+  awk -v n="$3" -v p="$BENCH_EDGE_PROCESSES" 'NR == FNR { a[$1] = $2; next } { d[$1] = $2 - a[$1] }
     END { o = ""; for (k in d) if (k ~ /^shed:/ && d[k] > 0) o = o sprintf("%s %d, ", substr(k, 6), d[k])
-          printf "503s: %s; responses relayed between workers: %d (%.2f per call)", (o == "" ? "none" : substr(o, 1, length(o) - 2)),
-                 d["relayed"], (n > 0 ? d["relayed"] / n : 0) }' "$1" "$2"
+          w = ""; for (i = (p > 1 ? 1 : 0); i <= (p > 1 ? p : 0); i++) w = w sprintf("%s%d", (w == "" ? "" : "/"), d["offered:" i])
+          printf "503s: %s; responses relayed between workers: %d (%.2f per call); calls offered per worker: %s",
+                 (o == "" ? "none" : substr(o, 1, length(o) - 2)), d["relayed"], (n > 0 ? d["relayed"] / n : 0), w }' "$1" "$2"
 }
 
 # bench_proxy_mem TARGET PID...: memory of the proxy after a sustained run. sip-edge: VmRSS and
