@@ -5,10 +5,10 @@
  * rw:calls:<publisher> — the ids of the calls ringing or answered here, plus "." so that the set
  * exists while empty, with a TTL of RW_CALLS_LIVE_TTL_MS — when it changed, else only refreshes
  * its TTL; the ids of calls whose BYE this process saw but another carried go to rw:calls:ended
- * in the same batch. Pipelined with it, the batch reads the ids the other processes put in
- * rw:calls:ended since its last read (at most RW_CALLS_LIVE_ENDED_READ_MAX; the rest at the
- * next batch) and drops those it carries, so the next batch lists them no more. One round trip
- * per batch; no Redis or bus work per call. Owns its map, timer and the batch in flight;
+ * in the same batch. Pipelined with it, while this process carries calls, the batch reads the
+ * ids the other processes put in rw:calls:ended since its last read (at most
+ * RW_CALLS_LIVE_ENDED_READ_MAX; the rest at the next batch) and drops those it carries, so the
+ * next batch lists them no more. One round trip per batch; no Redis or bus work per call. Owns its map, timer and the batch in flight;
  * borrows the loop and the Redis connection. */
 #ifndef RW_SIPEDGE_CALLS_LIVE_H
 #define RW_SIPEDGE_CALLS_LIVE_H
