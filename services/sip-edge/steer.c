@@ -116,6 +116,9 @@ static int build(struct sock_filter *f, unsigned spread)
     if (spread < 2) {                           /* requests keep the hash: no scan for them */
         f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x5349502fu /* "SIP/" */, 1, 0);
         f[n++] = STMT(BPF_RET | BPF_K, HASH);
+    } else {                                    /* a subscription lives in one worker: its */
+        f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x53554253u /* "SUBS" */, 0, 1);   /* refreshes */
+        f[n++] = STMT(BPF_RET | BPF_K, HASH);   /* must come back to it, as the hash brings them */
     }
     const int block = 7;
     const int found = n + block * RW_STEER_SCAN + 1;

@@ -8,7 +8,9 @@
  *   socket of the group;
  * - a request (with spread >= 2) goes to socket hash(branch) % spread, so one sender's calls
  *   spread over the workers while a transaction stays on one: its retransmissions, its CANCEL
- *   and the ACK of a failure carry the top Via of the INVITE (RFC 3261 9.1, 17.1.1.3);
+ *   and the ACK of a failure carry the top Via of the INVITE (RFC 3261 9.1, 17.1.1.3); except
+ *   SUBSCRIBE, whose subscription lives in one worker (subscribe.h): its refreshes, with new
+ *   branches, must reach that worker, so they keep the sender's hash;
  * - everything else (other branches, no branch in the first RW_STEER_SCAN bytes, an index past
  *   the group) gets the kernel's hash.
  * A worker's branch is "z9hG4bKrw<worker, 2 hex><socket index, 2 hex>.<token>": the index is
@@ -35,8 +37,8 @@
  * the kernel's hash). 0, or -1 with errno (the group keeps the kernel's hash). */
 int rw_steer_attach(int fd, unsigned spread);
 
-/* The socket index the program gives a request whose top Via branch is branch (the value after
- * "branch="), or RW_STEER_UNKNOWN when it leaves the request to the kernel's hash. */
+/* The socket index the program gives a request (not a SUBSCRIBE) whose top Via branch is branch
+ * (the value after "branch="), or RW_STEER_UNKNOWN when it leaves it to the kernel's hash. */
 unsigned rw_steer_request_index(const char *branch, unsigned spread);
 
 /* The probe for socket index k sent by worker with nonce, written into buf (NUL-terminated);

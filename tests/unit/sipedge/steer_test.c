@@ -3,8 +3,9 @@
  * k reaches socket k wherever it comes from; a branch past the scan, another branch, "ff" and
  * (without spreading) requests get the kernel's hash (one sender: always one socket); a probe
  * reaches the socket it names and parses back. Spreading over the three: one sender's requests
- * reach the socket rw_steer_request_index() names for their branch, every socket gets some, and
- * a transaction's retransmission, CANCEL and ACK reach its INVITE's socket. */
+ * reach the socket rw_steer_request_index() names for their branch, every socket gets some, a
+ * transaction's retransmission, CANCEL and ACK reach its INVITE's socket, and a sender's
+ * SUBSCRIBEs all reach one socket. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -210,6 +211,28 @@ START_TEST(test_a_transaction_stays_on_one_socket)
 }
 END_TEST
 
+/* A SUBSCRIBE keeps the sender's hash whatever its branch: a refresh (a new branch) must reach
+ * the worker that holds the subscription. */
+START_TEST(test_subscribe_keeps_the_hash)
+{
+    char text[2048], branch[64];
+    int first = -1, spread_over = 0, seen[N] = { 0 };
+    for (int i = 0; i < 30; i++) {
+        snprintf(branch, sizeof branch, "z9hG4bK-77-%d-0", i);
+        request(text, sizeof text, "SUBSCRIBE", branch, ";rport", "Event: presence\r\n");
+        int got = deliver(2, text);
+        ck_assert_int_ge(got, 0);
+        if (first < 0)
+            first = got;
+        ck_assert_int_eq(got, first);
+        seen[rw_steer_request_index(branch, N)]++;
+    }
+    for (int i = 0; i < N; i++)
+        spread_over += seen[i] > 0;
+    ck_assert_int_eq(spread_over, N);             /* an INVITE with those branches would spread */
+}
+END_TEST
+
 /* No RFC 3261 branch, or none in the scan: the sender's hash (one sender, one socket). */
 START_TEST(test_requests_without_a_branch_keep_the_hash)
 {
@@ -244,6 +267,7 @@ int main(void)
     tcase_add_test(sp, test_one_senders_requests_spread_by_branch);
     tcase_add_test(sp, test_a_transaction_stays_on_one_socket);
     tcase_add_test(sp, test_requests_without_a_branch_keep_the_hash);
+    tcase_add_test(sp, test_subscribe_keeps_the_hash);
     tcase_add_test(sp, test_response_reaches_the_socket_its_branch_names);
     tcase_add_test(sp, test_probe_reaches_its_index_and_parses);
     suite_add_tcase(s, sp);
