@@ -17,7 +17,7 @@ static atomic_uint shared_port;
 static atomic_uint tracked_port;
 static atomic_int tracked_fds[RW_REUSEPORT_TRACKED_MAX];
 static atomic_int n_tracked;
-static atomic_int steer_on, steer_state, steer_errno;
+static atomic_int steer_responses, steer_state, steer_errno;
 static atomic_uint steer_spread;
 
 void rw_reuseport_track(unsigned port)
@@ -56,7 +56,7 @@ static void track(int fd)
 void rw_reuseport_steer(int on, unsigned spread)
 {
     atomic_store(&steer_spread, spread);
-    atomic_store(&steer_on, on != 0 || spread > 1);
+    atomic_store(&steer_responses, on != 0);
 }
 
 int rw_reuseport_steered(int *err)
@@ -66,13 +66,23 @@ int rw_reuseport_steered(int *err)
     return atomic_load(&steer_state);
 }
 
-/* After a successful bind of a socket to the shared port: an IPv4 datagram socket gets the
- * steering program (the group's others are unchanged by a failure: they keep the hash). */
+/* After a successful bind of a socket to the shared port: a datagram socket gets the steering
+ * program (the group's others are unchanged by a failure: they keep the hash). IPv6 spreads
+ * requests only: the workers learn their indices in the IPv4 group, which their branches
+ * carry; a failure there leaves that group to the hash and is not reported. */
 static void steer(int fd, const struct sockaddr *addr)
 {
-    if (!atomic_load(&steer_on) || addr->sa_family != AF_INET || !is_datagram(fd))
+    int v4 = addr->sa_family == AF_INET;
+    if ((!v4 && addr->sa_family != AF_INET6) || !is_datagram(fd))
         return;
-    if (rw_steer_attach(fd, atomic_load(&steer_spread)) == 0) {
+    unsigned spread = atomic_load(&steer_spread);
+    int responses = v4 && atomic_load(&steer_responses);
+    if (!responses && spread < 2)
+        return;
+    int rc = rw_steer_attach(fd, spread, responses);
+    if (!v4)
+        return;
+    if (rc == 0) {
         atomic_store(&steer_state, 1);
     } else {
         atomic_store(&steer_errno, errno);

@@ -20,11 +20,13 @@ int rw_reuseport_udp_fds(int *fds, int max);
 void rw_reuseport_enable(unsigned port);
 unsigned rw_reuseport_port(void);
 
-/* on, or spread >= 2: an IPv4 UDP socket bound to the shared port also gets steer.h's program,
- * which steers responses to the worker whose request they answer and, with spread >= 2,
- * spreads requests over that many workers by their branch (the last attach serves the group). */
+/* on, or spread >= 2: a UDP socket bound to the shared port also gets steer.h's program, which
+ * (on, IPv4 only) steers responses to the worker whose request they answer and, with spread
+ * >= 2, spreads requests over that many workers by their branch (IPv4 and IPv6; the last
+ * attach serves the group). */
 void rw_reuseport_steer(int on, unsigned spread);
-/* 1 when the program was attached, -1 when attaching failed (errno in *err), 0 when not tried. */
+/* For the IPv4 group: 1 when the program was attached, -1 when attaching failed (errno in
+ * *err), 0 when not tried. */
 int rw_reuseport_steered(int *err);
 
 #endif

@@ -106,13 +106,19 @@ static int build_response(struct sock_filter *f, int n)
 /* The program sees the UDP payload at offset 0. Loads are big-endian words. One scan finds the
  * first "z9hG" within RW_STEER_SCAN bytes, then the first word tells a response ("SIP/") from
  * a request. */
-static int build(struct sock_filter *f, unsigned spread)
+static int build(struct sock_filter *f, unsigned spread, int responses)
 {
     int n = 0;
     f[n++] = STMT(BPF_LD | BPF_W | BPF_LEN, 0);
     f[n++] = STMT(BPF_ST, M_LEN);
     f[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, 0);
     f[n++] = STMT(BPF_ST, M_WORD0);
+    if (!responses) {                           /* responses keep the hash: no scan for them */
+        if (spread < 2)
+            return -1;                          /* nothing left to do */
+        f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x5349502fu /* "SIP/" */, 0, 1);
+        f[n++] = STMT(BPF_RET | BPF_K, HASH);
+    }
     if (spread < 2) {                           /* requests keep the hash: no scan for them */
         f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x5349502fu /* "SIP/" */, 1, 0);
         f[n++] = STMT(BPF_RET | BPF_K, HASH);
@@ -137,6 +143,8 @@ static int build(struct sock_filter *f, unsigned spread)
         return -1;
     if (spread < 2)
         return build_response(f, n);
+    if (!responses)
+        return build_request(f, n, spread);
     f[n++] = STMT(BPF_LD | BPF_MEM, M_WORD0);
     f[n++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x5349502fu /* "SIP/" */, 0, 1);
     f[n++] = STMT(BPF_JMP | BPF_JA, 0);          /* patched below: to the response part */
@@ -146,7 +154,7 @@ static int build(struct sock_filter *f, unsigned spread)
     return build_response(f, n);
 }
 
-int rw_steer_attach(int fd, unsigned spread)
+int rw_steer_attach(int fd, unsigned spread, int responses)
 {
     if (spread > RW_STEER_UNKNOWN) {
         errno = EINVAL;
@@ -157,7 +165,7 @@ int rw_steer_attach(int fd, unsigned spread)
         errno = ENOMEM;
         return -1;
     }
-    int n = build(f, spread);
+    int n = build(f, spread, responses);
     if (n <= 0 || n > BPF_MAXINSNS) {    /* the layout constants are wrong */
         free(f);
         errno = EINVAL;

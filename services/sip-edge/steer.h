@@ -34,8 +34,10 @@
 
 /* Attaches the program to the reuseport group of fd (an IPv4 or IPv6 UDP socket with
  * SO_REUSEPORT, bound); spread: the workers requests are spread over (0 or 1: requests keep
- * the kernel's hash). 0, or -1 with errno (the group keeps the kernel's hash). */
-int rw_steer_attach(int fd, unsigned spread);
+ * the kernel's hash); responses: steer responses by the index in their branch (0: they keep
+ * the hash, as in a group whose indices the workers do not learn: IPv6). 0, or -1 with errno
+ * (the group keeps the kernel's hash; EINVAL when there is nothing to steer). */
+int rw_steer_attach(int fd, unsigned spread, int responses);
 
 /* The socket index the program gives a request (not a SUBSCRIBE) whose top Via branch is branch
  * (the value after "branch="), or RW_STEER_UNKNOWN when it leaves it to the kernel's hash. */

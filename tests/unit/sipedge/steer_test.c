@@ -5,7 +5,8 @@
  * reaches the socket it names and parses back. Spreading over the three: one sender's requests
  * reach the socket rw_steer_request_index() names for their branch, every socket gets some, a
  * transaction's retransmission, CANCEL and ACK reach its INVITE's socket, and a sender's
- * SUBSCRIBEs all reach one socket. */
+ * SUBSCRIBEs all reach one socket. On ::1, spreading without response steering: the same for
+ * requests, and responses keep the hash. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -19,27 +20,39 @@
 #define N 3
 
 static int socks[N], tx[4];
-static struct sockaddr_in to;
-
+static struct sockaddr_storage to;          /* the group's address and port */
+static socklen_t tolen;
 static unsigned spread;
+static int family = AF_INET, responses = 1;
 
 static void setup(void)
 {
     int on = 1;
-    to = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    memset(&to, 0, sizeof to);
+    if (family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *) &to;
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = in6addr_loopback;
+        tolen = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *) &to;
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        tolen = sizeof *a;
+    }
     for (int i = 0; i < N; i++) {
-        socks[i] = socket(AF_INET, SOCK_DGRAM, 0);
+        socks[i] = socket(family, SOCK_DGRAM, 0);
         ck_assert_int_ge(socks[i], 0);
         ck_assert_int_eq(setsockopt(socks[i], SOL_SOCKET, SO_REUSEPORT, &on, sizeof on), 0);
-        ck_assert_int_eq(bind(socks[i], (struct sockaddr *) &to, sizeof to), 0);
+        ck_assert_int_eq(bind(socks[i], (struct sockaddr *) &to, tolen), 0);
         if (i == 0) {                              /* the port the kernel chose, for the others */
-            socklen_t len = sizeof to;
+            socklen_t len = tolen;
             ck_assert_int_eq(getsockname(socks[0], (struct sockaddr *) &to, &len), 0);
         }
     }
-    ck_assert_int_eq(rw_steer_attach(socks[1], spread), 0);   /* any member attaches it for the group */
+    ck_assert_int_eq(rw_steer_attach(socks[1], spread, responses), 0);   /* any member, for the group */
     for (int i = 0; i < 4; i++) {
-        tx[i] = socket(AF_INET, SOCK_DGRAM, 0);
+        tx[i] = socket(family, SOCK_DGRAM, 0);
         ck_assert_int_ge(tx[i], 0);
     }
 }
@@ -55,7 +68,7 @@ static void teardown(void)
 /* Sends text from sender s; the index of the socket that got it (-1: none). */
 static int deliver(int s, const char *text)
 {
-    ck_assert_int_eq(sendto(tx[s], text, strlen(text), 0, (struct sockaddr *) &to, sizeof to), (int) strlen(text));
+    ck_assert_int_eq(sendto(tx[s], text, strlen(text), 0, (struct sockaddr *) &to, tolen), (int) strlen(text));
     char buf[2048];
     for (int spin = 0; spin < 1000; spin++) {         /* loopback delivery is synchronous; bounded anyway */
         for (int i = 0; i < N; i++)
@@ -144,13 +157,17 @@ END_TEST
 
 static void plain_setup(void)
 {
+    family = AF_INET;
     spread = 0;
+    responses = 1;
     setup();
 }
 
 static void spread_setup(void)
 {
+    family = AF_INET;
     spread = N;
+    responses = 1;
     setup();
 }
 
@@ -233,6 +250,36 @@ START_TEST(test_subscribe_keeps_the_hash)
 }
 END_TEST
 
+/* IPv6: the workers learn no index there, so responses keep the sender's hash whatever index
+ * their branch names, while requests spread (the tests above, run on ::1 too). */
+static void spread6_setup(void)
+{
+    family = AF_INET6;
+    spread = N;
+    responses = 0;
+    setup();
+}
+
+START_TEST(test_ipv6_responses_keep_the_hash)
+{
+    char text[2048];
+    for (int s = 0; s < 4; s++) {
+        int first = -1;
+        for (int k = 0; k < N; k++) {
+            char branch[64];
+            snprintf(branch, sizeof branch, "z9hG4bKrw%02x%02x.abc", 7, k);
+            response(text, sizeof text, branch, 0);
+            int got = deliver(s, text);
+            ck_assert_int_ge(got, 0);
+            if (first < 0)
+                first = got;
+            ck_assert_int_eq(got, first);
+        }
+    }
+    ck_assert_int_eq(rw_steer_attach(socks[0], 1, 0), -1);   /* nothing to steer: refused */
+}
+END_TEST
+
 /* No RFC 3261 branch, or none in the scan: the sender's hash (one sender, one socket). */
 START_TEST(test_requests_without_a_branch_keep_the_hash)
 {
@@ -271,6 +318,13 @@ int main(void)
     tcase_add_test(sp, test_response_reaches_the_socket_its_branch_names);
     tcase_add_test(sp, test_probe_reaches_its_index_and_parses);
     suite_add_tcase(s, sp);
+    TCase *v6 = tcase_create("ipv6");
+    tcase_add_checked_fixture(v6, spread6_setup, teardown);
+    tcase_add_test(v6, test_one_senders_requests_spread_by_branch);
+    tcase_add_test(v6, test_a_transaction_stays_on_one_socket);
+    tcase_add_test(v6, test_subscribe_keeps_the_hash);
+    tcase_add_test(v6, test_ipv6_responses_keep_the_hash);
+    suite_add_tcase(s, v6);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_ENV);
     int failed = srunner_ntests_failed(sr);
