@@ -4,8 +4,8 @@
  * machine where a system call costs microseconds. pidcache.c defines getpid() itself: the first
  * call asks the kernel and keeps the answer; a child of fork() forgets it (pthread_atfork), so
  * fork detection keeps working. The executables that link rw_pidcache export the symbol
- * (-Wl,--export-dynamic-symbol=getpid), so libzmq's and libsofia's calls land there; glibc's
- * own internal uses are untouched. Not linked into rw_common: nothing else gets it by accident.
+ * (-Wl,--export-dynamic-symbol=getpid), so the shared libraries' calls (libzmq's) land there;
+ * glibc's own internal uses are untouched. Not linked into rw_common: nothing else gets it by accident.
  * A process made with clone() or vfork() directly (not fork()) would keep its parent's answer;
  * Ringway makes none (posix_spawn's child execs at once and uses glibc's internal getpid). */
 #ifndef RW_COMMON_PIDCACHE_H

@@ -107,10 +107,9 @@ static int share_port(const rw_config_t *cfg, int worker, rw_edge_opts_t *eo, un
                      RW_S("error", "a worker needs every worker's relay port (set by the supervisor)"));
         return -1;
     }
-    rw_reuseport_enable(eo->port);
-    rw_reuseport_steer(rw_config_bool(cfg, "sip.steer_responses"),
-                       rw_config_bool(cfg, "sip.spread_requests") ? (unsigned) n : 0);
     eo->steer = rw_config_bool(cfg, "sip.steer_responses");
+    rw_reuseport_enable(eo->port);
+    rw_reuseport_steer(eo->steer, rw_config_bool(cfg, "sip.spread_requests") ? (unsigned) n : 0);
     eo->worker = worker;
     eo->n_workers = (unsigned) n;
     eo->relay_ports = ports;
