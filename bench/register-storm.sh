@@ -159,6 +159,8 @@ storm() {
   peak_pss "$d/peak" "$@" &
   sampler=$!
   cpu0=$(bench_tree_cpu_ms "$@")
+  local each0=() each1=() pid
+  for pid in "$@"; do each0+=("$(bench_tree_cpu_ms "$pid")"); done
   t0=$(date +%s%N)
   (cd "$d" && sipp -sf "$here/sip/register.xml" -inf "$work/storm.csv" -key uas_port "$contact_port" \
       -i 127.0.0.1 -buff_size 4194304 -p "$(bench_free_port)" -r 1000000 -l "$inflight" -m "$bindings" \
@@ -166,8 +168,14 @@ storm() {
       -timeout 600s -nostdin -trace_stat -stf reg.csv -fd 1 "127.0.0.1:$port" >reg.out 2>&1)
   t1=$(date +%s%N)
   cpu1=$(bench_tree_cpu_ms "$@")
+  for pid in "$@"; do each1+=("$(bench_tree_cpu_ms "$pid")"); done
   kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null
   ok=$(bench_stat "$d/reg.csv" "SuccessfulCall(C)")
+  local i split=""                    # each process tree's CPU per registration, in "$@"'s order
+  for i in "${!each0[@]}"; do
+    split+="$(( ok > 0 ? (each1[i] - each0[i]) * 1000 / ok : 0 )),"
+  done
+  echo "${split%,}" >"$d/cpu_split"
   awk -v ok="$ok" -v n="$bindings" -v ns=$((t1 - t0)) -v r="$(bench_stat "$d/reg.csv" "Retransmissions(C)")" \
       -v cpu=$((cpu1 - cpu0)) -v peak="$(cat "$d/peak")" \
       'BEGIN { printf "%d %d %.2f %d %d %d\n", ok, n - ok, ns / 1e9, r, (ok > 0 ? cpu * 1000 / ok : 0), peak }'
@@ -208,6 +216,7 @@ printf 'register storm: %d bindings over %d users, %d in flight, digest auth (MD
 echo "build $build, commit $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown), sip-edge processes $processes, $(nproc) cores"
 printf '%-17s %9s %7s %8s %11s %8s %7s %8s %14s %12s %s\n' target bindings failed seconds "REGISTER/s" \
   retrans cpu_us peak_MB "redis_B/bind" "edge_rss_MB" load
+note=""
 for t in $targets; do
   d="$work/$t"; mkdir -p "$d"
   load=$(cut -d' ' -f1 /proc/loadavg)
@@ -247,10 +256,14 @@ for t in $targets; do
       mem1=$(bench_redis_mem "$BENCH_REDIS_PORT")
       rss=$(awk -v k="$(rss_tree_kb "$BENCH_EDGE_PID")" 'BEGIN { printf "%.1f", k / 1024 }')
       mem=$(awk -v a="$mem0" -v b="$mem1" -v n="$ok" 'BEGIN { printf "%d", (n > 0 ? (b - a) / n : 0) }')
+      IFS=, read -r edge_us redis_us <"$d/cpu_split"
+      note="  ringway cpu_us per registration: sip-edge $edge_us, redis-server $redis_us"
       bench_stop "$BENCH_EDGE_PID" "$BENCH_ROUTER_PID" "$BENCH_REDIS_PID" ;;
     *) bench_log "unknown target $t"; continue ;;
   esac
   rate=$(awk -v ok="$ok" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? ok / s : 0) }')
   printf '%-17s %9d %7d %8s %11s %8d %7d %8.1f %14s %12s %s\n' "$t" "$ok" "$failed" "$secs" "$rate" "$retr" \
     "$cpu" "$(awk -v k="$peak" 'BEGIN { print k / 1024 }')" "$mem" "$rss" "$load"
+  [ -n "$note" ] && echo "$note"
+  note=""
 done

@@ -65,7 +65,13 @@ struct rw_edge {
     su_timer_t *steer_timer;      /* every second: a probe round */
     rw_gauge_t *g_steer;
     tport_t *udp6;                /* the IPv6 SIP port's UDP transport, if any */
+    uint64_t queue_read_us;       /* when queue_kb was read from the kernel (monotonic) */
+    unsigned queue_kb;            /* the SIP port's unread datagrams, as last read */
 };
+
+/* The SIP port's queue is read from the kernel at most once per QUEUE_READ_US: a system call
+ * per new request otherwise, for a rule that looks at the queue over queue_standing_ms. */
+#define QUEUE_READ_US 1000
 
 static int relay_response(rw_edge_t *self, msg_t *msg, const sip_t *sip);
 static int steer_probe(rw_edge_t *self, const sip_t *sip);
@@ -157,9 +163,14 @@ static int shed(rw_edge_t *self, const sip_t *sip)
         rw_proxy_load(self->proxy, &load.routing, &load.calls, &load.oldest_ms);
     load.registers = rw_registrar_in_flight(self->reg);
     if (rw_overload_watches_queue(self->ov)) {
-        int fds[RW_REUSEPORT_TRACKED_MAX];
-        load.queued_kb = rw_overload_queued_kb(fds, rw_reuseport_udp_fds(fds, RW_REUSEPORT_TRACKED_MAX));
-        load.now_ms = rw_clock_mono_ms();
+        uint64_t now_us = rw_clock_mono_us();
+        if (!self->queue_read_us || now_us - self->queue_read_us >= QUEUE_READ_US) {
+            int fds[RW_REUSEPORT_TRACKED_MAX];
+            self->queue_kb = rw_overload_queued_kb(fds, rw_reuseport_udp_fds(fds, RW_REUSEPORT_TRACKED_MAX));
+            self->queue_read_us = now_us;
+        }
+        load.queued_kb = self->queue_kb;
+        load.now_ms = now_us / 1000;
     }
     return rw_overload_admit(self->ov, reg, &load) != NULL;
 }

@@ -1,5 +1,6 @@
 /* services/sip-edge/nonce.h — stateless digest nonces any sip-edge instance can verify.
- * A nonce is "<time, 8 hex><random, 8 hex><HMAC-SHA256(secret, time|random), 24 hex>": it
+ * A nonce is "<time, 8 hex><unique, 8 hex><HMAC-SHA256(secret, time|unique), 24 hex>" (unique:
+ * a per-process random start plus a counter, so no two of one process repeat within 2^32): it
  * carries its own issue time and is authenticated with the secret every instance shares, so
  * no instance has to remember the nonces it handed out. Replay of a nonce count is refused
  * elsewhere (auth.c); this module only makes and checks nonces. Pure functions; the _k forms
