@@ -6,6 +6,7 @@
 #include "services/sip-edge/registrar.h"
 #include "services/sip-edge/reuseport.h"
 #include "services/sip-edge/subscribe.h"
+#include "services/sip-edge/udpio.h"
 #include "services/sip-edge/workers.h"
 #include "services/core/service.h"
 #include "bus/bus.h"
@@ -25,6 +26,7 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "sip.steer_responses", RW_CFG_BOOL, "true", 0, 0, "with several processes: a reuseport program sends each response to the worker whose request it answers, instead of a relay between workers" },
     { "sip.spread_requests", RW_CFG_BOOL, "true", 0, 0, "with several processes: a reuseport program spreads requests over the workers by a hash of their top Via branch, so one sender's calls (a trunk, an SBC) use every worker while a transaction (retransmissions, CANCEL) stays on one; false: the kernel's hash of the sender's address" },
     { "sip.relay_ports", RW_CFG_STR, "", 0, 0, "set by the supervisor for its workers: every worker's relay port, comma-separated" },
+    { "sip.udp_lean_io", RW_CFG_BOOL, "true", 0, 0, "the SIP port's UDP sockets read each datagram without Sofia's FIONREAD ioctl and send it without its SO_ERROR getsockopt: two system calls fewer per datagram (docs/sip-edge.md); false: Sofia's own I/O" },
     { "sip.udp_buffer_kb", RW_CFG_INT, "4096", 0, 262144, "receive and send buffer of each UDP socket (0: the kernel's default; capped by net.core.rmem_max/wmem_max)" },
     { "sip.transaction_timeout_ms", RW_CFG_INT, "8000", 2000, 32000, "SIP 64*T1: a forwarded INVITE without any answer fails 408 after this (a non-INVITE gets no 408: RFC 4320), and a finished non-INVITE transaction is kept this long to absorb retransmissions (RFC 3261: 32000); a REGISTER keeps no transaction (its answer is kept in a fixed table, docs/sip-edge.md), a BYE is forwarded statelessly" },
     { "sip.realm", RW_CFG_STR, "ringway.local", 0, 0, "SIP domain and digest realm: AORs are sip:<ext>@<realm>" },
@@ -207,6 +209,12 @@ static int build(rw_service_t *svc, parts_t *p, int worker)
     if (!(p->subs = rw_subscribe_new(root, p->edge, p->auth, redis, m, &so)))
         return -1;
     log_udp_buffers(cfg);
+    if (rw_config_bool(cfg, "sip.udp_lean_io")) {
+        int fds[RW_REUSEPORT_TRACKED_MAX];
+        int n = rw_reuseport_udp_fds(fds, RW_REUSEPORT_TRACKED_MAX);
+        if (rw_udpio_lean(fds, n) < 0)
+            rw_log_warn("udp_lean_io_off", RW_S("error", "out of memory"));
+    }
     rw_edge_set_subscribe(p->edge, p->subs);
     rw_edge_set_handlers(p->edge, p->reg, p->proxy);
     rw_edge_set_overload(p->edge, p->ov);
@@ -232,6 +240,7 @@ static void teardown(parts_t *p)
     rw_registrar_destroy(&p->reg);
     rw_auth_destroy(&p->auth);
     rw_location_destroy(&p->loc);
+    rw_udpio_reset();                     /* before the SIP sockets close */
     rw_edge_destroy(&p->edge);
 }
 
