@@ -219,12 +219,19 @@ int rw_branch_adopt(rw_branches_t *s, nta_outgoing_t *orq, const char *next_hop,
 
 int rw_branch_cancel(rw_branch_t *b)
 {
+    return rw_branch_cancel_with(b, NULL);
+}
+
+int rw_branch_cancel_with(rw_branch_t *b, const char *headers)
+{
     if (!b || b->cancelled)
         return 0;
     b->cancelled = 1;
     su_timer_set_interval(b->timer, on_timer, (su_timer_arg_t *) b, b->set->t1x64_ms);
     const sip_t *old = sip_object(b->req);
     msg_t *msg = make_request(b->set, b->req, SIP_METHOD_CANCEL, old ? old->sip_to : NULL);
+    if (msg && headers && *headers)
+        msg_header_add_str(msg, (msg_pub_t *) sip_object(msg), headers);
     return msg ? send_request(b->set, msg, b->hop, b->key, 0) : RW_ENOMEM;
 }
 

@@ -39,6 +39,8 @@ int rw_branch_adopt(rw_branches_t *self, nta_outgoing_t *orq, const char *next_h
                     rw_branch_fn *fn, void *owner, rw_branch_t **out);
 /* Sends CANCEL once; the final answer (487 or another) still comes to the owner. */
 int rw_branch_cancel(rw_branch_t *b);
+/* The same with extra header lines in the CANCEL ("Reason: ...\r\n", RFC 3326), or NULL. */
+int rw_branch_cancel_with(rw_branch_t *b, const char *headers);
 int rw_branch_cancelled(const rw_branch_t *b);
 /* Frees a branch without a callback (shutdown). */
 void rw_branch_drop(rw_branch_t **b);

@@ -41,16 +41,38 @@ int rw_exec_any_branch(const rw_exec_t *ex)
 
 void rw_exec_cancel_all(rw_exec_t *ex, int except)
 {
+    rw_exec_cancel_with(ex, except, NULL);
+}
+
+void rw_exec_cancel_with(rw_exec_t *ex, int except, const char *headers)
+{
     for (unsigned i = 0; i < ex->n_br; i++) {
         branch_t *b = &ex->br[i];
         if (!branch_live(b) || (int) i == except || b->cancelled)
             continue;
         b->cancelled = 1;
         if (b->orq)
-            nta_outgoing_cancel(b->orq);
+            nta_outgoing_tcancel(b->orq, NULL, NULL, TAG_IF(headers && *headers, SIPTAG_HEADER_STR(headers)),
+                                 TAG_END());
         else
-            rw_branch_cancel(b->own);
+            rw_branch_cancel_with(b->own, headers);
     }
+}
+
+size_t rw_exec_reason_lines(const sip_t *sip, char *out, size_t len)
+{
+    size_t off = 0;
+    if (len)
+        out[0] = '\0';
+    for (const sip_reason_t *r = sip ? sip->sip_reason : NULL; r && len; r = r->re_next) {
+        issize_t n = msg_header_e(out + off, (isize_t) (len - off), (const msg_header_t *) r, 0);
+        if (n <= 0 || (size_t) n >= len - off) {
+            out[off] = '\0';     /* one that does not fit is left out, with those after it */
+            break;
+        }
+        off += (size_t) n;
+    }
+    return off;
 }
 
 void rw_exec_drop_branches(rw_exec_t *ex)
@@ -208,7 +230,8 @@ static void on_answer(rw_exec_t *ex, branch_t *b, msg_t *rsp)
     ex->answered = ex->replied = 1;
     if (ex->timer)
         su_timer_reset(ex->timer);
-    rw_exec_cancel_all(ex, (int) (b - ex->br));
+    /* RFC 3326: the other phones learn the call was answered (no "missed call" on them) */
+    rw_exec_cancel_with(ex, (int) (b - ex->br), RW_EXEC_REASON_ANSWERED);
     if (ex->env->answered)
         rw_counter_inc(ex->env->answered);
     rw_str_copy(ex->ev.target, sizeof ex->ev.target, b->uri);

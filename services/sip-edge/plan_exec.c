@@ -380,14 +380,16 @@ void rw_exec_check(rw_exec_t *ex)
 static int on_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq, const sip_t *sip)
 {
     rw_exec_t *ex = (rw_exec_t *) magic;
+    char reason[512];
     (void) irq;
-    (void) sip;
     if (ex->replied || ex->cancelled)
         return 0;
     ex->cancelled = 1;
     if (ex->timer)
         su_timer_reset(ex->timer);
-    rw_exec_cancel_all(ex, -1);
+    /* the caller's Reason goes on to the branches (RFC 3326: why the phones stop ringing) */
+    rw_exec_reason_lines(sip, reason, sizeof reason);
+    rw_exec_cancel_with(ex, -1, reason);
     ex->gen++;                    /* nothing of the current stage counts any more */
     ex->cur_lookups = 0;
     rw_exec_check(ex);

@@ -68,6 +68,12 @@ int rw_exec_start_number(rw_exec_t *ex, const rw_target_t *t, unsigned from);
 int rw_exec_live_branches(const rw_exec_t *ex);   /* of the current stage, lookups included */
 int rw_exec_any_branch(const rw_exec_t *ex);
 void rw_exec_cancel_all(rw_exec_t *ex, int except);
+/* The same with extra header lines in every CANCEL (headers may be NULL). */
+void rw_exec_cancel_with(rw_exec_t *ex, int except, const char *headers);
+/* The CANCEL of the branches that lost to a 2xx (RFC 3326). */
+#define RW_EXEC_REASON_ANSWERED "Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n"
+/* sip's Reason headers as header lines ("Reason: ...\r\n" each) in out; "" for none. */
+size_t rw_exec_reason_lines(const sip_t *sip, char *out, size_t len);
 void rw_exec_drop_branches(rw_exec_t *ex);        /* frees them without CANCEL */
 /* Redirect mode: one more Contact for the 302 (at most RW_EXEC_MAX_BRANCHES, the rest dropped). */
 void rw_exec_add_contact(rw_exec_t *ex, const char *uri);

@@ -87,13 +87,19 @@ static void fwd_end(fwd_t *f)
 }
 
 /* Responses to an in-dialog request: provisionals (not 100) and the final one relayed like
- * every relayed response (rw_exec_relay_response: identity headers removed). */
+ * every relayed response (rw_exec_relay_response: identity headers removed); a 503 (from the
+ * next hop, or NTA's own when it cannot be reached) is answered 500. */
 static int on_fwd(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t *sip)
 {
     fwd_t *f = (fwd_t *) magic;
     int st = sip && sip->sip_status ? sip->sip_status->st_status : 408;
     if (st == 100 || (st < 200 && nta_incoming_method(f->irq) != sip_method_invite))
         return 0;    /* RFC 4320: no provisional answers a non-INVITE (a BYE, an INFO) */
+    if (st == 503) { /* RFC 3261 16.7 step 6: it speaks of the next hop, not of us */
+        nta_incoming_treply(f->irq, SIP_500_INTERNAL_SERVER_ERROR, TAG_END());
+        fwd_end(f);
+        return 0;
+    }
     msg_t *rsp = nta_outgoing_getresponse(orq);
     sip_t *rs = sip_object(rsp);
     if (rs && rs->sip_via)

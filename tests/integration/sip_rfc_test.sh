@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# tests/integration/sip_rfc_test.sh — what RFC 3261 and RFC 3326 ask of sip-edge as a forking
+# proxy, beyond the calls sip_call_test.sh makes: a real redis-server, router and sip-edge, SIPp
+# as a trusted peer calling and as phones. 1. bob's two phones ring, one answers: the other's
+# CANCEL carries `Reason: SIP;cause=200;text="Call completed elsewhere"` (RFC 3326), so it
+# shows no missed call. 2. The caller cancels with a Reason (Q.850 cause 16): both phones'
+# CANCELs carry it. 3. An UPDATE inside an answered call, answered 503 by the callee, reaches
+# the caller as 500 (RFC 3261 16.7 step 6: a 503 speaks of the next hop), then BYE.
+set -uo pipefail
+build=${RINGWAY_BUILD_DIR:?}
+top=${RINGWAY_SOURCE_DIR:?}
+sc=$top/tests/integration/sip
+if ! command -v sipp >/dev/null; then echo "sip_rfc_test: sipp missing" >&2; exit 1; fi
+
+# shellcheck source=tests/harness/wrap.sh
+. "$top/tests/harness/wrap.sh"     # RINGWAY_WRAP (make valgrind): router and sip-edge run under it
+read -r rport bus http sip a1 b1 b2 peer < <("$RINGWAY_FREE_PORT" 8 | tr '\n' ' ')
+rw_workdir                         # $dir and $pids, cleaned up on exit (KEEP=1 keeps $dir)
+
+rw_redis_start "$rport" "$dir" || { echo "FAIL: redis-server did not start" >&2; exit 1; }
+pids+=("$RW_REDIS_PID")
+export RINGWAY_REDIS_HOST=127.0.0.1 RINGWAY_REDIS_PORT=$rport
+cat >"$dir/dir.json" <<JSON
+{ "realm": "ringway.local", "users": [
+  { "id": "alice", "ext": "2001", "number": "+441632960001", "password": "alice-pw",
+    "devices": [ { "id": "softphone", "kind": "sip" } ] },
+  { "id": "bob", "ext": "2002", "number": "+441632960002", "password": "bob-pw",
+    "devices": [ { "id": "desk", "kind": "sip" } ] } ] }
+JSON
+"$build/tools/ringway" import "$dir/dir.json" >/dev/null || { echo "FAIL: import"; exit 1; }
+
+RINGWAY_HTTP_PORT=0 RINGWAY_ROUTER_BIND="tcp://127.0.0.1:$bus" RINGWAY_BUS_PUB="" \
+  "${RW_WRAP[@]}" "$build/services/router/ringway-router" 2>>"$dir/router.log" &
+pids+=($!)
+rw_wait_tcp "$bus" || { echo "FAIL: router did not start" >&2; exit 1; }
+RINGWAY_HTTP_PORT=$http RINGWAY_SIP_PORT=$sip RINGWAY_BUS_PUB="" RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$bus" \
+RINGWAY_LOG_LEVEL=info RINGWAY_SIP_PEERS="peer 127.0.0.1:$peer proxy" \
+  "${RW_WRAP[@]}" "$build/services/sip-edge/ringway-sip-edge" 2>>"$dir/edge.log" &
+pids+=($!)
+rw_wait_health "$http"
+check "sip-edge /health" curl -fsS -o /dev/null "http://127.0.0.1:$http/health"
+
+S="127.0.0.1:$sip"
+run() {  # name, args...: one SIPp run in the foreground with its messages traced; sipp's code
+  local name=$1; shift
+  timeout "$(rw_secs 20)" sipp -m 1 -timeout "$(rw_secs 15)s" -timeout_error -nostdin -trace_err \
+    -error_file "$dir/$name.err" -trace_msg -message_file "$dir/$name.msg" "$@" >"$dir/$name.out" 2>&1
+}
+bg() {  # name, args...: the same in the background; pid in $!
+  local name=$1; shift
+  timeout "$(rw_secs 20)" sipp -m 1 -timeout "$(rw_secs 15)s" -timeout_error -nostdin -trace_err \
+    -error_file "$dir/$name.err" -trace_msg -message_file "$dir/$name.msg" "$@" >"$dir/$name.out" 2>&1 &
+}
+cancelled_with() {  # name regexp: a copy of uas_cancelled_reason.xml checking that Reason
+  local f=$dir/uas_cancelled_$1.xml
+  sed "s/\[reason\]/$2/" "$sc/uas_cancelled_reason.xml" >"$f"
+  echo "$f"
+}
+register() {  # ext password local-port
+  run "reg-$1-$3" -sf "$sc/call_register.xml" -s "$1" -au "$1" -ap "$2" -i 127.0.0.1 -p "$3" "$S"
+}
+check "register alice's phone" register 2001 alice-pw "$a1"
+check "register bob's first phone" register 2002 bob-pw "$b1"
+check "register bob's second phone" register 2002 bob-pw "$b2"
+
+# 1. Answered elsewhere: phone 1 answers, phone 2 must see why it is cancelled.
+elsewhere=$(cancelled_with elsewhere 'SIP;cause=200;text=.Call completed elsewhere.')
+bg fork-b1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$b1"; u1=$!
+bg fork-b2 -sf "$elsewhere" -i 127.0.0.1 -p "$b2"; u2=$!
+rw_wait_udp "$b1" 5 && rw_wait_udp "$b2" 5
+check "peer calls bob: answered on one phone, BYE 200" run fork-call -sf "$sc/call_uac_peer.xml" -s 2002 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "bob's phone 1 answered and got the BYE" [ $? -eq 0 ]
+wait $u2; check "bob's phone 2 got CANCEL with Reason: SIP;cause=200 (call completed elsewhere)" [ $? -eq 0 ]
+
+# 2. The caller's own Reason goes on to every branch it cancels.
+q850=$(cancelled_with q850 'Q\.850;cause=16;text=.Normal call clearing.')
+bg cancel-b1 -sf "$q850" -i 127.0.0.1 -p "$b1"; u1=$!
+bg cancel-b2 -sf "$q850" -i 127.0.0.1 -p "$b2"; u2=$!
+rw_wait_udp "$b1" 5 && rw_wait_udp "$b2" 5
+check "peer calls bob and cancels with Reason: 200 for CANCEL, 487" run cancel-call -sf "$sc/call_uac_peer_cancel_reason.xml" -s 2002 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "bob's phone 1 got CANCEL with the caller's Reason (Q.850 cause 16)" [ $? -eq 0 ]
+wait $u2; check "bob's phone 2 got CANCEL with the caller's Reason (Q.850 cause 16)" [ $? -eq 0 ]
+
+# 3. A 503 to a request inside the dialog is not passed on as 503.
+bg update-a1 -sf "$sc/uas_answer_update_503.xml" -i 127.0.0.1 -p "$a1"; u1=$!
+rw_wait_udp "$a1" 5
+check "peer calls alice, UPDATE answered 503 by her phone reaches the caller as 500, BYE 200" run update-call -sf "$sc/call_uac_peer_update.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "alice's phone answered, said 503 to the UPDATE and got the BYE" [ $? -eq 0 ]
+
+echo "sip_rfc_test: $pass passed, $failed failed"
+[ "$failed" -eq 0 ]
