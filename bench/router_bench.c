@@ -14,7 +14,10 @@
  * Environment: BENCH_ROUTER_CPU_PCT=P caps each router at P % of one core (a cgroup quota),
  * so that one instance against two measures the routers, not a machine too small to hold two
  * routers, Redis and the clients; BENCH_RT_PRIORITY=N runs the routers
- * (process.rt_priority), redis-server and the clients with real-time priority N. */
+ * (process.rt_priority), redis-server and the clients with real-time priority N;
+ * BENCH_PACED_ONLY=1 measures latency only; BENCH_LAT_TRACE=PREFIX writes each paced
+ * request's send time and latency. The paced client sends each request at its time (it naps,
+ * never spins, between answers: services/core/loopnap.h). */
 #include <sofia-sip/su_wait.h>
 
 #include <errno.h>
@@ -33,6 +36,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "protocols/route.h"
+#include "services/core/loopnap.h"
 #include "tests/harness/proc.h"
 #include "tests/harness/redis_fixture.h"
 
@@ -49,6 +53,7 @@ typedef struct {
     unsigned users, deadline_ms;
     uint64_t sent, done, failed, seq, limit;   /* limit: requests to send at most, 0 = no limit */
     uint64_t *lat;                   /* paced: latency per request, us */
+    uint64_t *lat_at;                /* paced, BENCH_LAT_TRACE: when each was sent, us */
     size_t n_lat, max_lat;
     int closed;
     msgpack_sbuffer sb;
@@ -122,8 +127,11 @@ static void on_plan(void *arg, int status, const void *body, size_t len)
     c->done++;
     if (status)
         c->failed++;
-    if (c->lat && c->n_lat < c->max_lat)
+    if (c->lat && c->n_lat < c->max_lat) {
+        if (c->lat_at)
+            c->lat_at[c->n_lat] = p->t0;
         c->lat[c->n_lat++] = rw_clock_mono_us() - p->t0;
+    }
     free(p);
     if (c->closed && (!c->limit || c->sent < c->limit))
         send_one(c);
@@ -152,7 +160,13 @@ static int client_open(client_t *c, const char *endpoints, unsigned users, uint6
     c->seq = seq0;
     c->deadline_ms = 2000;
     msgpack_sbuffer_init(&c->sb);
-    if (!(c->root = su_root_create(NULL)) || !(c->cli = rw_client_new(c->root, "router", NULL)) ||
+    /* The loop's epoll descriptor naps instead of spinning through the last millisecond
+     * before a timer (services/core/loopnap.h): a spinning client would hold a core that the
+     * router, redis-server and the I/O threads share, and inflate the very tail it measures. */
+    rw_loopnap_capture(1);
+    c->root = su_root_create(NULL);
+    rw_loopnap_capture(0);
+    if (!c->root || !(c->cli = rw_client_new(c->root, "router", NULL)) ||
         rw_client_set_endpoints(c->cli, list, n) < 0)
         return -1;
     for (unsigned i = 0; i < warm; i++)    /* connect, warm the router's settings cache */
@@ -164,8 +178,10 @@ static int client_open(client_t *c, const char *endpoints, unsigned users, uint6
 static void client_close(client_t *c)
 {
     rw_client_destroy(&c->cli);
-    if (c->root)
+    if (c->root) {
+        rw_loopnap_release();
         su_root_destroy(c->root);
+    }
     msgpack_sbuffer_destroy(&c->sb);
 }
 
@@ -415,6 +431,26 @@ static int cmp_u64(const void *x, const void *y)
     return a < c ? -1 : a > c;
 }
 
+/* BENCH_LAT_TRACE=PREFIX: every paced request's send time (CLOCK_MONOTONIC, us) and latency
+ * (us) into PREFIX.<instances>, in the order the answers came: when the slow ones happen, to
+ * set beside a scheduler trace taken on the same clock (perf record -k CLOCK_MONOTONIC). */
+static void trace_latencies(const client_t *c, int n)
+{
+    char path[512];
+    const char *prefix = getenv("BENCH_LAT_TRACE");
+    if (!prefix || !c->lat_at)
+        return;
+    snprintf(path, sizeof path, "%s.%d", prefix, n);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "bench: cannot write %s\n", path);
+        return;
+    }
+    for (size_t i = 0; i < c->n_lat; i++)
+        fprintf(f, "%llu %llu\n", (unsigned long long) c->lat_at[i], (unsigned long long) c->lat[i]);
+    fclose(f);
+}
+
 static void paced(client_t *c, const router_t *r, int n, unsigned rate, double secs)
 {
     uint64_t total = (uint64_t) (rate * secs), t0 = rw_clock_mono_us();
@@ -423,18 +459,25 @@ static void paced(client_t *c, const router_t *r, int n, unsigned rate, double s
         cpu0 += cpu_seconds(r[i].pid);
     c->max_lat = total;
     c->lat = calloc(total, sizeof *c->lat);
+    c->lat_at = getenv("BENCH_LAT_TRACE") ? calloc(total, sizeof *c->lat_at) : NULL;
     c->n_lat = 0;
     c->done = c->sent = c->failed = 0;
     fprintf(stderr, "bench: paced phase starts (%u/s for %.0f s)\n", rate, secs);  /* for tracers */
     while (c->lat && c->sent < total) {
-        uint64_t due = (rw_clock_mono_us() - t0) * rate / 1000000;
+        uint64_t now = rw_clock_mono_us(), due = (now - t0) * rate / 1000000;
         while (c->sent < due && c->sent < total)
             send_one(c);
-        su_root_step(c->root, 1);   /* sleeps until a reply or 1 ms: the client must not spin */
+        /* Sleep until a reply or the next request's time. Sofia sleeps whole milliseconds: a
+         * request due sooner is waited for with a zero timeout, which the captured loop turns
+         * into a nap of at most RW_LOOPNAP_US that any reply ends (no spin, and no burst of
+         * requests sent late together after a 1 ms sleep). */
+        uint64_t next = t0 + (c->sent + 1) * 1000000 / rate;
+        su_root_step(c->root, next > now + 1000 ? (su_duration_t) ((next - now) / 1000) : 0);
     }
     drain(c);
     for (int i = 0; i < n; i++)
         cpu += cpu_seconds(r[i].pid);
+    trace_latencies(c, n);
     qsort(c->lat, c->n_lat, sizeof *c->lat, cmp_u64);
     if (c->n_lat)
         printf("paced %u/s for %.0f s, %s instance%s: n=%zu failed=%llu p50=%.3f ms p99=%.3f ms "
@@ -443,7 +486,8 @@ static void paced(client_t *c, const router_t *r, int n, unsigned rate, double s
                c->lat[c->n_lat * 99 / 100] / 1000.0, c->lat[c->n_lat - 1] / 1000.0,
                (cpu - cpu0) * 1e6 / (double) c->n_lat);
     free(c->lat);
-    c->lat = NULL;
+    free(c->lat_at);
+    c->lat = c->lat_at = NULL;
 }
 
 /* One decision for every user, so the router has seen each of them (a running router has). */
@@ -564,7 +608,11 @@ int main(int argc, char **argv)
     su_init();
     client_t c;
     warm(&r[0], users);
-    capacity_t one = capacity(r, 1, redis.pid, users, window, clients, secs);
+    /* BENCH_PACED_ONLY=1: latency only (the paced phases), for comparing builds quickly. */
+    int paced_only = getenv("BENCH_PACED_ONLY") && atoi(getenv("BENCH_PACED_ONLY")) > 0;
+    capacity_t one = { 0, 0 };
+    if (!paced_only)
+        one = capacity(r, 1, redis.pid, users, window, clients, secs);
     endpoints_of(r, 1, eps, sizeof eps);
     int capped = getenv("BENCH_ROUTER_CPU_PCT") != NULL;
     if (capped)
@@ -575,10 +623,12 @@ int main(int argc, char **argv)
         client_close(&c);
     if (start_router(redis.port, &r[1], "bench-r2") == 0) {
         warm(&r[1], users);
-        capacity_t two = capacity(r, 2, redis.pid, users, window, clients, secs);
-        printf("two instances / one: wall %.2fx; router CPU per decision %.1f us vs %.1f us "
-               "(CPU-derived capacity %.2fx)\n", one.rate > 0 ? two.rate / one.rate : 0, two.router_us,
-               one.router_us, two.router_us > 0 ? 2 * one.router_us / two.router_us : 0);
+        if (!paced_only) {
+            capacity_t two = capacity(r, 2, redis.pid, users, window, clients, secs);
+            printf("two instances / one: wall %.2fx; router CPU per decision %.1f us vs %.1f us "
+                   "(CPU-derived capacity %.2fx)\n", one.rate > 0 ? two.rate / one.rate : 0, two.router_us,
+                   one.router_us, two.router_us > 0 ? 2 * one.router_us / two.router_us : 0);
+        }
         endpoints_of(r, 2, eps, sizeof eps);
         if (!capped && client_open(&c, eps, users, 8888888u, 200) == 0)
             paced(&c, r, 2, rate, secs);
