@@ -208,11 +208,16 @@ int rw_exec_start_number(rw_exec_t *ex, const rw_target_t *t, unsigned from)
 static void on_provisional(rw_exec_t *ex, const branch_t *b, msg_t *rsp, int st)
 {
     int *sent = st == 183 ? &ex->sent183 : st == 180 ? &ex->sent180 : NULL;
-    if (!sent || *sent || ex->replied || !rsp) {
+    const sip_t *rs = sip_object(rsp);
+    /* A reliable provisional (RFC 3262: RSeq) waits for the caller's PRACK, and its phone gives
+     * the call up without one: every one is relayed, whichever phone sent it and however many. */
+    int reliable = rs && rs->sip_rseq;
+    if ((!reliable && (!sent || *sent)) || ex->replied || !rsp) {
         msg_destroy(rsp);
         return;
     }
-    *sent = 1;
+    if (sent)
+        *sent = 1;
     rw_exec_relay(ex, rsp);
     if (!ex->ev.pdd_ms) {
         ex->ev.pdd_ms = rw_clock_wall_ms() - ex->t0;

@@ -5,7 +5,8 @@
 # CANCEL carries `Reason: SIP;cause=200;text="Call completed elsewhere"` (RFC 3326), so it
 # shows no missed call. 2. The caller cancels with a Reason (Q.850 cause 16): both phones'
 # CANCELs carry it. 3. An UPDATE inside an answered call, answered 503 by the callee, reaches
-# the caller as 500 (RFC 3261 16.7 step 6: a 503 speaks of the next hop), then BYE.
+# the caller as 500 (RFC 3261 16.7 step 6: a 503 speaks of the next hop), then BYE. 4. A phone
+# sends two reliable 183s (RFC 3262): the caller gets both and PRACKs each.
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -86,6 +87,12 @@ bg update-a1 -sf "$sc/uas_answer_update_503.xml" -i 127.0.0.1 -p "$a1"; u1=$!
 rw_wait_udp "$a1" 5
 check "peer calls alice, UPDATE answered 503 by her phone reaches the caller as 500, BYE 200" run update-call -sf "$sc/call_uac_peer_update.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
 wait $u1; check "alice's phone answered, said 503 to the UPDATE and got the BYE" [ $? -eq 0 ]
+
+# 4. Every reliable provisional reaches the caller, or its PRACK never comes back.
+bg prack-a1 -sf "$sc/uas_reliable_183_twice.xml" -i 127.0.0.1 -p "$a1"; u1=$!
+rw_wait_udp "$a1" 5
+check "peer calls alice with 100rel: both reliable 183s arrive, both PRACKs 200, CANCEL" run prack-call -sf "$sc/call_uac_peer_prack.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "alice's phone got a PRACK for each of its 183s" [ $? -eq 0 ]
 
 echo "sip_rfc_test: $pass passed, $failed failed"
 [ "$failed" -eq 0 ]
