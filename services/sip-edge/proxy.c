@@ -507,11 +507,43 @@ static int other_request(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
     return rw_forward_request(px->ood, irq, sip);
 }
 
+/* RFC 3261 16.4: a strict router (RFC 2543) sends the Record-Route value we gave it as the
+ * Request-URI and the real target as the last Route entry. The request is put back the way a
+ * loose router sends it: that entry becomes the Request-URI and leaves the Route. Our value is
+ * recognised by its `lr` and no user part (a request for the edge itself has no `lr`); the
+ * last entry may name the edge too (a user's number at the edge). 1 when the request was one. */
+static int strict_routed(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
+{
+    const url_t *ru = sip->sip_request->rq_url;
+    const url_t *top = sip->sip_route ? sip->sip_route->r_url : NULL;
+    if (!top || (ru->url_user && *ru->url_user) || !url_has_param(ru, "lr") || !rw_edge_is_self(px->edge, ru)
+        || (url_has_param(top, "lr") && rw_edge_is_self(px->edge, top)))   /* loose routing to us */
+        return 0;
+    msg_t *msg = nta_incoming_getrequest(irq);   /* the message sip belongs to */
+    sip_t *s = sip_object(msg);
+    int ok = 0;
+    if (s && s->sip_request && s->sip_route) {
+        sip_route_t *last = s->sip_route;
+        while (last->r_next)
+            last = last->r_next;
+        sip_request_t *rq = sip_request_create(msg_home(msg), s->sip_request->rq_method,
+                                               s->sip_request->rq_method_name,
+                                               (const url_string_t *) last->r_url, NULL);
+        ok = rq && msg_header_replace(msg, (msg_pub_t *) s, (msg_header_t *) s->sip_request,
+                                      (msg_header_t *) rq) == 0
+             && sip_header_remove(msg, s, (sip_header_t *) last) == 0;
+    }
+    msg_destroy(msg);             /* our reference only */
+    return ok;
+}
+
 int rw_proxy_request(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
 {
     sip_method_t m = sip->sip_request->rq_method;
     int to_tag = sip->sip_to->a_tag != NULL;
-    int our_route = sip->sip_route && rw_edge_is_self(px->edge, sip->sip_route->r_url);
+    int strict = strict_routed(px, irq, sip);
+    /* through us: our Route on top, or (strict routing) our Record-Route as the Request-URI */
+    int our_route = strict || (sip->sip_route && rw_edge_is_self(px->edge, sip->sip_route->r_url));
     if (m == sip_method_ack) {
         if (our_route)
             return in_dialog(px, irq, sip);
@@ -520,7 +552,9 @@ int rw_proxy_request(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
     }
     if (sip->sip_max_forwards && sip->sip_max_forwards->mf_count == 0 && m != sip_method_invite)
         return 483;
-    if (to_tag || (our_route && sip->sip_route->r_next)) {
+    /* more Route entries than ours: a route set to follow (strict: whatever is left of it) */
+    int more = strict ? sip->sip_route != NULL : our_route && sip->sip_route->r_next;
+    if (to_tag || more) {
         if (our_route)
             return in_dialog(px, irq, sip);
         return rw_edge_is_self(px->edge, sip->sip_request->rq_url) ? 481 : 403;

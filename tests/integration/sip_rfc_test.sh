@@ -6,7 +6,9 @@
 # shows no missed call. 2. The caller cancels with a Reason (Q.850 cause 16): both phones'
 # CANCELs carry it. 3. An UPDATE inside an answered call, answered 503 by the callee, reaches
 # the caller as 500 (RFC 3261 16.7 step 6: a 503 speaks of the next hop), then BYE. 4. A phone
-# sends two reliable 183s (RFC 3262): the caller gets both and PRACKs each.
+# sends two reliable 183s (RFC 3262): the caller gets both and PRACKs each. 5. A strict router
+# (RFC 3261 16.4: the edge's route value as Request-URI, the target as last Route) calls alice:
+# the INVITE, its ACK and the BYE reach her phone.
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -93,6 +95,12 @@ bg prack-a1 -sf "$sc/uas_reliable_183_twice.xml" -i 127.0.0.1 -p "$a1"; u1=$!
 rw_wait_udp "$a1" 5
 check "peer calls alice with 100rel: both reliable 183s arrive, both PRACKs 200, CANCEL" run prack-call -sf "$sc/call_uac_peer_prack.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
 wait $u1; check "alice's phone got a PRACK for each of its 183s" [ $? -eq 0 ]
+
+# 5. Strict routing: the edge puts the last Route entry back as the Request-URI.
+bg strict-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; u1=$!
+rw_wait_udp "$a1" 5
+check "a strict router calls alice: 200, ACK and BYE routed to her phone" run strict-call -sf "$sc/call_uac_peer_strict.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "alice's phone answered, got the ACK and the BYE" [ $? -eq 0 ]
 
 echo "sip_rfc_test: $pass passed, $failed failed"
 [ "$failed" -eq 0 ]
