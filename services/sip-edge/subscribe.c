@@ -72,6 +72,12 @@ int rw_subscribe_wants(const sip_t *sip)
 
 /* ---- bodies ------------------------------------------------------------------------------ */
 
+static const char *body_type(pkg_t pkg)
+{
+    return pkg == PKG_PRESENCE ? "application/pidf+xml" : "application/dialog-info+xml";
+}
+
+
 static const char *rpid_activity(const char *state, const char *activity)
 {
     if (!strcmp(activity, "on_call") || !strcmp(state, "busy"))
@@ -173,7 +179,7 @@ static void notify(sub_t *s, const char *substate, int terminated)
         s->leg, terminated ? NULL : on_notify_answer, (nta_outgoing_magic_t *) s, NULL, SIP_METHOD_NOTIFY, NULL,
         SIPTAG_EVENT_STR(s->pkg == PKG_PRESENCE ? "presence" : "dialog"), SIPTAG_SUBSCRIPTION_STATE_STR(substate),
         SIPTAG_CONTACT_STR(s->contact),
-        SIPTAG_CONTENT_TYPE_STR(s->pkg == PKG_PRESENCE ? "application/pidf+xml" : "application/dialog-info+xml"),
+        SIPTAG_CONTENT_TYPE_STR(body_type(s->pkg)),
         SIPTAG_PAYLOAD_STR(text), TAG_IF(branch, NTATAG_BRANCH_KEY(branch)), TAG_END());
     s->version++;
     if (!orq) {
@@ -225,8 +231,15 @@ static int on_leg_request(nta_leg_magic_t *magic, nta_leg_t *leg, nta_incoming_t
     sub_t *s = (sub_t *) magic;
     char exp[16];
     (void) leg;
-    if (!sip || !sip->sip_request || sip->sip_request->rq_method != sip_method_subscribe)
-        return 405;
+    if (!sip || !sip->sip_request)
+        return 400;
+    if (sip->sip_request->rq_method != sip_method_subscribe) {
+        /* the dialog is a subscription and nothing else: RFC 3261 21.4.6 wants Allow with 405 */
+        if (sip->sip_request->rq_method != sip_method_ack)
+            nta_incoming_treply(irq, SIP_405_METHOD_NOT_ALLOWED, SIPTAG_ALLOW_STR("SUBSCRIBE"), TAG_END());
+        nta_incoming_destroy(irq);
+        return 0;
+    }
     unsigned e = clamp_expires(s->owner, sip);
     if (e && e < s->owner->opts.min_expires) {
         snprintf(exp, sizeof exp, "%u", s->owner->opts.min_expires);
@@ -357,6 +370,23 @@ static void on_auth(void *arg, rw_auth_result_t res, const char *ext, const char
         answer(p, SIP_503_SERVICE_UNAVAILABLE);
 }
 
+/* 1 when the subscriber's Accept (none: the package's default) takes the package's body type,
+ * by name or by a wildcard for every application type or every type; a q of 0 refuses it. */
+static int accepts(const sip_t *sip, pkg_t pkg)
+{
+    const char *want = body_type(pkg);
+    int listed = 0;
+    for (const sip_accept_t *a = sip->sip_accept; a; a = a->ac_next) {
+        if (!a->ac_type || !*a->ac_type)
+            continue;
+        listed = 1;
+        if ((!strcasecmp(a->ac_type, want) || !strcmp(a->ac_type, "*/*") || !strcasecmp(a->ac_type, "application/*"))
+            && !(a->ac_q && atof(a->ac_q) <= 0.0))
+            return 1;
+    }
+    return !listed;
+}
+
 int rw_subscribe_request(rw_subscribe_t *self, nta_incoming_t *irq, const sip_t *sip)
 {
     char exp[16];
@@ -374,6 +404,12 @@ int rw_subscribe_request(rw_subscribe_t *self, nta_incoming_t *irq, const sip_t 
         nta_incoming_destroy(irq);
         return 0;
     }
+    pkg_t pkg = !strcasecmp(sip->sip_event->o_type, "dialog") ? PKG_DIALOG : PKG_PRESENCE;
+    if (!accepts(sip, pkg)) {           /* the NOTIFYs could carry nothing it reads */
+        nta_incoming_treply(irq, SIP_406_NOT_ACCEPTABLE, SIPTAG_ACCEPT_STR(body_type(pkg)), TAG_END());
+        nta_incoming_destroy(irq);
+        return 0;
+    }
     pend_t *p = calloc(1, sizeof *p);
     if (!p)
         return 500;
@@ -381,7 +417,7 @@ int rw_subscribe_request(rw_subscribe_t *self, nta_incoming_t *irq, const sip_t 
     p->irq = irq;
     p->sip = sip;
     p->expires = e;
-    p->pkg = !strcasecmp(sip->sip_event->o_type, "dialog") ? PKG_DIALOG : PKG_PRESENCE;
+    p->pkg = pkg;
     snprintf(p->ext, sizeof p->ext, "%s", ru->url_user);
     p->next = self->pending;
     if (p->next)

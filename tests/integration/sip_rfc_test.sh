@@ -8,7 +8,9 @@
 # the caller as 500 (RFC 3261 16.7 step 6: a 503 speaks of the next hop), then BYE. 4. A phone
 # sends two reliable 183s (RFC 3262): the caller gets both and PRACKs each. 5. A strict router
 # (RFC 3261 16.4: the edge's route value as Request-URI, the target as last Route) calls alice:
-# the INVITE, its ACK and the BYE reach her phone.
+# the INVITE, its ACK and the BYE reach her phone. 6. A presence SUBSCRIBE whose Accept names
+# only a format the edge cannot write gets 406 with Accept; an INFO inside a subscription's
+# dialog gets 405 with Allow (RFC 3261 21.4.6).
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -101,6 +103,9 @@ bg strict-a1 -sf "$sc/uas_answer.xml" -i 127.0.0.1 -p "$a1"; u1=$!
 rw_wait_udp "$a1" 5
 check "a strict router calls alice: 200, ACK and BYE routed to her phone" run strict-call -sf "$sc/call_uac_peer_strict.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
 wait $u1; check "alice's phone answered, got the ACK and the BYE" [ $? -eq 0 ]
+
+# 6. Presence subscriptions: 406 with Accept, 405 with Allow.
+check "alice watches bob: 406 with Accept, 405 with Allow in the dialog, Expires: 0 ends it" run subscribe -sf "$sc/subscribe_accept_allow.xml" -s 2002 -key caller 2001 -au 2001 -ap alice-pw -i 127.0.0.1 -p "$a1" "$S"
 
 echo "sip_rfc_test: $pass passed, $failed failed"
 [ "$failed" -eq 0 ]
