@@ -363,12 +363,16 @@ static void send_redirect(rw_exec_t *ex)
 void rw_exec_check(rw_exec_t *ex)
 {
     rw_hunt_check(ex);
-    if (!ex->replied) {
+    if (!ex->replied && ex->cancelled) {
+        /* RFC 3261 16.10: the caller's answer comes from the cancelled branches: 487 once the
+         * last one is final, or the 2xx of one that answered as the CANCEL crossed it (relayed
+         * by on_answer: the call is up and the caller hangs up with BYE) */
+        if (!rw_exec_any_branch(ex))
+            reply_final(ex, SIP_487_REQUEST_TERMINATED, "cancelled");
+    } else if (!ex->replied) {
         if (rw_exec_live_branches(ex))
             return;
-        if (ex->cancelled)
-            reply_final(ex, SIP_487_REQUEST_TERMINATED, "cancelled");
-        else if (ex->redirect)
+        if (ex->redirect)
             send_redirect(ex);
         else
             advance(ex);

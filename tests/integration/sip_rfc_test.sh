@@ -10,7 +10,9 @@
 # (RFC 3261 16.4: the edge's route value as Request-URI, the target as last Route) calls alice:
 # the INVITE, its ACK and the BYE reach her phone. 6. A presence SUBSCRIBE whose Accept names
 # only a format the edge cannot write gets 406 with Accept; an INFO inside a subscription's
-# dialog gets 405 with Allow (RFC 3261 21.4.6).
+# dialog gets 405 with Allow (RFC 3261 21.4.6). 7. The caller cancels as alice's phone answers
+# (its 200 crosses the CANCEL): the caller gets that 200, not a 487 (RFC 3261 16.10), then ACK
+# and BYE reach the phone.
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -106,6 +108,12 @@ wait $u1; check "alice's phone answered, got the ACK and the BYE" [ $? -eq 0 ]
 
 # 6. Presence subscriptions: 406 with Accept, 405 with Allow.
 check "alice watches bob: 406 with Accept, 405 with Allow in the dialog, Expires: 0 ends it" run subscribe -sf "$sc/subscribe_accept_allow.xml" -s 2002 -key caller 2001 -au 2001 -ap alice-pw -i 127.0.0.1 -p "$a1" "$S"
+
+# 7. CANCEL crossing the 200: the answer is the branch's.
+bg crossed-a1 -sf "$sc/uas_answer_crossing_cancel.xml" -i 127.0.0.1 -p "$a1"; u1=$!
+rw_wait_udp "$a1" 5
+check "peer cancels as alice answers: 200 for CANCEL, then her 200 (no 487), ACK, BYE 200" run crossed-call -sf "$sc/call_uac_peer_cancel_crossed.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "alice's phone answered across the CANCEL, got the ACK and the BYE" [ $? -eq 0 ]
 
 echo "sip_rfc_test: $pass passed, $failed failed"
 [ "$failed" -eq 0 ]
