@@ -70,6 +70,9 @@ void rw_exec_strip_identity(msg_t *msg, sip_t *sip);
 /* Remove the caller's credentials (every Proxy-Authorization) from a request the edge has
  * authenticated: they go no further than the edge. */
 void rw_exec_strip_credentials(msg_t *msg, sip_t *sip);
+/* sip's Reason headers (RFC 3326) as header lines ("Reason: ...\r\n" each) in out, to copy
+ * into the CANCELs a caller's CANCEL causes; "" for none. Returns the length. */
+size_t rw_exec_reason_lines(const sip_t *sip, char *out, size_t len);
 /* Relays a response (takes rsp, our Via already removed; may be NULL) on irq without the
  * identity headers above: every response the proxy relays goes through here. A response with
  * no Via left (one NTA made itself, a 408) cannot be relayed: irq is answered status instead. */

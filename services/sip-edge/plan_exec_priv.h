@@ -72,8 +72,6 @@ void rw_exec_cancel_all(rw_exec_t *ex, int except);
 void rw_exec_cancel_with(rw_exec_t *ex, int except, const char *headers);
 /* The CANCEL of the branches that lost to a 2xx (RFC 3326). */
 #define RW_EXEC_REASON_ANSWERED "Reason: SIP;cause=200;text=\"Call completed elsewhere\"\r\n"
-/* sip's Reason headers as header lines ("Reason: ...\r\n" each) in out; "" for none. */
-size_t rw_exec_reason_lines(const sip_t *sip, char *out, size_t len);
 void rw_exec_drop_branches(rw_exec_t *ex);        /* frees them without CANCEL */
 /* Redirect mode: one more Contact for the 302 (at most RW_EXEC_MAX_BRANCHES, the rest dropped). */
 void rw_exec_add_contact(rw_exec_t *ex, const char *uri);

@@ -110,6 +110,20 @@ static int on_fwd(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t 
     return 0;
 }
 
+/* The caller cancels its re-INVITE: so is the callee's (RFC 3261 16.10), with the caller's
+ * Reason; the callee's answer (487, or a 2xx that crossed) is relayed by on_fwd. NTA has
+ * answered the CANCEL itself. */
+static int on_fwd_cancel(nta_incoming_magic_t *magic, nta_incoming_t *irq, const sip_t *sip)
+{
+    fwd_t *f = (fwd_t *) magic;
+    char reason[512];
+    (void) irq;
+    rw_exec_reason_lines(sip, reason, sizeof reason);
+    if (f->orq)
+        nta_outgoing_tcancel(f->orq, NULL, NULL, TAG_IF(reason[0], SIPTAG_HEADER_STR(reason)), TAG_END());
+    return 0;
+}
+
 /* queue: the dialog's Route (ours) was marked ";hg" by a hunt group leg (hunt.h). */
 static void publish_bye(rw_proxy_t *px, const sip_t *sip, int queue)
 {
@@ -160,8 +174,10 @@ static int in_dialog(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
         free(f);
         return 500;
     }
-    if (sip->sip_request->rq_method == sip_method_invite)   /* sent on: the caller may stop */
+    if (sip->sip_request->rq_method == sip_method_invite) {   /* sent on: the caller may stop */
         nta_incoming_treply(irq, SIP_100_TRYING, TAG_END());
+        nta_incoming_bind(irq, on_fwd_cancel, (nta_incoming_magic_t *) f);
+    }
     LINK(px->fwds, f);
     if (sip->sip_request->rq_method == sip_method_bye)
         publish_bye(px, sip, queue);

@@ -12,7 +12,8 @@
 # only a format the edge cannot write gets 406 with Accept; an INFO inside a subscription's
 # dialog gets 405 with Allow (RFC 3261 21.4.6). 7. The caller cancels as alice's phone answers
 # (its 200 crosses the CANCEL): the caller gets that 200, not a 487 (RFC 3261 16.10), then ACK
-# and BYE reach the phone.
+# and BYE reach the phone. 8. The caller cancels a re-INVITE that rings: the CANCEL reaches the
+# phone and its 487 the caller (RFC 3261 16.10), the call goes on to its BYE.
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -114,6 +115,12 @@ bg crossed-a1 -sf "$sc/uas_answer_crossing_cancel.xml" -i 127.0.0.1 -p "$a1"; u1
 rw_wait_udp "$a1" 5
 check "peer cancels as alice answers: 200 for CANCEL, then her 200 (no 487), ACK, BYE 200" run crossed-call -sf "$sc/call_uac_peer_cancel_crossed.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
 wait $u1; check "alice's phone answered across the CANCEL, got the ACK and the BYE" [ $? -eq 0 ]
+
+# 8. A re-INVITE cancelled by the caller.
+bg reinvite-a1 -sf "$sc/uas_answer_reinvite_cancelled.xml" -i 127.0.0.1 -p "$a1"; u1=$!
+rw_wait_udp "$a1" 5
+check "peer cancels its re-INVITE to alice: 200 for CANCEL, her 487, ACK, BYE 200" run reinvite-call -sf "$sc/call_uac_peer_reinvite_cancel.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "alice's phone got the CANCEL of the re-INVITE, the ACK of its 487 and the BYE" [ $? -eq 0 ]
 
 echo "sip_rfc_test: $pass passed, $failed failed"
 [ "$failed" -eq 0 ]
