@@ -240,6 +240,11 @@ int rw_branch_cancelled(const rw_branch_t *b)
     return b && b->cancelled;
 }
 
+const char *rw_branch_hop(const rw_branch_t *b)
+{
+    return b ? b->hop : "";
+}
+
 void rw_branch_drop(rw_branch_t **pb)
 {
     rw_branch_t *b = pb ? *pb : NULL;

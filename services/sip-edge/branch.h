@@ -42,6 +42,8 @@ int rw_branch_cancel(rw_branch_t *b);
 /* The same with extra header lines in the CANCEL ("Reason: ...\r\n", RFC 3326), or NULL. */
 int rw_branch_cancel_with(rw_branch_t *b, const char *headers);
 int rw_branch_cancelled(const rw_branch_t *b);
+/* The route URL the INVITE was sent with ("" for none), as given to rw_branch_adopt. */
+const char *rw_branch_hop(const rw_branch_t *b);
 /* Frees a branch without a callback (shutdown). */
 void rw_branch_drop(rw_branch_t **b);
 /* A response no client transaction took. 1 when it was an adopted branch's (handed to its

@@ -151,6 +151,7 @@ int rw_exec_send_branch(rw_exec_t *ex, const rw_target_t *t, const char *uri, co
         msg_header_add_str(fwd, (msg_pub_t *) fs, div);
     }
     memset(b, 0, sizeof *b);
+    b->nat = next_hop && *next_hop && !(path && *path);
     b->ex = ex;
     b->t = t;
     b->gen = ex->gen;
@@ -205,6 +206,34 @@ int rw_exec_start_number(rw_exec_t *ex, const rw_target_t *t, unsigned from)
 }
 
 /* ---- Responses: rsp is taken (our Via removed) and may be NULL --------------------------- */
+/* A phone behind NAT (or registered over TCP) answers with a Contact it cannot be reached at:
+ * the INVITE reached it at its binding's received address, but the caller's ACK, BYE and
+ * re-INVITEs follow the Contact of its 1xx/2xx. The Contact relayed therefore names that
+ * address (host, port and transport), as the registrar's received does for the INVITE; the
+ * phone then gets its in-dialog requests where it is reachable, over its own connection on TCP.
+ * Not for a binding reached through a Path (its next hop is that proxy, not the phone). */
+static void nat_contact(const branch_t *b, const url_t *hop, msg_t *rsp)
+{
+    sip_t *rs = sip_object(rsp);
+    char tp[16];
+    if (!b->nat || !hop || !hop->url_host || !rs || !rs->sip_contact)
+        return;
+    su_home_t *home = msg_home(rsp);
+    url_t *c = rs->sip_contact->m_url;
+    char *host = su_strdup(home, hop->url_host);
+    if (!host)
+        return;
+    url_strip_transport(c);       /* its transport parameters and port */
+    c->url_host = host;
+    c->url_port = hop->url_port ? su_strdup(home, hop->url_port) : NULL;
+    if (url_param(hop->url_params, "transport", tp, sizeof tp) > 0) {
+        char param[32];
+        snprintf(param, sizeof param, "transport=%s", tp);
+        url_param_add(home, c, param);
+    }
+    msg_fragment_clear(rs->sip_contact->m_common);
+}
+
 static void on_provisional(rw_exec_t *ex, const branch_t *b, msg_t *rsp, int st)
 {
     int *sent = st == 183 ? &ex->sent183 : st == 180 ? &ex->sent180 : NULL;
@@ -298,7 +327,17 @@ static void on_response(branch_t *b, msg_t *rsp, int st)
 static void on_owned(void *owner, rw_branch_t *own, msg_t *rsp, int st)
 {
     branch_t *b = owner;
-    (void) own;
+    if (b->nat) {                 /* the route URL it was sent with: the binding's received */
+        char text[512];
+        url_t hop[1];
+        const char *h = rw_branch_hop(own);
+        size_t n = strlen(h);
+        if (n && n < sizeof text) {
+            memcpy(text, h, n + 1);
+            if (url_d(hop, text) >= 0)
+                nat_contact(b, hop, rsp);
+        }
+    }
     if (st >= 200)
         b->own = NULL;
     on_response(b, rsp, st);
@@ -332,6 +371,7 @@ static int on_branch(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip
     sip_t *rs = sip_object(rsp);
     if (rs && rs->sip_via)
         sip_header_remove(rsp, rs, (sip_header_t *) rs->sip_via);
+    nat_contact(b, b->nat ? nta_outgoing_route_uri(orq) : NULL, rsp);
     on_response(b, rsp, st);
     if (st < 200) {
         adopt(b, orq);

@@ -13,7 +13,9 @@
 # dialog gets 405 with Allow (RFC 3261 21.4.6). 7. The caller cancels as alice's phone answers
 # (its 200 crosses the CANCEL): the caller gets that 200, not a 487 (RFC 3261 16.10), then ACK
 # and BYE reach the phone. 8. The caller cancels a re-INVITE that rings: the CANCEL reaches the
-# phone and its 487 the caller (RFC 3261 16.10), the call goes on to its BYE.
+# phone and its 487 the caller (RFC 3261 16.10), the call goes on to its BYE. 9. carol's phone
+# is behind NAT (Via and Contact private, registered with received): the caller's ACK and BYE
+# reach it where its packets come from. 10. alice calls from behind NAT: carol's BYE reaches her.
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -22,7 +24,7 @@ if ! command -v sipp >/dev/null; then echo "sip_rfc_test: sipp missing" >&2; exi
 
 # shellcheck source=tests/harness/wrap.sh
 . "$top/tests/harness/wrap.sh"     # RINGWAY_WRAP (make valgrind): router and sip-edge run under it
-read -r rport bus http sip a1 b1 b2 peer < <("$RINGWAY_FREE_PORT" 8 | tr '\n' ' ')
+read -r rport bus http sip a1 b1 b2 peer c1 nat < <("$RINGWAY_FREE_PORT" 10 | tr '\n' ' ')
 rw_workdir                         # $dir and $pids, cleaned up on exit (KEEP=1 keeps $dir)
 
 rw_redis_start "$rport" "$dir" || { echo "FAIL: redis-server did not start" >&2; exit 1; }
@@ -33,6 +35,8 @@ cat >"$dir/dir.json" <<JSON
   { "id": "alice", "ext": "2001", "number": "+441632960001", "password": "alice-pw",
     "devices": [ { "id": "softphone", "kind": "sip" } ] },
   { "id": "bob", "ext": "2002", "number": "+441632960002", "password": "bob-pw",
+    "devices": [ { "id": "desk", "kind": "sip" } ] },
+  { "id": "carol", "ext": "2003", "number": "+441632960003", "password": "carol-pw",
     "devices": [ { "id": "desk", "kind": "sip" } ] } ] }
 JSON
 "$build/tools/ringway" import "$dir/dir.json" >/dev/null || { echo "FAIL: import"; exit 1; }
@@ -44,7 +48,7 @@ rw_wait_tcp "$bus" || { echo "FAIL: router did not start" >&2; exit 1; }
 RINGWAY_HTTP_PORT=$http RINGWAY_SIP_PORT=$sip RINGWAY_BUS_PUB="" RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$bus" \
 RINGWAY_LOG_LEVEL=info RINGWAY_SIP_PEERS="peer 127.0.0.1:$peer proxy" \
   "${RW_WRAP[@]}" "$build/services/sip-edge/ringway-sip-edge" 2>>"$dir/edge.log" &
-pids+=($!)
+edge_pid=$!; pids+=($edge_pid)
 rw_wait_health "$http"
 check "sip-edge /health" curl -fsS -o /dev/null "http://127.0.0.1:$http/health"
 
@@ -122,5 +126,24 @@ rw_wait_udp "$a1" 5
 check "peer cancels its re-INVITE to alice: 200 for CANCEL, her 487, ACK, BYE 200" run reinvite-call -sf "$sc/call_uac_peer_reinvite_cancel.xml" -s 2001 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
 wait $u1; check "alice's phone got the CANCEL of the re-INVITE, the ACK of its 487 and the BYE" [ $? -eq 0 ]
 
+# 9. A phone behind NAT answers: in-dialog requests go where it is reachable.
+check "register carol's phone from behind NAT" run reg-nat -sf "$sc/register_nat.xml" -s 2003 -au 2003 -ap carol-pw -i 127.0.0.1 -p "$c1" "$S"
+bg nat-c1 -sf "$sc/uas_answer_nat.xml" -i 127.0.0.1 -p "$c1"; u1=$!
+rw_wait_udp "$c1" 5
+check "peer calls carol behind NAT: 200, ACK, BYE 200" run nat-call -sf "$sc/call_uac_peer.xml" -s 2003 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "carol's phone behind NAT got the ACK and the BYE" [ $? -eq 0 ]
+
+# 10. A phone behind NAT calls: the callee's BYE goes where the caller is reachable.
+bg natcaller-c1 -sf "$sc/uas_answer_bye.xml" -i 127.0.0.1 -p "$c1"; u1=$!
+rw_wait_udp "$c1" 5
+check "alice calls carol from behind NAT (digest): 200, and carol's BYE reaches her" run nat-caller -sf "$sc/call_uac_auth_nat.xml" -s 2003 -key caller 2001 -au 2001 -ap alice-pw -i 127.0.0.1 -p "$nat" "$S"
+wait $u1; check "carol's phone hung up and got the 200 for its BYE" [ $? -eq 0 ]
+
+rw_stop "$edge_pid"; rc=$?
+check "sip-edge exits 0 on SIGTERM (no leak, no sanitizer report)" [ $rc -eq 0 ]
+check "no sanitizer or valgrind report in sip-edge's log" bash -c "! grep -q 'Sanitizer\\|runtime error' '$dir/edge.log'"
+check "no valgrind report" rw_valgrind_clean "$dir/edge.log"
+
 echo "sip_rfc_test: $pass passed, $failed failed"
+if [ "$failed" -ne 0 ]; then tail -n 30 "$dir/edge.log" >&2; fi
 [ "$failed" -eq 0 ]
