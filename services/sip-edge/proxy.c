@@ -463,11 +463,12 @@ static int via_has_self(rw_proxy_t *px, const sip_t *sip)
     return 0;
 }
 
-/* A phone behind NAT calls (UDP, its packets' source not its top Via's sent-by): its Contact
- * names an address nobody outside reaches, so the callee's BYE and re-INVITEs would be lost.
- * The Contact sent on names the source instead, as its registration's received address does
- * for calls to it (the answering side: plan_branch.c). Trusted peers are servers with
- * addresses of their own and keep their Contact. */
+/* A phone behind NAT calls (over UDP, its packets' source is not its top Via's sent-by; over
+ * TCP, always: its own connection is how it is reached, RFC 5923's idea): its Contact names an
+ * address nobody outside reaches, so the callee's BYE and re-INVITEs would be lost. The Contact
+ * sent on names the source instead (with transport=tcp over TCP), as its registration's
+ * received address does for calls to it (the answering side: plan_branch.c). Trusted peers are
+ * servers with addresses of their own and keep their Contact. */
 static void nat_caller_contact(msg_t *req)
 {
     sip_t *sip = sip_object(req);
@@ -475,9 +476,9 @@ static void nat_caller_contact(msg_t *req)
     char host[64], via[64];
     unsigned port = 0;
     if (!sip || !sip->sip_contact || !sip->sip_via || !sip->sip_via->v_host || !ai || !ai->ai_addr
-        || ai->ai_protocol == IPPROTO_TCP
         || rw_peers_addr_host((const struct sockaddr *) ai->ai_addr, host, sizeof host, &port) != 0)
         return;
+    int tcp = ai->ai_protocol == IPPROTO_TCP;
     const sip_via_t *v = sip->sip_via;
     size_t n = strlen(v->v_host);
     if (n >= sizeof via)
@@ -488,7 +489,7 @@ static void nat_caller_contact(msg_t *req)
     } else
         memcpy(via, v->v_host, n + 1);
     unsigned vport = v->v_port ? (unsigned) atoi(v->v_port) : 5060;
-    if (!strcasecmp(via, host) && vport == port)
+    if (!tcp && !strcasecmp(via, host) && vport == port)
         return;                   /* reachable where it says it is */
     su_home_t *home = msg_home(req);
     char ref[72], digits[8];
@@ -501,6 +502,8 @@ static void nat_caller_contact(msg_t *req)
     url_strip_transport(c);       /* its transport parameters and port */
     c->url_host = h;
     c->url_port = p;
+    if (tcp)
+        url_param_add(home, c, "transport=tcp");
     msg_fragment_clear(sip->sip_contact->m_common);
 }
 

@@ -15,7 +15,8 @@
 # and BYE reach the phone. 8. The caller cancels a re-INVITE that rings: the CANCEL reaches the
 # phone and its 487 the caller (RFC 3261 16.10), the call goes on to its BYE. 9. carol's phone
 # is behind NAT (Via and Contact private, registered with received): the caller's ACK and BYE
-# reach it where its packets come from. 10. alice calls from behind NAT: carol's BYE reaches her.
+# reach it where its packets come from. 10. alice calls from behind NAT: carol's BYE reaches her,
+# over UDP and over TCP (on her connection).
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -138,6 +139,10 @@ bg natcaller-c1 -sf "$sc/uas_answer_bye.xml" -i 127.0.0.1 -p "$c1"; u1=$!
 rw_wait_udp "$c1" 5
 check "alice calls carol from behind NAT (digest): 200, and carol's BYE reaches her" run nat-caller -sf "$sc/call_uac_auth_nat.xml" -s 2003 -key caller 2001 -au 2001 -ap alice-pw -i 127.0.0.1 -p "$nat" "$S"
 wait $u1; check "carol's phone hung up and got the 200 for its BYE" [ $? -eq 0 ]
+bg natcaller-tcp-c1 -sf "$sc/uas_answer_bye.xml" -i 127.0.0.1 -p "$c1"; u1=$!
+rw_wait_udp "$c1" 5
+check "alice calls carol over TCP from behind NAT: 200, and carol's BYE reaches her on her connection" run nat-caller-tcp -sf "$sc/call_uac_auth_nat.xml" -t t1 -s 2003 -key caller 2001 -au 2001 -ap alice-pw -i 127.0.0.1 "$S"
+wait $u1; check "carol's phone hung up on the TCP caller and got the 200 for its BYE" [ $? -eq 0 ]
 
 rw_stop "$edge_pid"; rc=$?
 check "sip-edge exits 0 on SIGTERM (no leak, no sanitizer report)" [ $rc -eq 0 ]
