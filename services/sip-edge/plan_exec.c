@@ -6,11 +6,13 @@
 #include "services/sip-edge/divert.h"
 #include "services/sip-edge/hunt.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <sofia-sip/msg_addr.h>
 #include <sofia-sip/msg_header.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
@@ -68,6 +70,46 @@ void rw_exec_relay_response(nta_incoming_t *irq, msg_t *rsp, int status)
     rw_exec_strip_identity(rsp, rs);
     rw_hunt_relay_call_id(irq, rsp);   /* a queue call's offer has its own Call-ID (hunt.h) */
     nta_incoming_mreply(irq, rsp);
+}
+
+/* Over UDP a source that is not the top Via's sent-by is a NAT; over TCP the device's own
+ * connection is how it is reached (RFC 5923's idea). */
+void rw_exec_nat_contact(msg_t *req)
+{
+    sip_t *sip = sip_object(req);
+    su_addrinfo_t *ai = msg_addrinfo(req);
+    char host[64], via[64];
+    unsigned port = 0;
+    if (!sip || !sip->sip_contact || !sip->sip_via || !sip->sip_via->v_host || !ai || !ai->ai_addr
+        || rw_peers_addr_host((const struct sockaddr *) ai->ai_addr, host, sizeof host, &port) != 0)
+        return;
+    int tcp = ai->ai_protocol == IPPROTO_TCP;
+    const sip_via_t *v = sip->sip_via;
+    size_t n = strlen(v->v_host);
+    if (n >= sizeof via)
+        return;
+    if (v->v_host[0] == '[' && n > 2) {        /* an IPv6 reference: compared without brackets */
+        memcpy(via, v->v_host + 1, n - 2);
+        via[n - 2] = '\0';
+    } else
+        memcpy(via, v->v_host, n + 1);
+    unsigned vport = v->v_port ? (unsigned) atoi(v->v_port) : 5060;
+    if (!tcp && !strcasecmp(via, host) && vport == port)
+        return;                   /* reachable where it says it is */
+    su_home_t *home = msg_home(req);
+    char ref[72], digits[8];
+    snprintf(ref, sizeof ref, strchr(host, ':') ? "[%s]" : "%s", host);
+    snprintf(digits, sizeof digits, "%u", port);
+    url_t *c = sip->sip_contact->m_url;
+    char *h = su_strdup(home, ref), *p = su_strdup(home, digits);
+    if (!h || !p)
+        return;
+    url_strip_transport(c);       /* its transport parameters and port */
+    c->url_host = h;
+    c->url_port = p;
+    if (tcp)
+        url_param_add(home, c, "transport=tcp");
+    msg_fragment_clear(sip->sip_contact->m_common);
 }
 
 static void free_exec(rw_exec_t *ex)

@@ -70,6 +70,13 @@ void rw_exec_strip_identity(msg_t *msg, sip_t *sip);
 /* Remove the caller's credentials (every Proxy-Authorization) from a request the edge has
  * authenticated: they go no further than the edge. */
 void rw_exec_strip_credentials(msg_t *msg, sip_t *sip);
+/* A request from a device behind NAT (over UDP, its packets' source is not its top Via's
+ * sent-by; over TCP, always): its Contact names an address nobody outside reaches, so requests
+ * to it inside the dialog (a callee's BYE, a re-INVITE, a subscription's NOTIFYs) would be
+ * lost. The Contact is rewritten in req to name the source (with transport=tcp over TCP), as
+ * its registration's received address does for requests to its AOR. Used for the INVITE of a
+ * device (trusted peers are servers and keep theirs) and SUBSCRIBEs the edge answers. */
+void rw_exec_nat_contact(msg_t *req);
 /* sip's Reason headers (RFC 3326) as header lines ("Reason: ...\r\n" each) in out, to copy
  * into the CANCELs a caller's CANCEL causes; "" for none. Returns the length. */
 size_t rw_exec_reason_lines(const sip_t *sip, char *out, size_t len);

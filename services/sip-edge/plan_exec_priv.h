@@ -18,8 +18,8 @@ typedef struct {
     unsigned gen;                 /* the stage generation it belongs to */
     unsigned trunk;               /* NUMBER: index of the trunk in use */
     int cancelled;
-    int nat;                      /* sent to the binding's received address (NAT, TCP): see
-                                   * rw_exec_nat_contact in plan_branch.c */
+    int nat;                      /* sent to the binding's received address (NAT, TCP): its
+                                   * responses' Contact names it (nat_contact, plan_branch.c) */
     char uri[256];
 } branch_t;
 

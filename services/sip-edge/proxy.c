@@ -463,50 +463,6 @@ static int via_has_self(rw_proxy_t *px, const sip_t *sip)
     return 0;
 }
 
-/* A phone behind NAT calls (over UDP, its packets' source is not its top Via's sent-by; over
- * TCP, always: its own connection is how it is reached, RFC 5923's idea): its Contact names an
- * address nobody outside reaches, so the callee's BYE and re-INVITEs would be lost. The Contact
- * sent on names the source instead (with transport=tcp over TCP), as its registration's
- * received address does for calls to it (the answering side: plan_branch.c). Trusted peers are
- * servers with addresses of their own and keep their Contact. */
-static void nat_caller_contact(msg_t *req)
-{
-    sip_t *sip = sip_object(req);
-    su_addrinfo_t *ai = msg_addrinfo(req);
-    char host[64], via[64];
-    unsigned port = 0;
-    if (!sip || !sip->sip_contact || !sip->sip_via || !sip->sip_via->v_host || !ai || !ai->ai_addr
-        || rw_peers_addr_host((const struct sockaddr *) ai->ai_addr, host, sizeof host, &port) != 0)
-        return;
-    int tcp = ai->ai_protocol == IPPROTO_TCP;
-    const sip_via_t *v = sip->sip_via;
-    size_t n = strlen(v->v_host);
-    if (n >= sizeof via)
-        return;
-    if (v->v_host[0] == '[' && n > 2) {        /* an IPv6 reference: compared without brackets */
-        memcpy(via, v->v_host + 1, n - 2);
-        via[n - 2] = '\0';
-    } else
-        memcpy(via, v->v_host, n + 1);
-    unsigned vport = v->v_port ? (unsigned) atoi(v->v_port) : 5060;
-    if (!tcp && !strcasecmp(via, host) && vport == port)
-        return;                   /* reachable where it says it is */
-    su_home_t *home = msg_home(req);
-    char ref[72], digits[8];
-    snprintf(ref, sizeof ref, strchr(host, ':') ? "[%s]" : "%s", host);
-    snprintf(digits, sizeof digits, "%u", port);
-    url_t *c = sip->sip_contact->m_url;
-    char *h = su_strdup(home, ref), *p = su_strdup(home, digits);
-    if (!h || !p)
-        return;
-    url_strip_transport(c);       /* its transport parameters and port */
-    c->url_host = h;
-    c->url_port = p;
-    if (tcp)
-        url_param_add(home, c, "transport=tcp");
-    msg_fragment_clear(sip->sip_contact->m_common);
-}
-
 static int initial_invite(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
 {
     const url_t *ru = sip->sip_request->rq_url;
@@ -539,7 +495,7 @@ static int initial_invite(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
         pending_answer(p, SIP_500_INTERNAL_SERVER_ERROR, "internal");
     else {
         if (!p->peer)
-            nat_caller_contact(p->req);
+            rw_exec_nat_contact(p->req);
         fill_request(p, sip);
         rw_counter_inc(px->offered);
         rw_exec_publish(&px->env, "call.offered", &p->ev, 0, NULL);

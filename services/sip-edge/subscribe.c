@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "services/sip-edge/plan_exec.h"
 
 typedef enum { PKG_PRESENCE = 0, PKG_DIALOG } pkg_t;
 
@@ -301,6 +302,10 @@ static void start(pend_t *p, const char *user, const char *state, const char *ac
     snprintf(s->activity, sizeof s->activity, "%s", activity);
     snprintf(s->contact, sizeof s->contact, "<sip:%s@%s%s%s>", p->ext, ru->url_host ? ru->url_host : "",
              ru->url_port ? ":" : "", ru->url_port ? ru->url_port : "");
+    /* a subscriber behind NAT gets its NOTIFYs where its SUBSCRIBE came from (plan_exec.h) */
+    msg_t *req = nta_incoming_getrequest(p->irq);   /* the message sip belongs to */
+    rw_exec_nat_contact(req);
+    msg_destroy(req);             /* our reference only */
     s->leg = nta_leg_tcreate(self->agent, on_leg_request, (nta_leg_magic_t *) s, SIPTAG_CALL_ID(sip->sip_call_id),
                              SIPTAG_FROM(sip->sip_to), SIPTAG_TO(sip->sip_from),
                              NTATAG_REMOTE_CSEQ(sip->sip_cseq ? sip->sip_cseq->cs_seq : 0), TAG_END());

@@ -16,7 +16,8 @@
 # phone and its 487 the caller (RFC 3261 16.10), the call goes on to its BYE. 9. carol's phone
 # is behind NAT (Via and Contact private, registered with received): the caller's ACK and BYE
 # reach it where its packets come from. 10. alice calls from behind NAT: carol's BYE reaches her,
-# over UDP and over TCP (on her connection).
+# over UDP and over TCP (on her connection). 11. alice watches bob's presence from behind NAT:
+# the NOTIFYs reach her.
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -143,6 +144,9 @@ bg natcaller-tcp-c1 -sf "$sc/uas_answer_bye.xml" -i 127.0.0.1 -p "$c1"; u1=$!
 rw_wait_udp "$c1" 5
 check "alice calls carol over TCP from behind NAT: 200, and carol's BYE reaches her on her connection" run nat-caller-tcp -sf "$sc/call_uac_auth_nat.xml" -t t1 -s 2003 -key caller 2001 -au 2001 -ap alice-pw -i 127.0.0.1 "$S"
 wait $u1; check "carol's phone hung up on the TCP caller and got the 200 for its BYE" [ $? -eq 0 ]
+
+# 11. A subscriber behind NAT.
+check "alice watches bob from behind NAT: 200, NOTIFY, Expires: 0, NOTIFY terminated" run subscribe-nat -sf "$sc/subscribe_nat.xml" -s 2002 -key caller 2001 -au 2001 -ap alice-pw -i 127.0.0.1 -p "$nat" "$S"
 
 rw_stop "$edge_pid"; rc=$?
 check "sip-edge exits 0 on SIGTERM (no leak, no sanitizer report)" [ $rc -eq 0 ]
