@@ -72,35 +72,29 @@ void rw_exec_relay_response(nta_incoming_t *irq, msg_t *rsp, int status)
     nta_incoming_mreply(irq, rsp);
 }
 
-/* Over UDP a source that is not the top Via's sent-by is a NAT; over TCP the device's own
- * connection is how it is reached (RFC 5923's idea). */
-void rw_exec_nat_contact(msg_t *req)
+/* host (an IPv6 reference without its brackets) and port (default 5060) of a URI or Via. */
+static int same_place(const char *ref, const char *port_str, const char *host, unsigned port)
 {
-    sip_t *sip = sip_object(req);
-    su_addrinfo_t *ai = msg_addrinfo(req);
-    char host[64], via[64];
-    unsigned port = 0;
-    if (!sip || !sip->sip_contact || !sip->sip_via || !sip->sip_via->v_host || !ai || !ai->ai_addr
-        || rw_peers_addr_host((const struct sockaddr *) ai->ai_addr, host, sizeof host, &port) != 0)
-        return;
-    int tcp = ai->ai_protocol == IPPROTO_TCP;
-    const sip_via_t *v = sip->sip_via;
-    size_t n = strlen(v->v_host);
-    if (n >= sizeof via)
-        return;
-    if (v->v_host[0] == '[' && n > 2) {        /* an IPv6 reference: compared without brackets */
-        memcpy(via, v->v_host + 1, n - 2);
-        via[n - 2] = '\0';
+    char h[64];
+    size_t n = ref ? strlen(ref) : 0;
+    if (!n || n >= sizeof h)
+        return 0;
+    if (ref[0] == '[' && n > 2) {
+        memcpy(h, ref + 1, n - 2);
+        h[n - 2] = '\0';
     } else
-        memcpy(via, v->v_host, n + 1);
-    unsigned vport = v->v_port ? (unsigned) atoi(v->v_port) : 5060;
-    if (!tcp && !strcasecmp(via, host) && vport == port)
-        return;                   /* reachable where it says it is */
-    su_home_t *home = msg_home(req);
+        memcpy(h, ref, n + 1);
+    return !strcasecmp(h, host) && (port_str ? (unsigned) atoi(port_str) : 5060) == port;
+}
+
+/* msg's Contact names where msg came from: host, port, transport=tcp over TCP. */
+static void contact_to_source(msg_t *msg, sip_contact_t *m, const char *host, unsigned port, int tcp)
+{
+    su_home_t *home = msg_home(msg);
     char ref[72], digits[8];
     snprintf(ref, sizeof ref, strchr(host, ':') ? "[%s]" : "%s", host);
     snprintf(digits, sizeof digits, "%u", port);
-    url_t *c = sip->sip_contact->m_url;
+    url_t *c = m->m_url;
     char *h = su_strdup(home, ref), *p = su_strdup(home, digits);
     if (!h || !p)
         return;
@@ -109,7 +103,40 @@ void rw_exec_nat_contact(msg_t *req)
     c->url_port = p;
     if (tcp)
         url_param_add(home, c, "transport=tcp");
-    msg_fragment_clear(sip->sip_contact->m_common);
+    msg_fragment_clear(m->m_common);
+}
+
+/* Over UDP a source that is not the top Via's sent-by is a NAT; over TCP the device's own
+ * connection is how it is reached (RFC 5923's idea). */
+void rw_exec_nat_contact(msg_t *req)
+{
+    sip_t *sip = sip_object(req);
+    su_addrinfo_t *ai = msg_addrinfo(req);
+    char host[64];
+    unsigned port = 0;
+    if (!sip || !sip->sip_contact || !sip->sip_via || !ai || !ai->ai_addr
+        || rw_peers_addr_host((const struct sockaddr *) ai->ai_addr, host, sizeof host, &port) != 0)
+        return;
+    int tcp = ai->ai_protocol == IPPROTO_TCP;
+    if (!tcp && same_place(sip->sip_via->v_host, sip->sip_via->v_port, host, port))
+        return;                   /* reachable where it says it is */
+    contact_to_source(req, sip->sip_contact, host, port, tcp);
+}
+
+void rw_exec_nat_answer(msg_t *rsp, const url_t *target)
+{
+    sip_t *sip = sip_object(rsp);
+    su_addrinfo_t *ai = msg_addrinfo(rsp);
+    char host[64];
+    unsigned port = 0;
+    if (!sip || !sip->sip_contact || !target || !ai || !ai->ai_addr
+        || rw_peers_addr_host((const struct sockaddr *) ai->ai_addr, host, sizeof host, &port) != 0)
+        return;
+    const url_t *c = sip->sip_contact->m_url;
+    if (!same_place(target->url_host, target->url_port, host, port)
+        || same_place(c->url_host, c->url_port, host, port))
+        return;                   /* not reached at its source, or names it already */
+    contact_to_source(rsp, sip->sip_contact, host, port, ai->ai_protocol == IPPROTO_TCP);
 }
 
 static void free_exec(rw_exec_t *ex)

@@ -77,6 +77,11 @@ void rw_exec_strip_credentials(msg_t *msg, sip_t *sip);
  * its registration's received address does for requests to its AOR. Used for the INVITE of a
  * device (trusted peers are servers and keep theirs) and SUBSCRIBEs the edge answers. */
 void rw_exec_nat_contact(msg_t *req);
+/* The answer to a request sent inside a dialog to target (its Request-URI): when it came from
+ * target's very address (a phone behind NAT, reached at the address its Contact was rewritten
+ * to) yet its Contact names another (its private one, again), the Contact is rewritten to that
+ * source too, so a re-INVITE's 2xx does not move the dialog's target behind the NAT. */
+void rw_exec_nat_answer(msg_t *rsp, const url_t *target);
 /* sip's Reason headers (RFC 3326) as header lines ("Reason: ...\r\n" each) in out, to copy
  * into the CANCELs a caller's CANCEL causes; "" for none. Returns the length. */
 size_t rw_exec_reason_lines(const sip_t *sip, char *out, size_t len);

@@ -106,6 +106,8 @@ static int on_fwd(nta_outgoing_magic_t *magic, nta_outgoing_t *orq, const sip_t 
     sip_t *rs = sip_object(rsp);
     if (rs && rs->sip_via)
         sip_header_remove(rsp, rs, (sip_header_t *) rs->sip_via);
+    if (st < 300)
+        rw_exec_nat_answer(rsp, nta_outgoing_request_uri(orq));
     rw_exec_relay_response(f->irq, rsp, st);
     if (st >= 200)
         fwd_end(f);
@@ -151,6 +153,9 @@ static int in_dialog(rw_proxy_t *px, nta_incoming_t *irq, const sip_t *sip)
     /* read before our Route is removed from the message (sip is the same message); a queue
      * call's dialog gets the other side's Call-ID (hunt.h) */
     int queue = rw_hunt_in_dialog(&msg, &s);
+    su_addrinfo_t *ai = msg_addrinfo(msg);
+    if (ai && ai->ai_addr && !rw_peers_match(px->env.peers, ai->ai_addr))
+        rw_exec_nat_contact(msg);  /* a target refresh from a phone behind NAT (plan_exec.h) */
     int rc = rw_sipcheck_prepare_forward(rw_edge_self(px->edge), msg, s);
     if (rc != 0) {
         msg_destroy(msg);

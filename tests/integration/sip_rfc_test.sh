@@ -17,7 +17,8 @@
 # is behind NAT (Via and Contact private, registered with received): the caller's ACK and BYE
 # reach it where its packets come from. 10. alice calls from behind NAT: carol's BYE reaches her,
 # over UDP and over TCP (on her connection). 11. alice watches bob's presence from behind NAT:
-# the NOTIFYs reach her.
+# the NOTIFYs reach her. 12. carol's phone behind NAT answers a re-INVITE and sends one, each
+# with its private Contact: the dialog's target stays where it is reachable, the BYE reaches it.
 set -uo pipefail
 build=${RINGWAY_BUILD_DIR:?}
 top=${RINGWAY_SOURCE_DIR:?}
@@ -147,6 +148,12 @@ wait $u1; check "carol's phone hung up on the TCP caller and got the 200 for its
 
 # 11. A subscriber behind NAT.
 check "alice watches bob from behind NAT: 200, NOTIFY, Expires: 0, NOTIFY terminated" run subscribe-nat -sf "$sc/subscribe_nat.xml" -s 2002 -key caller 2001 -au 2001 -ap alice-pw -i 127.0.0.1 -p "$nat" "$S"
+
+# 12. Target refreshes inside a call with a phone behind NAT.
+bg nat-reinv-c1 -sf "$sc/uas_answer_nat_reinvites.xml" -i 127.0.0.1 -p "$c1"; u1=$!
+rw_wait_udp "$c1" 5
+check "peer and carol behind NAT re-INVITE each other, then BYE 200" run nat-reinv -sf "$sc/call_uac_peer_reinvites.xml" -s 2003 -key caller 3000 -i 127.0.0.1 -p "$peer" "$S"
+wait $u1; check "carol's phone behind NAT got every ACK and the BYE" [ $? -eq 0 ]
 
 rw_stop "$edge_pid"; rc=$?
 check "sip-edge exits 0 on SIGTERM (no leak, no sanitizer report)" [ $rc -eq 0 ]
