@@ -24,6 +24,8 @@ typedef struct sub {
     su_timer_t *timer;                  /* expiry */
     pkg_t pkg;
     char user[64], ext[64], contact[160];
+    char event[96];                     /* the Event of its NOTIFYs: the package and the
+                                         * SUBSCRIBE's id (RFC 6665 8.2.1: echoed) */
     char state[16], activity[16];
     unsigned version;                   /* dialog-info version, from 0 */
     uint64_t expires_ms;                /* monotonic ms when it ends */
@@ -178,7 +180,7 @@ static void notify(sub_t *s, const char *substate, int terminated)
     const char *branch = rw_edge_branch(self->edge, key, sizeof key);
     nta_outgoing_t *orq = nta_outgoing_tcreate(
         s->leg, terminated ? NULL : on_notify_answer, (nta_outgoing_magic_t *) s, NULL, SIP_METHOD_NOTIFY, NULL,
-        SIPTAG_EVENT_STR(s->pkg == PKG_PRESENCE ? "presence" : "dialog"), SIPTAG_SUBSCRIPTION_STATE_STR(substate),
+        SIPTAG_EVENT_STR(s->event), SIPTAG_SUBSCRIPTION_STATE_STR(substate),
         SIPTAG_CONTACT_STR(s->contact),
         SIPTAG_CONTENT_TYPE_STR(body_type(s->pkg)),
         SIPTAG_PAYLOAD_STR(text), TAG_IF(branch, NTATAG_BRANCH_KEY(branch)), TAG_END());
@@ -300,6 +302,11 @@ static void start(pend_t *p, const char *user, const char *state, const char *ac
     snprintf(s->ext, sizeof s->ext, "%s", p->ext);
     snprintf(s->state, sizeof s->state, "%s", state);
     snprintf(s->activity, sizeof s->activity, "%s", activity);
+    const char *id = sip->sip_event ? sip->sip_event->o_id : NULL;
+    if (id && strlen(id) < 64 && !strpbrk(id, "\r\n;,\"<>"))
+        snprintf(s->event, sizeof s->event, "%s;id=%s", s->pkg == PKG_PRESENCE ? "presence" : "dialog", id);
+    else
+        snprintf(s->event, sizeof s->event, "%s", s->pkg == PKG_PRESENCE ? "presence" : "dialog");
     snprintf(s->contact, sizeof s->contact, "<sip:%s@%s%s%s>", p->ext, ru->url_host ? ru->url_host : "",
              ru->url_port ? ":" : "", ru->url_port ? ru->url_port : "");
     /* a subscriber behind NAT gets its NOTIFYs where its SUBSCRIBE came from (plan_exec.h) */
