@@ -25,6 +25,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/sutimer.h"
+#include "services/sip-edge/fastshed.h"
 #include "services/sip-edge/proxy.h"
 #include "services/sip-edge/registrar.h"
 #include "services/sip-edge/reuseport.h"
@@ -67,11 +68,21 @@ struct rw_edge {
     tport_t *udp6;                /* the IPv6 SIP port's UDP transport, if any */
     uint64_t queue_read_us;       /* when queue_kb was read from the kernel (monotonic) */
     unsigned queue_kb;            /* the SIP port's unread datagrams, as last read */
+    uint64_t fast_until_ms;       /* refusing new INVITEs unparsed until then (monotonic), 0: not */
+    uint32_t fast_tag;            /* the last To tag number of those 503s */
+    rw_counter_t *fast_shed, *fast_acks;
+    rw_fastshed_seen_t *seen;     /* INVITEs taken lately, by branch: their retransmissions pass */
 };
 
 /* The SIP port's queue is read from the kernel at most once per QUEUE_READ_US: a system call
  * per new request otherwise, for a rule that looks at the queue over queue_standing_ms. */
 #define QUEUE_READ_US 1000
+/* After an INVITE was refused, new INVITEs are refused from their raw datagram (fastshed.h)
+ * for FAST_SHED_MS after the last refusal, and the ACKs of those 503s dropped unparsed for
+ * FAST_ACK_MS more. */
+#define FAST_SHED_MS 1000
+#define FAST_ACK_MS 5000
+#define FAST_SEEN_MS 32000            /* an INVITE's retransmissions end within 64*T1 */
 
 static int relay_response(rw_edge_t *self, msg_t *msg, const sip_t *sip);
 static int steer_probe(rw_edge_t *self, const sip_t *sip);
@@ -150,14 +161,10 @@ static int dispatch(rw_edge_t *self, nta_incoming_t *irq, const sip_t *sip, rw_s
  * a dialog (an INVITE, a MESSAGE or SUBSCRIBE to a user...). Never ACK, CANCEL, requests inside
  * a dialog (they end calls) or OPTIONS to the edge itself (peers' keep-alives: a 503 there
  * would take the edge out of their rotation for longer than the overload lasts). */
-static int shed(rw_edge_t *self, const sip_t *sip)
+/* The overload guard's answer for a new request now (reg: a REGISTER, else an INVITE or
+ * another request outside a dialog); a refusal is counted by reason. */
+static int refuse_now(rw_edge_t *self, int reg)
 {
-    sip_method_t m = sip->sip_request->rq_method;
-    int reg = m == sip_method_register;
-    if (!self->ov || (sip->sip_to && sip->sip_to->a_tag) || m == sip_method_ack || m == sip_method_cancel)
-        return 0;
-    if (m == sip_method_options && rw_sipcheck_target(&self->me, sip) == RW_TARGET_SELF)
-        return 0;
     rw_load_t load = { 0 };
     if (self->proxy)
         rw_proxy_load(self->proxy, &load.routing, &load.calls, &load.oldest_ms);
@@ -173,6 +180,52 @@ static int shed(rw_edge_t *self, const sip_t *sip)
         load.now_ms = now_us / 1000;
     }
     return rw_overload_admit(self->ov, reg, &load) != NULL;
+}
+
+static int shed(rw_edge_t *self, const sip_t *sip)
+{
+    sip_method_t m = sip->sip_request->rq_method;
+    int reg = m == sip_method_register;
+    if (!self->ov || (sip->sip_to && sip->sip_to->a_tag) || m == sip_method_ack || m == sip_method_cancel)
+        return 0;
+    if (m == sip_method_options && rw_sipcheck_target(&self->me, sip) == RW_TARGET_SELF)
+        return 0;
+    if (!refuse_now(self, reg))
+        return 0;
+    if (m == sip_method_invite)       /* the datagram filter refuses the next ones unparsed */
+        self->fast_until_ms = rw_clock_mono_ms() + FAST_SHED_MS;
+    return 1;
+}
+
+int rw_edge_udp_filter(void *arg, int fd, const unsigned char *buf, size_t len, const struct sockaddr *from,
+                       socklen_t fromlen)
+{
+    rw_edge_t *self = arg;
+    if (!self || !self->ov || !self->fast_until_ms)
+        return 0;
+    uint64_t now = rw_clock_mono_ms();
+    if (now >= self->fast_until_ms + FAST_ACK_MS) {
+        self->fast_until_ms = 0;      /* the window and its ACKs are over */
+        return 0;
+    }
+    rw_fastshed_t fs;
+    rw_fastshed_kind_t kind = rw_fastshed_parse((const char *) buf, len, from, &fs);
+    if (kind == RW_FASTSHED_ACK_OURS) {
+        rw_counter_inc(self->fast_acks);
+        return 1;                     /* the ACK of a 503 below: hop by hop, it ends here */
+    }
+    if (kind != RW_FASTSHED_NEW_INVITE || now >= self->fast_until_ms
+        || rw_fastshed_seen_has(self->seen, (const char *) buf + fs.branch_at, fs.branch_len, now)
+        || !refuse_now(self, 0))
+        return 0;
+    char out[RW_FASTSHED_MAX];
+    size_t n = rw_fastshed_503(&fs, (const char *) buf, rw_overload_retry_after(self->ov), ++self->fast_tag,
+                               out, sizeof out);
+    if (n == 0 || sendto(fd, out, n, MSG_DONTWAIT | MSG_NOSIGNAL, from, fromlen) < 0)
+        return 0;                     /* Sofia's path answers it (and counts the refusal again) */
+    rw_counter_inc(self->fast_shed);
+    self->fast_until_ms = now + FAST_SHED_MS;
+    return 1;
 }
 
 /* Every request no transaction matched (NTA has no default leg, so it comes here first) and
@@ -206,6 +259,9 @@ static int on_message(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg, 
         return 0;
     if (target == RW_TARGET_PROXY && !chk.status && self->proxy && rw_proxy_stateless(self->proxy, msg, sip))
         return 0;                 /* an in-dialog ACK or BYE: forwarded with no transaction */
+    if (self->ov && sip->sip_request->rq_method == sip_method_invite && sip->sip_via && sip->sip_via->v_branch)
+        rw_fastshed_seen_add(self->seen, sip->sip_via->v_branch, strlen(sip->sip_via->v_branch),
+                             rw_clock_mono_ms() + FAST_SEEN_MS);
     nta_incoming_t *irq = nta_incoming_create(agent, NULL, msg, sip, TAG_END());
     if (!irq)
         return 0;                 /* NTA freed msg */
@@ -432,6 +488,13 @@ rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts)
     if (opts->metrics)
         self->relayed = rw_metrics_counter(opts->metrics, "responses_relayed_total",
                                            "responses passed on to the worker process whose request they answer");
+    self->seen = rw_fastshed_seen_new();
+    if (opts->metrics) {
+        self->fast_shed = rw_metrics_counter(opts->metrics, "shed_unparsed_total",
+                                             "new INVITEs refused 503 from their raw datagram, before Sofia parsed them (also in shed_total)");
+        self->fast_acks = rw_metrics_counter(opts->metrics, "shed_unparsed_acks_total",
+                                             "ACKs of those 503s dropped unparsed");
+    }
     snprintf(self->rr4, sizeof self->rr4, "<sip:%s:%u;lr>", self->addr, self->port);
     snprintf(self->rr6, sizeof self->rr6, "<sip:[%s]:%u;lr>", self->addr6, self->port);
     su_log_redirect(NULL, sofia_log, self);
@@ -479,6 +542,7 @@ void rw_edge_destroy(rw_edge_t **pself)
         nta_agent_destroy(self->nta);
     if (self->relay_fd >= 0)
         close(self->relay_fd);
+    rw_fastshed_seen_destroy(&self->seen);
     free(self);
     *pself = NULL;
 }

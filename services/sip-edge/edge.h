@@ -14,6 +14,8 @@
 #ifndef RW_SIPEDGE_EDGE_H
 #define RW_SIPEDGE_EDGE_H
 
+#include <sys/socket.h>
+
 #include <sofia-sip/nta.h>
 #include <sofia-sip/sip.h>
 #include <sofia-sip/su_wait.h>
@@ -56,6 +58,12 @@ struct rw_subscribe;
 void rw_edge_set_subscribe(rw_edge_t *self, struct rw_subscribe *subs);
 /* The overload guard new INVITEs and REGISTERs meet (NULL: none); borrowed. */
 void rw_edge_set_overload(rw_edge_t *self, rw_overload_t *ov);
+/* udpio.h's datagram filter (arg: the edge): while the guard refuses INVITEs (for a second
+ * after the last refusal) it answers new INVITEs 503 + Retry-After from their raw datagram
+ * (fastshed.h), counted like any refusal and in shed_unparsed_total, and drops the ACKs of
+ * those 503s; 0 for everything else. */
+int rw_edge_udp_filter(void *arg, int fd, const unsigned char *buf, size_t len, const struct sockaddr *from,
+                       socklen_t fromlen);
 /* 1 when url names this edge (one of its addresses and its port; no port = 5060). */
 int rw_edge_is_self(const rw_edge_t *self, const url_t *url);
 /* The edge's addresses, port and realm, for sipcheck.h's tests (owned by the edge). */

@@ -13,7 +13,6 @@
 #include <sofia-sip/su.h>
 
 #define DGRAM_MAX 65536               /* larger than any UDP payload: never truncated */
-#define SKIP_EMPTY 8                  /* zero-length datagrams skipped per size asked */
 
 typedef struct {
     int fd;
@@ -26,6 +25,14 @@ typedef struct {
 
 static lean_t lean[RW_UDPIO_MAX];
 static int n_lean;
+static rw_udpio_filter_fn *filter;
+static void *filter_arg;
+
+void rw_udpio_set_filter(rw_udpio_filter_fn *fn, void *arg)
+{
+    filter = fn;
+    filter_arg = fn ? arg : NULL;
+}
 
 static lean_t *lean_of(int fd)
 {
@@ -63,6 +70,7 @@ void rw_udpio_reset(void)
         free(lean[i].buf);
     memset(lean, 0, sizeof lean);
     n_lean = 0;
+    rw_udpio_set_filter(NULL, NULL);
 }
 
 int rw_udpio_count(void)
@@ -81,20 +89,33 @@ issize_t su_getmsgsize(su_socket_t s)
     }
     if (l->have)
         return (issize_t) l->len;
-    for (int i = 0; i < SKIP_EMPTY; i++) {
+    /* Never answer 0 while datagrams may wait: Sofia then reads one byte of the next and
+     * drops it. Past the bound of empty datagrams, EAGAIN: Sofia tries again at the loop's
+     * next turn; past the bound of filtered ones, the datagram goes to Sofia unfiltered. */
+    for (int i = 0, empty = 0;;) {
+        if (empty == RW_UDPIO_FILTERED) {
+            errno = EAGAIN;
+            return -1;
+        }
         struct iovec iov = { l->buf, DGRAM_MAX };
         struct msghdr h = { .msg_name = &l->from, .msg_namelen = sizeof l->from, .msg_iov = &iov, .msg_iovlen = 1 };
         ssize_t n = recvmsg(s, &h, MSG_DONTWAIT);
         if (n < 0)                    /* nothing waiting reads as 0, as FIONREAD says */
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-        if (n == 0)
+        if (n == 0) {
+            empty++;                  /* a zero-length datagram */
             continue;
+        }
+        if (filter && i < RW_UDPIO_FILTERED
+            && filter(filter_arg, s, l->buf, (size_t) n, (struct sockaddr *) &l->from, h.msg_namelen)) {
+            i++;
+            continue;
+        }
         l->have = 1;
         l->len = (size_t) n;
         l->fromlen = h.msg_namelen;
         return (issize_t) n;
     }
-    return 0;
 }
 
 issize_t su_vrecv(su_socket_t s, su_iovec_t iov[], isize_t iovlen, int flags, su_sockaddr_t *su, socklen_t *sulen)

@@ -78,6 +78,14 @@ check "the flood finished with every call ending as expected (sipp exit 0)" [ "$
 check "the excess got 503" [ "${n503:-0}" -gt 0 ]
 check "the 503s carry Retry-After" grep -q '^Retry-After: 7' "$dir/flood.msg"
 check "shed_total counts them" [ "${shed:-0}" -ge "$n503" ]
+# Once the guard refuses INVITEs, the next ones are refused from their raw datagram
+# (fastshed.h) and the ACKs of those 503s end there: the 503 and Retry-After checks above
+# read them too, and every refused call ended (sipp exit 0).
+unparsed=$(metric ringway_sip_edge_shed_unparsed_total)
+unparsed_acks=$(metric ringway_sip_edge_shed_unparsed_acks_total)
+echo "refused unparsed: ${unparsed:-none}, their ACKs dropped unparsed: ${unparsed_acks:-none}"
+check "503s were written from the raw INVITE" [ "${unparsed:-0}" -gt 0 ]
+check "their ACKs were dropped unparsed" [ "${unparsed_acks:-0}" -gt 0 ]
 check "the call cap shed some" [ "${shed_calls:-0}" -gt 0 ]
 check "calls within the cap were carried (at least $max_calls)" [ $((total - n503)) -ge "$max_calls" ]
 check "a MESSAGE to a user during the overload got 503 (sipp exit $msg_code)" [ "$msg_code" = 0 ]
