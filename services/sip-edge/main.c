@@ -55,6 +55,7 @@ static const rw_cfg_spec_t edge_spec[] = {
     { "fallback.max_hops", RW_CFG_INT, "4", 1, 8, "diversions a call routed by the fallback may pass through (set it to router.max_hops)" },
     { "fallback.plan_slots", RW_CFG_INT, "256", 1, 65536, "recent plans kept in memory for when Redis is away (the last plan a router gave or the fallback made, per user)" },
     { "fallback.num_slots", RW_CFG_INT, "4096", 1, 1048576, "recent number -> user mappings kept in memory" },
+    { "overload.refuse_unparsed", RW_CFG_BOOL, "false", 0, 0, "with sip.udp_lean_io: for a second after the guard refused an INVITE, new INVITEs are refused from their raw datagram, before Sofia parses them, and the ACKs of those 503s dropped unparsed (docs/sip-edge.md)" },
     { "overload.max_routing", RW_CFG_INT, "2000", 0, 1000000, "INVITEs waiting for a routing decision before new ones get 503 (0: off)" },
     { "overload.max_wait_ms", RW_CFG_INT, "1000", 0, 600000, "new INVITEs get 503 while the oldest waiting one has waited this long (0: off)" },
     { "overload.max_queue_kb", RW_CFG_INT, "1024", 0, 1048576, "new INVITEs and REGISTERs get 503 while the SIP port's unread datagrams hold this much kernel memory (0: off)" },
@@ -214,7 +215,7 @@ static int build(rw_service_t *svc, parts_t *p, int worker)
         int n = rw_reuseport_udp_fds(fds, RW_REUSEPORT_TRACKED_MAX);
         if (rw_udpio_lean(fds, n) < 0)
             rw_log_warn("udp_lean_io_off", RW_S("error", "out of memory"));
-        else
+        else if (rw_config_bool(cfg, "overload.refuse_unparsed"))
             rw_udpio_set_filter(rw_edge_udp_filter, p->edge);
     }
     rw_edge_set_subscribe(p->edge, p->subs);

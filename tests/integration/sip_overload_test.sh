@@ -35,7 +35,7 @@ router=$!; pids+=($router)
 rw_wait_tcp "$bus"
 max_calls=$((200 / RW_SCALE))
 RINGWAY_HTTP_PORT=$http RINGWAY_SIP_PORT=$sip RINGWAY_BUS_PUB="" RINGWAY_ROUTER_ENDPOINTS="tcp://127.0.0.1:$bus" \
-RINGWAY_OVERLOAD_MAX_CALLS=$max_calls RINGWAY_OVERLOAD_RETRY_AFTER_S=7 RINGWAY_LOG_LEVEL=warn \
+RINGWAY_OVERLOAD_MAX_CALLS=$max_calls RINGWAY_OVERLOAD_RETRY_AFTER_S=7 RINGWAY_OVERLOAD_REFUSE_UNPARSED=true RINGWAY_LOG_LEVEL=warn \
 RINGWAY_SIP_PEERS="peer 127.0.0.1:$peer proxy; t1 127.0.0.1:$t1 trunk +44" \
   "${RW_WRAP[@]}" "$build/services/sip-edge/ringway-sip-edge" 2>>"$dir/edge.log" &
 edge=$!; pids+=($edge)
