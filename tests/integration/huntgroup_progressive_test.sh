@@ -31,11 +31,17 @@ wait $ud; check "dave answered" [ $? -eq 0 ]
 at() {  # name: when that phone's INVITE arrived, in ms of the day (SIPp's trace)
   awk '/^-+ [0-9-]+ [0-9:.]+$/ { t = $3 } $1 == "INVITE" && $2 ~ /^sip:/ { split(t, a, ":"); printf "%d\n", (a[1] * 3600 + a[2] * 60 + a[3]) * 1000; exit }' "$dir/$1.msg"
 }
-t0=$(at p); tb=$(at p-bob); tc=$(at p-carol); td=$(at p-dave)
-echo "INVITEs at (ms after the caller's): bob $((tb - t0)), carol $((tc - t0)), dave $((td - t0))"
+t0=$(at p)
+after() {  # name: ms after the caller's INVITE; a run across midnight wraps the times of day
+  local d=$(( $(at "$1") - t0 ))
+  [ "$d" -lt -43200000 ] && d=$((d + 86400000))
+  echo "$d"
+}
+tb=$(after p-bob); tc=$(after p-carol); td=$(after p-dave)
+echo "INVITEs at (ms after the caller's): bob $tb, carol $tc, dave $td"
 check "in the order bob, carol, dave" bash -c "[ $tb -lt $tc ] && [ $tc -lt $td ]"
 check "carol at least 1 s after the caller joined, dave at least 2 s" \
-  bash -c "[ $((tc - t0)) -ge 1000 ] && [ $((td - t0)) -ge 2000 ]"
+  bash -c "[ $tc -ge 1000 ] && [ $td -ge 2000 ]"
 ids=$(for p in p-bob p-carol p-dave; do awk '$1 == "INVITE" && $2 ~ /^sip:/ { s = 1; next } s && /^Call-ID:/ { print $2; exit }' "$dir/$p.msg"; done | sort -u | wc -l)
 check "one offer: the three INVITEs share its Call-ID" [ "$ids" -eq 1 ]
 done_() { [ "$(stat prog offered)" -eq 3 ] && [ "$(stat prog answered)" -eq 1 ]; }
