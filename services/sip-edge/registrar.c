@@ -365,8 +365,8 @@ static void apply(rw_registrar_t *r, reg_op_t *o)
     }
     if (m->m_url->url_type == url_any) {             /* "*" */
         if (m->m_next || !sip->sip_expires || sip->sip_expires->ex_delta != 0) {
-            rw_counter_inc(r->c_bad);
-            op_end(o, 400, "Wildcard Contact Needs Expires 0");
+            rw_counter_inc(r->c_bad);     /* RFC 3261 10.3 step 6 */
+            op_end(o, 400, m->m_next ? "Wildcard Contact Must Stand Alone" : "Wildcard Contact Needs Expires 0");
             return;
         }
         if (update(r, o, 1, NULL, 0) < 0)
@@ -378,7 +378,7 @@ static void apply(rw_registrar_t *r, reg_op_t *o)
     for (; m; m = m->m_next) {
         if (m->m_url->url_type == url_any || n == RW_LOCATION_MAX_BINDINGS) {
             rw_counter_inc(r->c_bad);
-            op_end(o, 400, n ? "Too Many Contacts" : "Invalid Wildcard");
+            op_end(o, 400, m->m_url->url_type == url_any ? "Wildcard Contact Must Stand Alone" : "Too Many Contacts");
             return;
         }
         int rc = binding_of(r, o, m, &b[n]);

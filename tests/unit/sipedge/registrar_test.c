@@ -386,6 +386,19 @@ START_TEST(test_expires_zero_unbinds_and_query_lists)
     ck_assert_int_eq(r.n_contacts, 0);
     r = register_as("2001", "alice-pw", "*", "60");
     ck_assert_int_eq(r.status, 400);
+    ck_assert_str_eq(r.phrase, "Wildcard Contact Needs Expires 0");
+}
+END_TEST
+
+/* RFC 3261 10.3 step 6: "*" with any other Contact is invalid, whatever Expires says. */
+START_TEST(test_wildcard_with_other_contacts_is_refused)
+{
+    resp_t r = register_as("2001", "alice-pw", "*, <sip:2001@127.0.0.1:5001>", "0");
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_str_eq(r.phrase, "Wildcard Contact Must Stand Alone");
+    r = register_as("2001", "alice-pw", "<sip:2001@127.0.0.1:5001>, *", "0");
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_str_eq(r.phrase, "Wildcard Contact Must Stand Alone");
 }
 END_TEST
 
@@ -536,6 +549,7 @@ int main(void)
     tcase_add_test(tc, test_replayed_nonce_count_is_refused);
     tcase_add_test(tc, test_too_brief_gets_423_with_min_expires);
     tcase_add_test(tc, test_expires_zero_unbinds_and_query_lists);
+    tcase_add_test(tc, test_wildcard_with_other_contacts_is_refused);
     tcase_add_test(tc, test_more_contacts_than_allowed_is_refused);
     tcase_add_test(tc, test_other_requests_get_407_and_proxy_authorization_works);
     tcase_add_test(tc, test_known_user_authenticates_from_cache_while_redis_is_stopped);
