@@ -197,11 +197,18 @@ static int shed(rw_edge_t *self, const sip_t *sip)
     return 1;
 }
 
+int rw_edge_refuse_unparsed(rw_edge_t *self)
+{
+    if (!self || (!self->seen && !(self->seen = rw_fastshed_seen_new())))
+        return -1;
+    return 0;
+}
+
 int rw_edge_udp_filter(void *arg, int fd, const unsigned char *buf, size_t len, const struct sockaddr *from,
                        socklen_t fromlen)
 {
     rw_edge_t *self = arg;
-    if (!self || !self->ov || !self->fast_until_ms)
+    if (!self || !self->ov || !self->seen || !self->fast_until_ms)
         return 0;
     uint64_t now = rw_clock_mono_ms();
     if (now >= self->fast_until_ms + FAST_ACK_MS) {
@@ -259,7 +266,7 @@ static int on_message(nta_agent_magic_t *magic, nta_agent_t *agent, msg_t *msg, 
         return 0;
     if (target == RW_TARGET_PROXY && !chk.status && self->proxy && rw_proxy_stateless(self->proxy, msg, sip))
         return 0;                 /* an in-dialog ACK or BYE: forwarded with no transaction */
-    if (self->ov && sip->sip_request->rq_method == sip_method_invite && sip->sip_via && sip->sip_via->v_branch)
+    if (self->seen && sip->sip_request->rq_method == sip_method_invite && sip->sip_via && sip->sip_via->v_branch)
         rw_fastshed_seen_add(self->seen, sip->sip_via->v_branch, strlen(sip->sip_via->v_branch),
                              rw_clock_mono_ms() + FAST_SEEN_MS);
     nta_incoming_t *irq = nta_incoming_create(agent, NULL, msg, sip, TAG_END());
@@ -488,7 +495,6 @@ rw_edge_t *rw_edge_new(su_root_t *root, const rw_edge_opts_t *opts)
     if (opts->metrics)
         self->relayed = rw_metrics_counter(opts->metrics, "responses_relayed_total",
                                            "responses passed on to the worker process whose request they answer");
-    self->seen = rw_fastshed_seen_new();
     if (opts->metrics) {
         self->fast_shed = rw_metrics_counter(opts->metrics, "shed_unparsed_total",
                                              "new INVITEs refused 503 from their raw datagram, before Sofia parsed them (also in shed_total)");

@@ -58,7 +58,11 @@ struct rw_subscribe;
 void rw_edge_set_subscribe(rw_edge_t *self, struct rw_subscribe *subs);
 /* The overload guard new INVITEs and REGISTERs meet (NULL: none); borrowed. */
 void rw_edge_set_overload(rw_edge_t *self, rw_overload_t *ov);
-/* udpio.h's datagram filter (arg: the edge): while the guard refuses INVITEs (for a second
+/* Turns on refusing INVITEs unparsed (overload.refuse_unparsed): from now on the branches of
+ * the INVITEs taken are remembered (fastshed.h's 2 MiB table), which rw_edge_udp_filter needs
+ * and nothing else pays for while it is off. 0, or -1 out of memory. */
+int rw_edge_refuse_unparsed(rw_edge_t *self);
+/* udpio.h's datagram filter (arg: the edge; inert until rw_edge_refuse_unparsed): while the guard refuses INVITEs (for a second
  * after the last refusal) it answers new INVITEs 503 + Retry-After from their raw datagram
  * (fastshed.h), counted like any refusal and in shed_unparsed_total, and drops the ACKs of
  * those 503s; 0 for everything else. */

@@ -215,7 +215,7 @@ static int build(rw_service_t *svc, parts_t *p, int worker)
         int n = rw_reuseport_udp_fds(fds, RW_REUSEPORT_TRACKED_MAX);
         if (rw_udpio_lean(fds, n) < 0)
             rw_log_warn("udp_lean_io_off", RW_S("error", "out of memory"));
-        else if (rw_config_bool(cfg, "overload.refuse_unparsed"))
+        else if (rw_config_bool(cfg, "overload.refuse_unparsed") && rw_edge_refuse_unparsed(p->edge) == 0)
             rw_udpio_set_filter(rw_edge_udp_filter, p->edge);
     }
     rw_edge_set_subscribe(p->edge, p->subs);
